@@ -1,0 +1,81 @@
+package dev.biternet.client;
+
+import dev.biternet.common.cli.VersionProvider;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code biternet-get}: downloads one file over several network links at once. */
+@Command(name = "biternet-get", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Downloads one file from a biternet-serve server over several network links at once,",
+            "one channel per --iface, each bound to its interface. Every piece is checked against",
+            "its SHA-256; the file is renamed into place only when the whole file verifies.",
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:the file is complete and verified",
+            "2:usage error (bad option, unknown or unusable --iface)",
+            "3:network failure (cannot connect, every link lost)",
+            "4:integrity failure (the data does not match the server's hashes)",
+            "5:local I/O failure (cannot write the output, disk full)",
+            "6:the server refused (no such file, path outside its root)",
+        })
+public final class GetCommand implements Callable<Integer> {
+    @Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "URL", description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
+    private String url;
+
+    @Option(names = "--iface", paramLabel = "IFACE",
+            description = {"Network interface name (eth0, wlan0) or local address to use as one link; repeat for",
+                "more links. Without it, one link over the default route."})
+    private List<String> ifaces = new ArrayList<>();
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Where to write the file (default: its name in the current directory).")
+    private Path output;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
+    private boolean json;
+
+    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
+    private int connectTimeout;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Target target;
+        try {
+            target = Target.parse(url);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Path out1 = output != null ? output : Path.of(target.fileName());
+        try {
+            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000), err).run();
+            out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
+            out.flush();
+            return ExitCodes.OK;
+        } catch (DownloadException e) {
+            err.println("biternet-get: " + e.getMessage());
+            err.flush();
+            return e.exitCode();
+        }
+    }
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new GetCommand()).execute(args));
+    }
+}

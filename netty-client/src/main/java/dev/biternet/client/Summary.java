@@ -1,0 +1,75 @@
+package dev.biternet.client;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.biternet.client.link.LinkStats;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.util.Locale;
+
+/** Renders a {@link DownloadResult} as the human summary or as the --json object (schema in the README). */
+public final class Summary {
+    private Summary() {}
+
+    public static String text(DownloadResult r) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%s: %d bytes in %.2f s (%s), verified sha256 %s%n",
+                r.file(), r.bytes(), r.seconds(), rate(r.bytes() / Math.max(r.seconds(), 1e-9)), r.sha256()));
+        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14s %7s %5s %12s %6s%n",
+                "link", "address", "bytes", "pieces", "dup", "avg rate", "share"));
+        for (LinkStats l : r.links()) {
+            b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5d %12s %5.1f%%%n",
+                    l.iface(), l.address(), l.bytes(), l.pieces(), l.duplicates(), rate(l.rate()),
+                    r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes()));
+        }
+        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5s %12s%n", "total", "", r.receivedBytes(),
+                r.pieces(), "", rate(r.receivedBytes() / Math.max(r.seconds(), 1e-9))));
+        if (r.duplicateBytes() > 0) {
+            b.append(String.format(Locale.ROOT, "  endgame duplicates: %d bytes (%.2f%% of the file)%n",
+                    r.duplicateBytes(), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
+        }
+        return b.toString();
+    }
+
+    static String rate(double bytesPerSecond) {
+        return String.format(Locale.ROOT, "%.1f MiB/s", bytesPerSecond / (1 << 20));
+    }
+
+    public static String json(DownloadResult r) {
+        StringWriter w = new StringWriter();
+        try (JsonGenerator g = new JsonFactory().createGenerator(w)) {
+            g.writeStartObject();
+            g.writeStringField("file", r.file().toString());
+            g.writeNumberField("bytes", r.bytes());
+            g.writeNumberField("seconds", round(r.seconds()));
+            g.writeStringField("sha256", r.sha256());
+            g.writeStringField("root_hash", r.rootHash());
+            g.writeNumberField("piece_size", r.pieceSize());
+            g.writeNumberField("pieces", r.pieces());
+            g.writeNumberField("received_bytes", r.receivedBytes());
+            g.writeNumberField("duplicate_bytes", r.duplicateBytes());
+            g.writeArrayFieldStart("links");
+            for (LinkStats l : r.links()) {
+                g.writeStartObject();
+                g.writeStringField("iface", l.iface());
+                g.writeStringField("address", l.address());
+                g.writeNumberField("bytes", l.bytes());
+                g.writeNumberField("pieces", l.pieces());
+                g.writeNumberField("duplicates", l.duplicates());
+                g.writeNumberField("failed", l.failed());
+                g.writeNumberField("seconds", round(l.seconds()));
+                g.writeNumberField("bytes_per_second", Math.round(l.rate()));
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+
+    private static double round(double seconds) {
+        return Math.round(seconds * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,323 @@
+package dev.biternet.client.link;
+
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.common.wire.PieceData;
+import dev.biternet.common.wire.ProtocolException;
+import dev.biternet.proto.Ack;
+import dev.biternet.proto.Attach;
+import dev.biternet.proto.Credit;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.Hello;
+import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.proto.PieceHeader;
+import dev.biternet.proto.SessionOpened;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client's dispatcher for one link: handshake, (on the first link) opening the session,
+ * attaching, and receiving pieces. Piece bytes are written to the {@link PieceStore} at their
+ * offset as they arrive and hashed on the way, so a piece is never held in memory; when its last
+ * byte is in, the digest decides and the piece is acknowledged, which returns window to the
+ * server.
+ *
+ * <p>The window (pieces this link may have unacknowledged) follows the link's measured rate:
+ * about a quarter second of data plus two pieces, so a fast link never waits for an ack and a
+ * slow one holds little that the endgame would have to duplicate.
+ *
+ * <p>State is confined to the channel's event loop except the futures, which other threads read.
+ */
+public final class LinkHandler extends ChannelInboundHandlerAdapter {
+    static final int INITIAL_WINDOW = 4;
+    static final int MIN_WINDOW = 3;
+    static final int MAX_WINDOW = 32;
+    private static final double WINDOW_SECONDS = 0.25;
+    private static final long TICK_MILLIS = 250;
+
+    private final LinkSpec spec;
+    private final String openPath;
+    private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
+    private final CompletableFuture<String> closed = new CompletableFuture<>();
+    private ChannelHandlerContext ctx;
+    private PieceStore store;
+    private PieceLayout layout;
+    private boolean welcomed;
+    private String failure;
+    private boolean localFailure;
+    private ScheduledFuture<?> ticker;
+    private int window = INITIAL_WINDOW;
+
+    private PieceHeader current;
+    private long received;
+    private final MessageDigest digest = Digests.sha256();
+
+    private long bytes;
+    private int pieces;
+    private int duplicates;
+    private int failedPieces;
+    private long firstByteNanos;
+    private long lastByteNanos;
+    private long tickBytes;
+    private double rate;
+
+    /** @param openPath the file to open a session for on this link, or null to only attach */
+    public LinkHandler(LinkSpec spec, String openPath) {
+        this.spec = spec;
+        this.openPath = openPath;
+    }
+
+    public LinkSpec spec() {
+        return spec;
+    }
+
+    /** Completes with the server's answer to OpenSession (opening link only). */
+    public CompletableFuture<SessionOpened> opened() {
+        return opened;
+    }
+
+    /** Completes with the reason when the link's channel closes. */
+    public CompletableFuture<String> closed() {
+        return closed;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
+                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get")).build());
+        if (openPath != null) {
+            ctx.write(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(openPath)).build());
+        }
+        ctx.flush();
+        ctx.fireChannelActive();
+    }
+
+    /** Attaches this link to the session; any thread. */
+    public void attach(SessionOpened session, PieceStore store) {
+        ctx.executor().execute(() -> {
+            this.store = store;
+            this.layout = store.layout();
+            ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
+                    .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())).build());
+            ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        try {
+            if (msg instanceof PieceData data) {
+                onData(data);
+            } else if (msg instanceof PieceHeader header) {
+                onHeader(header);
+            } else if (msg instanceof Envelope e) {
+                onControl(e);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onControl(Envelope e) throws IOException {
+        switch (e.getBodyCase()) {
+            case WELCOME -> welcomed = true;
+            case SESSION_OPENED -> opened.complete(e.getSessionOpened());
+            case ATTACHED -> { }
+            case PIECE_HASHES -> onHashes(e.getPieceHashes());
+            case ERROR -> {
+                failure = "server: " + e.getError().getMessage();
+                opened.completeExceptionally(new ServerError(e.getError()));
+                ctx.close();
+            }
+            default -> throw new ProtocolException(Error.Code.BAD_STATE, "unexpected " + e.getBodyCase() + " from server");
+        }
+    }
+
+    private void onHashes(PieceHashes h) throws IOException {
+        if (store == null) {
+            throw new ProtocolException(Error.Code.BAD_STATE, "hashes before attach");
+        }
+        if (!h.getRootHash().isEmpty()) {
+            store.setRoot(h.getRootHash().toByteArray(), h.getFileSha256().toByteArray());
+        }
+        List<PieceStore.Resolved> resolved = store.addHashes(h.getFirstIndex(), h.getDigests().toByteArray());
+        for (PieceStore.Resolved r : resolved) {
+            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.ok());
+        }
+    }
+
+    private void resolvedLater(int index, boolean ok) {
+        ctx.executor().execute(() -> {
+            if (ok) {
+                pieces++;
+            } else {
+                failedPieces++;
+            }
+            ack(index, ok);
+        });
+    }
+
+    private void onHeader(PieceHeader h) {
+        if (store == null) {
+            throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
+        }
+        int index = h.getIndex();
+        if (index < 0 || index >= layout.pieceCount() || h.getOffset() != layout.offset(index)
+                || h.getLength() != layout.length(index)) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + Integer.toUnsignedString(index)
+                    + " at " + h.getOffset() + "+" + h.getLength() + " does not fit the file's layout");
+        }
+        current = h;
+        received = 0;
+        digest.reset();
+        if (firstByteNanos == 0) {
+            firstByteNanos = System.nanoTime();
+        }
+    }
+
+    private void onData(PieceData data) throws IOException {
+        ByteBuf buf = data.content();
+        int n = buf.readableBytes();
+        if (n > 0) {
+            long position = current.getOffset() + received;
+            for (ByteBuffer b : buf.nioBuffers()) {
+                int len = b.remaining();
+                digest.update(b.duplicate());
+                try {
+                    store.write(position, b);
+                } catch (IOException e) {
+                    throw new LocalWriteException("cannot write " + store.partPath() + ": " + e.getMessage(), e);
+                }
+                position += len;
+            }
+            received += n;
+            bytes += n;
+            tickBytes += n;
+            lastByteNanos = System.nanoTime();
+        }
+        if (data.isLast()) {
+            int index = current.getIndex();
+            current = null;
+            PieceStore.Outcome outcome = store.complete(index, digest.digest(), this);
+            switch (outcome) {
+                case VERIFIED -> {
+                    pieces++;
+                    ack(index, true);
+                }
+                case DUPLICATE -> {
+                    duplicates++;
+                    ack(index, true);
+                }
+                case FAILED -> {
+                    failedPieces++;
+                    ack(index, false);
+                }
+                case PENDING -> { }
+            }
+        }
+    }
+
+    private void ack(int index, boolean ok) {
+        ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)).build(),
+                ctx.voidPromise());
+    }
+
+    private void tick() {
+        double instant = tickBytes / (TICK_MILLIS / 1000.0);
+        tickBytes = 0;
+        rate = rate == 0 ? instant : 0.5 * rate + 0.5 * instant;
+        int wanted = (int) Math.ceil(rate * WINDOW_SECONDS / layout.pieceSize()) + 2;
+        wanted = Math.max(MIN_WINDOW, Math.min(MAX_WINDOW, wanted));
+        if (wanted != window && ctx.channel().isActive()) {
+            window = wanted;
+            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)).build(),
+                    ctx.voidPromise());
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (failure == null) {
+            failure = String.valueOf(c.getMessage());
+            localFailure = c instanceof LocalWriteException;
+        }
+        opened.completeExceptionally(c);
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (ticker != null) {
+            ticker.cancel(false);
+        }
+        if (!welcomed && failure == null) {
+            failure = "connection closed during handshake";
+        }
+        opened.completeExceptionally(new IOException(failure == null ? "connection closed" : failure));
+        closed.complete(failure == null ? "closed" : failure);
+        ctx.fireChannelInactive();
+    }
+
+    /** True if the link stopped because the local file could not be written. */
+    public boolean failedLocally() {
+        return localFailure;
+    }
+
+    /** A snapshot of this link's counters; any thread (values may lag by one event). */
+    public LinkStats stats() {
+        double seconds = firstByteNanos == 0 ? 0 : (Math.max(lastByteNanos, firstByteNanos) - firstByteNanos) / 1e9;
+        String state = closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
+        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, failedPieces, seconds, state);
+    }
+
+    private String localAddressText() {
+        if (ctx != null && ctx.channel().localAddress() instanceof java.net.InetSocketAddress a) {
+            return io.netty.util.NetUtil.toAddressString(a.getAddress());
+        }
+        return spec.addressText();
+    }
+
+    /** Writing to the local file failed (disk full, I/O error): not the link's fault. */
+    public static final class LocalWriteException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        LocalWriteException(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The server answered with an Error frame. */
+    public static final class ServerError extends IOException {
+        private static final long serialVersionUID = 1L;
+        private final Error.Code code;
+
+        public ServerError(Error error) {
+            super(error.getMessage());
+            this.code = error.getCode();
+        }
+
+        public Error.Code code() {
+            return code;
+        }
+    }
+}

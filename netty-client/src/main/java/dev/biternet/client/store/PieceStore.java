@@ -1,0 +1,290 @@
+package dev.biternet.client.store;
+
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * The download on disk: {@code OUT.part}, written at each piece's offset with positional writes
+ * (no reassembly buffer), and what is known about each piece.
+ *
+ * <p>Links hash a piece's bytes as they arrive and hand the digest to {@link #complete}; the
+ * piece counts only if the digest equals the server's. Hashes may arrive after the piece (the
+ * server streams them for files it is still hashing); such a digest waits here until its hash
+ * comes. A background reader follows the contiguous verified prefix and hashes the bytes back
+ * from disk, so at the end the whole file's SHA-256 is known from what is really on disk and
+ * is compared with the server's before the file is renamed into place.
+ *
+ * <p>Thread-safe: links on different event loops call in concurrently; state is guarded by
+ * this object's lock, file writes are positional and need no lock.
+ */
+public final class PieceStore implements AutoCloseable {
+    /** What became of a piece handed to {@link #complete}. */
+    public enum Outcome { VERIFIED, FAILED, DUPLICATE, PENDING }
+
+    /** A piece whose digest waited for its hash and has now been judged. */
+    public record Resolved(int index, Object owner, boolean ok) {}
+
+    private final Path out;
+    private final Path part;
+    private final PieceLayout layout;
+    private final FileChannel channel;
+    private final byte[] expected;
+    private final BitSet known = new BitSet();
+    private final BitSet verified = new BitSet();
+    private final Map<Integer, Pending> pending = new HashMap<>();
+    private final CompletableFuture<Void> allVerified = new CompletableFuture<>();
+    private final CompletableFuture<Void> rootKnown = new CompletableFuture<>();
+    private final ExecutorService reader;
+    private final MessageDigest wholeFile = Digests.sha256();
+    private byte[] root;
+    private byte[] serverFileSha;
+    private int contiguous;
+    private int readBack;
+    private CompletableFuture<Void> readChain = CompletableFuture.completedFuture(null);
+
+    private record Pending(byte[] digest, Object owner) {}
+
+    public PieceStore(Path out, PieceLayout layout) throws IOException {
+        this.out = out;
+        this.part = out.resolveSibling(out.getFileName() + ".part");
+        this.layout = layout;
+        this.expected = new byte[layout.pieceCount() * Digests.SHA256_BYTES];
+        this.channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        this.reader = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "biternet-verify");
+            t.setDaemon(true);
+            return t;
+        });
+        if (layout.pieceCount() == 0) {
+            allVerified.complete(null);
+        }
+    }
+
+    public PieceLayout layout() {
+        return layout;
+    }
+
+    public Path partPath() {
+        return part;
+    }
+
+    /** Writes {@code src} at {@code position}; any thread, no lock (positional writes). */
+    public void write(long position, ByteBuffer src) throws IOException {
+        while (src.hasRemaining()) {
+            position += channel.write(src, position);
+        }
+    }
+
+    /**
+     * Adds server digests for pieces [first, first + n). Returns the pending pieces they decide.
+     * A digest that contradicts one already known means the server is inconsistent.
+     */
+    public synchronized List<Resolved> addHashes(int first, byte[] digests) throws IOException {
+        int n = digests.length / Digests.SHA256_BYTES;
+        if (digests.length % Digests.SHA256_BYTES != 0 || first < 0 || first + n > layout.pieceCount()) {
+            throw new IOException("server sent hashes for pieces outside 0.." + layout.pieceCount());
+        }
+        List<Resolved> resolved = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int index = first + i;
+            int at = index * Digests.SHA256_BYTES;
+            if (known.get(index)) {
+                if (!Arrays.equals(expected, at, at + Digests.SHA256_BYTES, digests, i * 32, i * 32 + 32)) {
+                    throw new IOException("server sent two different hashes for piece " + index);
+                }
+                continue;
+            }
+            System.arraycopy(digests, i * Digests.SHA256_BYTES, expected, at, Digests.SHA256_BYTES);
+            known.set(index);
+            Pending p = pending.remove(index);
+            if (p != null) {
+                Outcome o = judge(index, p.digest());
+                resolved.add(new Resolved(index, p.owner(), o != Outcome.FAILED));
+            }
+        }
+        return resolved;
+    }
+
+    /** Sets the root hash and whole-file SHA-256 the server announced. */
+    public synchronized void setRoot(byte[] rootHash, byte[] fileSha256) {
+        this.root = rootHash.clone();
+        this.serverFileSha = fileSha256.clone();
+        rootKnown.complete(null);
+    }
+
+    /** Completes when the server's root hash and file SHA-256 are known. */
+    public CompletableFuture<Void> rootKnown() {
+        return rootKnown;
+    }
+
+    public synchronized String rootHex() {
+        return root == null ? "" : Digests.hex(root);
+    }
+
+    public synchronized boolean hasRoot() {
+        return root != null;
+    }
+
+    /**
+     * A link received all bytes of {@code index} and computed {@code digest} over them.
+     * {@code owner} is told through {@link #addHashes}'s result if the hash is not known yet.
+     */
+    public synchronized Outcome complete(int index, byte[] digest, Object owner) {
+        if (verified.get(index)) {
+            return Outcome.DUPLICATE;
+        }
+        if (!known.get(index)) {
+            pending.put(index, new Pending(digest, owner));
+            return Outcome.PENDING;
+        }
+        return judge(index, digest);
+    }
+
+    private Outcome judge(int index, byte[] digest) {
+        if (verified.get(index)) {
+            return Outcome.DUPLICATE;
+        }
+        int at = index * Digests.SHA256_BYTES;
+        if (!Arrays.equals(expected, at, at + Digests.SHA256_BYTES, digest, 0, Digests.SHA256_BYTES)) {
+            return Outcome.FAILED;
+        }
+        verified.set(index);
+        advancePrefix();
+        if (verified.cardinality() == layout.pieceCount()) {
+            allVerified.complete(null);
+        }
+        return Outcome.VERIFIED;
+    }
+
+    private void advancePrefix() {
+        int before = contiguous;
+        while (contiguous < layout.pieceCount() && verified.get(contiguous)) {
+            contiguous++;
+        }
+        if (contiguous > before) {
+            int from = before;
+            int to = contiguous;
+            readChain = readChain.thenRunAsync(() -> hashBack(from, to), reader);
+        }
+    }
+
+    /** Hashes pieces [from, to) back from disk into the whole-file digest (reader thread only). */
+    private void hashBack(int from, int to) {
+        ByteBuffer buf = ByteBuffer.allocate(Math.min(layout.pieceSize(), 1 << 20));
+        long end = to == layout.pieceCount() ? layout.fileSize() : layout.offset(to);
+        long pos = layout.offset(from);
+        try {
+            while (pos < end) {
+                buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
+                int n = channel.read(buf, pos);
+                if (n < 0) {
+                    throw new IOException("part file shorter than written");
+                }
+                wholeFile.update(buf.array(), 0, n);
+                pos += n;
+            }
+            readBack = to;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    public synchronized int verifiedCount() {
+        return verified.cardinality();
+    }
+
+    public synchronized boolean isVerified(int index) {
+        return verified.get(index);
+    }
+
+    /** Completes when every piece is verified. */
+    public CompletableFuture<Void> allVerified() {
+        return allVerified;
+    }
+
+    /**
+     * Checks the root hash and the whole file's SHA-256 read back from disk against the server's,
+     * syncs the file and renames it into place. Returns the file's SHA-256.
+     */
+    public byte[] finish() throws IOException, IntegrityException {
+        byte[] rootHash;
+        byte[] fileSha;
+        CompletableFuture<Void> chain;
+        synchronized (this) {
+            if (verified.cardinality() != layout.pieceCount()) {
+                throw new IllegalStateException("finish before all pieces verified");
+            }
+            rootHash = root;
+            fileSha = serverFileSha;
+            chain = readChain;
+        }
+        if (rootHash == null) {
+            throw new IntegrityException("the server never sent the root hash");
+        }
+        if (!Arrays.equals(Digests.root(expected), rootHash)) {
+            throw new IntegrityException("piece hashes do not add up to the server's root hash");
+        }
+        try {
+            chain.join();
+        } catch (java.util.concurrent.CompletionException e) {
+            throw new IOException("reading the file back failed: " + e.getCause().getMessage(), e.getCause());
+        }
+        byte[] actual;
+        synchronized (this) {
+            actual = wholeFile.digest();
+        }
+        if (!Arrays.equals(actual, fileSha)) {
+            throw new IntegrityException("the file on disk does not match the server's SHA-256 "
+                    + Digests.hex(fileSha) + " (got " + Digests.hex(actual) + ")");
+        }
+        channel.truncate(layout.fileSize());
+        channel.force(true);
+        channel.close();
+        try {
+            Files.move(part, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+            Files.move(part, out, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return actual;
+    }
+
+    /** Pieces verified from the start of the file, read back and hashed. */
+    public int readBackPieces() {
+        return readBack;
+    }
+
+    @Override
+    public void close() throws IOException {
+        reader.shutdownNow();
+        if (channel.isOpen()) {
+            channel.close();
+        }
+    }
+
+    /** The data or the server's hashes do not check out. */
+    public static final class IntegrityException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public IntegrityException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.biternet.server;
+
+import dev.biternet.common.transport.Transport;
+import dev.biternet.server.files.FileHasher;
+import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.session.SessionRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An embeddable biternet server: {@link #start} binds and returns; {@link #close} stops
+ * accepting, closes every channel and session and releases the event loops.
+ */
+public final class BiternetServer implements AutoCloseable {
+    /** What to serve and where. {@code pieceSize} 0 picks the default for each file. */
+    public record Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
+                         int sessionIdleSeconds) {
+        public static Config of(Path root, String host, int port) {
+            return new Config(root, host, port, 0, 0, 1, 60);
+        }
+
+        public Config withPieceSize(int size) {
+            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds);
+        }
+    }
+
+    private final Transport transport;
+    private final EventLoopGroup boss;
+    private final EventLoopGroup workers;
+    private final FileHasher hasher;
+    private final SessionRegistry sessions;
+    private final Channel serverChannel;
+
+    private BiternetServer(Config config) throws IOException, InterruptedException {
+        ServedRoot root = new ServedRoot(config.root());
+        this.transport = Transport.best();
+        this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
+        this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS);
+        this.boss = transport.newGroup(1);
+        this.workers = transport.newGroup(config.ioThreads());
+        boolean ok = false;
+        try {
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(boss, workers)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childHandler(new ServerInitializer(sessions, 0));
+            this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
+            boss.scheduleAtFixedRate(sessions::reap, 1, 1, TimeUnit.SECONDS);
+            ok = true;
+        } catch (Exception e) {
+            throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok) {
+                shutdown();
+            }
+        }
+    }
+
+    public static BiternetServer start(Config config) throws IOException, InterruptedException {
+        return new BiternetServer(config);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    public int port() {
+        return address().getPort();
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    public int openSessions() {
+        return sessions.size();
+    }
+
+    /** Waits until the server channel is closed. */
+    public void awaitClose() throws InterruptedException {
+        serverChannel.closeFuture().sync();
+    }
+
+    @Override
+    public void close() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        shutdown();
+    }
+
+    private void shutdown() {
+        workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        sessions.close();
+        hasher.close();
+    }
+}

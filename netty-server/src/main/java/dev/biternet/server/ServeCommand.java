@@ -1,0 +1,82 @@
+package dev.biternet.server;
+
+import dev.biternet.common.cli.VersionProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code biternet-serve}: serves the files below a directory to biternet clients. */
+@Command(name = "biternet-serve", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        sortOptions = false,
+        description = {
+            "Serves the files below a directory to biternet-get clients, which download each file",
+            "over several network links at once.",
+        },
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            "0:stopped normally",
+            "1:could not start (root missing, address in use, ...)",
+            "2:usage error",
+        })
+public final class ServeCommand implements Callable<Integer> {
+    @Spec
+    private CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--root", required = true, paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable.")
+    private Path root;
+
+    @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "ADDR",
+            description = "Address to listen on (default: ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
+    private String host;
+
+    @Option(names = "--port", defaultValue = "7420", paramLabel = "PORT",
+            description = "Port to listen on; 0 picks a free one (default: ${DEFAULT-VALUE}).")
+    private int port;
+
+    @Option(names = "--piece-size", paramLabel = "BYTES", defaultValue = "0",
+            description = "Fixed piece size in bytes, 16384..16777216 (default: 1 MiB, larger for huge files).")
+    private int pieceSize;
+
+    @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0",
+            description = "Event loop threads (default: 2 x cores).")
+    private int ioThreads;
+
+    @Option(names = "--hash-threads", paramLabel = "N", defaultValue = "1",
+            description = "Threads hashing files seen for the first time (default: ${DEFAULT-VALUE}).")
+    private int hashThreads;
+
+    @Override
+    public Integer call() throws Exception {
+        var err = spec.commandLine().getErr();
+        if (!Files.isDirectory(root)) {
+            err.println("biternet-serve: --root " + root + " is not a directory");
+            return 1;
+        }
+        if (pieceSize != 0 && (pieceSize < 16384 || pieceSize > (16 << 20))) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
+        }
+        BiternetServer server;
+        try {
+            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60));
+        } catch (java.io.IOException e) {
+            err.println("biternet-serve: " + e.getMessage());
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "biternet-shutdown"));
+        var out = spec.commandLine().getOut();
+        out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
+                + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT) + ")");
+        out.flush();
+        server.awaitClose();
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %5$s%6$s%n");
+        System.exit(new CommandLine(new ServeCommand()).execute(args));
+    }
+}

@@ -1,0 +1,44 @@
+package dev.biternet.server;
+
+import dev.biternet.common.wire.EnvelopeEncoder;
+import dev.biternet.common.wire.FrameDecoder;
+import dev.biternet.server.session.SessionRegistry;
+import dev.biternet.server.transfer.ControlHandler;
+import dev.biternet.server.transfer.PiecePusher;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+
+/**
+ * The server pipeline, in order: framing, codec, flow control, dispatcher. Stage names are
+ * stable; tests and logs refer to them.
+ */
+public final class ServerInitializer extends ChannelInitializer<Channel> {
+    public static final String FRAME_DECODER = "frame-decoder";
+    public static final String ENVELOPE_ENCODER = "envelope-encoder";
+    public static final String READ_TIMEOUT = "read-timeout";
+    public static final String PIECE_PUSHER = "piece-pusher";
+    public static final String DISPATCHER = "dispatcher";
+
+    private final SessionRegistry sessions;
+    private final int readTimeoutSeconds;
+
+    public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds) {
+        this.sessions = sessions;
+        this.readTimeoutSeconds = readTimeoutSeconds;
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        PiecePusher pusher = new PiecePusher();
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(FRAME_DECODER, FrameDecoder.forServer());
+        p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
+        if (readTimeoutSeconds > 0) {
+            p.addLast(READ_TIMEOUT, new ReadTimeoutHandler(readTimeoutSeconds));
+        }
+        p.addLast(PIECE_PUSHER, pusher);
+        p.addLast(DISPATCHER, new ControlHandler(sessions, pusher));
+    }
+}

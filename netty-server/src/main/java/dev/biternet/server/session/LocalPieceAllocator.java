@@ -1,0 +1,175 @@
+package dev.biternet.server.session;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * The in-process {@link PieceAllocator}: a small state machine per piece under one lock. Claims
+ * are O(1) amortised (a cursor over never-claimed pieces plus a queue of released ones); the
+ * endgame scans only the pieces in flight, which are bounded by the links' windows.
+ */
+public final class LocalPieceAllocator implements PieceAllocator {
+    private static final byte UNCLAIMED = 0;
+    private static final byte CLAIMED = 1;
+    private static final byte DONE = 2;
+    /** At most this many links hold the same piece at once (the original plus one endgame copy). */
+    private static final int MAX_HOLDERS = 2;
+
+    private final int pieceCount;
+    private final byte[] state;
+    /** In-flight pieces and their holders, oldest claim first. */
+    private final LinkedHashMap<Integer, InFlight> inFlight = new LinkedHashMap<>();
+    private final PriorityQueue<Integer> released = new PriorityQueue<>();
+    private int cursor;
+    private int available;
+    private int remaining;
+    private long duplicates;
+
+    public LocalPieceAllocator(int pieceCount) {
+        this.pieceCount = pieceCount;
+        this.state = new byte[pieceCount];
+        this.remaining = pieceCount;
+    }
+
+    @Override
+    public synchronized int claim(int linkId, long endgameMinAgeNanos) {
+        while (!released.isEmpty()) {
+            int index = released.poll();
+            if (state[index] == UNCLAIMED) {
+                return take(index, linkId);
+            }
+        }
+        while (cursor < available) {
+            int index = cursor++;
+            if (state[index] == UNCLAIMED) {
+                return take(index, linkId);
+            }
+        }
+        if (available < pieceCount) {
+            return NONE;
+        }
+        long now = System.nanoTime();
+        for (Map.Entry<Integer, InFlight> e : inFlight.entrySet()) {
+            InFlight f = e.getValue();
+            if (now - f.claimedAt < endgameMinAgeNanos) {
+                break;
+            }
+            if (f.holders.length < MAX_HOLDERS && !contains(f.holders, linkId)) {
+                int[] more = Arrays.copyOf(f.holders, f.holders.length + 1);
+                more[f.holders.length] = linkId;
+                f.holders = more;
+                duplicates++;
+                return e.getKey();
+            }
+        }
+        return NONE;
+    }
+
+    private int take(int index, int linkId) {
+        state[index] = CLAIMED;
+        inFlight.put(index, new InFlight(new int[] {linkId}, System.nanoTime()));
+        return index;
+    }
+
+    @Override
+    public synchronized boolean complete(int index) {
+        checkIndex(index);
+        if (state[index] == DONE) {
+            return false;
+        }
+        state[index] = DONE;
+        inFlight.remove(index);
+        remaining--;
+        return true;
+    }
+
+    @Override
+    public synchronized void release(int linkId, int index) {
+        checkIndex(index);
+        InFlight f = inFlight.get(index);
+        if (f == null || !contains(f.holders, linkId)) {
+            return;
+        }
+        int[] fewer = Arrays.stream(f.holders).filter(h -> h != linkId).toArray();
+        if (fewer.length > 0) {
+            f.holders = fewer;
+        } else {
+            inFlight.remove(index);
+            state[index] = UNCLAIMED;
+            released.add(index);
+        }
+    }
+
+    @Override
+    public synchronized void releaseAll(int linkId) {
+        ArrayDeque<Integer> held = new ArrayDeque<>();
+        for (Iterator<Map.Entry<Integer, InFlight>> it = inFlight.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<Integer, InFlight> e = it.next();
+            if (contains(e.getValue().holders, linkId)) {
+                held.add(e.getKey());
+            }
+        }
+        for (int index : held) {
+            release(linkId, index);
+        }
+    }
+
+    @Override
+    public synchronized boolean inEndgame() {
+        return available == pieceCount && cursor >= pieceCount && released.isEmpty() && remaining > 0;
+    }
+
+    @Override
+    public synchronized boolean isDone(int index) {
+        checkIndex(index);
+        return state[index] == DONE;
+    }
+
+    @Override
+    public synchronized void setAvailable(int count) {
+        if (count < available || count > pieceCount) {
+            throw new IllegalArgumentException("available " + count + " after " + available + " of " + pieceCount);
+        }
+        available = count;
+    }
+
+    @Override
+    public synchronized int remaining() {
+        return remaining;
+    }
+
+    @Override
+    public synchronized long duplicateClaims() {
+        return duplicates;
+    }
+
+    private void checkIndex(int index) {
+        if (index < 0 || index >= pieceCount) {
+            throw new IndexOutOfBoundsException("piece " + index + " of " + pieceCount);
+        }
+    }
+
+    /** Who holds an in-flight piece, and since when (the first claim). */
+    private static final class InFlight {
+        int[] holders;
+        final long claimedAt;
+
+        InFlight(int[] holders, long claimedAt) {
+            this.holders = holders;
+            this.claimedAt = claimedAt;
+        }
+    }
+
+    private static boolean contains(int[] holders, int linkId) {
+        for (int h : holders) {
+            if (h == linkId) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

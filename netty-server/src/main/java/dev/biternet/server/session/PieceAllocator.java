@@ -1,0 +1,49 @@
+package dev.biternet.server.session;
+
+/**
+ * Decides which piece each link sends next. One allocator per session, shared by all of the
+ * session's links (possibly on different event loops, and one day on different server nodes):
+ * this interface is the whole of what links may ask of it, so a distributed implementation
+ * (e.g. backed by Redis) can replace {@link LocalPieceAllocator} without touching the links.
+ *
+ * <p>Life of a piece: unclaimed, then claimed by one link (or, in the endgame, by two), then
+ * done once the client acknowledges a verified copy. A released piece goes back to unclaimed
+ * and is handed out again before new ones.
+ */
+public interface PieceAllocator {
+    /** Sentinel: nothing to claim now (more may become available later). */
+    int NONE = -1;
+
+    /**
+     * Claims the next piece for {@code linkId}: a released piece first, then the lowest
+     * unclaimed one whose hash is published. When none is left (the endgame) it hands out the
+     * piece in flight longest on another link, but only if that piece has been in flight for at
+     * least {@code endgameMinAgeNanos} (the caller's estimate of how much slower than itself a
+     * holder must be before a second copy pays). Returns {@link #NONE} if there is nothing useful
+     * to send now.
+     */
+    int claim(int linkId, long endgameMinAgeNanos);
+
+    /** True once every hash is published and no piece is left unclaimed: only endgame copies remain. */
+    boolean inEndgame();
+
+    /** The client verified {@code index}; returns true the first time. */
+    boolean complete(int index);
+
+    /** {@code linkId} will not deliver {@code index} (hash mismatch, cancelled); it becomes claimable again. */
+    void release(int linkId, int index);
+
+    /** The link is gone: every piece it held is released. */
+    void releaseAll(int linkId);
+
+    boolean isDone(int index);
+
+    /** Pieces whose hash is published and that may therefore be claimed: [0, count). */
+    void setAvailable(int count);
+
+    /** Pieces not yet done. */
+    int remaining();
+
+    /** Pieces handed out a second time during the endgame, so far. */
+    long duplicateClaims();
+}

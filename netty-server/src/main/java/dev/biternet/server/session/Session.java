@@ -1,0 +1,179 @@
+package dev.biternet.server.session;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.server.files.FileVersion;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntConsumer;
+
+/**
+ * One client's download of one file version: the open file every link sends from, the piece
+ * hashes, the {@link PieceAllocator} (the session is its single owner) and the attached links.
+ * Newly published hashes are forwarded to every attached link and wake them to claim.
+ */
+public final class Session implements AutoCloseable {
+    private final SessionId id;
+    private final dev.biternet.server.files.PieceHashes hashes;
+    private final FileChannel file;
+    private final PieceAllocator allocator;
+    private final boolean hashesCompleteAtOpen;
+    private final Map<Integer, SessionLink> links = new ConcurrentHashMap<>();
+    private final AtomicInteger nextLinkId = new AtomicInteger();
+    private final AtomicLong bytesSent = new AtomicLong();
+    private final IntConsumer onPublished = this::published;
+    private volatile int forwarded;
+    private boolean rootForwarded;
+    private volatile long lastDetach = System.nanoTime();
+
+    Session(SessionId id, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
+        this.id = id;
+        this.hashes = hashes;
+        this.file = file;
+        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount());
+        this.hashesCompleteAtOpen = hashes.complete();
+        hashes.listen(onPublished);
+        this.forwarded = hashes.published();
+        this.rootForwarded = hashesCompleteAtOpen;
+        allocator.setAvailable(forwarded);
+    }
+
+    public SessionId id() {
+        return id;
+    }
+
+    public PieceLayout layout() {
+        return hashes.layout();
+    }
+
+    public FileVersion version() {
+        return hashes.version();
+    }
+
+    public FileChannel file() {
+        return file;
+    }
+
+    public PieceAllocator allocator() {
+        return allocator;
+    }
+
+    public void addBytesSent(long n) {
+        bytesSent.addAndGet(n);
+    }
+
+    public long bytesSent() {
+        return bytesSent.get();
+    }
+
+    /** The SessionOpened answer: layout plus the first batch of hashes known now. */
+    public Envelope opened() {
+        int known = hashes.published();
+        var b = dev.biternet.proto.SessionOpened.newBuilder()
+                .setSessionId(id.bytes())
+                .setFileSize(layout().fileSize())
+                .setPieceSize(layout().pieceSize())
+                .setPieceCount(layout().pieceCount())
+                .setFileVersion(version().tag())
+                .setHashes(batch(0, Math.min(known, Frames.HASHES_PER_BATCH)));
+        return Envelope.newBuilder().setSessionOpened(b).build();
+    }
+
+    /**
+     * Attaches a link. A link attaching to a session whose hashes were still being computed at
+     * open gets every hash known so far (the client keeps the first copy of each).
+     */
+    public int attach(SessionLink link) {
+        int linkId = nextLinkId.incrementAndGet();
+        links.put(linkId, link);
+        int known = forwarded;
+        if (!hashesCompleteAtOpen) {
+            sendHashes(link, 0, known);
+        } else if (known > Frames.HASHES_PER_BATCH) {
+            sendHashes(link, Frames.HASHES_PER_BATCH, known);
+        }
+        return linkId;
+    }
+
+    public void detach(int linkId) {
+        if (links.remove(linkId) != null) {
+            allocator.releaseAll(linkId);
+            lastDetach = System.nanoTime();
+            wakeAll();
+        }
+    }
+
+    public int linkCount() {
+        return links.size();
+    }
+
+    /** Nanos since the last link left, or -1 while links are attached. */
+    public long idleNanos() {
+        return links.isEmpty() ? System.nanoTime() - lastDetach : -1;
+    }
+
+    public void wakeAll() {
+        links.values().forEach(SessionLink::wake);
+    }
+
+    private void published(int count) {
+        String failure = hashes.failure();
+        if (failure != null) {
+            Envelope error = Frames.error(Error.Code.IO_ERROR, "file changed or unreadable on the server: " + failure);
+            links.values().forEach(l -> l.fail(error));
+            return;
+        }
+        int from;
+        synchronized (this) {
+            from = forwarded;
+            if (count < from || (count == from && (rootForwarded || !hashes.complete()))) {
+                return;
+            }
+            forwarded = count;
+            rootForwarded = hashes.complete();
+            allocator.setAvailable(count);
+        }
+        for (SessionLink link : links.values()) {
+            sendHashes(link, from, count);
+        }
+        wakeAll();
+    }
+
+    /** Sends digests [from, to) in batches; an empty range sends one empty batch (it may carry the root). */
+    private void sendHashes(SessionLink link, int from, int to) {
+        int start = from;
+        do {
+            int end = Math.min(to, start + Frames.HASHES_PER_BATCH);
+            link.send(Envelope.newBuilder().setPieceHashes(batch(start, end)).build());
+            start = end;
+        } while (start < to);
+    }
+
+    private PieceHashes.Builder batch(int from, int to) {
+        PieceHashes.Builder b = PieceHashes.newBuilder()
+                .setFirstIndex(from)
+                .setDigests(ByteString.copyFrom(hashes.digests(from, to)));
+        if (to == layout().pieceCount() && hashes.complete()) {
+            b.setRootHash(ByteString.copyFrom(hashes.root())).setFileSha256(ByteString.copyFrom(hashes.fileSha256()));
+        }
+        return b;
+    }
+
+    @Override
+    public void close() {
+        hashes.unlisten(onPublished);
+        try {
+            file.close();
+        } catch (IOException ignored) {
+            // closing a read-only file loses nothing
+        }
+    }
+}

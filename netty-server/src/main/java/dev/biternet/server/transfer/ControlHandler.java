@@ -1,0 +1,117 @@
+package dev.biternet.server.transfer;
+
+import dev.biternet.common.wire.Frames;
+import dev.biternet.common.wire.ProtocolException;
+import dev.biternet.proto.Attached;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.Hello;
+import dev.biternet.proto.Welcome;
+import dev.biternet.server.files.RequestException;
+import dev.biternet.server.session.Session;
+import dev.biternet.server.session.SessionRegistry;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderException;
+import java.lang.System.Logger.Level;
+
+/**
+ * The server's dispatcher, last in the pipeline: the handshake, opening sessions and attaching
+ * the channel to one. A request the server refuses (missing file, hostile path, unknown
+ * session) is answered with an Error frame; a broken protocol (bad frame, wrong state, wrong
+ * version) with an Error frame and a close. Either way only this channel is affected.
+ */
+public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
+    private static final System.Logger LOG = System.getLogger("biternet.server");
+    private static final String AGENT = "biternet-serve";
+
+    private enum State { AWAIT_HELLO, READY, ATTACHED }
+
+    private final SessionRegistry sessions;
+    private final PiecePusher pusher;
+    private State state = State.AWAIT_HELLO;
+
+    public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
+        this.sessions = sessions;
+        this.pusher = pusher;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Envelope msg) {
+        switch (msg.getBodyCase()) {
+            case HELLO -> onHello(ctx, msg.getHello());
+            case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession().getPath());
+            case ATTACH -> onAttach(ctx, msg);
+            default -> throw new ProtocolException(Error.Code.BAD_STATE,
+                    "unexpected " + msg.getBodyCase() + " in state " + state);
+        }
+    }
+
+    private void onHello(ChannelHandlerContext ctx, Hello hello) {
+        expect(State.AWAIT_HELLO, "HELLO");
+        if (hello.getProtocolVersion() != Frames.PROTOCOL_VERSION) {
+            throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "client speaks protocol "
+                    + hello.getProtocolVersion() + ", this server speaks " + Frames.PROTOCOL_VERSION);
+        }
+        state = State.READY;
+        ctx.writeAndFlush(Envelope.newBuilder().setWelcome(
+                Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
+    }
+
+    private void onOpen(ChannelHandlerContext ctx, String path) {
+        expect(State.READY, "OPEN_SESSION");
+        try {
+            Session session = sessions.open(path);
+            LOG.log(Level.INFO, "session {0} opened by {1} for {2} ({3} bytes, {4} pieces)", session.id(),
+                    ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
+            ctx.writeAndFlush(session.opened());
+        } catch (RequestException e) {
+            LOG.log(Level.INFO, "refused open from {0}: {1}", ctx.channel().remoteAddress(), e.getMessage());
+            ctx.writeAndFlush(Frames.error(e.code(), e.getMessage()));
+        }
+    }
+
+    private void onAttach(ChannelHandlerContext ctx, Envelope msg) {
+        expect(State.READY, "ATTACH");
+        Session session;
+        try {
+            session = sessions.get(msg.getAttach().getSessionId());
+        } catch (RequestException e) {
+            ctx.writeAndFlush(Frames.error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        state = State.ATTACHED;
+        ctx.write(Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(0)).build());
+        int linkId = pusher.attach(session, msg.getAttach().getWindow());
+        ctx.flush();
+        LOG.log(Level.DEBUG, "session {0}: link {1} attached from {2} ({3})", session.id(), linkId,
+                ctx.channel().remoteAddress(), msg.getAttach().getLinkName());
+    }
+
+    private void expect(State wanted, String what) {
+        if (state != wanted) {
+            throw new ProtocolException(Error.Code.BAD_STATE, what + " not allowed in state " + state);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        Envelope error;
+        if (c instanceof ProtocolException p) {
+            error = Frames.error(p.code(), p.getMessage());
+            LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), p.getMessage());
+        } else if (c instanceof java.io.IOException) {
+            LOG.log(Level.DEBUG, "connection {0} lost: {1}", ctx.channel().remoteAddress(), c.getMessage());
+            ctx.close();
+            return;
+        } else {
+            error = Frames.error(Error.Code.INTERNAL, "internal server error");
+            LOG.log(Level.WARNING, "internal error on " + ctx.channel().remoteAddress(), c);
+        }
+        if (ctx.channel().isActive()) {
+            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+}

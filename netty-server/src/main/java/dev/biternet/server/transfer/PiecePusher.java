@@ -1,0 +1,217 @@
+package dev.biternet.server.transfer;
+
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Ack;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.PieceHeader;
+import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.Session;
+import dev.biternet.server.session.SessionLink;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Credit-based piece sender for one attached channel (the flow-control stage).
+ *
+ * <p>The client grants a window: how many pieces this channel may have unacknowledged. The
+ * pusher claims a piece from the session's allocator only when the window has room, the channel
+ * is writable and the previous piece has been fully handed to the kernel, so a piece is claimed
+ * as late as possible and a slow link never queues pieces a fast one could take. Each piece
+ * goes out as a header frame and a {@link SharedFileRegion} (sendfile); the next claim starts
+ * from the write's listener, and again on acks, window changes, writability and wake-ups.
+ *
+ * <p>All state is confined to the channel's event loop; {@link #wake()} and {@link #send} may be
+ * called from any thread.
+ */
+public final class PiecePusher extends ChannelInboundHandlerAdapter implements SessionLink {
+    /** Largest window a client may ask for. */
+    public static final int MAX_WINDOW = 1024;
+    private static final long ENDGAME_RETRY_MILLIS = 20;
+
+    private final AtomicBoolean wakeQueued = new AtomicBoolean();
+    private final Set<Integer> unacked = new HashSet<>();
+    private ChannelHandlerContext ctx;
+    private Session session;
+    private int linkId;
+    private int window;
+    private boolean sending;
+    private long bytesSent;
+    private long piecesSent;
+    private double rate;
+    private long lastAckNanos;
+    private boolean retryQueued;
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Attaches this channel to a session; called on the event loop by the dispatcher. */
+    public int attach(Session session, int window) {
+        assert ctx.executor().inEventLoop();
+        if (this.session != null) {
+            throw new IllegalStateException("already attached");
+        }
+        this.session = session;
+        this.window = clampWindow(window);
+        this.linkId = session.attach(this);
+        pump();
+        return linkId;
+    }
+
+    public boolean attached() {
+        return session != null;
+    }
+
+    public long bytesSent() {
+        return bytesSent;
+    }
+
+    public long piecesSent() {
+        return piecesSent;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (session != null && msg instanceof Envelope e) {
+            switch (e.getBodyCase()) {
+                case ACK -> {
+                    onAck(e.getAck());
+                    return;
+                }
+                case CREDIT -> {
+                    window = clampWindow(e.getCredit().getWindow());
+                    pump();
+                    return;
+                }
+                default -> { }
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void onAck(Ack ack) {
+        if (!unacked.remove(ack.getIndex())) {
+            return;
+        }
+        recordAck(session.layout().length(ack.getIndex()));
+        PieceAllocator allocator = session.allocator();
+        if (ack.getOk()) {
+            allocator.complete(ack.getIndex());
+        } else {
+            allocator.release(linkId, ack.getIndex());
+            session.wakeAll();
+        }
+        pump();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        pump();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (session != null) {
+            session.detach(linkId);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    private void pump() {
+        wakeQueued.set(false);
+        if (session == null || sending || !ctx.channel().isActive() || !ctx.channel().isWritable()) {
+            return;
+        }
+        if (unacked.size() >= window) {
+            return;
+        }
+        PieceAllocator allocator = session.allocator();
+        int index = allocator.claim(linkId, endgameMinAgeNanos());
+        if (index == PieceAllocator.NONE) {
+            if (allocator.inEndgame() && !retryQueued) {
+                // In-flight pieces elsewhere may become worth copying as they age: look again soon.
+                retryQueued = true;
+                ctx.executor().schedule(() -> {
+                    retryQueued = false;
+                    pump();
+                }, ENDGAME_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            }
+            return;
+        }
+        if (unacked.isEmpty()) {
+            lastAckNanos = System.nanoTime();
+        }
+        unacked.add(index);
+        sending = true;
+        PieceLayout layout = session.layout();
+        long offset = layout.offset(index);
+        int length = layout.length(index);
+        PieceHeader header = PieceHeader.newBuilder().setIndex(index).setOffset(offset).setLength(length).build();
+        ctx.write(Frames.pieceHeader(ctx.alloc(), header), ctx.voidPromise());
+        ctx.writeAndFlush(new SharedFileRegion(session.file(), offset, length)).addListener((ChannelFutureListener) f -> {
+            sending = false;
+            if (f.isSuccess()) {
+                bytesSent += length;
+                piecesSent++;
+                session.addBytesSent(length);
+                pump();
+            } else {
+                f.channel().close();
+            }
+        });
+    }
+
+    /**
+     * The link's delivery rate, from the spacing of acks while pieces were outstanding: what
+     * the client really received and verified, not what the kernel buffered.
+     */
+    private void recordAck(int length) {
+        long now = System.nanoTime();
+        if (lastAckNanos != 0) {
+            double instant = length * 1e9 / Math.max(now - lastAckNanos, 1000);
+            rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
+        }
+        lastAckNanos = unacked.isEmpty() ? 0 : now;
+    }
+
+    /**
+     * An endgame copy pays only if the piece has been in flight on its holder for longer than
+     * this link would take to send it twice over.
+     */
+    private long endgameMinAgeNanos() {
+        if (rate == 0) {
+            return 0;
+        }
+        long pieceNanos = (long) (session.layout().pieceSize() * 1e9 / rate);
+        return Math.min(TimeUnit.SECONDS.toNanos(10), 2 * pieceNanos);
+    }
+
+    private static int clampWindow(int window) {
+        return Math.max(1, Math.min(MAX_WINDOW, window));
+    }
+
+    @Override
+    public void wake() {
+        if (wakeQueued.compareAndSet(false, true)) {
+            ctx.executor().execute(this::pump);
+        }
+    }
+
+    @Override
+    public void send(Envelope envelope) {
+        ctx.channel().writeAndFlush(envelope, ctx.channel().voidPromise());
+    }
+
+    @Override
+    public void fail(Envelope error) {
+        ctx.channel().writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+    }
+}
