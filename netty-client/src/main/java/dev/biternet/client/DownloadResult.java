@@ -12,7 +12,13 @@ public record DownloadResult(Path file, long bytes, double seconds, String sha25
         return links.stream().mapToLong(LinkStats::bytes).sum();
     }
 
+    /** Payload of pieces that arrived a second time (endgame copies that lost the race). */
     public long duplicateBytes() {
-        return Math.max(0, receivedBytes() - bytes);
+        return links.stream().mapToLong(LinkStats::duplicateBytes).sum();
+    }
+
+    /** Payload of pieces that failed their hash and were fetched again. */
+    public long failedBytes() {
+        return links.stream().mapToLong(LinkStats::failedBytes).sum();
     }
 }

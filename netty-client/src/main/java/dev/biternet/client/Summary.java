@@ -48,6 +48,7 @@ public final class Summary {
             g.writeNumberField("pieces", r.pieces());
             g.writeNumberField("received_bytes", r.receivedBytes());
             g.writeNumberField("duplicate_bytes", r.duplicateBytes());
+            g.writeNumberField("failed_bytes", r.failedBytes());
             g.writeArrayFieldStart("links");
             for (LinkStats l : r.links()) {
                 g.writeStartObject();
@@ -56,7 +57,9 @@ public final class Summary {
                 g.writeNumberField("bytes", l.bytes());
                 g.writeNumberField("pieces", l.pieces());
                 g.writeNumberField("duplicates", l.duplicates());
+                g.writeNumberField("duplicate_bytes", l.duplicateBytes());
                 g.writeNumberField("failed", l.failed());
+                g.writeNumberField("failed_bytes", l.failedBytes());
                 g.writeNumberField("seconds", round(l.seconds()));
                 g.writeNumberField("bytes_per_second", Math.round(l.rate()));
                 g.writeEndObject();

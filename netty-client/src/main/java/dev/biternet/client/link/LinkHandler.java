@@ -70,6 +70,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private int pieces;
     private int duplicates;
     private int failedPieces;
+    private long duplicateBytes;
+    private long failedBytes;
     private long firstByteNanos;
     private long lastByteNanos;
     private long tickBytes;
@@ -171,6 +173,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 pieces++;
             } else {
                 failedPieces++;
+                failedBytes += layout.length(index);
             }
             ack(index, ok);
         });
@@ -225,10 +228,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 }
                 case DUPLICATE -> {
                     duplicates++;
+                    duplicateBytes += layout.length(index);
                     ack(index, true);
                 }
                 case FAILED -> {
                     failedPieces++;
+                    failedBytes += layout.length(index);
                     ack(index, false);
                 }
                 case PENDING -> { }
@@ -287,7 +292,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public LinkStats stats() {
         double seconds = firstByteNanos == 0 ? 0 : (Math.max(lastByteNanos, firstByteNanos) - firstByteNanos) / 1e9;
         String state = closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
-        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, failedPieces, seconds, state);
+        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, duplicateBytes, failedPieces,
+                failedBytes, seconds, state);
     }
 
     private String localAddressText() {

@@ -1,0 +1,134 @@
+package dev.biternet.client;
+
+import static dev.biternet.client.Fixtures.assertSameBytes;
+import static dev.biternet.client.Fixtures.get;
+import static dev.biternet.client.Fixtures.randomFile;
+import static dev.biternet.client.Fixtures.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.biternet.server.BiternetServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Whole downloads over real loopback sockets, through the biternet-get command line. */
+class LoopbackDownloadTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path downloads;
+    private BiternetServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private String url(String path) {
+        return "biternet://127.0.0.1:" + server.port() + "/" + path;
+    }
+
+    @Test
+    void sixtyFourMebibytesOverThreeLocalAddresses() throws Exception {
+        Path source = randomFile(root, "big.bin", 64L << 20, 1);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("big.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "--iface", "127.0.0.3",
+                "-o", out.toString(), url("big.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(run.out());
+        assertThat(summary.get("sha256").asText()).isEqualTo(sha256(source));
+        assertThat(summary.get("bytes").asLong()).isEqualTo(64L << 20);
+        assertThat(summary.get("file").asText()).isEqualTo(out.toString());
+        assertThat(summary.get("seconds").asDouble()).isPositive();
+        JsonNode links = summary.get("links");
+        assertThat(links).hasSize(3);
+        long sum = 0;
+        long extra = 0;
+        int pieces = 0;
+        List<String> addresses = new ArrayList<>();
+        for (JsonNode l : links) {
+            assertThat(l.get("pieces").asInt()).as("pieces over %s", l.get("iface")).isPositive();
+            sum += l.get("bytes").asLong();
+            extra += l.get("duplicate_bytes").asLong() + l.get("failed_bytes").asLong();
+            pieces += l.get("pieces").asInt();
+            addresses.add(l.get("address").asText());
+        }
+        assertThat(addresses).containsExactly("127.0.0.1", "127.0.0.2", "127.0.0.3");
+        assertThat(pieces).isEqualTo(summary.get("pieces").asInt());
+        assertThat(sum).isEqualTo((64L << 20) + extra);
+        assertThat(summary.get("duplicate_bytes").asLong() + summary.get("failed_bytes").asLong()).isEqualTo(extra);
+        assertThat(out.resolveSibling("big.bin.part")).doesNotExist();
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1, 65535, 65536, 3 * 65536 + 17})
+    void oddSizesArriveWhole(long size) throws Exception {
+        Path source = randomFile(root, "f" + size, size, size);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0).withPieceSize(65536));
+        Path out = downloads.resolve("f" + size);
+
+        Fixtures.Run run = get("--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(), url("f" + size));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(run.out()).contains(sha256(source));
+    }
+
+    @Test
+    void interfaceNameBindsTheDevice() throws Exception {
+        Path source = randomFile(root, "dev.bin", 3 << 20, 3);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("dev.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "lo", "-o", out.toString(), url("dev.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode link = JSON.readTree(run.out()).get("links").get(0);
+        assertThat(link.get("iface").asText()).isEqualTo("lo");
+        assertThat(link.get("address").asText()).isEqualTo("127.0.0.1");
+    }
+
+    @Test
+    void ipv6ServerAndLinks() throws Exception {
+        Path source = randomFile(root, "v6.bin", 5 << 20, 6);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "::1", 0));
+        Path out = downloads.resolve("v6.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "::1", "-o", out.toString(),
+                "biternet://[::1]:" + server.port() + "/v6.bin");
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(JSON.readTree(run.out()).get("links").get(0).get("address").asText()).isEqualTo("::1");
+    }
+
+    @Test
+    void subdirectoryPathsWork() throws Exception {
+        Files.createDirectories(root.resolve("a/b"));
+        Path source = randomFile(root.resolve("a/b"), "c.bin", 100_000, 9);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("c.bin");
+
+        Fixtures.Run run = get("-o", out.toString(), url("a/b/c.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+    }
+}
