@@ -1,0 +1,178 @@
+package dev.biternet.client.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.EnvelopeEncoder;
+import dev.biternet.common.wire.FrameDecoder;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.proto.PieceHeader;
+import dev.biternet.proto.SessionOpened;
+import dev.biternet.proto.Welcome;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The client's per-link dispatcher in an EmbeddedChannel, speaking to it as the server would. */
+class LinkHandlerTest {
+    private static final int PIECE = 1000;
+
+    @TempDir
+    Path dir;
+    private final byte[] file = new byte[2 * PIECE + 300];
+    private final PieceLayout layout = new PieceLayout(file.length, PIECE);
+    private EmbeddedChannel channel;
+    private LinkHandler handler;
+    private PieceStore store;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        new Random(7).nextBytes(file);
+        handler = new LinkHandler(new LinkSpec("test", null, null), "f.bin");
+        channel = new EmbeddedChannel(FrameDecoder.forClient(), EnvelopeEncoder.INSTANCE, handler);
+        store = new PieceStore(dir.resolve("f.bin"), layout);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        channel.finishAndReleaseAll();
+        store.close();
+    }
+
+    /** Decodes what the handler wrote, as the server's decoder would. */
+    private List<Envelope> sent() {
+        EmbeddedChannel server = new EmbeddedChannel(FrameDecoder.forServer());
+        for (Object o; (o = channel.readOutbound()) != null; ) {
+            server.writeInbound(o);
+        }
+        List<Envelope> out = new ArrayList<>();
+        for (Object o; (o = server.readInbound()) != null; ) {
+            out.add((Envelope) o);
+        }
+        server.finishAndReleaseAll();
+        return out;
+    }
+
+    private void receive(Envelope e) {
+        channel.writeInbound(Frames.control(ByteBufAllocator.DEFAULT, e));
+    }
+
+    private void receivePiece(int index, byte[] bytes) {
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                .setIndex(index).setOffset(layout.offset(index)).setLength(layout.length(index)).build());
+        ByteBuf body = Unpooled.wrappedBuffer(bytes, (int) layout.offset(index), layout.length(index));
+        // split the body so the handler sees several runs of one piece
+        int half = body.readableBytes() / 2;
+        channel.writeInbound(Unpooled.wrappedBuffer(header, body.retainedSlice(0, half)));
+        channel.writeInbound(body.slice(half, body.readableBytes() - half));
+    }
+
+    private byte[] digest(int index) {
+        var md = Digests.sha256();
+        md.update(file, (int) layout.offset(index), layout.length(index));
+        return md.digest();
+    }
+
+    private byte[] allDigests(int from, int to) {
+        byte[] out = new byte[(to - from) * 32];
+        for (int i = from; i < to; i++) {
+            System.arraycopy(digest(i), 0, out, (i - from) * 32, 32);
+        }
+        return out;
+    }
+
+    private SessionOpened open() {
+        List<Envelope> hello = sent();
+        assertThat(hello).extracting(Envelope::getBodyCase)
+                .containsExactly(Envelope.BodyCase.HELLO, Envelope.BodyCase.OPEN_SESSION);
+        assertThat(hello.get(0).getHello().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
+        assertThat(hello.get(1).getOpenSession().getPath()).isEqualTo("f.bin");
+        receive(Envelope.newBuilder().setWelcome(Welcome.newBuilder().setProtocolVersion(1)).build());
+        SessionOpened opened = SessionOpened.newBuilder().setSessionId(ByteString.copyFrom(new byte[16]))
+                .setFileSize(file.length).setPieceSize(PIECE).setPieceCount(layout.pieceCount()).build();
+        receive(Envelope.newBuilder().setSessionOpened(opened).build());
+        assertThat(handler.opened()).isCompletedWithValue(opened);
+        handler.attach(opened, store);
+        channel.runPendingTasks();
+        List<Envelope> attach = sent();
+        assertThat(attach).extracting(Envelope::getBodyCase).containsExactly(Envelope.BodyCase.ATTACH);
+        assertThat(attach.get(0).getAttach().getWindow()).isEqualTo(LinkHandler.INITIAL_WINDOW);
+        return opened;
+    }
+
+    @Test
+    void corruptPieceIsRejectedAndAGoodCopyIsWrittenAndAcked() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        byte[] corrupt = file.clone();
+        corrupt[PIECE + 10] ^= 1;
+
+        receivePiece(1, corrupt);
+        assertThat(sent()).singleElement().satisfies(e -> {
+            assertThat(e.getAck().getIndex()).isEqualTo(1);
+            assertThat(e.getAck().getOk()).isFalse();
+        });
+        assertThat(store.isVerified(1)).isFalse();
+
+        receivePiece(1, file);
+        assertThat(sent()).singleElement().satisfies(e -> assertThat(e.getAck().getOk()).isTrue());
+        assertThat(store.isVerified(1)).isTrue();
+        byte[] onDisk = Files.readAllBytes(store.partPath());
+        assertThat(java.util.Arrays.copyOfRange(onDisk, PIECE, 2 * PIECE))
+                .isEqualTo(java.util.Arrays.copyOfRange(file, PIECE, 2 * PIECE));
+        LinkStats stats = handler.stats();
+        assertThat(stats.pieces()).isEqualTo(1);
+        assertThat(stats.failed()).isEqualTo(1);
+        assertThat(stats.bytes()).isEqualTo(2L * PIECE);
+    }
+
+    @Test
+    void pieceBeforeItsHashIsAckedWhenTheHashArrives() throws Exception {
+        open();
+        receivePiece(2, file);
+        assertThat(sent()).isEmpty();
+        receive(Envelope.newBuilder().setPieceHashes(PieceHashes.newBuilder().setFirstIndex(0)
+                .setDigests(ByteString.copyFrom(allDigests(0, 3)))).build());
+        channel.runPendingTasks();
+        assertThat(sent()).singleElement().satisfies(e -> {
+            assertThat(e.getAck().getIndex()).isEqualTo(2);
+            assertThat(e.getAck().getOk()).isTrue();
+        });
+        assertThat(store.isVerified(2)).isTrue();
+    }
+
+    @Test
+    void pieceThatDoesNotFitTheLayoutClosesTheLink() {
+        open();
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT,
+                PieceHeader.newBuilder().setIndex(7).setOffset(0).setLength(10).build());
+        channel.writeInbound(header);
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(handler.closed()).isCompleted();
+        assertThat(handler.closed().join()).contains("piece 7").contains("does not fit");
+    }
+
+    @Test
+    void serverErrorFailsTheOpenWithItsMessage() {
+        sent();
+        receive(Frames.error(dev.biternet.proto.Error.Code.NOT_FOUND, "no such file: f.bin"));
+        assertThat(handler.opened()).isCompletedExceptionally();
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(handler.closed().join()).isEqualTo("server: no such file: f.bin");
+    }
+}

@@ -1,0 +1,167 @@
+package dev.biternet.client.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PieceStoreTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] data(int size, long seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static byte[] digests(byte[] file, PieceLayout layout) {
+        byte[] all = new byte[layout.pieceCount() * 32];
+        for (int i = 0; i < layout.pieceCount(); i++) {
+            var md = Digests.sha256();
+            md.update(file, (int) layout.offset(i), layout.length(i));
+            System.arraycopy(md.digest(), 0, all, i * 32, 32);
+        }
+        return all;
+    }
+
+    private static byte[] pieceDigest(byte[] file, PieceLayout layout, int i) {
+        var md = Digests.sha256();
+        md.update(file, (int) layout.offset(i), layout.length(i));
+        return md.digest();
+    }
+
+    private void writePiece(PieceStore store, byte[] file, PieceLayout layout, int i) throws Exception {
+        store.write(layout.offset(i), ByteBuffer.wrap(file, (int) layout.offset(i), layout.length(i)));
+    }
+
+    @Test
+    void piecesInAnyOrderBecomeTheFileOnlyAtFinish() throws Exception {
+        byte[] file = data(10 * 1000 + 7, 1);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        Path out = dir.resolve("f.bin");
+        try (PieceStore store = new PieceStore(out, layout)) {
+            store.addHashes(0, digests(file, layout));
+            store.setRoot(Digests.root(digests(file, layout)), Digests.sha256().digest(file));
+            List<Integer> order = new ArrayList<>();
+            for (int i = 0; i < layout.pieceCount(); i++) {
+                order.add(i);
+            }
+            Collections.shuffle(order, new Random(2));
+            for (int i : order) {
+                assertThat(out).doesNotExist();
+                writePiece(store, file, layout, i);
+                assertThat(store.complete(i, pieceDigest(file, layout, i), this)).isEqualTo(PieceStore.Outcome.VERIFIED);
+            }
+            assertThat(store.allVerified()).isDone();
+            byte[] sha = store.finish();
+            assertThat(sha).isEqualTo(Digests.sha256().digest(file));
+        }
+        assertThat(Files.readAllBytes(out)).isEqualTo(file);
+        assertThat(dir.resolve("f.bin.part")).doesNotExist();
+    }
+
+    @Test
+    void wrongDigestFailsAndTheRightOneLaterVerifies() throws Exception {
+        byte[] file = data(3000, 3);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        try (PieceStore store = new PieceStore(dir.resolve("g"), layout)) {
+            store.addHashes(0, digests(file, layout));
+            byte[] bad = pieceDigest(file, layout, 1);
+            bad[0] ^= 1;
+            assertThat(store.complete(1, bad, this)).isEqualTo(PieceStore.Outcome.FAILED);
+            assertThat(store.isVerified(1)).isFalse();
+            assertThat(store.complete(1, pieceDigest(file, layout, 1), this)).isEqualTo(PieceStore.Outcome.VERIFIED);
+            assertThat(store.complete(1, pieceDigest(file, layout, 1), this)).isEqualTo(PieceStore.Outcome.DUPLICATE);
+        }
+    }
+
+    @Test
+    void digestWaitsForItsHash() throws Exception {
+        byte[] file = data(2500, 4);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        byte[] all = digests(file, layout);
+        try (PieceStore store = new PieceStore(dir.resolve("h"), layout)) {
+            store.addHashes(0, java.util.Arrays.copyOfRange(all, 0, 32));
+            Object owner = new Object();
+            assertThat(store.complete(2, pieceDigest(file, layout, 2), owner)).isEqualTo(PieceStore.Outcome.PENDING);
+            List<PieceStore.Resolved> resolved = store.addHashes(1, java.util.Arrays.copyOfRange(all, 32, 96));
+            assertThat(resolved).containsExactly(new PieceStore.Resolved(2, owner, true));
+            assertThat(store.isVerified(2)).isTrue();
+        }
+    }
+
+    @Test
+    void contradictingOrOutOfRangeHashesAreRejected() throws Exception {
+        PieceLayout layout = new PieceLayout(2000, 1000);
+        try (PieceStore store = new PieceStore(dir.resolve("i"), layout)) {
+            store.addHashes(0, new byte[32]);
+            byte[] other = new byte[32];
+            other[5] = 1;
+            assertThatThrownBy(() -> store.addHashes(0, other)).hasMessageContaining("two different hashes for piece 0");
+            assertThatThrownBy(() -> store.addHashes(1, new byte[64])).hasMessageContaining("outside");
+        }
+    }
+
+    @Test
+    void wrongRootKeepsThePartFileAndNeverRenames() throws Exception {
+        byte[] file = data(1500, 5);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        Path out = dir.resolve("j");
+        try (PieceStore store = new PieceStore(out, layout)) {
+            store.addHashes(0, digests(file, layout));
+            store.setRoot(new byte[32], Digests.sha256().digest(file));
+            for (int i = 0; i < 2; i++) {
+                writePiece(store, file, layout, i);
+                store.complete(i, pieceDigest(file, layout, i), this);
+            }
+            assertThatThrownBy(store::finish).isInstanceOf(PieceStore.IntegrityException.class)
+                    .hasMessageContaining("root hash");
+        }
+        assertThat(out).doesNotExist();
+        assertThat(dir.resolve("j.part")).exists();
+    }
+
+    @Test
+    void bytesOnDiskThatDifferFromTheVerifiedPiecesAreCaught() throws Exception {
+        byte[] file = data(2000, 6);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        Path out = dir.resolve("k");
+        try (PieceStore store = new PieceStore(out, layout)) {
+            store.addHashes(0, digests(file, layout));
+            store.setRoot(Digests.root(digests(file, layout)), Digests.sha256().digest(file));
+            byte[] corrupt = file.clone();
+            corrupt[1500] ^= 0x40;
+            // piece 1 is judged by its (correct) digest but different bytes land on disk:
+            writePiece(store, file, layout, 0);
+            store.complete(0, pieceDigest(file, layout, 0), this);
+            writePiece(store, corrupt, layout, 1);
+            store.complete(1, pieceDigest(file, layout, 1), this);
+            assertThatThrownBy(store::finish).isInstanceOf(PieceStore.IntegrityException.class)
+                    .hasMessageContaining("does not match the server's SHA-256");
+        }
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void emptyFileNeedsNoPieces() throws Exception {
+        PieceLayout layout = new PieceLayout(0, 1000);
+        Path out = dir.resolve("empty");
+        try (PieceStore store = new PieceStore(out, layout)) {
+            store.setRoot(Digests.root(new byte[0]), Digests.sha256().digest());
+            assertThat(store.allVerified()).isDone();
+            store.finish();
+        }
+        assertThat(out).exists().isEmptyFile();
+    }
+}
