@@ -292,8 +292,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public LinkStats stats() {
         double seconds = firstByteNanos == 0 ? 0 : (Math.max(lastByteNanos, firstByteNanos) - firstByteNanos) / 1e9;
         String state = closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
-        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, duplicateBytes, failedPieces,
-                failedBytes, seconds, state);
+        // A piece still arriving when the download finished was verified elsewhere: a duplicate.
+        long partial = current != null ? received : 0;
+        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, duplicateBytes + partial,
+                failedPieces, failedBytes, seconds, state);
     }
 
     private String localAddressText() {

@@ -57,6 +57,9 @@ public final class PieceStore implements AutoCloseable {
     private byte[] serverFileSha;
     private int contiguous;
     private int readBack;
+    /** Bytes read back since the last background sync (reader thread only). */
+    private long unsynced;
+    private static final long SYNC_EVERY_BYTES = 32L << 20;
     private CompletableFuture<Void> readChain = CompletableFuture.completedFuture(null);
 
     private record Pending(byte[] digest, Object owner) {}
@@ -202,6 +205,12 @@ public final class PieceStore implements AutoCloseable {
                 pos += n;
             }
             readBack = to;
+            unsynced += end - layout.offset(from);
+            if (unsynced >= SYNC_EVERY_BYTES) {
+                // Flush as we go, so the final sync before the rename has little left to write.
+                channel.force(false);
+                unsynced = 0;
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
