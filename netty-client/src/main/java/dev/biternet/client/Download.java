@@ -46,10 +46,11 @@ public final class Download {
     private static final long HANDSHAKE_SECONDS = 30;
 
     /** What to fetch, where to put it, over which links. */
-    public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis) {}
+    public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose) {}
 
     private final Request request;
     private final PrintWriter err;
+    private long start;
 
     public Download(Request request, PrintWriter err) {
         this.request = request;
@@ -77,6 +78,7 @@ public final class Download {
         PieceStore store = null;
         try {
             long start = System.nanoTime();
+            this.start = start;
             InetSocketAddress remote = new InetSocketAddress(server, target.port());
             List<ChannelFuture> connects = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
@@ -92,7 +94,10 @@ public final class Download {
                 }
                 channels.add(f.channel());
             }
+            trace("connected " + channels.size() + " link(s)");
             SessionOpened session = awaitOpen(handlers.get(0));
+            trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
+                    + session.getPieceSize());
             PieceLayout layout = layoutOf(session);
             try {
                 store = new PieceStore(request.output(), layout);
@@ -108,6 +113,7 @@ public final class Download {
                 h.attach(session, store);
             }
             awaitFinish(store, handlers);
+            trace("all pieces verified");
             byte[] sha;
             try {
                 sha = store.finish();
@@ -116,6 +122,7 @@ public final class Download {
             } catch (IOException e) {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
             }
+            trace("file verified and renamed");
             double seconds = (System.nanoTime() - start) / 1e9;
             for (Channel c : channels) {
                 c.close().awaitUninterruptibly();
@@ -187,6 +194,13 @@ public final class Download {
             });
         });
         return connected;
+    }
+
+    private void trace(String event) {
+        if (request.verbose()) {
+            err.printf(java.util.Locale.ROOT, "biternet-get: %8.3f s %s%n", (System.nanoTime() - start) / 1e9, event);
+            err.flush();
+        }
     }
 
     private static ByteBuffer deviceName(String device) {

@@ -48,6 +48,9 @@ public final class GetCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
     private boolean json;
 
+    @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
+    private boolean verbose;
+
     @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
@@ -64,7 +67,7 @@ public final class GetCommand implements Callable<Integer> {
         }
         Path out1 = output != null ? output : Path.of(target.fileName());
         try {
-            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000), err).run();
+            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err).run();
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;

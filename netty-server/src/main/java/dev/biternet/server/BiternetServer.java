@@ -8,6 +8,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.EpollChannelOption;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -30,6 +31,8 @@ public final class BiternetServer implements AutoCloseable {
         }
     }
 
+    /** Unsent bytes a socket may hold before it stops accepting more (TCP_NOTSENT_LOWAT). */
+    static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -53,6 +56,14 @@ public final class BiternetServer implements AutoCloseable {
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ServerInitializer(sessions, 0));
+            if (transport == Transport.EPOLL) {
+                // Keep little unsent data in the kernel: a link's socket then only becomes
+                // writable (and its pusher only claims the next piece) when the link has nearly
+                // sent what it has, so a slow link never sits on megabytes of queued pieces
+                // that a faster link could have taken. Sent-but-unacked data is still the full
+                // congestion window, so throughput is unaffected.
+                b.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT);
+            }
             this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
             boss.scheduleAtFixedRate(sessions::reap, 1, 1, TimeUnit.SECONDS);
             ok = true;

@@ -141,7 +141,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private void onControl(Envelope e) throws IOException {
         switch (e.getBodyCase()) {
-            case WELCOME -> welcomed = true;
+            case WELCOME -> {
+                if (e.getWelcome().getProtocolVersion() != Frames.PROTOCOL_VERSION) {
+                    throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "server speaks protocol "
+                            + e.getWelcome().getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
+                }
+                welcomed = true;
+            }
             case SESSION_OPENED -> opened.complete(e.getSessionOpened());
             case ATTACHED -> { }
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
@@ -206,7 +212,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 int len = b.remaining();
                 digest.update(b.duplicate());
                 try {
-                    store.write(position, b);
+                    store.write(current.getIndex(), position, b);
                 } catch (IOException e) {
                     throw new LocalWriteException("cannot write " + store.partPath() + ": " + e.getMessage(), e);
                 }

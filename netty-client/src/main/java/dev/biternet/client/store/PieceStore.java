@@ -48,7 +48,10 @@ public final class PieceStore implements AutoCloseable {
     private final byte[] expected;
     private final BitSet known = new BitSet();
     private final BitSet verified = new BitSet();
-    private final Map<Integer, Pending> pending = new HashMap<>();
+    private final Map<Integer, List<Pending>> pending = new HashMap<>();
+    /** Verified pieces, read under the piece's stripe lock by writers. */
+    private final boolean[] verifiedFlags;
+    private final Object[] stripes = new Object[64];
     private final CompletableFuture<Void> allVerified = new CompletableFuture<>();
     private final CompletableFuture<Void> rootKnown = new CompletableFuture<>();
     private final ExecutorService reader;
@@ -69,6 +72,10 @@ public final class PieceStore implements AutoCloseable {
         this.part = out.resolveSibling(out.getFileName() + ".part");
         this.layout = layout;
         this.expected = new byte[layout.pieceCount() * Digests.SHA256_BYTES];
+        this.verifiedFlags = new boolean[layout.pieceCount()];
+        for (int i = 0; i < stripes.length; i++) {
+            stripes[i] = new Object();
+        }
         this.channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
         this.reader = Executors.newSingleThreadExecutor(r -> {
@@ -89,11 +96,26 @@ public final class PieceStore implements AutoCloseable {
         return part;
     }
 
-    /** Writes {@code src} at {@code position}; any thread, no lock (positional writes). */
-    public void write(long position, ByteBuffer src) throws IOException {
-        while (src.hasRemaining()) {
-            position += channel.write(src, position);
+    /**
+     * Writes bytes of piece {@code index} at {@code position}, unless the piece is already
+     * verified: then the bytes are another link's late copy and are dropped, so a late (possibly
+     * corrupt) endgame copy can never overwrite verified data. Returns false if dropped. Any
+     * thread; pieces are locked in stripes so writes of different pieces do not contend.
+     */
+    public boolean write(int index, long position, ByteBuffer src) throws IOException {
+        synchronized (stripe(index)) {
+            if (verifiedFlags[index]) {
+                return false;
+            }
+            while (src.hasRemaining()) {
+                position += channel.write(src, position);
+            }
+            return true;
         }
+    }
+
+    private Object stripe(int index) {
+        return stripes[index & (stripes.length - 1)];
     }
 
     /**
@@ -117,10 +139,12 @@ public final class PieceStore implements AutoCloseable {
             }
             System.arraycopy(digests, i * Digests.SHA256_BYTES, expected, at, Digests.SHA256_BYTES);
             known.set(index);
-            Pending p = pending.remove(index);
-            if (p != null) {
-                Outcome o = judge(index, p.digest());
-                resolved.add(new Resolved(index, p.owner(), o != Outcome.FAILED));
+            List<Pending> waiting = pending.remove(index);
+            if (waiting != null) {
+                for (Pending p : waiting) {
+                    Outcome o = judge(index, p.digest());
+                    resolved.add(new Resolved(index, p.owner(), o != Outcome.FAILED));
+                }
             }
         }
         return resolved;
@@ -155,7 +179,7 @@ public final class PieceStore implements AutoCloseable {
             return Outcome.DUPLICATE;
         }
         if (!known.get(index)) {
-            pending.put(index, new Pending(digest, owner));
+            pending.computeIfAbsent(index, k -> new ArrayList<>(1)).add(new Pending(digest, owner));
             return Outcome.PENDING;
         }
         return judge(index, digest);
@@ -170,6 +194,9 @@ public final class PieceStore implements AutoCloseable {
             return Outcome.FAILED;
         }
         verified.set(index);
+        synchronized (stripe(index)) {
+            verifiedFlags[index] = true;
+        }
         advancePrefix();
         if (verified.cardinality() == layout.pieceCount()) {
             allVerified.complete(null);

@@ -42,7 +42,7 @@ class PieceStoreTest {
     }
 
     private void writePiece(PieceStore store, byte[] file, PieceLayout layout, int i) throws Exception {
-        store.write(layout.offset(i), ByteBuffer.wrap(file, (int) layout.offset(i), layout.length(i)));
+        store.write(i, layout.offset(i), ByteBuffer.wrap(file, (int) layout.offset(i), layout.length(i)));
     }
 
     @Test
@@ -151,6 +151,22 @@ class PieceStoreTest {
                     .hasMessageContaining("does not match the server's SHA-256");
         }
         assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aLateCopyNeverOverwritesAVerifiedPiece() throws Exception {
+        byte[] file = data(2000, 8);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        try (PieceStore store = new PieceStore(dir.resolve("late"), layout)) {
+            store.addHashes(0, digests(file, layout));
+            writePiece(store, file, layout, 1);
+            assertThat(store.complete(1, pieceDigest(file, layout, 1), this)).isEqualTo(PieceStore.Outcome.VERIFIED);
+            byte[] garbage = new byte[1000];
+            assertThat(store.write(1, 1000, ByteBuffer.wrap(garbage))).isFalse();
+            byte[] onDisk = Files.readAllBytes(store.partPath());
+            assertThat(java.util.Arrays.copyOfRange(onDisk, 1000, 2000))
+                    .isEqualTo(java.util.Arrays.copyOfRange(file, 1000, 2000));
+        }
     }
 
     @Test

@@ -37,7 +37,7 @@ public record PieceLayout(long fileSize, int pieceSize) {
     }
 
     private static long pieceCount(long fileSize, int pieceSize) {
-        return (fileSize + pieceSize - 1) / pieceSize;
+        return fileSize / pieceSize + (fileSize % pieceSize == 0 ? 0 : 1);
     }
 
     public int pieceCount() {

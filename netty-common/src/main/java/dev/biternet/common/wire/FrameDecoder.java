@@ -5,7 +5,6 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.PieceHeader;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
@@ -58,14 +57,14 @@ public final class FrameDecoder extends ByteToMessageDecoder {
     }
 
     private void decodeOne(ByteBuf in, List<Object> out) {
-        if (bodyRemaining >= 0) {
+        if (bodyRemaining > 0) {
             int n = (int) Math.min(in.readableBytes(), bodyRemaining);
-            if (n == 0 && bodyRemaining > 0) {
+            if (n == 0) {
                 return;
             }
             bodyRemaining -= n;
             boolean last = bodyRemaining == 0;
-            out.add(new PieceData(n == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice(n), last));
+            out.add(new PieceData(in.readRetainedSlice(n), last));
             if (last) {
                 bodyRemaining = -1;
             }
@@ -82,7 +81,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
         byte type = in.getByte(start + 4);
         if (type != Frames.TYPE_CONTROL && type != Frames.TYPE_PIECE) {
-            throw new ProtocolException(Error.Code.BAD_FRAME, "unknown frame type " + type);
+            throw new ProtocolException(Error.Code.BAD_FRAME, "unknown frame type " + Byte.toUnsignedInt(type));
         }
         if (type == Frames.TYPE_PIECE && !piecesAllowed) {
             throw new ProtocolException(Error.Code.BAD_FRAME, "piece frames are not accepted here");
@@ -102,6 +101,10 @@ public final class FrameDecoder extends ByteToMessageDecoder {
                 out.add(envelope);
             } else {
                 PieceHeader header = PieceHeader.parseFrom(message);
+                if (header.getLength() == 0) {
+                    // A file's pieces are never empty (an empty file has none).
+                    throw new ProtocolException(Error.Code.BAD_FRAME, "empty piece " + Integer.toUnsignedString(header.getIndex()));
+                }
                 if (Integer.compareUnsigned(header.getLength(), maxPieceSize) > 0) {
                     throw new ProtocolException(Error.Code.BAD_FRAME,
                             "piece of " + Integer.toUnsignedString(header.getLength()) + " bytes exceeds " + maxPieceSize);

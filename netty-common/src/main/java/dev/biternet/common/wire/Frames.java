@@ -34,8 +34,8 @@ public final class Frames {
     public static final int HEADER_BYTES = 5;
     /** Largest control frame either side accepts (hash batches are sized to stay below it). */
     public static final int MAX_FRAME_LENGTH = 1 << 20;
-    /** Largest piece the protocol carries. */
-    public static final int MAX_PIECE_SIZE = 64 << 20;
+    /** Largest piece the protocol carries (the largest piece size a server uses). */
+    public static final int MAX_PIECE_SIZE = dev.biternet.common.piece.PieceLayout.MAX_PIECE_SIZE;
     /** Piece digests per PieceHashes batch: 8192 x 32 bytes = 256 KiB, well below the frame limit. */
     public static final int HASHES_PER_BATCH = 8192;
 

@@ -91,8 +91,14 @@ public final class Session implements AutoCloseable {
      * Attaches a link. A link attaching to a session whose hashes were still being computed at
      * open gets every hash known so far (the client keeps the first copy of each).
      */
-    public int attach(SessionLink link) {
+    public int attach(SessionLink link, java.util.function.IntConsumer answer) {
         int linkId = nextLinkId.incrementAndGet();
+        answer.accept(linkId);
+        String failure = hashes.failure();
+        if (failure != null) {
+            link.fail(Frames.error(Error.Code.IO_ERROR, "file changed or unreadable on the server: " + failure));
+            return linkId;
+        }
         links.put(linkId, link);
         int known = forwarded;
         if (!hashesCompleteAtOpen) {

@@ -52,15 +52,18 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         this.ctx = ctx;
     }
 
-    /** Attaches this channel to a session; called on the event loop by the dispatcher. */
-    public int attach(Session session, int window) {
+    /**
+     * Attaches this channel to a session; called on the event loop by the dispatcher, which
+     * passes in how to answer (the answer must precede the hashes and pieces that follow).
+     */
+    public int attach(Session session, int window, java.util.function.IntConsumer answer) {
         assert ctx.executor().inEventLoop();
         if (this.session != null) {
             throw new IllegalStateException("already attached");
         }
         this.session = session;
         this.window = clampWindow(window);
-        this.linkId = session.attach(this);
+        this.linkId = session.attach(this, answer);
         pump();
         return linkId;
     }

@@ -1,0 +1,220 @@
+package dev.biternet.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One instance of the network lab (bench/lab/lab.sh): a server namespace with one service
+ * address and a client namespace with shaped uplinks and per-source policy routing. Runs the
+ * real {@code bin/} launchers inside the namespaces. Always tear down with {@link #close()}; a
+ * shutdown hook does it too if the JVM is stopped.
+ */
+final class Lab implements AutoCloseable {
+    static final String SERVICE = "198.18.100.1";
+    static final int PORT = 7420;
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    final String name;
+    final int[] mbit;
+    private final Path repo;
+    private final Thread hook;
+    private Process server;
+
+    private Lab(String name, int[] mbit, Path repo) {
+        this.name = name;
+        this.mbit = mbit;
+        this.repo = repo;
+        this.hook = new Thread(this::teardown, "lab-teardown-" + name);
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** The repository root (this module runs with bench/ as working directory). */
+    static Path repo() {
+        Path here = Path.of("").toAbsolutePath();
+        return Files.exists(here.resolve("bin/biternet-get")) ? here : here.getParent();
+    }
+
+    /** Why namespaces cannot be made here, or null if they can. */
+    static String unavailableReason() {
+        try {
+            Process id = new ProcessBuilder("id", "-u").start();
+            String uid = new String(id.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (!uid.equals("0")) {
+                return "the network lab needs root (uid is " + uid + ")";
+            }
+            Process ip = new ProcessBuilder("ip", "netns", "list").redirectErrorStream(true).start();
+            ip.getInputStream().readAllBytes();
+            if (ip.waitFor() != 0) {
+                return "'ip netns' does not work here (install iproute2)";
+            }
+            return null;
+        } catch (IOException | InterruptedException e) {
+            return "cannot run 'ip': " + e.getMessage();
+        }
+    }
+
+    static Lab create(int... mbit) throws IOException, InterruptedException {
+        String name = "bt" + ProcessHandle.current().pid() % 100000 + "x" + COUNTER.incrementAndGet();
+        Lab lab = new Lab(name, mbit, repo());
+        List<String> cmd = new ArrayList<>(List.of("up", name));
+        for (int m : mbit) {
+            cmd.add(Integer.toString(m));
+        }
+        try {
+            lab.script(cmd.toArray(String[]::new));
+        } catch (IOException | RuntimeException e) {
+            lab.close();
+            throw e;
+        }
+        return lab;
+    }
+
+    String iface(int link) {
+        return name + "c" + link;
+    }
+
+    void rate(int link, int newMbit) throws IOException, InterruptedException {
+        script("rate", name, Integer.toString(link), Integer.toString(newMbit));
+    }
+
+    void cut(int link) throws IOException, InterruptedException {
+        script("cut", name, Integer.toString(link));
+    }
+
+    /** Bytes the client's interface for {@code link} received, by the kernel's own counter. */
+    long rxBytes(int link) throws IOException, InterruptedException {
+        return Long.parseLong(run(List.of("ip", "netns", "exec", name + "-cli", "cat",
+                "/sys/class/net/" + iface(link) + "/statistics/rx_bytes"), 10).trim());
+    }
+
+    /** Starts biternet-serve in the server namespace and waits until it listens. */
+    void startServer(Path root, String... extra) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-srv",
+                repo.resolve("bin/biternet-serve").toString(), "--root", root.toString(), "--host", SERVICE,
+                "--port", Integer.toString(PORT)));
+        cmd.addAll(List.of(extra));
+        server = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return r.readLine();
+            } catch (IOException e) {
+                return null;
+            }
+        });
+        String line;
+        try {
+            line = first.get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("biternet-serve did not start: " + e);
+        }
+        if (line == null || !line.contains(" port ")) {
+            throw new IOException("biternet-serve did not start: " + line);
+        }
+        Thread drain = new Thread(() -> {
+            try {
+                while (r.readLine() != null) {
+                    // keep the pipe from filling up
+                }
+            } catch (IOException ignored) {
+                // server gone
+            }
+        }, "lab-server-output");
+        drain.setDaemon(true);
+        drain.start();
+    }
+
+    /** A finished biternet-get run: exit code, the --json summary (if any), stderr, wall seconds. */
+    record Get(int exitCode, JsonNode summary, String stderr, double wallSeconds) {}
+
+    /** Runs bin/biternet-get over every lab link, as a subprocess in the client namespace. */
+    Get get(String path, Path out, int timeoutSeconds) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-cli",
+                repo.resolve("bin/biternet-get").toString(), "--json"));
+        for (int i = 1; i <= mbit.length; i++) {
+            cmd.add("--iface");
+            cmd.add(iface(i));
+        }
+        cmd.addAll(List.of("-o", out.toString(), "biternet://" + SERVICE + ":" + PORT + "/" + path));
+        Path errFile = Files.createTempFile("biternet-get", ".err");
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder(cmd).redirectError(errFile.toFile()).start();
+        byte[] stdout = p.getInputStream().readAllBytes();
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("biternet-get did not finish within " + timeoutSeconds + " s");
+        }
+        double wall = (System.nanoTime() - start) / 1e9;
+        String err = Files.readString(errFile);
+        Files.deleteIfExists(errFile);
+        JsonNode summary = p.exitValue() == 0 ? JSON.readTree(stdout) : null;
+        return new Get(p.exitValue(), summary, err, wall);
+    }
+
+    double sumMbit() {
+        double s = 0;
+        for (int m : mbit) {
+            s += m;
+        }
+        return s;
+    }
+
+    private void script(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(repo.resolve("bench/lab/lab.sh").toString());
+        cmd.addAll(List.of(args));
+        run(cmd, 60);
+    }
+
+    private static String run(List<String> cmd, int timeoutSeconds) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new IOException(String.join(" ", cmd) + " failed: " + out.strip());
+        }
+        return out;
+    }
+
+    private void teardown() {
+        if (server != null) {
+            server.descendants().forEach(ProcessHandle::destroy);
+            server.destroy();
+            try {
+                server.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            server.descendants().forEach(ProcessHandle::destroyForcibly);
+            server.destroyForcibly();
+        }
+        try {
+            new ProcessBuilder(repo.resolve("bench/lab/lab.sh").toString(), "down", name)
+                    .redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException ignored) {
+            // best effort; 'ip netns list' shows leftovers
+        }
+    }
+
+    @Override
+    public void close() {
+        teardown();
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException ignored) {
+            // already shutting down
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.biternet.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Multi-link behaviour on real shaped links: network namespaces, veth uplinks shaped with tbf,
+ * per-source policy routing, the real launchers as subprocesses. Asserts what a user notices:
+ * the bytes, the hash, that every link carried data (by the interfaces' own counters), the
+ * endgame duplicate bound, and a generous goodput floor. Exact ratios belong to the lab's
+ * comparison script, not to these tests.
+ *
+ * <p>In CI ({@code CI=true}) a machine that cannot make namespaces fails these tests; elsewhere
+ * they are skipped with the reason.
+ */
+class MultiLinkLabIT {
+    @TempDir
+    static Path served;
+    @TempDir
+    Path downloads;
+
+    @BeforeAll
+    static void needsNamespaces() {
+        String why = Lab.unavailableReason();
+        if (why != null) {
+            if ("true".equals(System.getenv("CI"))) {
+                fail("CI must run the network lab: " + why);
+            }
+            Assumptions.assumeTrue(false, why);
+        }
+    }
+
+    private static Path randomFile(String name, long size) throws IOException {
+        Path p = served.resolve(name);
+        if (Files.exists(p)) {
+            return p;
+        }
+        Random rnd = new Random(size);
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream out = Files.newOutputStream(p)) {
+            for (long left = size; left > 0; left -= buf.length) {
+                rnd.nextBytes(buf);
+                out.write(buf, 0, (int) Math.min(buf.length, left));
+            }
+        }
+        return p;
+    }
+
+    private static String sha256(Path p) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        try (InputStream in = new DigestInputStream(Files.newInputStream(p), md)) {
+            in.transferTo(OutputStream.nullOutputStream());
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    @Test
+    void unevenLinksAddUp() throws Exception {
+        long size = 32L << 20;
+        Path source = randomFile("uneven.bin", size);
+        try (Lab lab = Lab.create(40, 20, 10)) {
+            lab.startServer(served);
+            Path out = downloads.resolve("uneven.bin");
+            long[] rxBefore = {lab.rxBytes(1), lab.rxBytes(2), lab.rxBytes(3)};
+
+            Lab.Get get = lab.get("uneven.bin", out, 120);
+
+            assertThat(get.exitCode()).as(get.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            JsonNode s = get.summary();
+            assertThat(s.get("sha256").asText()).isEqualTo(sha256(source));
+            for (int i = 1; i <= 3; i++) {
+                JsonNode link = s.get("links").get(i - 1);
+                long payload = link.get("bytes").asLong();
+                long rx = lab.rxBytes(i) - rxBefore[i - 1];
+                assertThat(link.get("pieces").asInt()).as("pieces over link %d", i).isPositive();
+                assertThat(rx).as("kernel rx counter of link %d vs its payload", i).isGreaterThanOrEqualTo(payload);
+            }
+            assertThat(s.get("duplicate_bytes").asLong()).as("endgame duplicates").isLessThan(size / 50);
+            double goodputMbit = size * 8 / get.wallSeconds() / 1e6;
+            assertThat(goodputMbit / lab.sumMbit()).as("goodput %.1f Mbit/s of %.0f, wall %.2f s",
+                    goodputMbit, lab.sumMbit(), get.wallSeconds()).isGreaterThanOrEqualTo(0.80);
+        }
+    }
+
+    @Test
+    void sharesFollowLinkRates() throws Exception {
+        long size = 48L << 20;
+        Path source = randomFile("shares.bin", size);
+        try (Lab lab = Lab.create(30, 10)) {
+            lab.startServer(served);
+            Path out = downloads.resolve("shares.bin");
+
+            Lab.Get get = lab.get("shares.bin", out, 120);
+
+            assertThat(get.exitCode()).as(get.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            JsonNode links = get.summary().get("links");
+            double fast = links.get(0).get("pieces").asDouble();
+            double slow = links.get(1).get("pieces").asDouble();
+            // 30 vs 10 Mbit/s: the fast link's share of verified pieces is 0.75 +- 15 % of that.
+            assertThat(fast / (fast + slow)).isBetween(0.75 * 0.85, 0.75 * 1.15);
+        }
+    }
+}
