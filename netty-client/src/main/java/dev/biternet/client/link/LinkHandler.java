@@ -72,6 +72,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private int failedPieces;
     private long duplicateBytes;
     private long failedBytes;
+    /** Bytes of pieces the server stopped sending part-way (verified on another link). */
+    private long abandonedBytes;
     private long firstByteNanos;
     private long lastByteNanos;
     private long tickBytes;
@@ -185,19 +187,43 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * A piece arrives as consecutive blocks, each with its own header. A header for a new piece
+     * while the current one is unfinished means the server stopped sending the current one
+     * because another link's copy was verified first: its bytes count as duplicates.
+     */
     private void onHeader(PieceHeader h) {
         if (store == null) {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
         }
         int index = h.getIndex();
-        if (index < 0 || index >= layout.pieceCount() || h.getOffset() != layout.offset(index)
-                || h.getLength() != layout.length(index)) {
+        if (index < 0 || index >= layout.pieceCount()) {
             throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + Integer.toUnsignedString(index)
-                    + " at " + h.getOffset() + "+" + h.getLength() + " does not fit the file's layout");
+                    + " does not exist (" + layout.pieceCount() + " pieces)");
         }
-        current = h;
-        received = 0;
-        digest.reset();
+        long pieceStart = layout.offset(index);
+        long pieceEnd = pieceStart + layout.length(index);
+        if (current != null && index == current.getIndex()) {
+            if (h.getOffset() != current.getOffset() + received) {
+                throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset()
+                        + " does not continue at " + (current.getOffset() + received));
+            }
+        } else {
+            if (current != null) {
+                abandonedBytes += received;
+            }
+            if (h.getOffset() != pieceStart) {
+                throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " starts at " + h.getOffset()
+                        + ", not at " + pieceStart);
+            }
+            current = h;
+            received = 0;
+            digest.reset();
+        }
+        if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset() + "+"
+                    + Integer.toUnsignedString(h.getLength()) + " runs past the piece's end " + pieceEnd);
+        }
         if (firstByteNanos == 0) {
             firstByteNanos = System.nanoTime();
         }
@@ -223,7 +249,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             tickBytes += n;
             lastByteNanos = System.nanoTime();
         }
-        if (data.isLast()) {
+        if (data.isLast() && received == layout.length(current.getIndex())) {
             int index = current.getIndex();
             current = null;
             PieceStore.Outcome outcome = store.complete(index, digest.digest(), this);
@@ -300,7 +326,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         String state = closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
         // A piece still arriving when the download finished was verified elsewhere: a duplicate.
         long partial = current != null ? received : 0;
-        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates, duplicateBytes + partial,
+        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
+                duplicateBytes + abandonedBytes + partial,
                 failedPieces, failedBytes, seconds, state);
     }
 

@@ -164,7 +164,43 @@ class LinkHandlerTest {
         channel.writeInbound(header);
         assertThat(channel.isOpen()).isFalse();
         assertThat(handler.closed()).isCompleted();
-        assertThat(handler.closed().join()).contains("piece 7").contains("does not fit");
+        assertThat(handler.closed().join()).contains("piece 7").contains("does not exist");
+    }
+
+    @Test
+    void piecesArriveInBlocksAndAnAbandonedPieceCountsAsDuplicate() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        // piece 0 completes on "another link" first
+        store.write(0, 0, java.nio.ByteBuffer.wrap(file, 0, PIECE));
+        store.complete(0, digest(0), this);
+        // this link got the first 400 bytes of piece 0, then the server moved on to piece 1
+        channel.writeInbound(block(0, 0, 400));
+        channel.writeInbound(block(1, PIECE, 300));
+        channel.writeInbound(block(1, PIECE + 300, PIECE - 300));
+        assertThat(sent()).singleElement().satisfies(e -> {
+            assertThat(e.getAck().getIndex()).isEqualTo(1);
+            assertThat(e.getAck().getOk()).isTrue();
+        });
+        LinkStats stats = handler.stats();
+        assertThat(stats.pieces()).isEqualTo(1);
+        assertThat(stats.duplicateBytes()).isEqualTo(400);
+        assertThat(stats.bytes()).isEqualTo(400L + PIECE);
+    }
+
+    @Test
+    void blockThatSkipsAheadClosesTheLink() {
+        open();
+        channel.writeInbound(block(1, PIECE, 300));
+        channel.writeInbound(block(1, PIECE + 301, 10));
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(handler.closed().join()).contains("does not continue");
+    }
+
+    private ByteBuf block(int index, long offset, int length) {
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                .setIndex(index).setOffset(offset).setLength(length).build());
+        return Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(file, (int) offset, length));
     }
 
     @Test

@@ -87,7 +87,7 @@ public final class FileHasher implements AutoCloseable {
             h.publish(count, Digests.root(all), whole.digest());
         } catch (IOException | RuntimeException e) {
             synchronized (this) {
-                cache.remove(h.version());
+                cache.remove(h.version(), h);
             }
             h.fail(h.version().path().getFileName() + ": " + e.getMessage());
         }

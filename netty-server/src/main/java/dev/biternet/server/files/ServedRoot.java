@@ -50,11 +50,11 @@ public final class ServedRoot {
             }
             real = candidate.toRealPath();
         } catch (NoSuchFileException e) {
-            throw new RequestException(Error.Code.NOT_FOUND, "no such file: " + requested);
+            throw new RequestException(Error.Code.NOT_FOUND, "no such file: " + printable(requested));
         } catch (InvalidPathException e) {
             throw forbidden(requested, "invalid path");
         } catch (IOException e) {
-            throw new RequestException(Error.Code.IO_ERROR, "cannot open " + requested + ": " + e.getMessage());
+            throw new RequestException(Error.Code.IO_ERROR, "cannot open " + printable(requested) + ": " + e.getMessage());
         }
         if (!real.startsWith(root)) {
             throw forbidden(requested, "a link leads outside the served root");
@@ -63,7 +63,7 @@ public final class ServedRoot {
         try {
             attrs = Files.readAttributes(real, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
-            throw new RequestException(Error.Code.IO_ERROR, "cannot read " + requested + ": " + e.getMessage());
+            throw new RequestException(Error.Code.IO_ERROR, "cannot read " + printable(requested) + ": " + e.getMessage());
         }
         if (!attrs.isRegularFile()) {
             throw forbidden(requested, attrs.isDirectory() ? "is a directory" : "is not a regular file");

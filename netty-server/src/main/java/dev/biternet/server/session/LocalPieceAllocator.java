@@ -143,6 +143,16 @@ public final class LocalPieceAllocator implements PieceAllocator {
     }
 
     @Override
+    public synchronized int unclaimed() {
+        return remaining - inFlight.size();
+    }
+
+    @Override
+    public synchronized int inFlight() {
+        return inFlight.size();
+    }
+
+    @Override
     public synchronized long duplicateClaims() {
         return duplicates;
     }

@@ -44,6 +44,12 @@ public interface PieceAllocator {
     /** Pieces not yet done. */
     int remaining();
 
+    /** Pieces never claimed or released back, whether or not their hash is published yet. */
+    int unclaimed();
+
+    /** Pieces claimed by at least one link and not yet done. */
+    int inFlight();
+
     /** Pieces handed out a second time during the endgame, so far. */
     long duplicateClaims();
 }

@@ -28,6 +28,7 @@ public final class Session implements AutoCloseable {
     private final boolean hashesCompleteAtOpen;
     private final Map<Integer, SessionLink> links = new ConcurrentHashMap<>();
     private final AtomicInteger nextLinkId = new AtomicInteger();
+    private final Map<Integer, Double> rates = new ConcurrentHashMap<>();
     private final AtomicLong bytesSent = new AtomicLong();
     private final IntConsumer onPublished = this::published;
     private volatile int forwarded;
@@ -66,6 +67,24 @@ public final class Session implements AutoCloseable {
         return allocator;
     }
 
+    /** Links report their measured delivery rate (bytes/s); 0 when unknown or gone. */
+    public void reportRate(int linkId, double bytesPerSecond) {
+        if (bytesPerSecond > 0) {
+            rates.put(linkId, bytesPerSecond);
+        } else {
+            rates.remove(linkId);
+        }
+    }
+
+    /** Sum of the attached links' last reported rates, bytes/s. */
+    public double totalRate() {
+        double sum = 0;
+        for (double r : rates.values()) {
+            sum += r;
+        }
+        return sum;
+    }
+
     public void addBytesSent(long n) {
         bytesSent.addAndGet(n);
     }
@@ -88,7 +107,8 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Attaches a link. A link attaching to a session whose hashes were still being computed at
+     * Attaches a link and returns its id, or -1 if the session failed (the link was told and
+     * closed). A link attaching to a session whose hashes were still being computed at
      * open gets every hash known so far (the client keeps the first copy of each).
      */
     public int attach(SessionLink link, java.util.function.IntConsumer answer) {
@@ -97,7 +117,7 @@ public final class Session implements AutoCloseable {
         String failure = hashes.failure();
         if (failure != null) {
             link.fail(Frames.error(Error.Code.IO_ERROR, "file changed or unreadable on the server: " + failure));
-            return linkId;
+            return -1;
         }
         links.put(linkId, link);
         int known = forwarded;

@@ -33,6 +33,14 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /** Largest window a client may ask for. */
     public static final int MAX_WINDOW = 1024;
     private static final long ENDGAME_RETRY_MILLIS = 20;
+    private static final int NO_PIECE = -1;
+    /** A link's rate counts for the end-of-download decisions only after this many acks. */
+    private static final int MIN_RATE_SAMPLES = 4;
+    /**
+     * Pieces go out in blocks of this size, each with its own header: between blocks the pusher
+     * can stop sending a piece that another link's copy already completed.
+     */
+    public static final int BLOCK_SIZE = 128 << 10;
 
     private final AtomicBoolean wakeQueued = new AtomicBoolean();
     private final Set<Integer> unacked = new HashSet<>();
@@ -41,10 +49,15 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private int linkId;
     private int window;
     private boolean sending;
+    /** The piece being sent, block by block, or NO_PIECE; and the next and end offsets in the file. */
+    private int piece = NO_PIECE;
+    private long pieceNext;
+    private long pieceEnd;
     private long bytesSent;
     private long piecesSent;
     private double rate;
     private long lastAckNanos;
+    private int rateSamples;
     private boolean retryQueued;
 
     @Override
@@ -61,10 +74,12 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (this.session != null) {
             throw new IllegalStateException("already attached");
         }
-        this.session = session;
         this.window = clampWindow(window);
         this.linkId = session.attach(this, answer);
-        pump();
+        if (linkId > 0) {
+            this.session = session;
+            pump();
+        }
         return linkId;
     }
 
@@ -123,6 +138,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (session != null) {
+            session.reportRate(linkId, 0);
             session.detach(linkId);
         }
         ctx.fireChannelInactive();
@@ -133,43 +149,88 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (session == null || sending || !ctx.channel().isActive() || !ctx.channel().isWritable()) {
             return;
         }
-        if (unacked.size() >= window) {
+        PieceAllocator allocator = session.allocator();
+        if (piece != NO_PIECE && allocator.isDone(piece)) {
+            // Another link's copy was verified first: stop sending this one at a block boundary.
+            unacked.remove(piece);
+            piece = NO_PIECE;
+        }
+        if (piece == NO_PIECE && !startPiece(allocator)) {
             return;
         }
-        PieceAllocator allocator = session.allocator();
-        int index = allocator.claim(linkId, endgameMinAgeNanos());
+        sendBlock();
+    }
+
+    /** Claims the next piece if the window has room and it is worth it; false if none. */
+    private boolean startPiece(PieceAllocator allocator) {
+        if (unacked.size() >= window) {
+            return false;
+        }
+        boolean refrained = refrain(allocator);
+        int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, endgameMinAgeNanos());
         if (index == PieceAllocator.NONE) {
-            if (allocator.inEndgame() && !retryQueued) {
-                // In-flight pieces elsewhere may become worth copying as they age: look again soon.
+            if (allocator.remaining() > 0 && (refrained || allocator.unclaimed() == 0) && !retryQueued) {
+                // Near the end: in-flight pieces elsewhere may become worth copying as they
+                // age, or this link worth using again as others drain. Look again soon.
                 retryQueued = true;
                 ctx.executor().schedule(() -> {
                     retryQueued = false;
                     pump();
                 }, ENDGAME_RETRY_MILLIS, TimeUnit.MILLISECONDS);
             }
-            return;
+            return false;
         }
         if (unacked.isEmpty()) {
             lastAckNanos = System.nanoTime();
         }
         unacked.add(index);
+        piece = index;
+        pieceNext = session.layout().offset(index);
+        pieceEnd = pieceNext + session.layout().length(index);
+        piecesSent++;
+        return true;
+    }
+
+    /** Sends the next block of the current piece: a header frame and a FileRegion. */
+    private void sendBlock() {
+        long offset = pieceNext;
+        int length = (int) Math.min(BLOCK_SIZE, pieceEnd - offset);
+        PieceHeader header = PieceHeader.newBuilder().setIndex(piece).setOffset(offset).setLength(length).build();
+        pieceNext += length;
+        if (pieceNext == pieceEnd) {
+            piece = NO_PIECE;
+        }
         sending = true;
-        PieceLayout layout = session.layout();
-        long offset = layout.offset(index);
-        int length = layout.length(index);
-        PieceHeader header = PieceHeader.newBuilder().setIndex(index).setOffset(offset).setLength(length).build();
         ctx.write(Frames.pieceHeader(ctx.alloc(), header), ctx.voidPromise());
         ctx.writeAndFlush(new SharedFileRegion(session.file(), offset, length)).addListener((ChannelFutureListener) f -> {
             sending = false;
             if (f.isSuccess()) {
                 bytesSent += length;
-                piecesSent++;
                 session.addBytesSent(length);
                 pump();
             } else {
                 f.channel().close();
             }
         });
+    }
+
+    /**
+     * Near the end a slow link should not start a piece it would finish after the other links
+     * have finished everything else: the download would then wait for it (or for an endgame
+     * copy). It stays idle instead; the others take the piece.
+     */
+    private boolean refrain(PieceAllocator allocator) {
+        session.reportRate(linkId, rate);
+        if (rateSamples < MIN_RATE_SAMPLES) {
+            return false;
+        }
+        double others = session.totalRate() - rate;
+        if (others <= 0) {
+            return false;
+        }
+        long pieceSize = session.layout().pieceSize();
+        double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
+        return pieceSize / rate > left / others;
     }
 
     /**
@@ -181,6 +242,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (lastAckNanos != 0) {
             double instant = length * 1e9 / Math.max(now - lastAckNanos, 1000);
             rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
+            rateSamples++;
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
     }

@@ -1,0 +1,382 @@
+package dev.biternet.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.transport.Transport;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Ack;
+import dev.biternet.proto.Attach;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.Hello;
+import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.proto.PieceHeader;
+import dev.biternet.proto.SessionOpened;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The server over real loopback sockets, with a plain blocking client that speaks the framing by
+ * hand: what a real client sees on the wire, sendfile included.
+ */
+@Timeout(60)
+class BiternetServerTest {
+    private static final int PIECE = 16 << 10;
+    private static final String TRANSPORT_PROPERTY = "biternet.transport";
+
+    @TempDir
+    Path root;
+    private BiternetServer server;
+
+    @AfterEach
+    void tearDown() {
+        System.clearProperty(TRANSPORT_PROPERTY);
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void start(Transport transport) throws Exception {
+        if (transport == Transport.EPOLL) {
+            assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "native epoll is available");
+        }
+        System.setProperty(TRANSPORT_PROPERTY, transport.name());
+        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 2, 1, 60));
+        assertThat(server.transport()).isEqualTo(transport);
+        assertThat(server.port()).isPositive();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void sessionOpenedHasTheLayoutAndTheHashesOfEveryPiece(Transport transport) throws Exception {
+        int size = 5 * PIECE + 777;
+        byte[] data = TestFiles.write(root.resolve("file.bin"), 1, size);
+        start(transport);
+        try (WireClient c = new WireClient(server.address())) {
+            c.hello();
+            c.open("file.bin");
+            SessionOpened first = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            assertThat(first.getSessionId().size()).isEqualTo(16);
+            assertThat(first.getFileSize()).isEqualTo(size);
+            assertThat(first.getPieceSize()).isEqualTo(PIECE);
+            assertThat(first.getPieceCount()).isEqualTo(6);
+            assertKnownHashesCorrect(first.getHashes(), data);
+
+            SessionOpened done = first;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (done.getHashes().getRootHash().isEmpty()) {
+                assertThat(System.nanoTime()).as("hashing finishes in time").isLessThan(deadline);
+                Thread.sleep(10);
+                c.open("file.bin");
+                done = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            }
+            assertThat(done.getFileVersion()).as("same file, same version").isEqualTo(first.getFileVersion());
+            byte[] digests = TestFiles.allPieceDigests(data, PIECE);
+            assertThat(done.getHashes().getFirstIndex()).isZero();
+            assertThat(done.getHashes().getDigests().toByteArray()).isEqualTo(digests);
+            assertThat(done.getHashes().getRootHash().toByteArray()).isEqualTo(TestFiles.sha256(digests));
+            assertThat(done.getHashes().getFileSha256().toByteArray()).isEqualTo(TestFiles.sha256(data));
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aClientDownloadsTheWholeFileOverSendfile(Transport transport) throws Exception {
+        int size = 7 * PIECE + 1;
+        byte[] data = TestFiles.write(root.resolve("file.bin"), 2, size);
+        start(transport);
+        try (WireClient opener = new WireClient(server.address()); WireClient link = new WireClient(server.address())) {
+            opener.hello();
+            opener.open("file.bin");
+            SessionOpened opened = opener.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            byte[] digests = new byte[opened.getPieceCount() * Digests.SHA256_BYTES];
+            boolean[] haveDigest = new boolean[opened.getPieceCount()];
+            ByteString[] root = new ByteString[1];
+            takeHashes(opened.getHashes(), digests, haveDigest, root);
+
+            link.hello();
+            link.send(Envelope.newBuilder().setAttach(Attach.newBuilder()
+                    .setSessionId(opened.getSessionId()).setWindow(3).setLinkName("loopback")).build());
+            assertThat(link.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
+
+            byte[] received = new byte[size];
+            boolean[] have = new boolean[opened.getPieceCount()];
+            int got = 0;
+            // Hashes of a file still being hashed may follow its pieces (the client keeps such a
+            // digest pending), so read until every piece, every hash and the root are in.
+            while (got < have.length || root[0] == null || !allTrue(haveDigest)) {
+                Object frame = link.read();
+                if (frame instanceof Envelope e) {
+                    assertThat(e.getBodyCase()).as("control frame %s", e).isEqualTo(Envelope.BodyCase.PIECE_HASHES);
+                    takeHashes(e.getPieceHashes(), digests, haveDigest, root);
+                    continue;
+                }
+                Piece p = (Piece) frame;
+                int i = p.header().getIndex();
+                assertThat(p.header().getOffset()).isEqualTo((long) i * PIECE);
+                assertThat(p.header().getLength()).isEqualTo(Math.min(PIECE, size - i * PIECE));
+                System.arraycopy(p.bytes(), 0, received, (int) p.header().getOffset(), p.bytes().length);
+                if (!have[i]) {
+                    have[i] = true;
+                    got++;
+                }
+                link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+            }
+            for (int i = 0; i < have.length; i++) {
+                int from = i * PIECE;
+                assertThat(TestFiles.sha256(received, from, Math.min(size, from + PIECE))).as("piece %d verifies", i)
+                        .isEqualTo(Arrays.copyOfRange(digests, i * 32, i * 32 + 32));
+            }
+            assertThat(received).isEqualTo(data);
+            assertThat(TestFiles.sha256(received)).isEqualTo(TestFiles.sha256(data));
+            assertThat(root[0]).as("root hash received").isNotNull();
+            assertThat(root[0].toByteArray()).isEqualTo(TestFiles.sha256(TestFiles.allPieceDigests(data, PIECE)));
+        }
+    }
+
+    @Test
+    void twoLinksShareOneDownload() throws Exception {
+        int size = 40 * PIECE + 123;
+        byte[] data = TestFiles.write(root.resolve("big.bin"), 3, size);
+        start(Transport.best());
+        try (WireClient opener = new WireClient(server.address());
+             WireClient l1 = new WireClient(server.address());
+             WireClient l2 = new WireClient(server.address())) {
+            opener.hello();
+            opener.open("big.bin");
+            SessionOpened opened = opener.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            int count = opened.getPieceCount();
+            Map<Integer, byte[]> pieces = new ConcurrentHashMap<>();
+            Map<String, Integer> perLink = new ConcurrentHashMap<>();
+            List<Throwable> failures = new CopyOnWriteArrayList<>();
+            Thread[] readers = new Thread[2];
+            WireClient[] links = {l1, l2};
+            // Both attach before either reads, so each is handed its first window of pieces.
+            for (int n = 0; n < 2; n++) {
+                links[n].hello();
+                links[n].send(Envelope.newBuilder().setAttach(Attach.newBuilder()
+                        .setSessionId(opened.getSessionId()).setWindow(2).setLinkName("link-" + n)).build());
+            }
+            for (int n = 0; n < 2; n++) {
+                WireClient link = links[n];
+                String name = "link-" + n;
+                readers[n] = new Thread(() -> {
+                    try {
+                        while (true) {
+                            Object frame = link.read();
+                            if (frame instanceof Piece p) {
+                                int i = p.header().getIndex();
+                                assertThat(p.bytes()).as("piece %d on %s", i, name)
+                                        .isEqualTo(TestFiles.slice(data, p.header().getOffset(), p.header().getLength()));
+                                pieces.putIfAbsent(i, p.bytes());
+                                perLink.merge(name, 1, Integer::sum);
+                                link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+                            }
+                        }
+                    } catch (SocketException | EOFException closedByTest) {
+                        // the test closes the sockets once every piece is in
+                    } catch (Throwable t) {
+                        failures.add(t);
+                    }
+                }, name);
+                readers[n].start();
+            }
+            TestFiles.await("all " + count + " pieces", 30_000, () -> pieces.size() == count || !failures.isEmpty());
+            for (WireClient link : links) {
+                link.close(); // ends the readers
+            }
+            for (Thread t : readers) {
+                t.join(5_000);
+            }
+            assertThat(failures).isEmpty();
+            ByteArrayOutputStream whole = new ByteArrayOutputStream();
+            for (int i = 0; i < count; i++) {
+                whole.writeBytes(pieces.get(i));
+            }
+            assertThat(whole.toByteArray()).isEqualTo(data);
+            assertThat(perLink.keySet()).as("both links carried pieces").containsExactlyInAnyOrder("link-0", "link-1");
+            assertThat(perLink.values().stream().mapToInt(Integer::intValue).sum())
+                    .as("pieces sent, endgame copies included").isBetween(count, count + 4);
+        }
+    }
+
+    @Test
+    void aClientSendingGarbageIsClosedWhileAnotherKeepsBeingServed() throws Exception {
+        int size = 3 * PIECE;
+        byte[] data = TestFiles.write(root.resolve("file.bin"), 4, size);
+        start(Transport.best());
+        try (WireClient good = new WireClient(server.address()); WireClient bad = new WireClient(server.address())) {
+            good.hello();
+            bad.sendRaw("GET /file.bin HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            Envelope error = bad.expect(Envelope.BodyCase.ERROR);
+            assertThat(error.getError().getCode()).isEqualTo(Error.Code.BAD_FRAME);
+            assertThat(bad.closedByServer()).as("the garbage client is disconnected").isTrue();
+
+            good.open("file.bin");
+            SessionOpened opened = good.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            assertThat(opened.getFileSize()).isEqualTo(size);
+            assertThat(opened.getPieceCount()).isEqualTo(3);
+            assertKnownHashesCorrect(opened.getHashes(), data);
+            good.open("../outside");
+            assertThat(good.expect(Envelope.BodyCase.ERROR).getError().getCode()).isEqualTo(Error.Code.FORBIDDEN_PATH);
+            good.open("file.bin");
+            assertThat(good.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened().getFileSize()).isEqualTo(size);
+
+            try (WireClient later = new WireClient(server.address())) {
+                later.hello();
+                later.open("file.bin");
+                assertThat(later.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened().getPieceCount()).isEqualTo(3);
+            }
+        }
+    }
+
+    @Test
+    void aHostileFrameLengthIsRefusedWithoutWaitingForThatManyBytes() throws Exception {
+        start(Transport.best());
+        try (WireClient c = new WireClient(server.address())) {
+            c.sendRaw(new byte[] {(byte) 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, Frames.TYPE_CONTROL});
+            assertThat(c.expect(Envelope.BodyCase.ERROR).getError().getCode()).isEqualTo(Error.Code.BAD_FRAME);
+            assertThat(c.closedByServer()).isTrue();
+        }
+    }
+
+    private static void assertKnownHashesCorrect(PieceHashes h, byte[] data) {
+        assertThat(h.getFirstIndex()).isZero();
+        byte[] got = h.getDigests().toByteArray();
+        assertThat(got.length % Digests.SHA256_BYTES).isZero();
+        byte[] expected = TestFiles.allPieceDigests(data, PIECE);
+        assertThat(got).as("the hashes known at open are a correct prefix")
+                .isEqualTo(Arrays.copyOf(expected, got.length));
+    }
+
+    private static boolean allTrue(boolean[] flags) {
+        for (boolean f : flags) {
+            if (!f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void takeHashes(PieceHashes h, byte[] digests, boolean[] have, ByteString[] root) {
+        byte[] d = h.getDigests().toByteArray();
+        for (int k = 0; k < d.length / Digests.SHA256_BYTES; k++) {
+            int i = h.getFirstIndex() + k;
+            if (!have[i]) {
+                System.arraycopy(d, k * Digests.SHA256_BYTES, digests, i * Digests.SHA256_BYTES, Digests.SHA256_BYTES);
+                have[i] = true;
+            }
+        }
+        if (!h.getRootHash().isEmpty()) {
+            root[0] = h.getRootHash();
+        }
+    }
+
+    record Piece(PieceHeader header, byte[] bytes) {}
+
+    /** A blocking client that writes and parses the frames by hand (see {@link Frames}). */
+    static final class WireClient implements AutoCloseable {
+        private final Socket socket = new Socket();
+        private final DataInputStream in;
+        private final OutputStream out;
+
+        WireClient(InetSocketAddress server) throws IOException {
+            socket.connect(server, 5_000);
+            socket.setSoTimeout(15_000);
+            socket.setTcpNoDelay(true);
+            in = new DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
+            out = socket.getOutputStream();
+        }
+
+        void hello() throws IOException {
+            send(Envelope.newBuilder().setHello(Hello.newBuilder()
+                    .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("wire-test")).build());
+            assertThat(expect(Envelope.BodyCase.WELCOME).getWelcome().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
+        }
+
+        void open(String path) throws IOException {
+            send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(path)).build());
+        }
+
+        synchronized void send(Envelope e) throws IOException {
+            ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
+            try {
+                sendRaw(ByteBufUtil.getBytes(frame));
+            } finally {
+                frame.release();
+            }
+        }
+
+        synchronized void sendRaw(byte[] bytes) throws IOException {
+            out.write(bytes);
+            out.flush();
+        }
+
+        /** The next frame: an {@link Envelope}, or a {@link Piece} with its raw body. */
+        Object read() throws IOException {
+            long length = Integer.toUnsignedLong(in.readInt());
+            assertThat(length).as("frame length").isBetween(1L, (long) Frames.MAX_FRAME_LENGTH);
+            byte type = in.readByte();
+            byte[] message = new byte[(int) length - 1];
+            in.readFully(message);
+            if (type == Frames.TYPE_CONTROL) {
+                return Envelope.parseFrom(message);
+            }
+            assertThat(type).as("frame type").isEqualTo(Frames.TYPE_PIECE);
+            PieceHeader header = PieceHeader.parseFrom(message);
+            byte[] body = new byte[header.getLength()];
+            in.readFully(body);
+            return new Piece(header, body);
+        }
+
+        Envelope expect(Envelope.BodyCase kind) throws IOException {
+            Object frame = read();
+            assertThat(frame).isInstanceOf(Envelope.class);
+            Envelope e = (Envelope) frame;
+            assertThat(e.getBodyCase()).as("answer %s", e).isEqualTo(kind);
+            return e;
+        }
+
+        /** True if the server closed the connection (end of stream or reset) rather than sending more. */
+        boolean closedByServer() throws IOException {
+            try {
+                InputStream raw = in;
+                return raw.read() == -1;
+            } catch (SocketException reset) {
+                return true;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
+        }
+    }
+}

@@ -1,0 +1,188 @@
+package dev.biternet.server.files;
+
+import static dev.biternet.server.TestFiles.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.server.TestFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Piece hashes are what a client checks every byte against: they must be SHA-256 of exactly each piece. */
+class FileHasherTest {
+    private static final int PIECE = 4096;
+    private static final long TIMEOUT_MS = 10_000;
+
+    @TempDir
+    Path dir;
+    private FileHasher hasher;
+
+    @BeforeEach
+    void setUp() {
+        hasher = new FileHasher(2, 8);
+    }
+
+    @AfterEach
+    void tearDown() {
+        hasher.close();
+    }
+
+    @ParameterizedTest(name = "{0} bytes")
+    @ValueSource(ints = {0, 1, PIECE - 1, PIECE, 3 * PIECE, 3 * PIECE + 1, 20 * PIECE + 17})
+    void digestsAreSha256OfEachPieceRootAndWholeFile(int size) throws Exception {
+        Path file = dir.resolve("f-" + size);
+        byte[] data = TestFiles.write(file, size, size);
+        PieceLayout layout = new PieceLayout(size, PIECE);
+        List<Integer> publishedCounts = new CopyOnWriteArrayList<>();
+
+        PieceHashes h = hasher.hashes(FileVersion.of(file.toRealPath()), layout);
+        h.listen(publishedCounts::add);
+        awaitComplete(h);
+
+        assertCorrect(h, data, layout);
+        assertThat(publishedCounts).as("counts a session hears").isSortedAccordingTo(Integer::compare);
+        if (!publishedCounts.isEmpty()) {
+            assertThat(publishedCounts.get(publishedCounts.size() - 1)).isEqualTo(layout.pieceCount());
+        }
+    }
+
+    @Test
+    void aBigFileIsPublishedInBatchesBeforeItIsComplete() throws Exception {
+        int size = 40 * PIECE + 5;
+        Path file = dir.resolve("big");
+        byte[] data = TestFiles.write(file, 7, size);
+        PieceLayout layout = new PieceLayout(size, PIECE);
+        record Heard(int count, boolean complete, byte[] digests) {}
+        List<Heard> seen = new CopyOnWriteArrayList<>();
+        Path gate = dir.resolve("gate");
+        assumeTrue(mkfifo(gate), "mkfifo is available");
+        try (FileHasher single = new FileHasher(1, 8)) {
+            // The only hashing thread blocks opening the FIFO until a writer comes, so the
+            // listener below is in place before the big file's first batch.
+            single.hashes(FileVersion.of(gate.toRealPath()), new PieceLayout(0, PIECE));
+            PieceHashes h = single.hashes(FileVersion.of(file.toRealPath()), layout);
+            h.listen(count -> seen.add(new Heard(count, h.complete(), h.digests(0, count))));
+            try (var unblock = Files.newOutputStream(gate)) {
+                unblock.flush();
+            }
+            awaitComplete(h);
+            assertCorrect(h, data, layout);
+        }
+        assertThat(seen.size()).as("batches heard").isGreaterThan(1);
+        byte[] all = TestFiles.allPieceDigests(data, PIECE);
+        int previous = 0;
+        for (int i = 0; i < seen.size(); i++) {
+            Heard heard = seen.get(i);
+            assertThat(heard.count()).as("published counts grow").isGreaterThan(previous);
+            previous = heard.count();
+            assertThat(heard.complete()).as("only the last batch completes the table").isEqualTo(i == seen.size() - 1);
+            assertThat(heard.digests()).as("published prefix of %d pieces is final", heard.count())
+                    .isEqualTo(java.util.Arrays.copyOf(all, heard.count() * Digests.SHA256_BYTES));
+        }
+        assertThat(previous).isEqualTo(layout.pieceCount());
+    }
+
+    /** Creates a FIFO; false if mkfifo is not installed. */
+    static boolean mkfifo(Path at) throws Exception {
+        try {
+            Process p = new ProcessBuilder("mkfifo", at.toString()).redirectErrorStream(true).start();
+            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
+        } catch (java.io.IOException noMkfifo) {
+            return false;
+        }
+    }
+
+    @Test
+    void theSameVersionIsHashedOnceAndCached() throws Exception {
+        Path file = dir.resolve("cached");
+        TestFiles.write(file, 3, 5 * PIECE + 3);
+        FileVersion v = FileVersion.of(file.toRealPath());
+        PieceLayout layout = new PieceLayout(v.size(), PIECE);
+        PieceHashes first = hasher.hashes(v, layout);
+        assertThat(hasher.hashes(v, layout)).as("asked again while hashing").isSameAs(first);
+        awaitComplete(first);
+        assertThat(hasher.hashes(FileVersion.of(file.toRealPath()), layout)).as("asked again once done").isSameAs(first);
+        assertThat(hasher.hashes(v, new PieceLayout(v.size(), 2 * PIECE)))
+                .as("another piece size is another table").isNotSameAs(first);
+    }
+
+    @Test
+    void aModifiedFileGetsANewCorrectTable() throws Exception {
+        Path file = dir.resolve("changing");
+        byte[] before = TestFiles.write(file, 11, 3 * PIECE + 100);
+        FileVersion v1 = FileVersion.of(file.toRealPath());
+        PieceLayout l1 = new PieceLayout(v1.size(), PIECE);
+        PieceHashes h1 = hasher.hashes(v1, l1);
+        awaitComplete(h1);
+
+        byte[] after = TestFiles.write(file, 12, 4 * PIECE + 1);
+        Files.setLastModifiedTime(file, FileTime.fromMillis(Files.getLastModifiedTime(file).toMillis() + 5_000));
+        FileVersion v2 = FileVersion.of(file.toRealPath());
+        assertThat(v2).isNotEqualTo(v1);
+        assertThat(v2.tag()).as("the version number a client sees").isNotEqualTo(v1.tag());
+        PieceLayout l2 = new PieceLayout(v2.size(), PIECE);
+        PieceHashes h2 = hasher.hashes(v2, l2);
+        assertThat(h2).isNotSameAs(h1);
+        awaitComplete(h2);
+
+        assertCorrect(h2, after, l2);
+        assertCorrect(h1, before, l1); // sessions pinned to the old version keep their table
+    }
+
+    @Test
+    void aFileThatShrankSinceItsVersionWasTakenFailsAndIsRetriedNextTime() throws Exception {
+        Path file = dir.resolve("shrinks");
+        TestFiles.write(file, 5, 6 * PIECE);
+        FileVersion stale = FileVersion.of(file.toRealPath());
+        PieceLayout layout = new PieceLayout(stale.size(), PIECE);
+        TestFiles.write(file, 6, 2 * PIECE);
+
+        PieceHashes failed = hasher.hashes(stale, layout);
+        await("hashing to fail", TIMEOUT_MS, () -> failed.failure() != null);
+        assertThat(failed.complete()).isFalse();
+        assertThat(failed.failure()).contains("shrinks");
+        assertThat(hasher.hashes(stale, layout)).as("a failed table is not served from the cache").isNotSameAs(failed);
+    }
+
+    @Test
+    void unpublishedDigestsCannotBeRead() throws Exception {
+        Path file = dir.resolve("small");
+        TestFiles.write(file, 9, 2 * PIECE);
+        FileVersion v = FileVersion.of(file.toRealPath());
+        PieceHashes h = hasher.hashes(v, new PieceLayout(v.size(), PIECE));
+        awaitComplete(h);
+        assertThatThrownBy(() -> h.digests(0, 3)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> h.digests(2, 1)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    private static void awaitComplete(PieceHashes h) throws InterruptedException {
+        await("hashes of " + h.version().path().getFileName(), TIMEOUT_MS, () -> h.complete() || h.failure() != null);
+        assertThat(h.failure()).as("hashing failure").isNull();
+    }
+
+    private static void assertCorrect(PieceHashes h, byte[] data, PieceLayout layout) {
+        int count = layout.pieceCount();
+        assertThat(h.complete()).isTrue();
+        assertThat(h.published()).isEqualTo(count);
+        for (int i = 0; i < count; i++) {
+            assertThat(h.digests(i, i + 1)).as("digest of piece %d", i)
+                    .isEqualTo(TestFiles.sha256(TestFiles.slice(data, layout.offset(i), layout.length(i))));
+        }
+        byte[] concatenated = TestFiles.allPieceDigests(data, layout.pieceSize());
+        assertThat(h.digests(0, count)).isEqualTo(concatenated);
+        assertThat(h.root()).as("root").isEqualTo(TestFiles.sha256(concatenated));
+        assertThat(h.fileSha256()).as("whole file").isEqualTo(TestFiles.sha256(data));
+    }
+}

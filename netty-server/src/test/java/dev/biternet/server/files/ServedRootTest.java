@@ -1,0 +1,142 @@
+package dev.biternet.server.files;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assumptions.assumeThat;
+
+import dev.biternet.proto.Error;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The one gate between a client's path and the file system. */
+class ServedRootTest {
+    @TempDir
+    Path tmp;
+    private Path rootDir;
+    private Path outside;
+    private ServedRoot root;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        rootDir = Files.createDirectory(tmp.resolve("root"));
+        outside = Files.writeString(tmp.resolve("secret.txt"), "outside the root");
+        Files.writeString(rootDir.resolve("file.txt"), "hello");
+        Files.createDirectories(rootDir.resolve("sub/deeper"));
+        Files.writeString(rootDir.resolve("sub/deeper/nested.bin"), "nested");
+        root = new ServedRoot(rootDir);
+    }
+
+    @Test
+    void aRegularFileResolvesToItsRealPath() throws Exception {
+        assertThat(root.resolve("file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+        assertThat(root.resolve("sub/deeper/nested.bin")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
+        assertThat(root.path()).isEqualTo(rootDir.toRealPath());
+    }
+
+    @Test
+    void aSymlinkToAFileInsideTheRootIsAllowed() throws Exception {
+        Files.createSymbolicLink(rootDir.resolve("alias"), rootDir.resolve("sub/deeper/nested.bin"));
+        Files.createSymbolicLink(rootDir.resolve("relative-alias"), Path.of("file.txt"));
+        assertThat(root.resolve("alias")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
+        assertThat(root.resolve("relative-alias")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../x", "..", "a/../../x", "sub/../file.txt", "sub/deeper/../../../secret.txt",
+        "/etc/passwd", "/", "sub\\file.txt", "..\\secret.txt", ""})
+    void hostilePathsAreForbidden(String path) {
+        assertRefused(path, Error.Code.FORBIDDEN_PATH, "'" + path + "'");
+    }
+
+    @Test
+    void aNulByteIsForbiddenAndTheMessageStaysPrintable() {
+        RequestException e = assertRefused("file.txt\0.jpg", Error.Code.FORBIDDEN_PATH, "'file.txt?.jpg'");
+        assertThat(e.getMessage()).doesNotContain("\0");
+    }
+
+    @Test
+    void aSymlinkLeadingOutsideTheRootIsForbidden() throws Exception {
+        Files.createSymbolicLink(rootDir.resolve("escape"), outside);
+        Files.createSymbolicLink(rootDir.resolve("escape-dir"), tmp);
+        assertRefused("escape", Error.Code.FORBIDDEN_PATH, "'escape'");
+        assertRefused("escape-dir/secret.txt", Error.Code.FORBIDDEN_PATH, "'escape-dir/secret.txt'");
+    }
+
+    @Test
+    void aServedRootThatIsItselfASymlinkStillServesItsFiles() throws Exception {
+        Path link = Files.createSymbolicLink(tmp.resolve("root-link"), rootDir);
+        ServedRoot viaLink = new ServedRoot(link);
+        assertThat(viaLink.resolve("file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+    }
+
+    @Test
+    void aDirectoryIsForbidden() {
+        RequestException e = assertRefused("sub", Error.Code.FORBIDDEN_PATH, "'sub'");
+        assertThat(e.getMessage()).contains("directory");
+        assertRefused("sub/deeper", Error.Code.FORBIDDEN_PATH, "'sub/deeper'");
+    }
+
+    @Test
+    void aFifoIsForbidden() throws Exception {
+        Path fifo = rootDir.resolve("pipe");
+        int exit;
+        try {
+            Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("mkfifo finishes").isTrue();
+            exit = p.exitValue();
+        } catch (IOException noMkfifo) {
+            exit = -1;
+        }
+        assumeThat(exit).as("mkfifo is available").isZero();
+        RequestException e = assertRefused("pipe", Error.Code.FORBIDDEN_PATH, "'pipe'");
+        assertThat(e.getMessage()).contains("not a regular file");
+    }
+
+    @Test
+    void aMissingFileIsNotFound() {
+        assertRefused("nope.bin", Error.Code.NOT_FOUND, "nope.bin");
+        assertRefused("sub/missing/deeper.bin", Error.Code.NOT_FOUND, "sub/missing/deeper.bin");
+    }
+
+    @Test
+    void aDanglingSymlinkIsNotFound() throws Exception {
+        Files.createSymbolicLink(rootDir.resolve("dangling"), rootDir.resolve("gone"));
+        assertRefused("dangling", Error.Code.NOT_FOUND, "dangling");
+    }
+
+    @Test
+    void aRootThatIsNotADirectoryIsRejected() {
+        assertThatThrownBy(() -> new ServedRoot(rootDir.resolve("file.txt")))
+                .isInstanceOf(IOException.class).hasMessageContaining("not a directory");
+        assertThatThrownBy(() -> new ServedRoot(tmp.resolve("missing-root")))
+                .isInstanceOf(IOException.class);
+    }
+
+    /**
+     * A client-chosen name with a line break must not break the one-line error (it is logged and
+     * sent back verbatim). FORBIDDEN_PATH messages sanitise the path; NOT_FOUND and IO_ERROR
+     * messages do not.
+     */
+    @Test
+    void aMissingFileWithALineBreakInItsNameStillGetsAOneLineMessage() {
+        RequestException e = assertRefused("nope\nINFO: forged log line", Error.Code.NOT_FOUND, "nope");
+        assertThat(e.getMessage()).doesNotContain("\n");
+    }
+
+    private RequestException assertRefused(String path, Error.Code code, String namedAs) {
+        RequestException e = org.junit.jupiter.api.Assertions.assertThrows(RequestException.class, () -> root.resolve(path),
+                () -> "resolving '" + path + "' should be refused");
+        assertThat(e.code()).as("code for '%s' (%s)", path, e.getMessage()).isEqualTo(code);
+        assertThat(e.getMessage()).as("message for '%s'", path)
+                .contains(namedAs)
+                .doesNotContain("\n", "\r");
+        return e;
+    }
+}
