@@ -23,7 +23,7 @@ import org.openjdk.jmh.annotations.Threads;
  *
  * <p>What it must stay far above: a 10 Gbit/s link moves about 1,200 pieces/s of 1 MiB.
  *
- * <p>The allocator has 65,536 pieces (the most {@code PieceLayout.forFile} aims for); when a
+ * <p>The allocator has 262,144 pieces (the most {@code PieceLayout.forFile} aims for); when a
  * claim finds it exhausted, the thread that sees this swaps in a fresh one and claims again, so
  * every measured operation is a successful claim. The endgame is kept out
  * ({@code endgameMinAgeNanos = Long.MAX_VALUE}): it only matters for the last few pieces.
@@ -31,7 +31,7 @@ import org.openjdk.jmh.annotations.Threads;
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
 public class AllocatorBenchmark extends BenchBase {
-    private static final int PIECES = 1 << 16;
+    private static final int PIECES = dev.biternet.common.piece.PieceLayout.TARGET_MAX_PIECES;
 
     /** One session's allocator, shared by every benchmark thread. */
     @State(Scope.Benchmark)

@@ -69,12 +69,24 @@ class MultiLinkLabIT {
         return HexFormat.of().formatHex(md.digest());
     }
 
+    /**
+     * One small download first, as a user's server has served before and a user's client has
+     * run before: the launcher records its class-data archive on a first run, which is not what
+     * the goodput floor is about.
+     */
+    private void warmUp(Lab lab) throws Exception {
+        randomFile("warmup.bin", 1 << 20);
+        Lab.Get warm = lab.get("warmup.bin", downloads.resolve("warmup.bin"), 60);
+        assertThat(warm.exitCode()).as(warm.stderr()).isZero();
+    }
+
     @Test
     void unevenLinksAddUp() throws Exception {
         long size = 32L << 20;
         Path source = randomFile("uneven.bin", size);
         try (Lab lab = Lab.create(40, 20, 10)) {
             lab.startServer(served);
+            warmUp(lab);
             Path out = downloads.resolve("uneven.bin");
             long[] rxBefore = {lab.rxBytes(1), lab.rxBytes(2), lab.rxBytes(3)};
 

@@ -32,7 +32,7 @@ public final class BiternetServer implements AutoCloseable {
     }
 
     /** Unsent bytes a socket may hold before it stops accepting more (TCP_NOTSENT_LOWAT). */
-    static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
+    public static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;

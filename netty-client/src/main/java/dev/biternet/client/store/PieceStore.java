@@ -62,7 +62,7 @@ public final class PieceStore implements AutoCloseable {
     private int readBack;
     /** Bytes read back since the last background sync (reader thread only). */
     private long unsynced;
-    private static final long SYNC_EVERY_BYTES = 32L << 20;
+    private static final long SYNC_EVERY_BYTES = 4L << 20;
     private CompletableFuture<Void> readChain = CompletableFuture.completedFuture(null);
 
     private record Pending(byte[] digest, Object owner) {}

@@ -13,7 +13,8 @@ import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
 class PieceLayoutTest {
-    private static final long MAX_FILE = 1L << 40;
+    /** The largest file that still fits the piece target at the largest piece size. */
+    private static final long MAX_FILE = (long) PieceLayout.TARGET_MAX_PIECES * PieceLayout.MAX_PIECE_SIZE;
     private static final int MAX_PIECE = 64 << 20;
     private static final int MIB = 1 << 20;
 
@@ -150,10 +151,11 @@ class PieceLayoutTest {
 
     @Test
     void forFileDoublesAtTheThresholdAndStopsAtTheCap() {
-        long threshold = (long) PieceLayout.TARGET_MAX_PIECES * MIB; // 64 GiB
-        assertThat(PieceLayout.forFile(threshold).pieceSize()).isEqualTo(MIB);
+        int base = PieceLayout.DEFAULT_PIECE_SIZE;
+        long threshold = (long) PieceLayout.TARGET_MAX_PIECES * base; // 64 GiB
+        assertThat(PieceLayout.forFile(threshold).pieceSize()).isEqualTo(base);
         assertThat(PieceLayout.forFile(threshold).pieceCount()).isEqualTo(PieceLayout.TARGET_MAX_PIECES);
-        assertThat(PieceLayout.forFile(threshold + 1).pieceSize()).isEqualTo(2 * MIB);
+        assertThat(PieceLayout.forFile(threshold + 1).pieceSize()).isEqualTo(2 * base);
         assertThat(PieceLayout.forFile(MAX_FILE).pieceSize()).isEqualTo(16 * MIB);
         assertThat(PieceLayout.forFile(MAX_FILE).pieceCount()).isEqualTo(PieceLayout.TARGET_MAX_PIECES);
         assertThat(PieceLayout.forFile(MAX_FILE + 1).pieceSize()).isEqualTo(16 * MIB);

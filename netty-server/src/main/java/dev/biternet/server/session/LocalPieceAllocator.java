@@ -36,7 +36,7 @@ public final class LocalPieceAllocator implements PieceAllocator {
     }
 
     @Override
-    public synchronized int claim(int linkId, long endgameMinAgeNanos) {
+    public synchronized int claim(int linkId, EndgamePolicy endgame) {
         while (!released.isEmpty()) {
             int index = released.poll();
             if (state[index] == UNCLAIMED) {
@@ -55,10 +55,8 @@ public final class LocalPieceAllocator implements PieceAllocator {
         long now = System.nanoTime();
         for (Map.Entry<Integer, InFlight> e : inFlight.entrySet()) {
             InFlight f = e.getValue();
-            if (now - f.claimedAt < endgameMinAgeNanos) {
-                break;
-            }
-            if (f.holders.length < MAX_HOLDERS && !contains(f.holders, linkId)) {
+            if (f.holders.length < MAX_HOLDERS && !contains(f.holders, linkId)
+                    && endgame.worthCopying(e.getKey(), f.holders[0], now - f.claimedAt)) {
                 int[] more = Arrays.copyOf(f.holders, f.holders.length + 1);
                 more[f.holders.length] = linkId;
                 f.holders = more;

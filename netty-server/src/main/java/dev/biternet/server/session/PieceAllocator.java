@@ -16,13 +16,27 @@ public interface PieceAllocator {
 
     /**
      * Claims the next piece for {@code linkId}: a released piece first, then the lowest
-     * unclaimed one whose hash is published. When none is left (the endgame) it hands out the
-     * piece in flight longest on another link, but only if that piece has been in flight for at
-     * least {@code endgameMinAgeNanos} (the caller's estimate of how much slower than itself a
-     * holder must be before a second copy pays). Returns {@link #NONE} if there is nothing useful
+     * unclaimed one whose hash is published. When none is left (the endgame) it offers the
+     * pieces in flight on other links, oldest claim first, to {@code endgame}, and hands out a
+     * second copy of the first one it accepts. Returns {@link #NONE} if there is nothing useful
      * to send now.
      */
-    int claim(int linkId, long endgameMinAgeNanos);
+    int claim(int linkId, EndgamePolicy endgame);
+
+    /** {@link #claim(int, EndgamePolicy)} copying any piece in flight for at least the given age. */
+    default int claim(int linkId, long endgameMinAgeNanos) {
+        return claim(linkId, (index, holder, ageNanos) -> ageNanos >= endgameMinAgeNanos);
+    }
+
+    /** Whether a second copy of an in-flight piece is worth sending on the claiming link. */
+    @FunctionalInterface
+    interface EndgamePolicy {
+        /**
+         * @param holderLinkId the link that holds the piece now
+         * @param ageNanos how long ago it claimed it
+         */
+        boolean worthCopying(int index, int holderLinkId, long ageNanos);
+    }
 
     /** True once every hash is published and no piece is left unclaimed: only endgame copies remain. */
     boolean inEndgame();

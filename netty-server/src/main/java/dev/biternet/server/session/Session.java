@@ -76,6 +76,11 @@ public final class Session implements AutoCloseable {
         }
     }
 
+    /** A link's last reported rate in bytes/s, 0 if unknown. */
+    public double rate(int linkId) {
+        return rates.getOrDefault(linkId, 0.0);
+    }
+
     /** Sum of the attached links' last reported rates, bytes/s. */
     public double totalRate() {
         double sum = 0;

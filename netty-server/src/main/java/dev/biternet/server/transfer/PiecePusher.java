@@ -34,8 +34,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     public static final int MAX_WINDOW = 1024;
     private static final long ENDGAME_RETRY_MILLIS = 20;
     private static final int NO_PIECE = -1;
+    private static final double REFRAIN_MARGIN = 1.3;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
-    private static final int MIN_RATE_SAMPLES = 4;
+    private static final int MIN_RATE_SAMPLES = 2;
     /**
      * Pieces go out in blocks of this size, each with its own header: between blocks the pusher
      * can stop sending a piece that another link's copy already completed.
@@ -167,7 +168,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             return false;
         }
         boolean refrained = refrain(allocator);
-        int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, endgameMinAgeNanos());
+        int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, this::worthCopying);
         if (index == PieceAllocator.NONE) {
             if (allocator.remaining() > 0 && (refrained || allocator.unclaimed() == 0) && !retryQueued) {
                 // Near the end: in-flight pieces elsewhere may become worth copying as they
@@ -230,7 +231,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         }
         long pieceSize = session.layout().pieceSize();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
-        return pieceSize / rate > left / others;
+        // 1.3: this link's piece also waits behind what its socket still holds, and rates wobble.
+        return REFRAIN_MARGIN * pieceSize / rate > left / others;
     }
 
     /**
@@ -248,15 +250,28 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     /**
-     * An endgame copy pays only if the piece has been in flight on its holder for longer than
-     * this link would take to send it twice over.
+     * An endgame copy pays only if this link would deliver the piece clearly before its holder
+     * does. With both rates known: the holder's expected time left (its time for the piece
+     * minus the time it has had) must exceed 1.5 times this link's time for the piece; so a
+     * slow link's piece is copied early, and a piece the holder has nearly finished is left
+     * alone. Without the holder's rate, the piece must have been in flight for twice this
+     * link's time for it; without this link's rate, any piece is worth copying.
      */
-    private long endgameMinAgeNanos() {
+    private boolean worthCopying(int index, int holder, long ageNanos) {
         if (rate == 0) {
-            return 0;
+            return true;
         }
-        long pieceNanos = (long) (session.layout().pieceSize() * 1e9 / rate);
-        return Math.min(TimeUnit.SECONDS.toNanos(10), 2 * pieceNanos);
+        double length = session.layout().length(index);
+        double mine = length / rate;
+        double holderRate = session.rate(holder);
+        double age = ageNanos / 1e9;
+        if (holderRate == 0) {
+            return age >= 2 * mine;
+        }
+        // The holder started the piece only after what its socket held drained (at most the
+        // not-sent low-water mark).
+        double holderLeft = (length + dev.biternet.server.BiternetServer.NOTSENT_LOWAT) / holderRate - age;
+        return holderLeft > 1.5 * mine;
     }
 
     private static int clampWindow(int window) {
