@@ -141,9 +141,18 @@ final class Lab implements AutoCloseable {
 
     /** Runs bin/biternet-get over every lab link, as a subprocess in the client namespace. */
     Get get(String path, Path out, int timeoutSeconds) throws IOException, InterruptedException {
+        int[] all = new int[mbit.length];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = i + 1;
+        }
+        return get(path, out, timeoutSeconds, all);
+    }
+
+    /** Runs bin/biternet-get over the given links (1-based). */
+    Get get(String path, Path out, int timeoutSeconds, int... links) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-cli",
                 repo.resolve("bin/biternet-get").toString(), "--json"));
-        for (int i = 1; i <= mbit.length; i++) {
+        for (int i : links) {
             cmd.add("--iface");
             cmd.add(iface(i));
         }

@@ -81,6 +81,15 @@ public final class Session implements AutoCloseable {
         return rates.getOrDefault(linkId, 0.0);
     }
 
+    /** The highest last reported rate of an attached link, bytes/s (0 if none is known). */
+    public double fastestRate() {
+        double max = 0;
+        for (double r : rates.values()) {
+            max = Math.max(max, r);
+        }
+        return max;
+    }
+
     /** Sum of the attached links' last reported rates, bytes/s. */
     public double totalRate() {
         double sum = 0;

@@ -218,17 +218,15 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /**
      * Near the end a slow link should not start a piece it would finish after the other links
      * have finished everything else: the download would then wait for it (or for an endgame
-     * copy). It stays idle instead; the others take the piece.
+     * copy). It stays idle instead; the others take the piece. The fastest link never refrains,
+     * so some link always claims and the download cannot stall.
      */
     private boolean refrain(PieceAllocator allocator) {
         session.reportRate(linkId, rate);
-        if (rateSamples < MIN_RATE_SAMPLES) {
+        if (rateSamples < MIN_RATE_SAMPLES || rate >= session.fastestRate()) {
             return false;
         }
         double others = session.totalRate() - rate;
-        if (others <= 0) {
-            return false;
-        }
         long pieceSize = session.layout().pieceSize();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
         // 1.3: this link's piece also waits behind what its socket still holds, and rates wobble.
