@@ -330,7 +330,7 @@ echo
 echo "# biternet vs aria2c vs MPTCP vs one link -- $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# $links_desc (sum $sum_rate Mbit/s); file ${size_mib} MiB random; median of $rounds rounds"
 echo "# kernel $(uname -r), $(nproc) cores, load average at the start $load0, at the end $load"
-want biternet && echo "# biternet $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), jars built $(date -u -r "$repo/netty-client/target/biternet-get.jar" '+%Y-%m-%d %H:%M UTC')"
+want biternet && echo "# biternet source tree $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), jars built $(date -u -r "$repo/netty-client/target/biternet-get.jar" '+%Y-%m-%d %H:%M UTC')"
 echo "# One TCP flow on a tbf link reaches at most ~0.957 of the rate (Ethernet+IP+TCP headers),"
 echo "# so 0.957 in the /sum column is the physical ceiling. Wall = whole client process;"
 echo "# biternet's includes JVM start and its own SHA-256 read-back, the others' do not"

@@ -23,15 +23,22 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
 
     private final SessionRegistry sessions;
     private final int readTimeoutSeconds;
+    private final int blockSize;
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds) {
+        this(sessions, readTimeoutSeconds, PiecePusher.BLOCK_SIZE);
+    }
+
+    /** @param blockSize bytes per piece block (tests use small blocks on small pieces) */
+    public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize) {
         this.sessions = sessions;
         this.readTimeoutSeconds = readTimeoutSeconds;
+        this.blockSize = blockSize;
     }
 
     @Override
     protected void initChannel(Channel ch) {
-        PiecePusher pusher = new PiecePusher();
+        PiecePusher pusher = new PiecePusher(blockSize);
         ChannelPipeline p = ch.pipeline();
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);

@@ -43,6 +43,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      */
     public static final int BLOCK_SIZE = 128 << 10;
 
+    private final int blockSize;
     private final AtomicBoolean wakeQueued = new AtomicBoolean();
     private final Set<Integer> unacked = new HashSet<>();
     private ChannelHandlerContext ctx;
@@ -60,6 +61,17 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long lastAckNanos;
     private int rateSamples;
     private boolean retryQueued;
+
+    public PiecePusher() {
+        this(BLOCK_SIZE);
+    }
+
+    public PiecePusher(int blockSize) {
+        if (blockSize < 1) {
+            throw new IllegalArgumentException("block size " + blockSize);
+        }
+        this.blockSize = blockSize;
+    }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
@@ -195,7 +207,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /** Sends the next block of the current piece: a header frame and a FileRegion. */
     private void sendBlock() {
         long offset = pieceNext;
-        int length = (int) Math.min(BLOCK_SIZE, pieceEnd - offset);
+        int length = (int) Math.min(blockSize, pieceEnd - offset);
         PieceHeader header = PieceHeader.newBuilder().setIndex(piece).setOffset(offset).setLength(length).build();
         pieceNext += length;
         if (pieceNext == pieceEnd) {

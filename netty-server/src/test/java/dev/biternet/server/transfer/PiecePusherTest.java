@@ -59,6 +59,50 @@ class PiecePusherTest {
     }
 
     @Test
+    void aPieceVerifiedElsewhereStopsAtTheNextBlockBoundary() throws Exception {
+        Conn a = server.connect(PIECE / 4);
+        a.hello();
+        a.next();
+        a.open("data.bin");
+        ByteString id = a.next().getSessionOpened().getSessionId();
+        Session s = server.registry.get(id);
+        // Stands for another link whose copy of a piece is verified just as this link has sent
+        // that piece's first block.
+        a.ch.pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+            private boolean done;
+
+            @Override
+            public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise p)
+                    throws Exception {
+                if (!done && msg instanceof io.netty.buffer.ByteBuf buf
+                        && buf.getByte(buf.readerIndex() + 4) == dev.biternet.common.wire.Frames.TYPE_PIECE) {
+                    var h = dev.biternet.proto.PieceHeader.parseFrom(
+                            buf.nioBuffer(buf.readerIndex() + 5, buf.readableBytes() - 5));
+                    s.allocator().complete(h.getIndex());
+                    done = true;
+                }
+                ctx.write(msg, p);
+            }
+        });
+        a.attach(id, 1);
+        a.drain();
+
+        // Piece 0's first block went out, the rest was dropped; with window 1 the link went on
+        // to piece 1 without an ack for piece 0, in four blocks of PIECE / 4.
+        assertThat(a.pieces).extracting(p -> p.header().getIndex()).containsExactly(0, 1, 1, 1, 1);
+        assertThat(a.pieces).extracting(p -> p.header().getLength()).containsOnly(PIECE / 4);
+        long offset = PIECE;
+        for (Piece p : a.pieces.subList(1, 5)) {
+            assertThat(p.header().getOffset()).isEqualTo(offset);
+            offset += p.header().getLength();
+        }
+        for (Piece p : a.pieces) {
+            int off = (int) p.header().getOffset();
+            assertThat(p.bytes()).isEqualTo(java.util.Arrays.copyOfRange(data, off, off + p.bytes().length));
+        }
+    }
+
+    @Test
     void withWindowTwoAtMostTwoPiecesAreOutstandingUntilAnAck() throws Exception {
         Conn c = server.connect();
         attached(c, 2);

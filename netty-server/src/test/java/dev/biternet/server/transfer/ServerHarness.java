@@ -72,7 +72,12 @@ final class ServerHarness implements AutoCloseable {
     }
 
     Conn connect() {
-        Conn c = new Conn(new EmbeddedChannel(new ServerInitializer(registry, 0)));
+        return connect(PiecePusher.BLOCK_SIZE);
+    }
+
+    /** A connection whose pusher sends pieces in blocks of {@code blockSize}. */
+    Conn connect(int blockSize) {
+        Conn c = new Conn(new EmbeddedChannel(new ServerInitializer(registry, 0, blockSize)));
         conns.add(c);
         return c;
     }
