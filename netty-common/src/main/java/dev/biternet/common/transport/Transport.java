@@ -10,6 +10,9 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.Locale;
@@ -17,10 +20,12 @@ import java.util.function.Supplier;
 
 /**
  * The socket transport: native epoll where it loads (sendfile straight from the fd, device
- * binding), NIO otherwise. {@code -Dbiternet.transport=nio} forces NIO.
+ * binding, TCP_NOTSENT_LOWAT), NIO otherwise. {@code -Dbiternet.transport=nio|epoll|io_uring}
+ * forces one (io_uring is there to be measured against epoll; see bench/).
  */
 public enum Transport {
     EPOLL(EpollIoHandler::newFactory, EpollSocketChannel.class, EpollServerSocketChannel.class),
+    IO_URING(IoUringIoHandler::newFactory, IoUringSocketChannel.class, IoUringServerSocketChannel.class),
     NIO(NioIoHandler::newFactory, NioSocketChannel.class, NioServerSocketChannel.class);
 
     private final Supplier<IoHandlerFactory> ioHandlers;
