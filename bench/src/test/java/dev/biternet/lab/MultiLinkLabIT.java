@@ -187,4 +187,37 @@ class MultiLinkLabIT {
                     .isLessThanOrEqualTo(alone * 1.02);
         }
     }
+
+    @Test
+    void aLinkCutMidDownloadLeavesTheRestToTheOthers() throws Exception {
+        long size = 32L << 20;
+        Path source = randomFile("cut.bin", size);
+        try (Lab lab = Lab.create(40, 20, 10)) {
+            lab.startServer(served);
+            warmUp(lab);
+            Path out = downloads.resolve("cut.bin");
+
+            long start = System.nanoTime();
+            java.util.concurrent.CompletableFuture<Lab.Get> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lab.get("cut.bin", out, 120);
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            Thread.sleep(1500);
+            // Link 1 goes silent: its interface is down, no reset reaches either side.
+            lab.cut(1);
+            double cutAt = (System.nanoTime() - start) / 1e9;
+            Lab.Get get = run.get(150, java.util.concurrent.TimeUnit.SECONDS);
+
+            assertThat(get.exitCode()).as(get.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(get.summary().get("sha256").asText()).isEqualTo(sha256(source));
+            // 70 Mbit/s until the cut, 30 after: the others must carry on close to that.
+            double capacityBits = 70e6 * cutAt + 30e6 * (get.wallSeconds() - cutAt);
+            assertThat(size * 8 / capacityBits).as("goodput / capacity (link 1 cut at %.1f s, wall %.2f s)",
+                    cutAt, get.wallSeconds()).isGreaterThanOrEqualTo(0.70);
+        }
+    }
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
@@ -28,7 +29,15 @@ public final class Session implements AutoCloseable {
     private final boolean hashesCompleteAtOpen;
     private final Map<Integer, SessionLink> links = new ConcurrentHashMap<>();
     private final AtomicInteger nextLinkId = new AtomicInteger();
-    private final Map<Integer, Double> rates = new ConcurrentHashMap<>();
+    /** Last reported delivery rate per link; a report older than RATE_FRESH_NANOS is ignored. */
+    private final Map<Integer, Rate> rates = new ConcurrentHashMap<>();
+    private static final long RATE_FRESH_NANOS = TimeUnit.SECONDS.toNanos(3);
+
+    private record Rate(double bytesPerSecond, long atNanos) {
+        boolean fresh(long now) {
+            return now - atNanos < RATE_FRESH_NANOS;
+        }
+    }
     private final AtomicLong bytesSent = new AtomicLong();
     private final IntConsumer onPublished = this::published;
     private volatile int forwarded;
@@ -67,34 +76,45 @@ public final class Session implements AutoCloseable {
         return allocator;
     }
 
-    /** Links report their measured delivery rate (bytes/s); 0 when unknown or gone. */
+    /**
+     * Links report their measured delivery rate (bytes/s) as they get acks and claim; 0 when
+     * unknown or gone. A link that stops reporting (stalled, silent) drops out of the sums
+     * after a few seconds.
+     */
     public void reportRate(int linkId, double bytesPerSecond) {
         if (bytesPerSecond > 0) {
-            rates.put(linkId, bytesPerSecond);
+            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime()));
         } else {
             rates.remove(linkId);
         }
     }
 
-    /** A link's last reported rate in bytes/s, 0 if unknown. */
+    /** A link's last reported rate in bytes/s, even if stale (0 if unknown). */
     public double rate(int linkId) {
-        return rates.getOrDefault(linkId, 0.0);
+        Rate r = rates.get(linkId);
+        return r == null ? 0 : r.bytesPerSecond();
     }
 
-    /** The highest last reported rate of an attached link, bytes/s (0 if none is known). */
+    /** The highest fresh rate of an attached link, bytes/s (0 if none is known). */
     public double fastestRate() {
+        long now = System.nanoTime();
         double max = 0;
-        for (double r : rates.values()) {
-            max = Math.max(max, r);
+        for (Rate r : rates.values()) {
+            if (r.fresh(now)) {
+                max = Math.max(max, r.bytesPerSecond());
+            }
         }
         return max;
     }
 
-    /** Sum of the attached links' last reported rates, bytes/s. */
+    /** Sum of the attached links' fresh rates, bytes/s. */
     public double totalRate() {
+        long now = System.nanoTime();
         double sum = 0;
-        for (double r : rates.values()) {
-            sum += r;
+        for (Rate r : rates.values()) {
+            if (r.fresh(now)) {
+                sum += r.bytesPerSecond();
+            }
         }
         return sum;
     }

@@ -35,6 +35,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private static final long ENDGAME_RETRY_MILLIS = 20;
     private static final int NO_PIECE = -1;
     private static final double REFRAIN_MARGIN = 1.3;
+    private static final double STALL_GRACE_SECONDS = 0.5;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
     private static final int MIN_RATE_SAMPLES = 2;
     /**
@@ -255,6 +256,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             double instant = length * 1e9 / Math.max(now - lastAckNanos, 1000);
             rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
             rateSamples++;
+            session.reportRate(linkId, rate);
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
     }
@@ -264,8 +266,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * does. With both rates known: the holder's expected time left (its time for the piece
      * minus the time it has had) must exceed 1.5 times this link's time for the piece; so a
      * slow link's piece is copied early, and a piece the holder has nearly finished is left
-     * alone. Without the holder's rate, the piece must have been in flight for twice this
-     * link's time for it; without this link's rate, any piece is worth copying.
+     * alone, unless the holder is long overdue (stalled). Without the holder's rate, the piece
+     * must have been in flight for twice this link's time for it; without this link's rate,
+     * any piece is worth copying.
      */
     private boolean worthCopying(int index, int holder, long ageNanos) {
         if (rate == 0) {
@@ -280,8 +283,11 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         }
         // The holder started the piece only after what its socket held drained (at most the
         // not-sent low-water mark).
-        double holderLeft = (length + dev.biternet.server.BiternetServer.NOTSENT_LOWAT) / holderRate - age;
-        return holderLeft > 1.5 * mine;
+        double holderTime = (length + dev.biternet.server.BiternetServer.NOTSENT_LOWAT) / holderRate;
+        double holderLeft = holderTime - age;
+        // A holder far past its expected time has stalled (a link gone silent): copy regardless.
+        boolean overdue = age > 2 * holderTime + STALL_GRACE_SECONDS;
+        return holderLeft > 1.5 * mine || overdue;
     }
 
     private static int clampWindow(int window) {
