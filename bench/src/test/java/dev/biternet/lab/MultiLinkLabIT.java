@@ -80,6 +80,31 @@ class MultiLinkLabIT {
         assertThat(warm.exitCode()).as(warm.stderr()).isZero();
     }
 
+    /** Something done to the lab while a download runs. */
+    private interface LabAction {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a download over all links, does {@code action} after {@code delayMillis}, and returns
+     * the finished download; {@code actedAt[0]} gets the seconds from start to the action.
+     */
+    private static Lab.Get getWhile(Lab lab, String path, Path out, long delayMillis, LabAction action,
+                                    double[] actedAt) throws Exception {
+        long start = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Lab.Get> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return lab.get(path, out, 120);
+            } catch (Exception e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        Thread.sleep(delayMillis);
+        action.run();
+        actedAt[0] = (System.nanoTime() - start) / 1e9;
+        return run.get(150, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
     @Test
     void unevenLinksAddUp() throws Exception {
         long size = 32L << 20;
@@ -139,25 +164,15 @@ class MultiLinkLabIT {
             warmUp(lab);
             Path out = downloads.resolve("slowdown.bin");
 
-            long start = System.nanoTime();
-            java.util.concurrent.CompletableFuture<Lab.Get> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return lab.get("slowdown.bin", out, 120);
-                } catch (Exception e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            });
-            Thread.sleep(2500);
-            lab.rate(1, 8);
-            double changedAt = (System.nanoTime() - start) / 1e9;
-            Lab.Get get = run.get(150, java.util.concurrent.TimeUnit.SECONDS);
+            double[] changedAt = new double[1];
+            Lab.Get get = getWhile(lab, "slowdown.bin", out, 2500, () -> lab.rate(1, 8), changedAt);
 
             assertThat(get.exitCode()).as(get.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
             // What the links could carry in the wall time: 70 Mbit/s until the change, 38 after.
-            double capacityBits = 70e6 * changedAt + 38e6 * (get.wallSeconds() - changedAt);
+            double capacityBits = 70e6 * changedAt[0] + 38e6 * (get.wallSeconds() - changedAt[0]);
             assertThat(size * 8 / capacityBits).as("goodput / capacity (rate of link 1 dropped 40 -> 8 Mbit/s at %.1f s, wall %.2f s)",
-                    changedAt, get.wallSeconds()).isGreaterThanOrEqualTo(0.80);
+                    changedAt[0], get.wallSeconds()).isGreaterThanOrEqualTo(0.80);
             assertThat(get.summary().get("duplicate_bytes").asLong()).isLessThan(size / 50);
         }
     }
@@ -197,27 +212,17 @@ class MultiLinkLabIT {
             warmUp(lab);
             Path out = downloads.resolve("cut.bin");
 
-            long start = System.nanoTime();
-            java.util.concurrent.CompletableFuture<Lab.Get> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-                try {
-                    return lab.get("cut.bin", out, 120);
-                } catch (Exception e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            });
-            Thread.sleep(1500);
+            double[] cutAt = new double[1];
             // Link 1 goes silent: its interface is down, no reset reaches either side.
-            lab.cut(1);
-            double cutAt = (System.nanoTime() - start) / 1e9;
-            Lab.Get get = run.get(150, java.util.concurrent.TimeUnit.SECONDS);
+            Lab.Get get = getWhile(lab, "cut.bin", out, 1500, () -> lab.cut(1), cutAt);
 
             assertThat(get.exitCode()).as(get.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
             assertThat(get.summary().get("sha256").asText()).isEqualTo(sha256(source));
             // 70 Mbit/s until the cut, 30 after: the others must carry on close to that.
-            double capacityBits = 70e6 * cutAt + 30e6 * (get.wallSeconds() - cutAt);
+            double capacityBits = 70e6 * cutAt[0] + 30e6 * (get.wallSeconds() - cutAt[0]);
             assertThat(size * 8 / capacityBits).as("goodput / capacity (link 1 cut at %.1f s, wall %.2f s)",
-                    cutAt, get.wallSeconds()).isGreaterThanOrEqualTo(0.70);
+                    cutAt[0], get.wallSeconds()).isGreaterThanOrEqualTo(0.70);
         }
     }
 }
