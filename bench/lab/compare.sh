@@ -15,7 +15,8 @@
 # For each: the median over the rounds of wall seconds, goodput (file bits / wall), goodput
 # over the sum of link rates, the SHA-256 check of the output file (computed after the timed
 # run for aria2c and curl), and the bytes each client interface received on the wire
-# (headers and retransmissions included). Methods run interleaved within each round, so load
+# (headers and retransmissions included), and the 1-minute load average before each run
+# (the machine may be shared: a high one explains an outlier). Methods run interleaved within each round, so load
 # drift on the machine hits all of them alike.
 #
 # Usage: bench/lab/compare.sh [--rates "40 20 10"] [--size-mib 128] [--rounds 3]
@@ -209,18 +210,24 @@ if want biternet; then
   cp "$repo/bin/biternet-get" "$repo/bin/biternet-serve" "$snap/bin/"
   cp "$repo/netty-client/target/biternet-get.jar" "$snap/netty-client/target/"
   cp "$repo/netty-server/target/biternet-serve.jar" "$snap/netty-server/target/"
-  srv "$snap/bin/biternet-serve" --root "$root" --host 198.18.100.1 --port 7420 >"$logs/biternet-serve.log" 2>&1 &
-  pids+=($!)
-  serve_pid=$!
-  wait_for "$logs/biternet-serve.log" " port 7420 " "$!" "biternet-serve"
   biternet_args=()
   for c in "${ifaces[@]}"; do biternet_args+=(--iface "$c"); done
-  if ! cli "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$out/warmup.bin" \
-      biternet://198.18.100.1:7420/warmup.bin >"$logs/biternet-warmup.json" 2>"$logs/biternet-warmup.err"; then
-    echo "compare.sh: biternet warm-up download failed:" >&2; cat "$logs/biternet-warmup.err" >&2
-    failed=1; exit 1
-  fi
-  rm -f "$out/warmup.bin"
+  serve_starts=0
+  start_biternet() { # the server, then a 1 MiB warm-up download through every link
+    serve_starts=$((serve_starts + 1))
+    local log="$logs/biternet-serve.$serve_starts.log"
+    srv "$snap/bin/biternet-serve" --root "$root" --host 198.18.100.1 --port 7420 >"$log" 2>&1 &
+    pids+=($!)
+    serve_pid=$!
+    wait_for "$log" " port 7420 " "$serve_pid" "biternet-serve"
+    if ! cli "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$out/warmup.bin" \
+        biternet://198.18.100.1:7420/warmup.bin >"$logs/biternet-warmup.$serve_starts.json" 2>"$logs/biternet-warmup.$serve_starts.err"; then
+      echo "compare.sh: biternet warm-up download failed:" >&2; cat "$logs/biternet-warmup.$serve_starts.err" >&2
+      failed=1; exit 1
+    fi
+    rm -f "$out/warmup.bin"
+  }
+  start_biternet
 fi
 if want aria2 || want single; then start_nginx 8080; fi
 if want mptcp; then
@@ -265,14 +272,14 @@ results="$work/results.tsv" # method round wall ok rx-per-link extra
 : >"$results"
 
 measure() { # measure METHOD ROUND
-  local m=$1 rnd=$2 log="$logs/$1.r$2" file="$out/data.bin" rc=0 t0 t1 before after ok extra="-"
+  local m=$1 rnd=$2 log="$logs/$1.r$2" file="$out/data.bin" rc=0 t0 t1 before after ok extra="-" load1
+  load1=$(cut -d' ' -f1 /proc/loadavg)
   rm -f "$file" "$file.part" "$file.aria2"
   [ "$m" = mptcp ] && set_bufs big
   before=$(rx_bytes)
   t0=$EPOCHREALTIME
   case "$m" in
     biternet)
-      kill -0 "$serve_pid" 2>/dev/null || echo "compare.sh: biternet-serve is gone, see $logs/biternet-serve.log" >&2
       bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$file" \
         biternet://198.18.100.1:7420/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
     aria2-x*)
@@ -309,17 +316,28 @@ measure() { # measure METHOD ROUND
     extra=$(jq -r '"payload MiB " + ([.links[] | (.bytes/1048576*10|round/10|tostring)] | join("/"))
                   + ", dup " + ((.duplicate_bytes/1048576*100|round/100)|tostring) + " MiB"
                   + " (per link " + ([.links[] | (.duplicate_bytes/1048576*100|round/100|tostring)] | join("/")) + ")"
-                  + ", own s " + (.seconds*100|round/100|tostring)' "$log.json" 2>/dev/null || echo "-")
+                  + ", own s " + (.seconds*100|round/100|tostring)
+                  + ", link s " + ([.links[] | (.seconds*10|round/10|tostring)] | join("/"))' "$log.json" 2>/dev/null || echo "-")
   fi
   local wall
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$rnd" "$wall" "$ok" "$rx" "$extra" >>"$results"
-  printf '  round %d %-10s %7.2f s  %-4s  rx MiB per link %s  %s\n' "$rnd" "$m" "$wall" "$ok" "$rx" "$extra" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$rnd" "$wall" "$ok" "$rx" "$extra" "$load1" >>"$results"
+  printf '  round %d %-10s %7.2f s  %-4s  load %s  rx MiB per link %s  %s\n' "$rnd" "$m" "$wall" "$ok" "$load1" "$rx" "$extra" >&2
   rm -f "$file"
 }
 
 for rnd in $(seq 1 "$rounds"); do
-  for m in "${methods[@]}"; do measure "$m" "$rnd"; done
+  for m in "${methods[@]}"; do
+    measure "$m" "$rnd"
+    if [ -n "${serve_pid:-}" ] && ! kill -0 "$serve_pid" 2>/dev/null; then
+      # Not expected: biternet-serve runs until we stop it. Say how it ended, start it again.
+      st=0; wait "$serve_pid" 2>/dev/null || st=$?
+      how="status $st"; [ "$st" -gt 128 ] && how="$how, signal $(kill -l $((st - 128)) 2>/dev/null || echo $((st - 128)))"
+      echo "compare.sh: biternet-serve exited ($how) during or after $m round $rnd; restarting it (with warm-up)" >&2
+      echo "serve exited ($how) after $m round $rnd" >>"$work/events"
+      start_biternet
+    fi
+  done
 done
 
 # ---- report --------------------------------------------------------------------------------
@@ -354,6 +372,7 @@ for m in "${methods[@]}"; do
     }' "$results"
 done
 echo
-echo "Per round (wall s, sha256, rx MiB per link, biternet details):"
-awk -F'\t' '{ printf "  r%s %-10s %7.2f %-4s %s  %s\n", $2, $1, $3, $4, $5, ($6 == "-" ? "" : $6) }' "$results"
+echo "Per round (wall s, sha256, 1-min load average before the run, rx MiB per link, biternet details):"
+awk -F'\t' '{ printf "  r%s %-10s %7.2f %-4s load %-5s %s  %s\n", $2, $1, $3, $4, $7, $5, ($6 == "-" ? "" : $6) }' "$results"
+if [ -s "$work/events" ]; then echo; echo "Events:"; sed 's/^/  /' "$work/events"; fi
 [ "$failed" = 0 ] || exit 1

@@ -15,6 +15,7 @@ import dev.biternet.proto.SessionOpened;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
@@ -156,6 +157,8 @@ public final class Download {
                 .group(group)
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
+                // Up to 1 MiB per read on a fast link: fewer reads, and fewer positional writes.
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, request.connectTimeoutMillis())
                 .handler(new ClientInitializer(handler));
         ChannelFuture registered = b.register();

@@ -66,7 +66,10 @@ public final class ServeCommand implements Callable<Integer> {
             err.println("biternet-serve: " + e.getMessage());
             return 1;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "biternet-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.getLogger("biternet.server").log(System.Logger.Level.INFO, "shutting down (signal or exit)");
+            server.close();
+        }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
                 + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT) + ")");
