@@ -69,7 +69,15 @@ up() {
   srv "$name" sysctl -qw net.ipv4.conf.all.rp_filter=0
 }
 
-rate() { local name=$1 i=$2 mbit=$3; shape "$name-srv" "${name}s$i" "$mbit"; shape "$name-cli" "${name}c$i" "$mbit"; }
+# Changing a tbf in place ('tc qdisc replace' on a loaded tbf) left it stuck with a backlog on
+# this kernel (6.18): the link went dead instead of slower. Delete and add it anew; the few
+# packets queued in it are lost and TCP recovers them like any drop.
+reshape() {
+  local ns=$1 dev=$2 mbit=$3
+  ip netns exec "$ns" tc qdisc del dev "$dev" root 2>/dev/null || true
+  shape "$ns" "$dev" "$mbit"
+}
+rate() { local name=$1 i=$2 mbit=$3; reshape "$name-srv" "${name}s$i" "$mbit"; reshape "$name-cli" "${name}c$i" "$mbit"; }
 cut() { cli "$1" ip link set "${1}c$2" down; }
 restore() {
   local name=$1 i=$2

@@ -150,11 +150,20 @@ final class Lab implements AutoCloseable {
 
     /** Runs bin/biternet-get over the given links (1-based). */
     Get get(String path, Path out, int timeoutSeconds, int... links) throws IOException, InterruptedException {
+        List<String> ifaces = new ArrayList<>();
+        for (int i : links) {
+            ifaces.add(iface(i));
+        }
+        return get(path, out, timeoutSeconds, ifaces);
+    }
+
+    /** Runs bin/biternet-get with these {@code --iface} values (names with options, say). */
+    Get get(String path, Path out, int timeoutSeconds, List<String> ifaces) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-cli",
                 repo.resolve("bin/biternet-get").toString(), "--json"));
-        for (int i : links) {
+        for (String iface : ifaces) {
             cmd.add("--iface");
-            cmd.add(iface(i));
+            cmd.add(iface);
         }
         cmd.addAll(List.of("-o", out.toString(), "biternet://" + SERVICE + ":" + PORT + "/" + path));
         Path errFile = Files.createTempFile("biternet-get", ".err");

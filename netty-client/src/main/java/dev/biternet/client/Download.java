@@ -249,10 +249,20 @@ public final class Download {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         CompletableFuture<Void> allClosed = CompletableFuture.allOf(
                 handlers.stream().map(LinkHandler::closed).toArray(CompletableFuture[]::new));
-        try {
-            CompletableFuture.anyOf(finished, allClosed).get();
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e);
+        while (true) {
+            try {
+                CompletableFuture.anyOf(finished, allClosed).get(200, TimeUnit.MILLISECONDS);
+                break;
+            } catch (TimeoutException e) {
+                if (handlers.stream().allMatch(h -> h.capReached() || h.closed().isDone())
+                        && handlers.stream().anyMatch(LinkHandler::capReached)) {
+                    throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
+                            + " download finished (" + store.verifiedCount() + " of " + store.layout().pieceCount()
+                            + " pieces verified); raise a cap or add a link, then rerun");
+                }
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
         }
         if (finished.isDone()) {
             return;

@@ -15,12 +15,12 @@ public final class Summary {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%s: %d bytes in %.2f s (%s), verified sha256 %s%n",
                 r.file(), r.bytes(), r.seconds(), rate(r.bytes() / Math.max(r.seconds(), 1e-9)), r.sha256()));
-        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14s %7s %5s %12s %6s%n",
-                "link", "address", "bytes", "pieces", "dup", "avg rate", "share"));
+        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14s %7s %5s %12s %6s  %s%n",
+                "link", "address", "bytes", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
-            b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5d %12s %5.1f%%%n",
+            b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5d %12s %5.1f%%  %s%n",
                     l.iface(), l.address(), l.bytes(), l.pieces(), l.duplicates(), rate(l.rate()),
-                    r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes()));
+                    r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes(), limits(l)));
         }
         b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5s %12s%n", "total", "", r.receivedBytes(),
                 r.pieces(), "", rate(r.receivedBytes() / Math.max(r.seconds(), 1e-9))));
@@ -29,6 +29,17 @@ public final class Summary {
                     r.duplicateBytes(), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
         }
         return b.toString();
+    }
+
+    private static String limits(LinkStats l) {
+        StringBuilder s = new StringBuilder();
+        if (l.capBytes() > 0) {
+            s.append(String.format(Locale.ROOT, "cap %d (%.0f%% used)", l.capBytes(), 100.0 * l.bytes() / l.capBytes()));
+        }
+        if (l.rateLimit() > 0) {
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.rateLimit()));
+        }
+        return s.toString();
     }
 
     static String rate(double bytesPerSecond) {
@@ -62,6 +73,8 @@ public final class Summary {
                 g.writeNumberField("failed_bytes", l.failedBytes());
                 g.writeNumberField("seconds", round(l.seconds()));
                 g.writeNumberField("bytes_per_second", Math.round(l.rate()));
+                g.writeNumberField("cap_bytes", l.capBytes());
+                g.writeNumberField("rate_limit", l.rateLimit());
                 g.writeEndObject();
             }
             g.writeEndArray();

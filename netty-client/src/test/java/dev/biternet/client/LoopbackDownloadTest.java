@@ -131,4 +131,52 @@ class LoopbackDownloadTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertSameBytes(source, out);
     }
+
+    @Test
+    void aCappedLinkCarriesNoMoreThanItsCap() throws Exception {
+        Path source = randomFile(root, "capped.bin", 16L << 20, 11);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("capped.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1:cap=2Mi", "--iface", "127.0.0.2", "-o", out.toString(),
+                url("capped.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode capped = JSON.readTree(run.out()).get("links").get(0);
+        assertThat(capped.get("cap_bytes").asLong()).isEqualTo(2L << 20);
+        assertThat(capped.get("bytes").asLong()).isPositive().isLessThanOrEqualTo(2L << 20);
+    }
+
+    @Test
+    void whenEveryLinkIsCappedTheDownloadStopsWithAClearError() throws Exception {
+        randomFile(root, "toobig.bin", 8L << 20, 12);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("toobig.bin");
+
+        Fixtures.Run run = get("--iface", "127.0.0.1:cap=1Mi", "--iface", "127.0.0.2:cap=1Mi", "-o", out.toString(),
+                url("toobig.bin"));
+
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.NETWORK);
+        assertThat(run.err().strip()).startsWith("biternet-get: every link reached its data cap").doesNotContain("\n");
+        assertThat(out).doesNotExist();
+        assertThat(downloads.resolve("toobig.bin.part")).exists();
+    }
+
+    @Test
+    void aRateLimitedLinkTakesAtLeastAsLongAsItsLimitAllows() throws Exception {
+        // A lower bound on time holds on a slow machine too: it fails only if the limit leaks.
+        Path source = randomFile(root, "slow.bin", 3L << 20, 13);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("slow.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1:rate=2Mi", "-o", out.toString(), url("slow.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(run.out());
+        assertThat(summary.get("links").get(0).get("rate_limit").asLong()).isEqualTo(2L << 20);
+        // 3 MiB at 2 MiB/s: 1.5 s; allow the kernel's buffers a head start of 0.5 MiB.
+        assertThat(summary.get("seconds").asDouble()).isGreaterThanOrEqualTo(1.25);
+    }
 }

@@ -121,7 +121,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.store = store;
             this.layout = store.layout();
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())).build());
+                    .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())
+                    .setCapBytes(spec.capBytes()).setRateLimit(spec.rateLimit())).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });
     }
@@ -315,6 +316,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
+    /**
+     * True once this link cannot take another piece without passing its cap (the server stops
+     * giving it pieces then); any thread, may lag by one event.
+     */
+    public boolean capReached() {
+        return spec.capBytes() > 0 && layout != null && bytes + layout.pieceSize() > spec.capBytes();
+    }
+
     /** True if the link stopped because the local file could not be written. */
     public boolean failedLocally() {
         return localFailure;
@@ -328,7 +337,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         long partial = current != null ? received : 0;
         return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
                 duplicateBytes + abandonedBytes + partial,
-                failedPieces, failedBytes, seconds, state);
+                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit());
     }
 
     private String localAddressText() {

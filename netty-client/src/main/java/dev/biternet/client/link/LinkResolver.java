@@ -37,7 +37,63 @@ public final class LinkResolver {
         return links;
     }
 
-    static LinkSpec resolveOne(String iface, InetAddress server) throws LinkException {
+    private static final java.util.regex.Pattern OPTIONS = java.util.regex.Pattern.compile(":(cap|rate)=");
+
+    /**
+     * Splits {@code IFACE[:cap=SIZE][,rate=SIZE]} (the options may come in either order) and
+     * resolves the interface part. SIZE is a number with an optional suffix: k, M, G (powers of
+     * 1000) or Ki, Mi, Gi (powers of 1024); rate is bytes per second.
+     */
+    static LinkSpec resolveOne(String value, InetAddress server) throws LinkException {
+        java.util.regex.Matcher m = OPTIONS.matcher(value);
+        if (!m.find()) {
+            return resolveIface(value, server);
+        }
+        String iface = value.substring(0, m.start());
+        long cap = 0;
+        long rate = 0;
+        for (String option : value.substring(m.start() + 1).split(",")) {
+            int eq = option.indexOf('=');
+            String key = eq < 0 ? option : option.substring(0, eq);
+            String amount = eq < 0 ? "" : option.substring(eq + 1);
+            switch (key) {
+                case "cap" -> cap = size(value, key, amount);
+                case "rate" -> rate = size(value, key, amount);
+                default -> throw new LinkException("--iface " + value + ": unknown option '" + key
+                        + "' (use cap=SIZE and rate=SIZE)");
+            }
+        }
+        return resolveIface(iface, server).withLimits(cap, rate);
+    }
+
+    /** Parses 500M, 2Mi, 1.5G, 100k, 123 into bytes. */
+    static long size(String value, String key, String amount) throws LinkException {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(k|K|M|G|T|Ki|Mi|Gi|Ti)?").matcher(amount);
+        if (!m.matches()) {
+            throw new LinkException("--iface " + value + ": " + key + "=" + amount
+                    + " is not a size (e.g. 500M, 2Mi, 1.5G)");
+        }
+        double n = Double.parseDouble(m.group(1));
+        String unit = m.group(2) == null ? "" : m.group(2);
+        double factor = switch (unit) {
+            case "k", "K" -> 1e3;
+            case "M" -> 1e6;
+            case "G" -> 1e9;
+            case "T" -> 1e12;
+            case "Ki" -> 1024.0;
+            case "Mi" -> 1024.0 * 1024;
+            case "Gi" -> 1024.0 * 1024 * 1024;
+            case "Ti" -> 1024.0 * 1024 * 1024 * 1024;
+            default -> 1;
+        };
+        long bytes = (long) (n * factor);
+        if (bytes <= 0) {
+            throw new LinkException("--iface " + value + ": " + key + " must be more than 0");
+        }
+        return bytes;
+    }
+
+    private static LinkSpec resolveIface(String iface, InetAddress server) throws LinkException {
         if (iface.isEmpty()) {
             throw new LinkException("--iface needs an interface name or a local address");
         }

@@ -82,7 +82,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             return;
         }
         state = State.ATTACHED;
-        int linkId = pusher.attach(session, msg.getAttach().getWindow(), id -> ctx.write(
+        int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
+                msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
         LOG.log(Level.DEBUG, "session {0}: link {1} attached from {2} ({3})", session.id(), linkId,

@@ -54,6 +54,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private boolean sending;
     /** The piece being sent, block by block, or NO_PIECE; and the next and end offsets in the file. */
     private int piece = NO_PIECE;
+    private long capBytes;
+    private long rateLimit;
+    private long nextBlockNanos;
+    private boolean pacingQueued;
     private long pieceNext;
     private long pieceEnd;
     private long bytesSent;
@@ -84,10 +88,20 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * passes in how to answer (the answer must precede the hashes and pieces that follow).
      */
     public int attach(Session session, int window, java.util.function.IntConsumer answer) {
+        return attach(session, window, 0, 0, answer);
+    }
+
+    /**
+     * Attaches with the link's limits: at most {@code capBytes} of piece payload in total and
+     * at most {@code rateLimit} bytes per second (0: none).
+     */
+    public int attach(Session session, int window, long capBytes, long rateLimit, java.util.function.IntConsumer answer) {
         assert ctx.executor().inEventLoop();
         if (this.session != null) {
             throw new IllegalStateException("already attached");
         }
+        this.capBytes = capBytes;
+        this.rateLimit = rateLimit;
         this.window = clampWindow(window);
         this.linkId = session.attach(this, answer);
         if (linkId > 0) {
@@ -180,6 +194,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (unacked.size() >= window) {
             return false;
         }
+        if (capBytes > 0 && bytesSent + session.layout().pieceSize() > capBytes) {
+            // This link's data cap: it takes no piece it could not carry whole; the others finish.
+            return false;
+        }
         boolean refrained = refrain(allocator);
         int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, this::worthCopying);
         if (index == PieceAllocator.NONE) {
@@ -207,6 +225,22 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /** Sends the next block of the current piece: a header frame and a FileRegion. */
     private void sendBlock() {
+        if (rateLimit > 0) {
+            long now = System.nanoTime();
+            if (now < nextBlockNanos) {
+                // Paced: the link's rate limit says this block may go only later.
+                if (!pacingQueued) {
+                    pacingQueued = true;
+                    ctx.executor().schedule(() -> {
+                        pacingQueued = false;
+                        pump();
+                    }, nextBlockNanos - now, TimeUnit.NANOSECONDS);
+                }
+                return;
+            }
+            nextBlockNanos = Math.max(now, nextBlockNanos)
+                    + (long) (Math.min(blockSize, pieceEnd - pieceNext) * 1e9 / rateLimit);
+        }
         long offset = pieceNext;
         int length = (int) Math.min(blockSize, pieceEnd - offset);
         PieceHeader header = PieceHeader.newBuilder().setIndex(piece).setOffset(offset).setLength(length).build();

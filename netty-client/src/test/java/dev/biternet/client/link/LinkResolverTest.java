@@ -1,0 +1,59 @@
+package dev.biternet.client.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.InetAddress;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class LinkResolverTest {
+    private static final InetAddress V4 = InetAddress.getLoopbackAddress();
+
+    @Test
+    void addressWithCapAndRate() throws Exception {
+        LinkSpec s = LinkResolver.resolveOne("127.0.0.2:cap=500M,rate=2Mi", V4);
+        assertThat(s.name()).isEqualTo("127.0.0.2");
+        assertThat(s.localAddress().getHostAddress()).isEqualTo("127.0.0.2");
+        assertThat(s.capBytes()).isEqualTo(500_000_000L);
+        assertThat(s.rateLimit()).isEqualTo(2L << 20);
+    }
+
+    @Test
+    void interfaceNameWithRateOnlyAndOptionsInEitherOrder() throws Exception {
+        assertThat(LinkResolver.resolveOne("lo:rate=1.5k", V4).rateLimit()).isEqualTo(1500);
+        LinkSpec s = LinkResolver.resolveOne("lo:rate=1G,cap=3Gi", V4);
+        assertThat(s.device()).isEqualTo("lo");
+        assertThat(s.capBytes()).isEqualTo(3L << 30);
+        assertThat(s.rateLimit()).isEqualTo(1_000_000_000L);
+    }
+
+    @Test
+    void ipv6AddressKeepsItsColons() throws Exception {
+        LinkSpec s = LinkResolver.resolveOne("::1:cap=1Mi", InetAddress.getByName("::1"));
+        assertThat(s.localAddress().getHostAddress()).isEqualTo("0:0:0:0:0:0:0:1");
+        assertThat(s.capBytes()).isEqualTo(1L << 20);
+    }
+
+    @Test
+    void noOptionsMeansNoLimits() throws Exception {
+        LinkSpec s = LinkResolver.resolveOne("127.0.0.1", V4);
+        assertThat(s.capBytes()).isZero();
+        assertThat(s.rateLimit()).isZero();
+    }
+
+    @Test
+    void badOptionsAreNamed() {
+        assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=lots", V4))
+                .hasMessage("--iface lo:cap=lots: cap=lots is not a size (e.g. 500M, 2Mi, 1.5G)");
+        assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=0", V4)).hasMessageContaining("cap must be more than 0");
+        assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=1M,speed=2", V4))
+                .hasMessageContaining("unknown option 'speed'");
+    }
+
+    @Test
+    void sameInterfaceTwiceIsRefused() {
+        assertThatThrownBy(() -> LinkResolver.resolve(List.of("127.0.0.1", "127.0.0.1:cap=1M"), V4))
+                .hasMessageContaining("given twice");
+    }
+}
