@@ -7,13 +7,9 @@ import dev.biternet.server.BiternetServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -61,7 +57,7 @@ public class ClientTransferBenchmark extends BenchBase {
     public void setUp() throws Exception {
         dir = Files.createTempDirectory("biternet-bench-client-");
         Path served = Files.createDirectories(dir.resolve("served"));
-        writeFile(served.resolve(FILE_NAME), (long) FILE_MIB << 20);
+        TransferBenchmark.writeFile(served.resolve(FILE_NAME), (long) FILE_MIB << 20);
         server = BiternetServer.start(BiternetServer.Config.of(served, "127.0.0.1", 0));
         out = dir.resolve("out.bin");
         List<String> ifaces = links == 1 ? List.of("127.0.0.1") : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3");
@@ -69,23 +65,6 @@ public class ClientTransferBenchmark extends BenchBase {
         DownloadResult first = download();
         if (first.bytes() != (long) FILE_MIB << 20 || Files.mismatch(served.resolve(FILE_NAME), out) != -1) {
             throw new IllegalStateException("setup download does not match the served file");
-        }
-    }
-
-    private static void writeFile(Path file, long size) throws IOException {
-        SplittableRandom random = new SplittableRandom(7);
-        ByteBuffer block = ByteBuffer.allocateDirect(1 << 20);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            for (long at = 0; at < size; at += block.capacity()) {
-                block.clear();
-                while (block.hasRemaining()) {
-                    block.putLong(random.nextLong());
-                }
-                block.flip();
-                while (block.hasRemaining()) {
-                    ch.write(block);
-                }
-            }
         }
     }
 

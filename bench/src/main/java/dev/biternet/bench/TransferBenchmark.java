@@ -97,7 +97,7 @@ public class TransferBenchmark extends BenchBase {
     }
 
     /** Distinct pseudo-random 1 MiB blocks, so no two pieces are alike. */
-    private static void writeFile(Path file, long size) throws IOException {
+    static void writeFile(Path file, long size) throws IOException {
         SplittableRandom random = new SplittableRandom(42);
         ByteBuffer block = ByteBuffer.allocateDirect(1 << 20);
         try (FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {

@@ -6,6 +6,7 @@ import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.session.SessionRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -13,6 +14,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * An embeddable biternet server: {@link #start} binds and returns; {@link #close} stops
@@ -40,9 +42,10 @@ public final class BiternetServer implements AutoCloseable {
     private final SessionRegistry sessions;
     private final Channel serverChannel;
 
-    private BiternetServer(Config config) throws IOException, InterruptedException {
+    private BiternetServer(Config config, Transport transport, Consumer<Channel> extraStages)
+            throws IOException, InterruptedException {
         ServedRoot root = new ServedRoot(config.root());
-        this.transport = Transport.best();
+        this.transport = transport;
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS);
         this.boss = transport.newGroup(1);
@@ -55,7 +58,13 @@ public final class BiternetServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ServerInitializer(sessions, 0));
+                    .childHandler(extraStages == null ? new ServerInitializer(sessions, 0) : new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new ServerInitializer(sessions, 0));
+                            extraStages.accept(ch);
+                        }
+                    });
             if (transport == Transport.EPOLL) {
                 // Keep little unsent data in the kernel: a link's socket then only becomes
                 // writable (and its pusher only claims the next piece) when the link has nearly
@@ -77,7 +86,16 @@ public final class BiternetServer implements AutoCloseable {
     }
 
     public static BiternetServer start(Config config) throws IOException, InterruptedException {
-        return new BiternetServer(config);
+        return new BiternetServer(config, Transport.best(), null);
+    }
+
+    /**
+     * A server on a given transport whose channels get {@code extraStages} after the standard
+     * pipeline is built (benchmarks compare send paths this way).
+     */
+    public static BiternetServer start(Config config, Transport transport, Consumer<Channel> extraStages)
+            throws IOException, InterruptedException {
+        return new BiternetServer(config, transport, extraStages);
     }
 
     public InetSocketAddress address() {
