@@ -143,7 +143,9 @@ public final class Download {
                     // the part file stays for a later resume
                 }
             }
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+            // The channels are closed; the loops' threads wind down on their own (not awaited:
+            // the user is waiting for the summary, not for threads to exit).
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 
