@@ -14,7 +14,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.System.Logger.Level;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The server's dispatcher, last in the pipeline: the handshake, opening sessions and attaching
@@ -28,13 +30,38 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     private enum State { AWAIT_HELLO, READY, ATTACHED }
 
+    /** A connection must be attached to a session within this time (slowloris, half-open). */
+    public static final long ATTACH_DEADLINE_SECONDS = 30;
+
     private final SessionRegistry sessions;
     private final PiecePusher pusher;
     private State state = State.AWAIT_HELLO;
+    private ScheduledFuture<?> deadline;
 
     public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
         this.sessions = sessions;
         this.pusher = pusher;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        deadline = ctx.executor().schedule(() -> {
+            if (state != State.ATTACHED && ctx.channel().isActive()) {
+                LOG.log(Level.INFO, "closing {0}: not attached to a session within {1} s",
+                        ctx.channel().remoteAddress(), ATTACH_DEADLINE_SECONDS);
+                ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, "not attached to a session within "
+                        + ATTACH_DEADLINE_SECONDS + " s")).addListener(ChannelFutureListener.CLOSE);
+            }
+        }, ATTACH_DEADLINE_SECONDS, TimeUnit.SECONDS);
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
+        super.channelInactive(ctx);
     }
 
     @Override
@@ -82,6 +109,9 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             return;
         }
         state = State.ATTACHED;
+        if (deadline != null) {
+            deadline.cancel(false);
+        }
         int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
                 msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));

@@ -55,6 +55,38 @@ class ControlHandlerTest {
     }
 
     @Test
+    void aConnectionThatNeverAttachesIsClosedAfterTheDeadline() throws Exception {
+        Conn c = server.connect();
+        c.hello();
+        c.next();
+        c.ch.advanceTimeBy(ControlHandler.ATTACH_DEADLINE_SECONDS - 1, java.util.concurrent.TimeUnit.SECONDS);
+        c.ch.runScheduledPendingTasks();
+        assertThat(c.ch.isOpen()).as("open before the deadline").isTrue();
+
+        c.ch.advanceTimeBy(2, java.util.concurrent.TimeUnit.SECONDS);
+        c.ch.runScheduledPendingTasks();
+        assertThat(c.drain()).singleElement().satisfies(e -> {
+            assertThat(e.getError().getCode()).isEqualTo(dev.biternet.proto.Error.Code.LIMIT_EXCEEDED);
+            assertThat(e.getError().getMessage()).isEqualTo("not attached to a session within 30 s");
+        });
+        assertThat(c.ch.isOpen()).isFalse();
+    }
+
+    @Test
+    void anAttachedConnectionOutlivesTheDeadline() throws Exception {
+        Conn c = server.connect();
+        c.hello();
+        c.next();
+        c.open("data.bin");
+        c.attach(c.next().getSessionOpened().getSessionId(), 1);
+        c.drain();
+        c.ch.advanceTimeBy(ControlHandler.ATTACH_DEADLINE_SECONDS + 5, java.util.concurrent.TimeUnit.SECONDS);
+        c.ch.runScheduledPendingTasks();
+        assertThat(c.ch.isOpen()).isTrue();
+        assertThat(c.drain()).noneMatch(e -> e.hasError());
+    }
+
+    @Test
     void helloIsAnsweredWithWelcome() throws Exception {
         Conn c = server.connect();
         c.hello();
