@@ -251,12 +251,22 @@ public final class Download {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         CompletableFuture<Void> allClosed = CompletableFuture.allOf(
                 handlers.stream().map(LinkHandler::closed).toArray(CompletableFuture[]::new));
+        int lastVerified = -1;
+        long lastProgress = System.nanoTime();
         while (true) {
             try {
                 CompletableFuture.anyOf(finished, allClosed).get(200, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
-                if (handlers.stream().allMatch(h -> h.capReached() || h.closed().isDone())
+                int verified = store.verifiedCount();
+                if (verified != lastVerified) {
+                    lastVerified = verified;
+                    lastProgress = System.nanoTime();
+                }
+                // Capped links may still be finishing pieces they started; only a download that
+                // has stopped moving with every link capped (or lost) has run out of links.
+                boolean stalled = System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(2);
+                if (stalled && handlers.stream().allMatch(h -> h.capReached() || h.closed().isDone())
                         && handlers.stream().anyMatch(LinkHandler::capReached)) {
                     throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
                             + " download finished (" + store.verifiedCount() + " of " + store.layout().pieceCount()

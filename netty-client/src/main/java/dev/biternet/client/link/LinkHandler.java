@@ -66,7 +66,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private long received;
     private final MessageDigest digest = Digests.sha256();
 
-    private long bytes;
+    /** Read by the main thread (caps); written on the event loop only. */
+    private volatile long bytes;
     private int pieces;
     private int duplicates;
     private int failedPieces;
