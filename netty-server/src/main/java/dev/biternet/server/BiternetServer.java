@@ -110,10 +110,6 @@ public final class BiternetServer implements AutoCloseable {
         return transport;
     }
 
-    public int openSessions() {
-        return sessions.size();
-    }
-
     /** Waits until the server channel is closed. */
     public void awaitClose() throws InterruptedException {
         serverChannel.closeFuture().sync();

@@ -59,7 +59,6 @@ public final class PieceStore implements AutoCloseable {
     private byte[] root;
     private byte[] serverFileSha;
     private int contiguous;
-    private int readBack;
     /** Bytes read back since the last background sync (reader thread only). */
     private long unsynced;
     private static final long SYNC_EVERY_BYTES = 16L << 20;
@@ -168,10 +167,6 @@ public final class PieceStore implements AutoCloseable {
         return root == null ? "" : Digests.hex(root);
     }
 
-    public synchronized boolean hasRoot() {
-        return root != null;
-    }
-
     /**
      * A link received all bytes of {@code index} and computed {@code digest} over them.
      * {@code owner} is told through {@link #addHashes}'s result if the hash is not known yet.
@@ -234,7 +229,6 @@ public final class PieceStore implements AutoCloseable {
                 wholeFile.update(buf);
                 pos += n;
             }
-            readBack = to;
             unsynced += end - layout.offset(from);
             if (unsynced >= SYNC_EVERY_BYTES) {
                 // Flush as we go, so the final sync before the rename has little left to write.
@@ -303,11 +297,6 @@ public final class PieceStore implements AutoCloseable {
             Files.move(part, out, StandardCopyOption.REPLACE_EXISTING);
         }
         return actual;
-    }
-
-    /** Pieces verified from the start of the file, read back and hashed. */
-    public int readBackPieces() {
-        return readBack;
     }
 
     @Override
