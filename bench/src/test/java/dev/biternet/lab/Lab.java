@@ -137,7 +137,16 @@ final class Lab implements AutoCloseable {
     }
 
     /** A finished biternet-get run: exit code, the --json summary (if any), stderr, wall seconds. */
-    record Get(int exitCode, JsonNode summary, String stderr, double wallSeconds) {}
+    record Get(int exitCode, JsonNode summary, String stderr, double wallSeconds) {
+        /**
+         * The client's own transfer time (connect to verified rename, from the summary): the
+         * network's part of the wall time, without the JVM's start-up, which a loaded CI machine
+         * stretches by whole seconds.
+         */
+        double transferSeconds() {
+            return summary.get("seconds").asDouble();
+        }
+    }
 
     /** Runs bin/biternet-get over every lab link, as a subprocess in the client namespace. */
     Get get(String path, Path out, int timeoutSeconds) throws IOException, InterruptedException {
