@@ -1,5 +1,6 @@
 package dev.biternet.client;
 
+import dev.biternet.client.ui.ProgressReporter;
 import dev.biternet.common.cli.VersionProvider;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -51,6 +52,10 @@ public final class GetCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
     private boolean verbose;
 
+    @Option(names = {"-q", "--quiet"}, description = {"Show no progress while downloading (errors and the summary",
+        "still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise."})
+    private boolean quiet;
+
     @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
@@ -66,8 +71,13 @@ public final class GetCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Path out1 = output != null ? output : Path.of(target.fileName());
-        try {
-            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err).run();
+        Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err);
+        // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
+        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose)) {
+            DownloadResult result = download.run();
+            if (progress != null) {
+                progress.close();
+            }
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;
