@@ -23,11 +23,9 @@ import picocli.CommandLine.Spec;
 /** {@code biternet-get}: downloads one file over several network links at once. */
 @Command(name = "biternet-get", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false,
-        description = {
-            "Downloads one file from a biternet-serve server over several network links at once,",
-            "one channel per --iface, each bound to its interface. Every piece is checked against",
-            "its SHA-256; the file is renamed into place only when the whole file verifies.",
-        },
+        description = "Downloads one file from a biternet-serve server over several network links at once,"
+            + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
+            + " the file is renamed into place only when the whole file verifies.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the file is complete and verified",
@@ -47,8 +45,9 @@ public final class GetCommand implements Callable<Integer> {
     private String url;
 
     @Option(names = "--iface", paramLabel = "IFACE",
-            description = {"Network interface name (eth0, wlan0) or local address to use as one link; repeat for",
-                "more links. Without it, one link over the default route."})
+            description = "Network interface name (eth0, wlan0) or local address to use as one link; repeat for"
+                + " more links. Without it, one link over the default route. Limits per link:"
+                + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).")
     private List<String> ifaces = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -61,18 +60,18 @@ public final class GetCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
     private boolean verbose;
 
-    @Option(names = {"-q", "--quiet"}, description = {"Show no progress while downloading (errors and the summary",
-        "still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise."})
+    @Option(names = {"-q", "--quiet"}, description = "Show no progress while downloading (errors and the summary"
+        + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.")
     private boolean quiet;
 
-    @Option(names = "--doctor", description = {"Only check the routing: does each --iface's traffic to the server",
-        "leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not.",
-        "(The check also runs before every download with --iface and warns.)"})
+    @Option(names = "--doctor", description = "Only check the routing: does each --iface's traffic to the server"
+        + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
+        + " (The check also runs before every download with --iface, and warns.)")
     private boolean doctor;
 
     @Option(names = "--list-ifaces", arity = "0..1", paramLabel = "SERVER", fallbackValue = LIST_ALL,
-            description = {"List the interfaces that are up and their addresses; given a SERVER (host, host:port or",
-                "URL), also whether each one reaches it through itself."})
+            description = "List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
+                + " URL), also whether each one reaches it through itself.")
     private String listIfaces;
 
     private static final String LIST_ALL = "*";
