@@ -30,39 +30,41 @@ public final class ProgressReporter implements AutoCloseable {
     }
 
     private final Supplier<Progress> source;
-    private final Sink sink;
+    private final Supplier<Sink> sinks;
     private final RateMeter meter = new RateMeter();
     private final ScheduledExecutorService timer;
-    private boolean shown;
+    private Sink sink;
     private boolean closed;
 
-    ProgressReporter(Supplier<Progress> source, Sink sink, ScheduledExecutorService timer) {
+    ProgressReporter(Supplier<Progress> source, Supplier<Sink> sinks, ScheduledExecutorService timer) {
         this.source = source;
-        this.sink = sink;
+        this.sinks = sinks;
         this.timer = timer;
     }
 
     /**
      * Starts showing progress: redrawn in place when stderr is a terminal (and {@code plain} is
-     * false), else plain lines on {@code err}.
+     * false), else plain lines on {@code err}. Finding the terminal (JLine starts a native or an
+     * {@code stty} probe) happens on the progress thread at its first sample, not on the
+     * download's path.
      */
     public static ProgressReporter start(Supplier<Progress> source, PrintWriter err, boolean plain) {
-        Sink sink = plain ? null : TerminalSink.open();
-        long period = TERMINAL_PERIOD_MILLIS;
-        if (sink == null) {
-            sink = new PlainSink(err, PLAIN_PERIOD_NANOS);
-        }
+        Supplier<Sink> sinks = () -> {
+            Sink terminal = plain || !TerminalSink.stderrMayBeTerminal() ? null : TerminalSink.open();
+            return terminal != null ? terminal : new PlainSink(err, PLAIN_PERIOD_NANOS);
+        };
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "biternet-progress");
             t.setDaemon(true);
             return t;
         });
-        ProgressReporter reporter = new ProgressReporter(source, sink, timer);
-        timer.scheduleAtFixedRate(() -> reporter.sample(System.nanoTime()), period, period, TimeUnit.MILLISECONDS);
+        ProgressReporter reporter = new ProgressReporter(source, sinks, timer);
+        timer.scheduleAtFixedRate(() -> reporter.sample(System.nanoTime()), TERMINAL_PERIOD_MILLIS,
+                TERMINAL_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
         return reporter;
     }
 
-    /** One sample: measure the rates and show them; on the timer thread (or a test's). */
+    /** One sample: measure the rates and show them; on the timer thread. */
     synchronized void sample(long nanos) {
         if (closed) {
             return;
@@ -72,11 +74,17 @@ public final class ProgressReporter implements AutoCloseable {
         if (p.phase() == Progress.Phase.CONNECTING) {
             return;
         }
-        shown = true;
+        if (sink == null) {
+            sink = sinks.get();
+        }
         sink.show(p, rates, nanos);
     }
 
-    /** Stops sampling and draws the final state; idempotent. */
+    /**
+     * Stops sampling and, if anything was shown, draws the final state so the last screen
+     * matches the summary that follows; idempotent. A download over before the first sample
+     * shows nothing.
+     */
     @Override
     public void close() {
         synchronized (this) {
@@ -92,12 +100,8 @@ public final class ProgressReporter implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         synchronized (this) {
-            Progress p = source.get();
-            double[] rates = meter.sample(p, System.nanoTime());
-            if (shown || p.phase() != Progress.Phase.CONNECTING) {
-                sink.finish(p, rates);
-            } else {
-                sink.finish(null, rates);
+            if (sink != null) {
+                sink.finish(source.get(), meter.sample(source.get(), System.nanoTime()));
             }
         }
     }

@@ -2,6 +2,8 @@ package dev.biternet.client.ui;
 
 import dev.biternet.client.Progress;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.logging.Level;
@@ -31,7 +33,24 @@ final class TerminalSink implements ProgressReporter.Sink {
         terminal.handle(Terminal.Signal.WINCH, s -> size = terminal.getSize());
     }
 
-    /** The sink for the terminal behind stderr, or null when stderr is not a (capable) terminal. */
+    /**
+     * False when stderr is certainly no terminal (Linux: fd 2 leads to a file, pipe or socket),
+     * which spares loading JLine for logs, pipes and benchmarks; true when it may be one.
+     */
+    static boolean stderrMayBeTerminal() {
+        try {
+            String target = Files.readSymbolicLink(Path.of("/proc/self/fd/2")).toString();
+            return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") || target.equals("/dev/console");
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return true;
+        }
+    }
+
+    /**
+     * The sink for the terminal behind stderr, or null when stderr is not a (capable) terminal.
+     * JLine only makes a system terminal when stdin is a terminal too: {@code < /dev/null} gets
+     * plain lines.
+     */
     static TerminalSink open() {
         // JLine reports through java.util.logging why it fell back to a dumb terminal; that is
         // an expected answer here (stderr is a pipe or a file), not something to print.
@@ -59,11 +78,9 @@ final class TerminalSink implements ProgressReporter.Sink {
 
     @Override
     public void finish(Progress p, double[] rates) {
-        if (p != null) {
-            draw(p, rates);
-            terminal.writer().println();
-            terminal.flush();
-        }
+        draw(p, rates);
+        terminal.writer().println();
+        terminal.flush();
         closeQuietly(terminal);
     }
 
