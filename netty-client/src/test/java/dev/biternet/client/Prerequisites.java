@@ -2,6 +2,8 @@ package dev.biternet.client;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -26,12 +28,30 @@ public final class Prerequisites {
 
     public static boolean onPath(String tool) {
         try {
-            Process p = new ProcessBuilder("sh", "-c", "command -v " + tool).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (Exception e) {
+            return exec(List.of("sh", "-c", "command -v " + tool)).code() == 0;
+        } catch (IOException e) {
             return false;
         }
+    }
+
+    /** A finished process: exit code, stdout and stderr together. */
+    public record Exec(int code, String out) {}
+
+    /** Runs a process with no input to its end (at most two minutes, then it fails). */
+    public static Exec exec(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(120, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IOException(String.join(" ", cmd) + " did not finish");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+        return new Exec(p.exitValue(), out);
     }
 
     public static boolean root() {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biternet.server.BiternetServer;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,13 +98,10 @@ class TerminalProgressTest {
         throw new AssertionError("the pane never showed what was expected; last screen:\n" + screen);
     }
 
-    private String tmux(String... args) throws IOException, InterruptedException {
+    private String tmux(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("tmux", "-L", socket));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(30, TimeUnit.SECONDS);
-        return text;
+        return Prerequisites.exec(cmd).out();
     }
 
     private static String quote(String s) {

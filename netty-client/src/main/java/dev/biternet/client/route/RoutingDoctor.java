@@ -6,7 +6,9 @@ import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -58,11 +60,10 @@ public final class RoutingDoctor {
         List<IpRoute.Result> firstAnswers = ip.routes(first);
         List<Finding> findings = new ArrayList<>();
         int q = 0;
-        int table = 100;
+        Set<Integer> tables = new HashSet<>();
         for (int i = 0; i < links.size(); i++) {
             LinkSpec l = links.get(i);
             String dev = devices.get(i);
-            table++;
             if (l.localAddress() == null) {
                 findings.add(new Finding(l, "", true, "no --iface: uses the default route", List.of()));
                 continue;
@@ -86,17 +87,18 @@ public final class RoutingDoctor {
             }
             List<IpRoute.Result> more = ip.routes(List.of(List.of("route", "get", to, "from", l.addressText()),
                     List.of("route", "get", to, "oif", dev)));
-            findings.add(judge(l, dev, to, more.get(0), more.get(1), table));
+            findings.add(judge(l, dev, to, more.get(0), more.get(1), tables));
         }
         return findings;
     }
 
     /** A link the first lookup did not settle: by-source route, and the device's own route (for its gateway). */
-    private Finding judge(LinkSpec l, String dev, String to, IpRoute.Result bySource, IpRoute.Result byDevice, int table) {
+    private Finding judge(LinkSpec l, String dev, String to, IpRoute.Result bySource, IpRoute.Result byDevice,
+                          Set<Integer> tables) {
         String from = l.addressText();
         if (bySource.route() == null) {
             return new Finding(l, dev, false, "the kernel has no route to " + to + " from " + from + ": "
-                    + bySource.error(), fix(from, dev, byDevice, table));
+                    + bySource.error(), fix(from, dev, byDevice, tables));
         }
         IpRoute.Route r = bySource.route();
         if (r.dev().equals(dev)) {
@@ -108,24 +110,32 @@ public final class RoutingDoctor {
                         + " (no policy routing for " + from + ")"
                 : "no route to " + to + " through " + dev + ": the kernel's route to it leaves through " + r.dev()
                         + ", and a socket pinned to " + dev + " would send as if " + to + " were on " + dev + "'s own network";
-        return new Finding(l, dev, false, message, fix(from, dev, byDevice, table));
+        return new Finding(l, dev, false, message, fix(from, dev, byDevice, tables));
     }
 
     private static String via(IpRoute.Route r) {
         return r.gateway().isEmpty() ? " (directly connected)" : " via " + r.gateway();
     }
 
-    private List<String> fix(String from, String dev, IpRoute.Result byDevice, int table) {
+    /** The two commands for {@code from}'s own table: the first one that is empty and not given to another link here. */
+    private List<String> fix(String from, String dev, IpRoute.Result byDevice, Set<Integer> tables) {
         String gateway = byDevice.route() != null && !byDevice.route().gateway().isEmpty() ? byDevice.route().gateway()
                 : "GATEWAY";
-        int t = freeTable(table);
-        return List.of("ip rule add from " + from + " table " + t,
-                "ip route add default via " + gateway + " dev " + dev + " table " + t);
+        int t = freeTable(tables);
+        tables.add(t);
+        // "default" alone means the IPv4 default route to ip(8).
+        String ip = from.contains(":") ? "ip -6 " : "ip ";
+        return List.of(ip + "rule add from " + from + " table " + t,
+                ip + "route add default via " + gateway + " dev " + dev + " table " + t);
     }
 
-    /** The first routing table from {@code first} on that holds no route yet. */
-    private int freeTable(int first) {
+    /** The first routing table from 101 on that holds no route yet and is not taken. */
+    private int freeTable(Set<Integer> taken) {
+        int first = 101;
         for (int t = first; t < first + 100; t++) {
+            if (taken.contains(t)) {
+                continue;
+            }
             IpRoute.Result r = ip.routes(List.of(List.of("route", "show", "table", Integer.toString(t)))).get(0);
             if (r.route() == null && "no route".equals(r.error())) {
                 return t;

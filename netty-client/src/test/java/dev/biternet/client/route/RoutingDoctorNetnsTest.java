@@ -1,10 +1,11 @@
 package dev.biternet.client.route;
 
+import static dev.biternet.client.Prerequisites.exec;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biternet.client.Prerequisites;
+import dev.biternet.client.Prerequisites.Exec;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,7 +53,7 @@ class RoutingDoctorNetnsTest {
                     .redirectOutput(dir.resolve("serve.log").toFile()).start();
             String url = "biternet://" + SERVICE + ":7420/f.bin";
 
-            Run before = client("--doctor", "--iface", "198.18.11.2", "--iface", "198.18.12.2", "--iface", up2, url);
+            Exec before = client("--doctor", "--iface", "198.18.11.2", "--iface", "198.18.12.2", "--iface", up2, url);
 
             assertThat(before.code()).as(before.out()).isEqualTo(7);
             assertThat(before.out()).contains("198.18.11.2 (" + up1 + "): ok, leaves through " + up1 + " via 198.18.11.1");
@@ -61,22 +62,23 @@ class RoutingDoctorNetnsTest {
             // A link pinned to the device uses the device's own default route (metric 200): fine as it is.
             assertThat(before.out()).contains(up2 + " (198.18.12.2): ok, pinned to " + up2 + ", leaves through it via 198.18.12.1");
             List<String> fix = before.out().lines().map(String::strip).filter(l -> l.startsWith("ip ")).toList();
-            assertThat(fix).containsExactly("ip rule add from 198.18.12.2 table 102",
-                    "ip route add default via 198.18.12.1 dev " + up2 + " table 102");
+            assertThat(fix).containsExactly("ip rule add from 198.18.12.2 table 101",
+                    "ip route add default via 198.18.12.1 dev " + up2 + " table 101");
             awaitServer();
-            // For real: a download bound to 198.18.12.2 sends its packets out of the first uplink.
-            long[] sent = download("198.18.12.2", url);
+            // For real: a download bound to 198.18.12.2 sends its packets out of the first uplink,
+            // and biternet-get warns before it starts, with the same fix.
+            long[] sent = download("198.18.12.2", url, true);
             assertThat(sent[0]).as("packets out of %s", up1).isGreaterThan(30);
             assertThat(sent[1]).as("packets out of %s", up2).isLessThan(sent[0] / 5);
 
             for (String command : fix) {
                 sh(inNs(cli, Arrays.asList(command.split(" "))));
             }
-            Run after = client("--doctor", "--iface", "198.18.11.2", "--iface", "198.18.12.2", url);
+            Exec after = client("--doctor", "--iface", "198.18.11.2", "--iface", "198.18.12.2", url);
 
             assertThat(after.code()).as(after.out()).isZero();
             assertThat(after.out()).contains("198.18.12.2 (" + up2 + "): ok, leaves through " + up2 + " via 198.18.12.1");
-            sent = download("198.18.12.2", url);
+            sent = download("198.18.12.2", url, false);
             assertThat(sent[1]).as("packets out of %s", up2).isGreaterThan(30);
             assertThat(sent[0]).as("packets out of %s", up1).isLessThan(sent[1] / 5);
         } finally {
@@ -84,8 +86,8 @@ class RoutingDoctorNetnsTest {
                 server.destroy();
                 server.waitFor(10, TimeUnit.SECONDS);
             }
-            run(List.of("ip", "netns", "del", cli));
-            run(List.of("ip", "netns", "del", srv));
+            exec(List.of("ip", "netns", "del", cli));
+            exec(List.of("ip", "netns", "del", srv));
         }
     }
 
@@ -115,13 +117,19 @@ class RoutingDoctorNetnsTest {
     }
 
     /** Downloads over one --iface; returns the packets each uplink sent meanwhile. */
-    private long[] download(String iface, String url) throws Exception {
+    private long[] download(String iface, String url, boolean warned) throws Exception {
         long a = txPackets(up1);
         long b = txPackets(up2);
         Files.deleteIfExists(dir.resolve("out.bin"));
-        Run r = client("--quiet", "--iface", iface, "-o", dir.resolve("out.bin").toString(), url);
+        Exec r = client("--quiet", "--iface", iface, "-o", dir.resolve("out.bin").toString(), url);
         assertThat(r.code()).as(r.out()).isZero();
         assertThat(Files.size(dir.resolve("out.bin"))).isEqualTo(4_000_000);
+        if (warned) {
+            assertThat(r.out()).contains("biternet-get: warning: not every link's traffic leaves through its own interface",
+                    "      ip rule add from " + iface + " table 101\n");
+        } else {
+            assertThat(r.out()).doesNotContain("warning");
+        }
         return new long[] {txPackets(up1) - a, txPackets(up2) - b};
     }
 
@@ -146,10 +154,8 @@ class RoutingDoctorNetnsTest {
         return cmd;
     }
 
-    private record Run(int code, String out) {}
-
-    private Run client(String... args) throws Exception {
-        return run(inNs(cli, Prerequisites.clientCommand(args)));
+    private Exec client(String... args) throws Exception {
+        return exec(inNs(cli, Prerequisites.clientCommand(args)));
     }
 
     private static List<String> inNs(String ns, List<String> cmd) {
@@ -159,21 +165,11 @@ class RoutingDoctorNetnsTest {
     }
 
     private static String sh(List<String> cmd) throws Exception {
-        Run r = run(cmd);
+        Exec r = exec(cmd);
         if (r.code() != 0) {
             throw new IOException(String.join(" ", cmd) + " failed (" + r.code() + "): " + r.out());
         }
         return r.out();
     }
 
-    private static Run run(List<String> cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(String.join(" ", cmd) + " did not finish");
-        }
-        return new Run(p.exitValue(), out);
-    }
 }

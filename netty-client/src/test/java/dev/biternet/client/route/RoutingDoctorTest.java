@@ -45,7 +45,7 @@ class RoutingDoctorTest {
                 "route get 203.0.113.9 from 10.1.0.5", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
                 "route get 203.0.113.9 from 192.168.42.7", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
                 "route get 203.0.113.9 oif usb0", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"192.168.42.129\",\"dev\":\"usb0\"}]",
-                "route show table 102", "[{\"dst\":\"default\",\"gateway\":\"172.16.0.1\",\"dev\":\"wg0\"}]"));
+                "route show table 101", "[{\"dst\":\"default\",\"gateway\":\"172.16.0.1\",\"dev\":\"wg0\"}]"));
 
         List<RoutingDoctor.Finding> f = d.check(List.of(link("10.1.0.5", "10.1.0.5", null),
                 link("192.168.42.7", "192.168.42.7", null)), InetAddress.getByName("203.0.113.9"));
@@ -54,12 +54,12 @@ class RoutingDoctorTest {
         assertThat(f.get(1).ok()).isFalse();
         assertThat(f.get(1).message()).isEqualTo("traffic from 192.168.42.7 to 203.0.113.9 leaves through eth0, not usb0"
                 + " (no policy routing for 192.168.42.7)");
-        // Table 102 is taken (a VPN's), so the fix uses 103.
-        assertThat(f.get(1).fix()).containsExactly("ip rule add from 192.168.42.7 table 103",
-                "ip route add default via 192.168.42.129 dev usb0 table 103");
+        // Table 101 is taken (a VPN's), so the fix uses 102.
+        assertThat(f.get(1).fix()).containsExactly("ip rule add from 192.168.42.7 table 102",
+                "ip route add default via 192.168.42.129 dev usb0 table 102");
         assertThat(RoutingDoctor.report("203.0.113.9", f)).contains(
                 "  192.168.42.7 (usb0): PROBLEM: traffic from 192.168.42.7",
-                "    fix it (as root):\n      ip rule add from 192.168.42.7 table 103\n",
+                "    fix it (as root):\n      ip rule add from 192.168.42.7 table 102\n",
                 "  10.1.0.5 (eth0): ok, leaves through eth0 via 10.1.0.1");
     }
 
@@ -88,5 +88,18 @@ class RoutingDoctorTest {
         assertThat(f.ok()).isFalse();
         assertThat(f.message()).isEqualTo("127.0.0.2 is a loopback address: it cannot reach 203.0.113.9");
         assertThat(f.fix()).isEmpty();
+    }
+
+    @Test
+    void anIpv6FixSaysSo() throws Exception {
+        RoutingDoctor d = doctor(Map.of(
+                "route get 2001:db8:9::9 from 2001:db8:42::7", "[{\"dst\":\"2001:db8:9::9\",\"gateway\":\"fe80::1\",\"dev\":\"eth0\"}]",
+                "route get 2001:db8:9::9 oif usb0", "[{\"dst\":\"2001:db8:9::9\",\"gateway\":\"fe80::2\",\"dev\":\"usb0\"}]"));
+
+        RoutingDoctor.Finding f = d.check(List.of(link("2001:db8:42::7", "2001:db8:42::7", null)),
+                InetAddress.getByName("2001:db8:9::9")).get(0);
+
+        assertThat(f.fix()).containsExactly("ip -6 rule add from 2001:db8:42::7 table 101",
+                "ip -6 route add default via fe80::2 dev usb0 table 101");
     }
 }
