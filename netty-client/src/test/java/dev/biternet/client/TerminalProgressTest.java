@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
@@ -27,14 +26,15 @@ class TerminalProgressTest {
     @TempDir
     Path dir;
     private BiternetServer server;
-    private final String socket = "biternet-test-" + UUID.randomUUID();
 
     @AfterEach
     void stop() throws Exception {
         if (server != null) {
             server.close();
         }
-        tmux("kill-server");
+        if (Files.exists(dir.resolve("tmux.sock"))) {
+            tmux("kill-server");
+        }
     }
 
     @Test
@@ -99,7 +99,8 @@ class TerminalProgressTest {
     }
 
     private String tmux(String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("tmux", "-L", socket));
+        // A tmux server of its own, its socket in the test's directory (removed with it).
+        List<String> cmd = new ArrayList<>(List.of("tmux", "-S", dir.resolve("tmux.sock").toString()));
         cmd.addAll(List.of(args));
         return Prerequisites.exec(cmd).out();
     }
