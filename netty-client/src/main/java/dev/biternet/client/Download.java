@@ -52,6 +52,10 @@ public final class Download {
     private final Request request;
     private final PrintWriter err;
     private long start;
+    /** Published for {@link #progress()}, which progress displays call from their own thread. */
+    private volatile List<LinkHandler> liveLinks = List.of();
+    private volatile PieceStore liveStore;
+    private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
 
     public Download(Request request, PrintWriter err) {
         this.request = request;
@@ -95,6 +99,7 @@ public final class Download {
                 }
                 channels.add(f.channel());
             }
+            liveLinks = List.copyOf(handlers);
             trace("connected " + channels.size() + " link(s)");
             SessionOpened session = awaitOpen(handlers.get(0));
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
@@ -110,11 +115,14 @@ public final class Download {
             } catch (IOException e) {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + request.output() + ".part: " + e.getMessage());
             }
+            liveStore = store;
+            phase = Progress.Phase.DOWNLOADING;
             for (LinkHandler h : handlers) {
                 h.attach(session, store);
             }
             awaitFinish(store, handlers);
             trace("all pieces verified");
+            phase = Progress.Phase.VERIFYING;
             byte[] sha;
             try {
                 sha = store.finish();
@@ -124,6 +132,7 @@ public final class Download {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
             }
             trace("file verified and renamed");
+            phase = Progress.Phase.DONE;
             double seconds = (System.nanoTime() - start) / 1e9;
             for (Channel c : channels) {
                 c.close().awaitUninterruptibly();
@@ -147,6 +156,18 @@ public final class Download {
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /** A live view of this download for progress displays; any thread, values may lag by one event. */
+    public Progress progress() {
+        PieceStore s = liveStore;
+        if (s == null) {
+            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(LinkHandler::stats).toList());
+        }
+        PieceLayout layout = s.layout();
+        long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
+        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(),
+                liveLinks.stream().map(LinkHandler::stats).toList());
     }
 
     /**

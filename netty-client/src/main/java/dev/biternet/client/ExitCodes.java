@@ -8,6 +8,8 @@ public final class ExitCodes {
     public static final int INTEGRITY = 4;
     public static final int LOCAL_IO = 5;
     public static final int SERVER_REFUSED = 6;
+    /** --doctor: a link's traffic would not leave through its interface. */
+    public static final int ROUTING = 7;
 
     private ExitCodes() {}
 }

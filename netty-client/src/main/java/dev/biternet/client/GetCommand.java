@@ -1,7 +1,15 @@
 package dev.biternet.client;
 
+import dev.biternet.client.ui.ProgressReporter;
 import dev.biternet.common.cli.VersionProvider;
+import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.route.InterfaceList;
+import dev.biternet.client.route.RoutingDoctor;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,11 +23,9 @@ import picocli.CommandLine.Spec;
 /** {@code biternet-get}: downloads one file over several network links at once. */
 @Command(name = "biternet-get", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false,
-        description = {
-            "Downloads one file from a biternet-serve server over several network links at once,",
-            "one channel per --iface, each bound to its interface. Every piece is checked against",
-            "its SHA-256; the file is renamed into place only when the whole file verifies.",
-        },
+        description = "Downloads one file from a biternet-serve server over several network links at once,"
+            + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
+            + " the file is renamed into place only when the whole file verifies.",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:the file is complete and verified",
@@ -28,17 +34,20 @@ import picocli.CommandLine.Spec;
             "4:integrity failure (the data does not match the server's hashes)",
             "5:local I/O failure (cannot write the output, disk full)",
             "6:the server refused (no such file, path outside its root)",
+            "7:--doctor found a link whose traffic does not leave through its interface",
         })
 public final class GetCommand implements Callable<Integer> {
     @Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "URL", description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "URL",
+            description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
     private String url;
 
     @Option(names = "--iface", paramLabel = "IFACE",
-            description = {"Network interface name (eth0, wlan0) or local address to use as one link; repeat for",
-                "more links. Without it, one link over the default route."})
+            description = "Network interface name (eth0, wlan0) or local address to use as one link; repeat for"
+                + " more links. Without it, one link over the default route. Limits per link:"
+                + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).")
     private List<String> ifaces = new ArrayList<>();
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE",
@@ -51,6 +60,22 @@ public final class GetCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
     private boolean verbose;
 
+    @Option(names = {"-q", "--quiet"}, description = "Show no progress while downloading (errors and the summary"
+        + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.")
+    private boolean quiet;
+
+    @Option(names = "--doctor", description = "Only check the routing: does each --iface's traffic to the server"
+        + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
+        + " (The check also runs before every download with --iface, and warns.)")
+    private boolean doctor;
+
+    @Option(names = "--list-ifaces", arity = "0..1", paramLabel = "SERVER", fallbackValue = LIST_ALL,
+            description = "List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
+                + " URL), also whether each one reaches it through itself.")
+    private String listIfaces;
+
+    private static final String LIST_ALL = "*";
+
     @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
@@ -59,15 +84,32 @@ public final class GetCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (listIfaces != null) {
+            return listInterfaces(out);
+        }
+        if (url == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'URL'");
+        }
         Target target;
         try {
             target = Target.parse(url);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (doctor || !ifaces.isEmpty()) {
+            Integer code = checkRouting(target, doctor ? out : err);
+            if (doctor) {
+                return code;
+            }
+        }
         Path out1 = output != null ? output : Path.of(target.fileName());
-        try {
-            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err).run();
+        Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err);
+        // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
+        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose)) {
+            DownloadResult result = download.run();
+            if (progress != null) {
+                progress.close();
+            }
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;
@@ -76,6 +118,68 @@ public final class GetCommand implements Callable<Integer> {
             err.flush();
             return e.exitCode();
         }
+    }
+
+    /**
+     * The routing doctor: with --doctor its report is the output and the exit code; before a
+     * download it only speaks (on stderr) when a link would not leave through its interface.
+     * Links that cannot be resolved are left to the download, which reports them.
+     */
+    private int checkRouting(Target target, PrintWriter to) {
+        InetAddress server;
+        List<LinkSpec> links;
+        try {
+            server = InetAddress.getByName(target.host());
+            links = LinkResolver.resolve(ifaces, server);
+        } catch (UnknownHostException | LinkResolver.LinkException e) {
+            if (!doctor) {
+                return ExitCodes.OK;
+            }
+            boolean usage = e instanceof LinkResolver.LinkException;
+            to.println("biternet-get: " + (usage ? e.getMessage() : "cannot resolve host " + target.host()));
+            to.flush();
+            return usage ? ExitCodes.USAGE : ExitCodes.NETWORK;
+        }
+        List<RoutingDoctor.Finding> findings = RoutingDoctor.system().check(links, server);
+        boolean ok = findings.stream().allMatch(RoutingDoctor.Finding::ok);
+        String report = RoutingDoctor.report(target.host(), findings);
+        if (doctor) {
+            to.print(report);
+        } else if (findings.stream().anyMatch(f -> !f.fix().isEmpty())) {
+            // Links that cannot work at all (no such address here) fail the download with their own message.
+            to.print("biternet-get: warning: not every link's traffic leaves through its own interface; "
+                    + "the download goes on, but those links share another one's capacity" + System.lineSeparator() + report);
+        }
+        to.flush();
+        return ok ? ExitCodes.OK : ExitCodes.ROUTING;
+    }
+
+    private int listInterfaces(PrintWriter out) throws SocketException {
+        InetAddress server = null;
+        if (!LIST_ALL.equals(listIfaces)) {
+            String host = serverHost(listIfaces);
+            try {
+                server = InetAddress.getByName(host);
+            } catch (UnknownHostException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--list-ifaces: cannot resolve " + host);
+            }
+        }
+        out.print(InterfaceList.render(InterfaceList.up(), server, RoutingDoctor.system()));
+        out.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The host of HOST, HOST:PORT, [V6]:PORT or a biternet:// URL. */
+    static String serverHost(String value) {
+        if (value.startsWith("biternet://")) {
+            return Target.parse(value).host();
+        }
+        java.util.regex.Matcher bracketed = java.util.regex.Pattern.compile("\\[(.+)](:\\d+)?").matcher(value);
+        if (bracketed.matches()) {
+            return bracketed.group(1);
+        }
+        int colon = value.indexOf(':');
+        return colon >= 0 && colon == value.lastIndexOf(':') ? value.substring(0, colon) : value;
     }
 
     public static void main(String[] args) {

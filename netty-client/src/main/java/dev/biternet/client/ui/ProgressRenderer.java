@@ -1,0 +1,144 @@
+package dev.biternet.client.ui;
+
+import dev.biternet.client.Progress;
+import dev.biternet.client.link.LinkStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Turns a {@link Progress} snapshot and the links' current rates into the lines a user sees:
+ * a header, one line per link (name, address, state, current rate, bytes received, share of the
+ * file, cap and rate limit), and a total line (percent verified, rate, ETA). Pure: the same
+ * input gives the same lines, each cut to fit the given width.
+ *
+ * <pre>
+ * link       address    state  rate         received  share  limits
+ * 127.0.0.1  127.0.0.1  up       3.8 MiB/s  9.1 MiB   35.6%  rate limit 3.8 MiB/s
+ * total  63.2%  11.4 MiB/s  ETA 0:02  16.2 of 25.6 MiB verified
+ * </pre>
+ */
+public final class ProgressRenderer {
+    private ProgressRenderer() {}
+
+    /** The terminal lines, each at most {@code width - 1} columns (the last column would wrap on some terminals). */
+    public static List<String> lines(Progress p, double[] rates, int width) {
+        List<LinkStats> links = p.links();
+        int nameWidth = 4;
+        int addressWidth = 7;
+        for (LinkStats l : links) {
+            nameWidth = Math.max(nameWidth, l.iface().length());
+            addressWidth = Math.max(addressWidth, l.address().length());
+        }
+        String row = "%-" + nameWidth + "s  %-" + addressWidth + "s  %-10s %12s %11s %6s  %s";
+        List<String> out = new ArrayList<>();
+        out.add(String.format(Locale.ROOT, row, "link", "address", "state", "rate", "received", "share", "limits"));
+        for (int i = 0; i < links.size(); i++) {
+            LinkStats l = links.get(i);
+            double rate = i < rates.length ? rates[i] : 0;
+            String share = p.fileSize() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100.0 * l.bytes() / p.fileSize()) : "";
+            String state = state(p, l);
+            String last = state.equals("lost") ? lostReason(l) : limits(l);
+            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, rate(rate), mib(l.bytes()),
+                    share, last).stripTrailing());
+        }
+        out.add(total(p, sum(rates)));
+        List<String> cut = new ArrayList<>(out.size());
+        for (String line : out) {
+            cut.add(fit(line, width - 1));
+        }
+        return cut;
+    }
+
+    /** One line for logs and pipes: the total and each link's rate. */
+    public static String plainLine(Progress p, double[] rates) {
+        StringBuilder b = new StringBuilder("biternet-get: ").append(total(p, sum(rates)));
+        List<LinkStats> links = p.links();
+        for (int i = 0; i < links.size(); i++) {
+            LinkStats l = links.get(i);
+            b.append(i == 0 ? "; " : ", ").append(l.iface()).append(' ').append(state(p, l)).append(' ')
+                    .append(rate(i < rates.length ? rates[i] : 0));
+        }
+        return b.toString();
+    }
+
+    static String total(Progress p, double rate) {
+        return switch (p.phase()) {
+            case CONNECTING -> "connecting " + p.links().size() + " link(s)";
+            case DOWNLOADING -> {
+                long left = p.fileSize() - p.verifiedBytes();
+                String eta = left <= 0 ? "0:00" : rate <= 0 ? "--:--" : duration(left / rate);
+                yield String.format(Locale.ROOT, "total  %5.1f%%  %s  ETA %s  %s of %s verified", percent(p), rate(rate),
+                        eta, mibNumber(p.verifiedBytes()), mib(p.fileSize()));
+            }
+            case VERIFYING -> String.format(Locale.ROOT, "total  %5.1f%%  all pieces in, checking the whole file", percent(p));
+            case DONE -> String.format(Locale.ROOT, "total  %5.1f%%  %s verified", percent(p), mib(p.fileSize()));
+        };
+    }
+
+    private static String state(Progress p, LinkStats l) {
+        if (l.state().startsWith("failed")) {
+            return "lost";
+        }
+        return switch (p.phase()) {
+            case CONNECTING -> "connecting";
+            case DONE -> "done";
+            default -> {
+                if (!l.state().equals("up")) {
+                    yield l.state();
+                }
+                yield l.capBytes() > 0 && l.bytes() + p.pieceSize() > l.capBytes() ? "capped" : "up";
+            }
+        };
+    }
+
+    private static String lostReason(LinkStats l) {
+        return l.state().substring("failed".length()).replaceFirst("^:\\s*", "");
+    }
+
+    private static String limits(LinkStats l) {
+        StringBuilder s = new StringBuilder();
+        if (l.capBytes() > 0) {
+            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.capBytes(), mib(l.capBytes())));
+        }
+        if (l.rateLimit() > 0) {
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.rateLimit()));
+        }
+        return s.toString();
+    }
+
+    private static double percent(Progress p) {
+        return p.fileSize() == 0 ? 100.0 : 100.0 * p.verifiedBytes() / p.fileSize();
+    }
+
+    private static double sum(double[] rates) {
+        double s = 0;
+        for (double r : rates) {
+            s += r;
+        }
+        return s;
+    }
+
+    static String rate(double bytesPerSecond) {
+        return String.format(Locale.ROOT, "%.1f MiB/s", bytesPerSecond / (1 << 20));
+    }
+
+    static String mib(long bytes) {
+        return mibNumber(bytes) + " MiB";
+    }
+
+    private static String mibNumber(long bytes) {
+        return String.format(Locale.ROOT, "%.1f", bytes / (double) (1 << 20));
+    }
+
+    static String duration(double seconds) {
+        long s = (long) Math.ceil(seconds);
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
+    }
+
+    /** Cuts a line to {@code columns} (ASCII only: names, addresses and numbers). */
+    static String fit(String line, int columns) {
+        return line.length() <= columns ? line : line.substring(0, Math.max(0, columns));
+    }
+}

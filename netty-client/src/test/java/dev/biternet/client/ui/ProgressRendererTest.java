@@ -1,0 +1,116 @@
+package dev.biternet.client.ui;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.biternet.client.Progress;
+import dev.biternet.client.link.LinkStats;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** What the progress display shows for given snapshots: lines, states, widths, rates, plain lines. */
+class ProgressRendererTest {
+    private static final long MIB = 1 << 20;
+    private static final int PIECE = 256 * 1024;
+
+    private static LinkStats link(String name, String address, long bytes, String state, long cap, long rate) {
+        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate);
+    }
+
+    private static Progress downloading(long verified, LinkStats... links) {
+        return new Progress(Progress.Phase.DOWNLOADING, 64 * MIB, verified, PIECE, List.of(links));
+    }
+
+    @Test
+    void oneLinePerLinkAndATotalLine() {
+        Progress p = downloading(32 * MIB,
+                link("eth0", "192.168.1.20", 24 * MIB, "up", 0, 0),
+                link("usb0", "10.55.0.7", 8 * MIB, "up", 20 * MIB, 2_000_000));
+
+        List<String> lines = ProgressRenderer.lines(p, new double[] {3 * MIB, MIB}, 200);
+
+        assertThat(lines).containsExactly(
+                "link  address       state              rate    received  share  limits",
+                "eth0  192.168.1.20  up            3.0 MiB/s    24.0 MiB  37.5%",
+                "usb0  10.55.0.7     up            1.0 MiB/s     8.0 MiB  12.5%  cap 40% of 20.0 MiB, rate limit 1.9 MiB/s",
+                "total   50.0%  4.0 MiB/s  ETA 0:08  32.0 of 64.0 MiB verified");
+    }
+
+    @Test
+    void aLinkAtItsCapShowsCappedAndALostLinkItsReason() {
+        Progress p = downloading(10 * MIB,
+                link("wlan0", "192.168.1.20", 20 * MIB - 1000, "up", 20 * MIB, 0),
+                link("usb0", "10.55.0.7", MIB, "failed: connection reset by peer", 0, 0));
+
+        List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);
+
+        assertThat(lines.get(1)).contains(" capped ").endsWith("cap 100% of 20.0 MiB");
+        assertThat(lines.get(2)).contains(" lost ").endsWith("connection reset by peer");
+        assertThat(lines.get(3)).contains("ETA --:--");
+    }
+
+    @Test
+    void everyLineFitsTheTerminalWidth() {
+        Progress p = downloading(MIB, link("enx00e04c680001", "2001:db8:1234:5678:9abc:def0:1234:5678", MIB, "up", 0, 0));
+
+        List<String> lines = ProgressRenderer.lines(p, new double[] {MIB}, 40);
+
+        assertThat(lines).hasSize(3).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(39));
+        assertThat(lines.get(1)).isEqualTo("enx00e04c680001  2001:db8:1234:5678:9ab");
+        assertThat(lines.get(2)).isEqualTo("total    1.6%  1.0 MiB/s  ETA 1:03  1.0");
+    }
+
+    @Test
+    void phasesBeforeAndAfterTheTransfer() {
+        LinkStats l = link("eth0", "192.168.1.20", 64 * MIB, "closed", 0, 0);
+        Progress verifying = new Progress(Progress.Phase.VERIFYING, 64 * MIB, 64 * MIB, PIECE, List.of(l));
+        Progress done = new Progress(Progress.Phase.DONE, 64 * MIB, 64 * MIB, PIECE, List.of(l));
+
+        assertThat(ProgressRenderer.lines(verifying, new double[] {0}, 120).get(2))
+                .isEqualTo("total  100.0%  all pieces in, checking the whole file");
+        assertThat(ProgressRenderer.lines(done, new double[] {0}, 120))
+                .element(1).asString().contains(" done ");
+        assertThat(ProgressRenderer.lines(done, new double[] {0}, 120).get(2)).isEqualTo("total  100.0%  64.0 MiB verified");
+    }
+
+    @Test
+    void etaPastAnHourShowsHours() {
+        assertThat(ProgressRenderer.duration(3 * 3600 + 62)).isEqualTo("3:01:02");
+        assertThat(ProgressRenderer.duration(59.2)).isEqualTo("1:00");
+    }
+
+    @Test
+    void ratesFollowTheByteCountersAndSettleOnASteadyRate() {
+        RateMeter meter = new RateMeter();
+        long second = TimeUnit.SECONDS.toNanos(1);
+        double[] rates = meter.sample(downloading(0, link("a", "x", 0, "up", 0, 0), link("b", "y", 0, "up", 0, 0)), 0);
+        assertThat(rates).containsExactly(0, 0);
+        for (int t = 1; t <= 20; t++) {
+            rates = meter.sample(downloading(0, link("a", "x", t * 4 * MIB, "up", 0, 0), link("b", "y", 0, "up", 0, 0)),
+                    t * second / 4);
+        }
+        // 4 MiB every quarter second is 16 MiB/s; after 5 s of it the average is within 1 %.
+        assertThat(rates[0]).isBetween(0.99 * 16 * MIB, 16.0 * MIB);
+        assertThat(rates[1]).isZero();
+    }
+
+    @Test
+    void plainOutputIsOneLineEveryPeriodAndNoneForAShortDownload() {
+        StringWriter text = new StringWriter();
+        ProgressReporter.PlainSink sink = new ProgressReporter.PlainSink(new PrintWriter(text), 5_000);
+        Progress p = downloading(16 * MIB, link("eth0", "192.168.1.20", 16 * MIB, "up", 0, 0));
+        double[] rates = {2 * MIB};
+
+        for (long t = 0; t <= 4_999; t += 250) {
+            sink.show(p, rates, t);
+        }
+        assertThat(text.toString()).isEmpty();
+        for (long t = 5_000; t <= 15_000; t += 250) {
+            sink.show(p, rates, t);
+        }
+        assertThat(text.toString().lines()).hasSize(3).allSatisfy(l -> assertThat(l).isEqualTo(
+                "biternet-get: total   25.0%  2.0 MiB/s  ETA 0:24  16.0 of 64.0 MiB verified; eth0 up 2.0 MiB/s"));
+    }
+}
