@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
         exitCodeList = {
             "0:the file is complete and verified",
             "2:usage error (bad option, unknown or unusable --iface)",
-            "3:network failure (cannot connect, every link lost)",
+            "3:network failure (cannot connect, every link lost for --retry-time)",
             "4:integrity failure (the data does not match the server's hashes)",
             "5:local I/O failure (cannot write the output, disk full)",
             "6:the server refused (no such file, path outside its root)",
@@ -55,6 +55,11 @@ public final class GetCommand implements Callable<Integer> {
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
 
+    @Option(names = "--retry-time", paramLabel = "SECONDS", defaultValue = "" + Download.DEFAULT_RETRY_SECONDS,
+            description = {"While every link is lost, keep reconnecting for this long before giving up with exit 3",
+                "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes."})
+    private int retryTime;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -65,9 +70,12 @@ public final class GetCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (retryTime < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--retry-time must be 0 or more seconds, not " + retryTime);
+        }
         Path out1 = output != null ? output : Path.of(target.fileName());
         try {
-            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err).run();
+            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime), err).run();
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;
