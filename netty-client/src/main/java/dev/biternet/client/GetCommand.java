@@ -26,8 +26,8 @@ import picocli.CommandLine.Spec;
             "2:usage error (bad option, unknown or unusable --iface)",
             "3:network failure (cannot connect, every link lost for --retry-time)",
             "4:integrity failure (the data does not match the server's hashes)",
-            "5:local I/O failure (cannot write the output, disk full)",
-            "6:the server refused (no such file, path outside its root)",
+            "5:local I/O failure (cannot write the output, disk full; rerun to resume)",
+            "6:the server refused (no such file, path outside its root, the file changed on the server)",
         })
 public final class GetCommand implements Callable<Integer> {
     @Spec
