@@ -137,6 +137,13 @@ public final class Download {
             try {
                 sha = store.finish();
             } catch (PieceStore.IntegrityException e) {
+                // Every piece matched its hash yet the whole does not: the state must not make
+                // the next run trust these pieces again.
+                try {
+                    ResumeLog.deleteFor(request.output());
+                } catch (IOException ignored) {
+                    // the rerun re-hashes the pieces and meets the same mismatch; it says so
+                }
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
             } catch (IOException e) {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
@@ -208,9 +215,14 @@ public final class Download {
         trace("resume state: " + log.get().pieces().size() + " piece(s) logged, " + pieces.size() + " re-hashed intact");
         BitSet have = new BitSet(layout.pieceCount());
         pieces.keySet().forEach(have::set);
-        open.setHave(ByteString.copyFrom(Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8)))
-                .setExpectedFileVersion(id.fileVersion()).setExpectedFileSize(id.fileSize()).setHavePieceSize(id.pieceSize());
-        return new Resume(open.build(), log.get(), pieces);
+        byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
+        return new Resume(openRequest(bitmap, id.fileVersion(), id.fileSize(), id.pieceSize()), log.get(), pieces);
+    }
+
+    /** OpenSession for the target, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
+    private OpenSession openRequest(byte[] have, long fileVersion, long fileSize, int pieceSize) {
+        return OpenSession.newBuilder().setPath(request.target().path()).setHave(ByteString.copyFrom(have))
+                .setExpectedFileVersion(fileVersion).setExpectedFileSize(fileSize).setHavePieceSize(pieceSize).build();
     }
 
     /** The store for this session: the previous run's pieces if the file is the same version, else a fresh start. */
@@ -219,15 +231,14 @@ public final class Download {
                 session.getPieceSize(), session.getFileVersion());
         Path out = request.output();
         try {
-            if (resume.log() != null && resume.log().identity().equals(now)) {
-                if (!resume.pieces().isEmpty()) {
-                    err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
-                            + layout.pieceCount() + " pieces already verified");
-                    err.flush();
-                }
+            boolean sameFile = resume.log() != null && resume.log().identity().equals(now);
+            if (sameFile && !resume.pieces().isEmpty()) {
+                err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
+                        + layout.pieceCount() + " pieces already verified");
+                err.flush();
                 return new PieceStore(out, layout, ResumeLog.reopen(out, resume.log()), resume.pieces());
             }
-            if (resume.log() != null) {
+            if (resume.log() != null && !sameFile) {
                 err.println("biternet-get: " + out + ".part is from another version of " + request.target().path()
                         + " (the file changed on the server); starting over");
                 err.flush();
@@ -381,8 +392,8 @@ public final class Download {
                     return;
                 }
                 if (h.failedLocally()) {
-                    fail(new DownloadException(ExitCodes.LOCAL_IO, reason + " (free space, then rerun the same command"
-                            + " to resume)"));
+                    fail(new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
+                            + " (free space), then rerun the same command to resume"));
                     return;
                 }
                 if (h.dropped()) {
@@ -426,9 +437,8 @@ public final class Download {
                         delay = FIRST_DELAY_MILLIS;
                         continue;
                     }
-                    open = OpenSession.newBuilder().setPath(request.target().path()).setHave(ByteString.copyFrom(store.haveBitmap()))
-                            .setExpectedFileVersion(keeper.first.getFileVersion()).setExpectedFileSize(keeper.first.getFileSize())
-                            .setHavePieceSize(keeper.first.getPieceSize()).build();
+                    open = openRequest(store.haveBitmap(), keeper.first.getFileVersion(), keeper.first.getFileSize(),
+                            keeper.first.getPieceSize());
                 }
                 LinkHandler h = new LinkHandler(spec, open, carried());
                 ChannelFuture f = connect(transport, group, spec, h, remote).await();
