@@ -135,6 +135,42 @@ class ResumeSessionTest {
         }
     }
 
+    @Test
+    void aFileReplacedByRenameKeepsServingTheSessionsVersion() throws Exception {
+        Path file = root.resolve("file.bin");
+        byte[] old = TestFiles.write(file, 7, PIECES * PIECE);
+        try (BiternetServerTest.WireClient c = client()) {
+            c.open("file.bin");
+            SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setWindow(1)).build());
+            c.expect(Envelope.BodyCase.ATTACHED);
+            byte[] received = new byte[old.length];
+            BiternetServerTest.Piece p = firstPiece(c);
+            System.arraycopy(p.bytes(), 0, received, (int) p.header().getOffset(), p.bytes().length);
+
+            Path replacement = root.resolve("file.bin.new");
+            TestFiles.write(replacement, 8, PIECES * PIECE + 5);
+            Files.move(replacement, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Thread.sleep(150);
+            c.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(p.header().getIndex()).setOk(true)).build());
+
+            Set<Integer> got = new TreeSet<>(Set.of(p.header().getIndex()));
+            while (got.size() < PIECES) {
+                Object frame = c.read();
+                if (frame instanceof Envelope e) {
+                    assertThat(e.getBodyCase()).as("no Error: the session still reads its own file")
+                            .isEqualTo(Envelope.BodyCase.PIECE_HASHES);
+                    continue;
+                }
+                BiternetServerTest.Piece next = (BiternetServerTest.Piece) frame;
+                System.arraycopy(next.bytes(), 0, received, (int) next.header().getOffset(), next.bytes().length);
+                got.add(next.header().getIndex());
+                c.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(next.header().getIndex()).setOk(true)).build());
+            }
+            assertThat(received).as("the old version, whole").isEqualTo(old);
+        }
+    }
+
     private static BiternetServerTest.Piece firstPiece(BiternetServerTest.WireClient c) throws Exception {
         while (true) {
             Object frame = c.read();

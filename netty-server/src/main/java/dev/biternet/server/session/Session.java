@@ -9,6 +9,7 @@ import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -81,7 +82,8 @@ public final class Session implements AutoCloseable {
      * True once the served file's size or mtime differs from this session's version (checked
      * at most every 100 ms, by whichever link claims). The first link to notice tells every
      * link with FILE_CHANGED and closes them: bytes of a changed file must not be mixed with
-     * the old ones.
+     * the old ones. A file replaced by rename or deleted is not a change for this session: it
+     * keeps reading the old file through its own descriptor.
      */
     public boolean fileChanged() {
         if (changed) {
@@ -96,10 +98,23 @@ public final class Session implements AutoCloseable {
         String why;
         try {
             FileVersion now1 = FileVersion.of(pinned.path());
-            if (now1.size() == pinned.size() && now1.mtimeNanos() == pinned.mtimeNanos()) {
+            if (!java.util.Objects.equals(now1.fileKey(), pinned.fileKey())) {
+                // Replaced by rename: this session's descriptor still reads the old, intact
+                // file (only its size can be checked through the descriptor).
+                long size = file.size();
+                if (size == pinned.size()) {
+                    return false;
+                }
+                why = "was " + pinned.size() + " bytes, now " + size;
+            } else if (now1.size() == pinned.size() && now1.mtimeNanos() == pinned.mtimeNanos()) {
                 return false;
+            } else {
+                why = "was " + pinned.size() + " bytes, now " + now1.size()
+                        + (now1.size() == pinned.size() ? " and modified" : "");
             }
-            why = "was " + pinned.size() + " bytes, now " + now1.size() + (now1.size() == pinned.size() ? " and modified" : "");
+        } catch (NoSuchFileException e) {
+            // Deleted: the open descriptor still reads the whole, unchanged file.
+            return false;
         } catch (IOException e) {
             why = "cannot stat it: " + e.getMessage();
         }
