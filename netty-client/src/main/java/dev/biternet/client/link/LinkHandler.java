@@ -347,7 +347,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void dropIfBad() {
         if (failedPieces >= MAX_BAD_PIECES && !dropped) {
             dropped = true;
-            failure = "dropped after " + failedPieces + " pieces failed their hash";
+            failure = failedPieces + " pieces failed their hash";
             ctx.close();
         }
     }
