@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A TCP proxy on loopback between biternet-get and biternet-serve that flips one bit in the
- * middle of every piece block it forwards to clients connecting from {@code corruptFrom}; other
- * clients' bytes pass untouched. It follows the frame layout of {@link Frames}, so only piece
+ * middle of every piece block it forwards to clients connecting from {@code corruptFrom} (null:
+ * none); other clients' bytes pass untouched. {@link #cutConnections} plays a network that
+ * drops every connection at once. It follows the frame layout of {@link Frames}, so only piece
  * payload is damaged, never a frame header: the damage reaches the piece hashes, as bad memory
  * on a router would.
  */
@@ -28,6 +29,7 @@ final class CorruptingProxy implements AutoCloseable {
     private final InetAddress corruptFrom;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private final AtomicLong corrupted = new AtomicLong();
+    private int connections;
 
     CorruptingProxy(InetAddress listen, InetSocketAddress target, InetAddress corruptFrom) throws IOException {
         this.listener = new ServerSocket(0, 50, listen);
@@ -55,12 +57,28 @@ final class CorruptingProxy implements AutoCloseable {
                 sockets.add(client);
                 sockets.add(server);
                 boolean corrupt = client.getInetAddress().equals(corruptFrom);
+                synchronized (this) {
+                    connections++;
+                }
                 pump("up", () -> copy(client.getInputStream(), server.getOutputStream()), client, server);
                 pump("down", () -> frames(server.getInputStream(), client.getOutputStream(), corrupt), client, server);
             } catch (IOException e) {
                 return;
             }
         }
+    }
+
+    /** Connections accepted so far. */
+    synchronized int connections() {
+        return connections;
+    }
+
+    /** Closes every connection through the proxy (both sides see it), and keeps accepting new ones. */
+    void cutConnections() {
+        for (Socket s : sockets) {
+            closeQuietly(s);
+        }
+        sockets.clear();
     }
 
     private interface Pump {

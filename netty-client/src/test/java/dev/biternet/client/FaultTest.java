@@ -100,6 +100,32 @@ class FaultTest {
     }
 
     @Test
+    void linksCutMidDownloadReconnectAndReattachToTheSameSession() throws Exception {
+        long size = 32L << 20;
+        Path source = randomFile(root, "big.bin", size, 27);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        try (CorruptingProxy network = new CorruptingProxy(InetAddress.getByName("127.0.0.1"), server.address(), null)) {
+            Path out = downloads.resolve("big.bin");
+            CompletableFuture<Fixtures.Run> run = getAsync("--json", "-v", "--iface", "127.0.0.1:rate=8M",
+                    "--iface", "127.0.0.2:rate=8M", "-o", out.toString(), url(network.port(), "big.bin"));
+            awaitLogged(out, 40, run);
+            network.cutConnections();
+            Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertSameBytes(source, out);
+            assertThat(network.connections()).as("two links, each connected again").isGreaterThanOrEqualTo(4);
+            assertThat(r.err()).contains("reconnected").doesNotContain("re-opened");
+            JsonNode summary = JSON.readTree(r.out());
+            for (JsonNode l : summary.get("links")) {
+                assertThat(l.get("reconnects").asInt()).as("reconnects of %s", l.get("iface")).isPositive();
+            }
+            assertThat(summary.get("received_bytes").asLong()).as("the session kept what was verified")
+                    .isLessThanOrEqualTo(size + size / 20);
+        }
+    }
+
+    @Test
     void everyLinkLostForTheRetryTimeExitsWithOneLineAndTheRerunResumes() throws Exception {
         long size = 32L << 20;
         Path source = randomFile(root, "big.bin", size, 22);
