@@ -100,6 +100,28 @@ class FaultTest {
     }
 
     @Test
+    void aFileChangedWhileTheServerWasDownStopsTheDownloadOnReopen() throws Exception {
+        long size = 32L << 20;
+        Path source = randomFile(root, "big.bin", size, 28);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        int port = server.port();
+        Path out = downloads.resolve("big.bin");
+
+        CompletableFuture<Fixtures.Run> run = getAsync("--iface", "127.0.0.1:rate=8M", "-o", out.toString(),
+                url(port, "big.bin"));
+        awaitLogged(out, 16, run);
+        server.close();
+        Files.write(source, new byte[] {7}, StandardOpenOption.APPEND);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", port));
+        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.SERVER_REFUSED);
+        assertThat(r.err().strip()).doesNotContain("\n")
+                .contains("the file changed on the server while the download was interrupted");
+        assertThat(out).as("no mixed file is put in place").doesNotExist();
+    }
+
+    @Test
     void linksCutMidDownloadReconnectAndReattachToTheSameSession() throws Exception {
         long size = 32L << 20;
         Path source = randomFile(root, "big.bin", size, 27);
