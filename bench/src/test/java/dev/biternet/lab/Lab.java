@@ -93,6 +93,11 @@ final class Lab implements AutoCloseable {
         script("cut", name, Integer.toString(link));
     }
 
+    /** Brings a cut link back up, with its routes. */
+    void restore(int link) throws IOException, InterruptedException {
+        script("restore", name, Integer.toString(link));
+    }
+
     /** Bytes the client's interface for {@code link} received, by the kernel's own counter. */
     long rxBytes(int link) throws IOException, InterruptedException {
         return Long.parseLong(run(List.of("ip", "netns", "exec", name + "-cli", "cat",

@@ -10,8 +10,17 @@ import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.common.wire.Frames;
+import dev.biternet.client.store.ResumeLog;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.SessionOpened;
+import com.google.protobuf.ByteString;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -46,16 +55,26 @@ public final class Download {
     private static final RawUnixChannelOption SO_BINDTODEVICE = new RawUnixChannelOption("SO_BINDTODEVICE", 1, 25, IFNAMSIZ);
     private static final long HANDSHAKE_SECONDS = 30;
 
-    /** What to fetch, where to put it, over which links. */
-    public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose) {}
+    /** What to fetch, where to put it, over which links, and how long to keep retrying lost links. */
+    public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
+                          int retrySeconds) {
+        public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose) {
+            this(target, output, ifaces, connectTimeoutMillis, verbose, DEFAULT_RETRY_SECONDS);
+        }
+    }
+
+    public static final int DEFAULT_RETRY_SECONDS = 60;
 
     private final Request request;
     private final PrintWriter err;
     private long start;
     /** Published for {@link #progress()}, which progress displays call from their own thread. */
-    private volatile List<LinkHandler> liveLinks = List.of();
+    private volatile List<Link> liveLinks = List.of();
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
+    /** The first fatal failure a link thread ran into; ends the download. */
+    private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
+    private volatile boolean over;
 
     public Download(Request request, PrintWriter err) {
         this.request = request;
@@ -76,19 +95,20 @@ public final class Download {
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
+        long start = System.nanoTime();
+        this.start = start;
+        Resume resume = loadResume();
         Transport transport = Transport.best();
         EventLoopGroup group = transport.newGroup(specs.size());
-        List<LinkHandler> handlers = new ArrayList<>();
+        List<Link> links = new ArrayList<>();
         List<Channel> channels = new ArrayList<>();
         PieceStore store = null;
         try {
-            long start = System.nanoTime();
-            this.start = start;
             InetSocketAddress remote = new InetSocketAddress(server, target.port());
             List<ChannelFuture> connects = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
-                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? target.path() : null);
-                handlers.add(h);
+                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? resume.request() : null, 0);
+                links.add(new Link(specs.get(i), h, transport, group, remote));
                 connects.add(connect(transport, group, specs.get(i), h, remote));
             }
             for (int i = 0; i < connects.size(); i++) {
@@ -99,34 +119,39 @@ public final class Download {
                 }
                 channels.add(f.channel());
             }
-            liveLinks = List.copyOf(handlers);
+            liveLinks = List.copyOf(links);
             trace("connected " + channels.size() + " link(s)");
-            SessionOpened session = awaitOpen(handlers.get(0));
+            SessionOpened session = awaitOpen(links.get(0).current);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
             PieceLayout layout = layoutOf(session);
+            store = openStore(session, layout, resume);
             try {
-                store = new PieceStore(request.output(), layout);
-                PieceHashes first = session.getHashes();
-                store.addHashes(first.getFirstIndex(), first.getDigests().toByteArray());
-                if (!first.getRootHash().isEmpty()) {
-                    store.setRoot(first.getRootHash().toByteArray(), first.getFileSha256().toByteArray());
-                }
+                addHashes(store, session.getHashes());
             } catch (IOException e) {
-                throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + request.output() + ".part: " + e.getMessage());
+                throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server;"
+                        + " delete " + request.output() + ".part and rerun)");
             }
             liveStore = store;
             phase = Progress.Phase.DOWNLOADING;
-            for (LinkHandler h : handlers) {
-                h.attach(session, store);
+            SessionKeeper keeper = new SessionKeeper(session);
+            for (Link l : links) {
+                l.start(keeper, store);
             }
-            awaitFinish(store, handlers);
+            awaitFinish(store, links);
             trace("all pieces verified");
             phase = Progress.Phase.VERIFYING;
             byte[] sha;
             try {
                 sha = store.finish();
             } catch (PieceStore.IntegrityException e) {
+                // Every piece matched its hash yet the whole does not: the state must not make
+                // the next run trust these pieces again.
+                try {
+                    ResumeLog.deleteFor(request.output());
+                } catch (IOException ignored) {
+                    // the rerun re-hashes the pieces and meets the same mismatch; it says so
+                }
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
             } catch (IOException e) {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
@@ -134,22 +159,26 @@ public final class Download {
             trace("file verified and renamed");
             phase = Progress.Phase.DONE;
             double seconds = (System.nanoTime() - start) / 1e9;
-            for (Channel c : channels) {
-                c.close().awaitUninterruptibly();
+            over = true;
+            for (Link l : links) {
+                l.stop();
             }
-            List<LinkStats> stats = handlers.stream().map(LinkHandler::stats).toList();
+            List<LinkStats> stats = links.stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
-                    store.rootHex(),
-                    layout.pieceSize(), layout.pieceCount(), stats);
+                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount());
         } finally {
+            over = true;
             for (Channel c : channels) {
                 c.close();
+            }
+            for (Link l : links) {
+                l.stop();
             }
             if (store != null) {
                 try {
                     store.close();
                 } catch (IOException ignored) {
-                    // the part file stays for a later resume
+                    // the part file and its state stay for a later resume
                 }
             }
             // The channels are closed; the loops' threads wind down on their own (not awaited:
@@ -162,12 +191,340 @@ public final class Download {
     public Progress progress() {
         PieceStore s = liveStore;
         if (s == null) {
-            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(LinkHandler::stats).toList());
+            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(Link::stats).toList());
         }
         PieceLayout layout = s.layout();
         long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
         return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(),
-                liveLinks.stream().map(LinkHandler::stats).toList());
+                liveLinks.stream().map(Link::stats).toList());
+    }
+
+    /** A previous run's state, if it belongs to this path: what to send in OpenSession and which pieces to keep. */
+    private record Resume(OpenSession request, ResumeLog.Contents log, Map<Integer, byte[]> pieces) {}
+
+    /**
+     * Reads {@code OUT.part.state} and re-hashes the pieces it names from {@code OUT.part}
+     * (a torn or corrupted piece is fetched again). The surviving pieces go to the server in
+     * OpenSession.have, with the file version they belong to: the server skips them only if the
+     * file is still that version.
+     */
+    private Resume loadResume() throws DownloadException {
+        OpenSession.Builder open = OpenSession.newBuilder().setPath(request.target().path());
+        Optional<ResumeLog.Contents> log;
+        try {
+            log = ResumeLog.read(request.output());
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot read " + ResumeLog.pathFor(request.output()) + ": "
+                    + e.getMessage());
+        }
+        if (log.isEmpty() || !log.get().identity().path().equals(request.target().path())) {
+            return new Resume(open.build(), null, Map.of());
+        }
+        ResumeLog.Identity id = log.get().identity();
+        PieceLayout layout;
+        try {
+            layout = new PieceLayout(id.fileSize(), id.pieceSize());
+        } catch (IllegalArgumentException e) {
+            return new Resume(open.build(), null, Map.of());
+        }
+        Map<Integer, byte[]> pieces;
+        try {
+            pieces = PieceStore.recheck(request.output(), layout, log.get().pieces());
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot read " + request.output() + ".part: " + e.getMessage());
+        }
+        trace("resume state: " + log.get().pieces().size() + " piece(s) logged, " + pieces.size() + " re-hashed intact");
+        BitSet have = new BitSet(layout.pieceCount());
+        pieces.keySet().forEach(have::set);
+        byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
+        return new Resume(openRequest(bitmap, id.fileVersion(), id.fileSize(), id.pieceSize()), log.get(), pieces);
+    }
+
+    /** OpenSession for the target, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
+    private OpenSession openRequest(byte[] have, long fileVersion, long fileSize, int pieceSize) {
+        return OpenSession.newBuilder().setPath(request.target().path()).setHave(ByteString.copyFrom(have))
+                .setExpectedFileVersion(fileVersion).setExpectedFileSize(fileSize).setHavePieceSize(pieceSize).build();
+    }
+
+    /** The store for this session: the previous run's pieces if the file is the same version, else a fresh start. */
+    private PieceStore openStore(SessionOpened session, PieceLayout layout, Resume resume) throws DownloadException {
+        ResumeLog.Identity now = new ResumeLog.Identity(request.target().path(), session.getFileSize(),
+                session.getPieceSize(), session.getFileVersion());
+        Path out = request.output();
+        try {
+            boolean sameFile = resume.log() != null && resume.log().identity().equals(now);
+            if (sameFile && !resume.pieces().isEmpty()) {
+                err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
+                        + layout.pieceCount() + " pieces already verified");
+                err.flush();
+                return new PieceStore(out, layout, ResumeLog.reopen(out, resume.log()), resume.pieces());
+            }
+            if (resume.log() != null && !sameFile) {
+                err.println("biternet-get: " + out + ".part is from another version of " + request.target().path()
+                        + " (the file changed on the server); starting over");
+                err.flush();
+            }
+            return new PieceStore(out, layout, ResumeLog.create(out, now), Map.of());
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + out + ".part: " + e.getMessage());
+        }
+    }
+
+    private static void addHashes(PieceStore store, PieceHashes hashes) throws IOException {
+        store.addHashes(hashes.getFirstIndex(), hashes.getDigests().toByteArray());
+        if (!hashes.getRootHash().isEmpty()) {
+            store.setRoot(hashes.getRootHash().toByteArray(), hashes.getFileSha256().toByteArray());
+        }
+    }
+
+    /**
+     * The session all links attach to. When the server forgets it (restarted: UNKNOWN_SESSION),
+     * one link re-opens the file, telling the server every piece already verified, and the
+     * others attach to the new session.
+     */
+    private static final class SessionKeeper {
+        private final SessionOpened first;
+        private SessionOpened current;
+        private boolean reopening;
+
+        SessionKeeper(SessionOpened first) {
+            this.first = first;
+            this.current = first;
+        }
+
+        synchronized SessionOpened current() {
+            return current;
+        }
+
+        synchronized void forget(ByteString id) {
+            if (current != null && current.getSessionId().equals(id)) {
+                current = null;
+            }
+        }
+
+        /** True if the caller is to re-open the session (no one else is doing it). */
+        synchronized boolean claimReopen() {
+            if (current == null && !reopening) {
+                reopening = true;
+                return true;
+            }
+            return false;
+        }
+
+        synchronized void reopened(SessionOpened s) {
+            current = s;
+            reopening = false;
+        }
+
+        synchronized void reopenFailed() {
+            reopening = false;
+        }
+
+        boolean sameFile(SessionOpened s) {
+            return s.getFileSize() == first.getFileSize() && s.getPieceSize() == first.getPieceSize()
+                    && s.getPieceCount() == first.getPieceCount() && s.getFileVersion() == first.getFileVersion();
+        }
+    }
+
+    /**
+     * One {@code --iface} over the whole download: its current connection and, when that is
+     * lost, a thread that reconnects with exponential backoff (0.25 s doubling to 5 s, with
+     * jitter) and re-attaches to the session. A link that keeps delivering bad pieces is not
+     * reconnected.
+     */
+    private final class Link {
+        private static final long FIRST_DELAY_MILLIS = 250;
+        private static final long MAX_DELAY_MILLIS = 5000;
+        private final LinkSpec spec;
+        private final Transport transport;
+        private final EventLoopGroup group;
+        private final InetSocketAddress remote;
+        private final List<LinkHandler> past = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private volatile LinkHandler current;
+        private volatile boolean dropped;
+        private Thread thread;
+
+        Link(LinkSpec spec, LinkHandler first, Transport transport, EventLoopGroup group, InetSocketAddress remote) {
+            this.spec = spec;
+            this.current = first;
+            this.transport = transport;
+            this.group = group;
+            this.remote = remote;
+        }
+
+        void start(SessionKeeper keeper, PieceStore store) {
+            current.attach(keeper.current(), store);
+            thread = new Thread(() -> {
+                try {
+                    keepUp(keeper, store);
+                } catch (InterruptedException e) {
+                    // the download is over
+                }
+            }, "biternet-link-" + spec.name());
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** True while the link has a live connection attached to the session. */
+        boolean up() {
+            return !current.closed().isDone() && current.sessionId() != null;
+        }
+
+        void stop() {
+            LinkHandler h = current;
+            if (thread != null) {
+                thread.interrupt();
+            }
+            h.close();
+        }
+
+        LinkStats stats() {
+            LinkStats s = null;
+            for (LinkHandler h : past) {
+                s = s == null ? h.stats() : s.plus(h.stats());
+            }
+            LinkHandler h = current;
+            if (!past.contains(h)) {
+                s = s == null ? h.stats() : s.plus(h.stats());
+            }
+            return s;
+        }
+
+        private long carried() {
+            long n = 0;
+            for (LinkHandler h : past) {
+                n += h.bytes();
+            }
+            return n;
+        }
+
+        private void keepUp(SessionKeeper keeper, PieceStore store) throws InterruptedException {
+            long delay = FIRST_DELAY_MILLIS;
+            while (!over) {
+                LinkHandler h = current;
+                String reason;
+                try {
+                    reason = h.closed().get();
+                } catch (ExecutionException e) {
+                    reason = rootMessage(e);
+                }
+                past.add(h);
+                if (over) {
+                    return;
+                }
+                if (h.failedLocally()) {
+                    fail(new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
+                            + " (free space), then rerun the same command to resume"));
+                    return;
+                }
+                if (h.dropped()) {
+                    dropped = true;
+                    err.println("biternet-get: warning: link " + spec.name() + " dropped: " + reason
+                            + "; the other links finish the file");
+                    err.flush();
+                    return;
+                }
+                Error.Code code = h.serverError();
+                if (code == Error.Code.UNKNOWN_SESSION) {
+                    keeper.forget(h.sessionId());
+                    delay = FIRST_DELAY_MILLIS;
+                } else if (code == Error.Code.FILE_CHANGED || code == Error.Code.IO_ERROR || code == Error.Code.NOT_FOUND
+                        || code == Error.Code.FORBIDDEN_PATH || code == Error.Code.UNSUPPORTED_VERSION) {
+                    fail(new DownloadException(ExitCodes.SERVER_REFUSED, reason + "; " + request.output()
+                            + " was not written (rerun to start over)"));
+                    return;
+                }
+                if (h.bytes() > 0) {
+                    delay = FIRST_DELAY_MILLIS;
+                }
+                trace("link " + spec.name() + " lost (" + reason + "); reconnecting");
+                delay = reconnect(keeper, store, delay);
+                if (delay < 0) {
+                    return;
+                }
+            }
+        }
+
+        /** Reconnects until attached; returns the next backoff, or -1 if the download ended meanwhile. */
+        private long reconnect(SessionKeeper keeper, PieceStore store, long delay) throws InterruptedException {
+            while (!over) {
+                long jittered = (long) (delay * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+                Thread.sleep(jittered);
+                delay = Math.min(MAX_DELAY_MILLIS, delay * 2);
+                SessionOpened session = keeper.current();
+                OpenSession open = null;
+                if (session == null) {
+                    if (!keeper.claimReopen()) {
+                        delay = FIRST_DELAY_MILLIS;
+                        continue;
+                    }
+                    open = openRequest(store.haveBitmap(), keeper.first.getFileVersion(), keeper.first.getFileSize(),
+                            keeper.first.getPieceSize());
+                }
+                LinkHandler h = new LinkHandler(spec, open, carried());
+                ChannelFuture f = connect(transport, group, spec, h, remote).await();
+                if (!f.isSuccess()) {
+                    if (open != null) {
+                        keeper.reopenFailed();
+                    }
+                    trace("link " + spec.name() + ": cannot reconnect: " + rootMessage(f.cause()));
+                    continue;
+                }
+                if (open != null) {
+                    session = reopen(keeper, store, h);
+                    if (session == null) {
+                        past.add(h);
+                        continue;
+                    }
+                }
+                current = h;
+                if (over) {
+                    h.close();
+                    return -1;
+                }
+                h.attach(session, store);
+                trace("link " + spec.name() + " reconnected");
+                return delay;
+            }
+            return -1;
+        }
+
+        /** Opens a new session for the same file on {@code h}; null if that failed (retried later). */
+        private SessionOpened reopen(SessionKeeper keeper, PieceStore store, LinkHandler h) throws InterruptedException {
+            SessionOpened s;
+            try {
+                s = h.opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                keeper.reopenFailed();
+                h.close();
+                if (h.serverError() != null && h.serverError() != Error.Code.LIMIT_EXCEEDED) {
+                    fail(new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
+                            + " on reconnecting: " + rootMessage(e)));
+                }
+                return null;
+            }
+            if (!keeper.sameFile(s)) {
+                h.close();
+                fail(new DownloadException(ExitCodes.SERVER_REFUSED, "the file changed on the server while the download"
+                        + " was interrupted (" + s.getFileSize() + " bytes now); " + request.output()
+                        + " was not written (rerun to start over)"));
+                return null;
+            }
+            try {
+                addHashes(store, s.getHashes());
+            } catch (IOException e) {
+                h.close();
+                fail(new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server)"));
+                return null;
+            }
+            keeper.reopened(s);
+            trace("session re-opened on " + spec.name() + " (the server had forgotten it)");
+            return s;
+        }
+    }
+
+    private void fail(DownloadException e) {
+        fatal.complete(e);
     }
 
     /**
@@ -267,50 +624,60 @@ public final class Download {
         }
     }
 
-    /** Waits until every piece is verified and the root is known, or every link has failed. */
-    private void awaitFinish(PieceStore store, List<LinkHandler> handlers) throws DownloadException, InterruptedException {
+    /**
+     * Waits until every piece is verified and the root is known. Fails on the first fatal
+     * error a link reports, when every link has been down for the retry time, when every link
+     * was dropped, or when every link is capped (or down) and the download has stopped moving.
+     */
+    private void awaitFinish(PieceStore store, List<Link> links) throws DownloadException, InterruptedException {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
-        CompletableFuture<Void> allClosed = CompletableFuture.allOf(
-                handlers.stream().map(LinkHandler::closed).toArray(CompletableFuture[]::new));
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
+        long downSince = 0;
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, allClosed).get(200, TimeUnit.MILLISECONDS);
+                CompletableFuture.anyOf(finished, fatal).get(200, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
+                long now = System.nanoTime();
                 int verified = store.verifiedCount();
                 if (verified != lastVerified) {
                     lastVerified = verified;
-                    lastProgress = System.nanoTime();
+                    lastProgress = now;
+                }
+                String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces verified)";
+                if (links.stream().allMatch(l -> l.dropped)) {
+                    throw new DownloadException(ExitCodes.NETWORK, "every link was dropped for delivering pieces that"
+                            + " failed their hash" + progress + "; " + request.output() + ".part is kept");
                 }
                 // Capped links may still be finishing pieces they started; only a download that
                 // has stopped moving with every link capped (or lost) has run out of links.
-                boolean stalled = System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(2);
-                if (stalled && handlers.stream().allMatch(h -> h.capReached() || h.closed().isDone())
-                        && handlers.stream().anyMatch(LinkHandler::capReached)) {
+                boolean stalled = now - lastProgress > TimeUnit.SECONDS.toNanos(2);
+                if (stalled && links.stream().allMatch(l -> l.current.capReached() || !l.up() || l.dropped)
+                        && links.stream().anyMatch(l -> l.current.capReached())) {
                     throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
-                            + " download finished (" + store.verifiedCount() + " of " + store.layout().pieceCount()
-                            + " pieces verified); raise a cap or add a link, then rerun");
+                            + " download finished" + progress + "; raise a cap or add a link, then rerun");
+                }
+                if (links.stream().anyMatch(Link::up)) {
+                    downSince = 0;
+                } else if (downSince == 0) {
+                    downSince = now;
+                } else if (now - downSince > TimeUnit.SECONDS.toNanos(request.retrySeconds())) {
+                    StringBuilder why = new StringBuilder("every link was lost for ").append(request.retrySeconds())
+                            .append(" s").append(progress);
+                    for (Link l : links) {
+                        why.append("; ").append(l.spec.name()).append(": ").append(l.current.closed().getNow("up"));
+                    }
+                    why.append("; rerun the same command to resume");
+                    throw new DownloadException(ExitCodes.NETWORK, why.toString());
                 }
             } catch (ExecutionException e) {
                 throw new IllegalStateException(e);
             }
         }
-        if (finished.isDone()) {
-            return;
+        if (fatal.isDone()) {
+            throw fatal.join();
         }
-        for (LinkHandler h : handlers) {
-            if (h.failedLocally()) {
-                throw new DownloadException(ExitCodes.LOCAL_IO, h.closed().join());
-            }
-        }
-        StringBuilder why = new StringBuilder("every link was lost before the download finished (")
-                .append(store.verifiedCount()).append(" of ").append(store.layout().pieceCount()).append(" pieces verified)");
-        for (LinkHandler h : handlers) {
-            why.append("; ").append(h.spec().name()).append(": ").append(h.closed().join());
-        }
-        throw new DownloadException(ExitCodes.NETWORK, why.toString());
     }
 
     private static String describe(LinkSpec spec) {

@@ -4,9 +4,12 @@ import dev.biternet.client.link.LinkStats;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The outcome of a verified download, as the summary and --json report it. */
+/**
+ * The outcome of a verified download, as the summary and --json report it. {@code resumedPieces}
+ * were verified by an earlier run and not fetched again.
+ */
 public record DownloadResult(Path file, long bytes, double seconds, String sha256, String rootHash, int pieceSize,
-                             int pieces, List<LinkStats> links) {
+                             int pieces, List<LinkStats> links, int resumedPieces) {
     /** Payload received over all links, endgame duplicates included. */
     public long receivedBytes() {
         return links.stream().mapToLong(LinkStats::bytes).sum();

@@ -30,10 +30,10 @@ import picocli.CommandLine.Spec;
         exitCodeList = {
             "0:the file is complete and verified",
             "2:usage error (bad option, unknown or unusable --iface)",
-            "3:network failure (cannot connect, every link lost)",
+            "3:network failure (cannot connect, every link lost for --retry-time)",
             "4:integrity failure (the data does not match the server's hashes)",
-            "5:local I/O failure (cannot write the output, disk full)",
-            "6:the server refused (no such file, path outside its root)",
+            "5:local I/O failure (cannot write the output, disk full; rerun to resume)",
+            "6:the server refused (no such file, path outside its root, the file changed on the server)",
             "7:--doctor found a link whose traffic does not leave through its interface",
         })
 public final class GetCommand implements Callable<Integer> {
@@ -80,6 +80,11 @@ public final class GetCommand implements Callable<Integer> {
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
 
+    @Option(names = "--retry-time", paramLabel = "SECONDS", defaultValue = "" + Download.DEFAULT_RETRY_SECONDS,
+            description = {"While every link is lost, keep reconnecting for this long before giving up with exit 3",
+                "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes."})
+    private int retryTime;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -96,6 +101,9 @@ public final class GetCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (retryTime < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--retry-time must be 0 or more seconds, not " + retryTime);
+        }
         if (doctor || !ifaces.isEmpty()) {
             Integer code = checkRouting(target, doctor ? out : err);
             if (doctor) {
@@ -103,7 +111,7 @@ public final class GetCommand implements Callable<Integer> {
             }
         }
         Path out1 = output != null ? output : Path.of(target.fileName());
-        Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err);
+        Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime), err);
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
         try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose)) {
             DownloadResult result = download.run();

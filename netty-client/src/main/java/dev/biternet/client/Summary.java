@@ -24,6 +24,15 @@ public final class Summary {
         }
         b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5s %12s%n", "total", "", r.receivedBytes(),
                 r.pieces(), "", rate(r.receivedBytes() / Math.max(r.seconds(), 1e-9))));
+        if (r.resumedPieces() > 0) {
+            b.append(String.format(Locale.ROOT, "  resumed: %d of %d pieces were verified by an earlier run%n",
+                    r.resumedPieces(), r.pieces()));
+        }
+        for (LinkStats l : r.links()) {
+            if (l.dropped()) {
+                b.append(String.format(Locale.ROOT, "  link %s %s%n", l.iface(), l.state()));
+            }
+        }
         if (r.duplicateBytes() > 0) {
             b.append(String.format(Locale.ROOT, "  endgame duplicates: %d bytes (%.2f%% of the file)%n",
                     r.duplicateBytes(), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
@@ -60,6 +69,7 @@ public final class Summary {
             g.writeNumberField("received_bytes", r.receivedBytes());
             g.writeNumberField("duplicate_bytes", r.duplicateBytes());
             g.writeNumberField("failed_bytes", r.failedBytes());
+            g.writeNumberField("resumed_pieces", r.resumedPieces());
             g.writeArrayFieldStart("links");
             for (LinkStats l : r.links()) {
                 g.writeStartObject();
@@ -75,6 +85,8 @@ public final class Summary {
                 g.writeNumberField("bytes_per_second", Math.round(l.rate()));
                 g.writeNumberField("cap_bytes", l.capBytes());
                 g.writeNumberField("rate_limit", l.rateLimit());
+                g.writeNumberField("reconnects", l.reconnects());
+                g.writeBooleanField("dropped", l.dropped());
                 g.writeEndObject();
             }
             g.writeEndArray();

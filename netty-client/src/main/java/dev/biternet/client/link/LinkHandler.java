@@ -48,9 +48,23 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int MAX_WINDOW = 64;
     private static final double WINDOW_SECONDS = 0.25;
     private static final long TICK_MILLIS = 250;
+    /** A link that keeps delivering pieces that fail their hash is dropped after this many. */
+    public static final int MAX_BAD_PIECES = 3;
+    /**
+     * An attached link that receives nothing at all for this long while the download is
+     * unfinished is taken for dead (cable pulled, route blackholed: TCP does not say) and closed,
+     * so it reconnects. An idle but healthy link costs only a reconnect.
+     */
+    static final long SILENT_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("biternet.silentSeconds", 10));
 
     private final LinkSpec spec;
-    private final String openPath;
+    private final OpenSession open;
+    /** Payload this link carried on earlier connections (its cap counts all of them). */
+    private final long priorBytes;
+    private volatile com.google.protobuf.ByteString sessionId;
+    private volatile Error.Code serverError;
+    private volatile boolean dropped;
+    private long lastReadNanos;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
@@ -82,8 +96,45 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
+        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), 0);
+    }
+
+    /**
+     * @param open the OpenSession to send on this link (a resuming client's carries its pieces),
+     *             or null to only attach
+     * @param priorBytes payload this link carried on earlier connections
+     */
+    public LinkHandler(LinkSpec spec, OpenSession open, long priorBytes) {
         this.spec = spec;
-        this.openPath = openPath;
+        this.open = open;
+        this.priorBytes = priorBytes;
+    }
+
+    /** The session this link attached to, or null before {@link #attach}. */
+    public com.google.protobuf.ByteString sessionId() {
+        return sessionId;
+    }
+
+    /** The code of the Error frame the server closed this link with, or null. */
+    public Error.Code serverError() {
+        return serverError;
+    }
+
+    /** True if this link was closed for delivering {@value #MAX_BAD_PIECES} pieces that failed their hash. */
+    public boolean dropped() {
+        return dropped;
+    }
+
+    /** Closes this connection; any thread. */
+    public void close() {
+        if (ctx != null) {
+            ctx.channel().close();
+        }
+    }
+
+    /** Payload bytes received on this connection. */
+    public long bytes() {
+        return bytes;
     }
 
     public LinkSpec spec() {
@@ -109,8 +160,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
                 .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get")).build());
-        if (openPath != null) {
-            ctx.write(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(openPath)).build());
+        if (open != null) {
+            ctx.write(Envelope.newBuilder().setOpenSession(open).build());
         }
         ctx.flush();
         ctx.fireChannelActive();
@@ -119,17 +170,25 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** Attaches this link to the session; any thread. */
     public void attach(SessionOpened session, PieceStore store) {
         ctx.executor().execute(() -> {
+            if (!ctx.channel().isActive()) {
+                return;
+            }
             this.store = store;
             this.layout = store.layout();
+            this.sessionId = session.getSessionId();
+            lastReadNanos = System.nanoTime();
+            // A cap counts every connection of the link; 1 byte left lets no piece through.
+            long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - priorBytes);
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
                     .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())
-                    .setCapBytes(spec.capBytes()).setRateLimit(spec.rateLimit())).build());
+                    .setCapBytes(cap).setRateLimit(spec.rateLimit())).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        lastReadNanos = System.nanoTime();
         try {
             if (msg instanceof PieceData data) {
                 onData(data);
@@ -157,6 +216,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
             case ERROR -> {
                 failure = "server: " + e.getError().getMessage();
+                serverError = e.getError().getCode();
                 opened.completeExceptionally(new ServerError(e.getError()));
                 ctx.close();
             }
@@ -186,6 +246,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 failedBytes += layout.length(index);
             }
             ack(index, ok);
+            if (!ok) {
+                dropIfBad();
+            }
         });
     }
 
@@ -269,9 +332,23 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                     failedPieces++;
                     failedBytes += layout.length(index);
                     ack(index, false);
+                    dropIfBad();
                 }
                 case PENDING -> { }
             }
+        }
+    }
+
+    /**
+     * A link whose pieces keep failing their hash (a corrupting middlebox, bad memory on a
+     * router) costs every other link time: after {@value #MAX_BAD_PIECES} it is closed for good.
+     * Its failed pieces went back to the server with the negative acks and are sent again.
+     */
+    private void dropIfBad() {
+        if (failedPieces >= MAX_BAD_PIECES && !dropped) {
+            dropped = true;
+            failure = failedPieces + " pieces failed their hash";
+            ctx.close();
         }
     }
 
@@ -281,6 +358,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void tick() {
+        if (System.nanoTime() - lastReadNanos > SILENT_NANOS && !capReached() && !store.allVerified().isDone()) {
+            if (failure == null) {
+                failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SILENT_NANOS) + " s";
+            }
+            ctx.close();
+            return;
+        }
         double instant = tickBytes / (TICK_MILLIS / 1000.0);
         tickBytes = 0;
         rate = rate == 0 ? instant : 0.5 * rate + 0.5 * instant;
@@ -322,7 +406,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * giving it pieces then); any thread, may lag by one event.
      */
     public boolean capReached() {
-        return spec.capBytes() > 0 && layout != null && bytes + layout.pieceSize() > spec.capBytes();
+        return spec.capBytes() > 0 && layout != null && priorBytes + bytes + layout.pieceSize() > spec.capBytes();
     }
 
     /** True if the link stopped because the local file could not be written. */
@@ -333,12 +417,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
         double seconds = firstByteNanos == 0 ? 0 : (Math.max(lastByteNanos, firstByteNanos) - firstByteNanos) / 1e9;
-        String state = closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
+        String state = dropped ? "dropped: " + failure
+                : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
         // A piece still arriving when the download finished was verified elsewhere: a duplicate.
         long partial = current != null ? received : 0;
         return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
                 duplicateBytes + abandonedBytes + partial,
-                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit());
+                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped);
     }
 
     private String localAddressText() {

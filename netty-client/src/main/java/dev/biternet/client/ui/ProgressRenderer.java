@@ -38,7 +38,7 @@ public final class ProgressRenderer {
             double rate = i < rates.length ? rates[i] : 0;
             String share = p.fileSize() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100.0 * l.bytes() / p.fileSize()) : "";
             String state = state(p, l);
-            String last = state.equals("lost") ? lostReason(l) : limits(l);
+            String last = state.equals("lost") || state.equals("dropped") ? lostReason(l) : limits(l);
             out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, rate(rate), mib(l.bytes()),
                     share, last).stripTrailing());
         }
@@ -80,6 +80,9 @@ public final class ProgressRenderer {
         if (l.state().startsWith("failed")) {
             return "lost";
         }
+        if (l.dropped()) {
+            return "dropped";
+        }
         return switch (p.phase()) {
             case CONNECTING -> "connecting";
             case DONE -> "done";
@@ -93,7 +96,7 @@ public final class ProgressRenderer {
     }
 
     private static String lostReason(LinkStats l) {
-        return l.state().substring("failed".length()).replaceFirst("^:\\s*", "");
+        return l.state().replaceFirst("^(failed|dropped):?\\s*", "");
     }
 
     private static String limits(LinkStats l) {

@@ -142,6 +142,32 @@ class LinkHandlerTest {
     }
 
     @Test
+    void aLinkIsDroppedAtItsThirdBadPieceAfterNackingIt() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        byte[] corrupt = file.clone();
+        for (int i = 0; i < layout.pieceCount(); i++) {
+            corrupt[(int) layout.offset(i) + 5] ^= 1;
+        }
+        receivePiece(0, corrupt);
+        receivePiece(1, corrupt);
+        assertThat(channel.isOpen()).as("two bad pieces are tolerated").isTrue();
+        assertThat(handler.dropped()).isFalse();
+
+        receivePiece(2, corrupt);
+
+        assertThat(sent()).extracting(e -> e.getAck().getOk()).containsExactly(false, false, false);
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(handler.dropped()).isTrue();
+        assertThat(handler.closed().join()).contains("3 pieces failed their hash");
+        LinkStats stats = handler.stats();
+        assertThat(stats.dropped()).isTrue();
+        assertThat(stats.failed()).isEqualTo(3);
+        assertThat(stats.failedBytes()).isEqualTo(file.length);
+        assertThat(store.verifiedCount()).isZero();
+    }
+
+    @Test
     void pieceBeforeItsHashIsAckedWhenTheHashArrives() throws Exception {
         open();
         receivePiece(2, file);

@@ -86,6 +86,19 @@ public final class LocalPieceAllocator implements PieceAllocator {
     }
 
     @Override
+    public synchronized void markDone(java.util.BitSet pieces) {
+        if (pieces.length() > pieceCount) {
+            throw new IndexOutOfBoundsException("piece " + (pieces.length() - 1) + " of " + pieceCount);
+        }
+        for (int i = pieces.nextSetBit(0); i >= 0; i = pieces.nextSetBit(i + 1)) {
+            if (state[i] == UNCLAIMED) {
+                state[i] = DONE;
+                remaining--;
+            }
+        }
+    }
+
+    @Override
     public synchronized void release(int linkId, int index) {
         checkIndex(index);
         InFlight f = inFlight.get(index);

@@ -44,6 +44,12 @@ public interface PieceAllocator {
     /** The client verified {@code index}; returns true the first time. */
     boolean complete(int index);
 
+    /**
+     * The client already holds these pieces verified (a resumed download): they are done and
+     * never handed out. Pieces already claimed or done are left as they are.
+     */
+    void markDone(java.util.BitSet pieces);
+
     /** {@code linkId} will not deliver {@code index} (hash mismatch, cancelled); it becomes claimable again. */
     void release(int linkId, int index);
 

@@ -9,6 +9,7 @@ import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +44,11 @@ public final class Session implements AutoCloseable {
     private volatile int forwarded;
     private boolean rootForwarded;
     private volatile long lastDetach = System.nanoTime();
+    /** When the served file was last compared with the version this session pinned. */
+    private final AtomicLong lastStat = new AtomicLong(System.nanoTime());
+    private volatile boolean changed;
+    /** How often a claiming link may stat the file (a cheap syscall, but not one per piece). */
+    private static final long STAT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     Session(SessionId id, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
         this.id = id;
@@ -54,6 +60,69 @@ public final class Session implements AutoCloseable {
         this.forwarded = hashes.published();
         this.rootForwarded = hashesCompleteAtOpen;
         allocator.setAvailable(forwarded);
+    }
+
+    /**
+     * Marks the pieces a resuming client holds as done, if the request names this very file
+     * version (size, version tag and piece size); otherwise the client gets a different
+     * SessionOpened, starts over, and every piece is sent.
+     */
+    public void markHave(dev.biternet.proto.OpenSession request) {
+        PieceLayout layout = layout();
+        ByteString have = request.getHave();
+        if (have.isEmpty() || request.getExpectedFileVersion() != version().tag()
+                || request.getExpectedFileSize() != layout.fileSize() || request.getHavePieceSize() != layout.pieceSize()
+                || have.size() != (layout.pieceCount() + 7) / 8) {
+            return;
+        }
+        allocator.markDone(java.util.BitSet.valueOf(have.asReadOnlyByteBuffer()));
+    }
+
+    /**
+     * True once the served file's size or mtime differs from this session's version (checked
+     * at most every 100 ms, by whichever link claims). The first link to notice tells every
+     * link with FILE_CHANGED and closes them: bytes of a changed file must not be mixed with
+     * the old ones. A file replaced by rename or deleted is not a change for this session: it
+     * keeps reading the old file through its own descriptor.
+     */
+    public boolean fileChanged() {
+        if (changed) {
+            return true;
+        }
+        long last = lastStat.get();
+        long now = System.nanoTime();
+        if (now - last < STAT_EVERY_NANOS || !lastStat.compareAndSet(last, now)) {
+            return false;
+        }
+        FileVersion pinned = version();
+        String why;
+        try {
+            FileVersion now1 = FileVersion.of(pinned.path());
+            if (!java.util.Objects.equals(now1.fileKey(), pinned.fileKey())) {
+                // Replaced by rename: this session's descriptor still reads the old, intact
+                // file (only its size can be checked through the descriptor).
+                long size = file.size();
+                if (size == pinned.size()) {
+                    return false;
+                }
+                why = "was " + pinned.size() + " bytes, now " + size;
+            } else if (now1.size() == pinned.size() && now1.mtimeNanos() == pinned.mtimeNanos()) {
+                return false;
+            } else {
+                why = "was " + pinned.size() + " bytes, now " + now1.size()
+                        + (now1.size() == pinned.size() ? " and modified" : "");
+            }
+        } catch (NoSuchFileException e) {
+            // Deleted: the open descriptor still reads the whole, unchanged file.
+            return false;
+        } catch (IOException e) {
+            why = "cannot stat it: " + e.getMessage();
+        }
+        changed = true;
+        Envelope error = Frames.error(Error.Code.FILE_CHANGED, "the file changed on the server during the download ("
+                + why + ")");
+        links.values().forEach(l -> l.fail(error));
+        return true;
     }
 
     public SessionId id() {
@@ -151,6 +220,10 @@ public final class Session implements AutoCloseable {
         String failure = hashes.failure();
         if (failure != null) {
             link.fail(Frames.error(Error.Code.IO_ERROR, "file changed or unreadable on the server: " + failure));
+            return -1;
+        }
+        if (changed) {
+            link.fail(Frames.error(Error.Code.FILE_CHANGED, "the file changed on the server during the download"));
             return -1;
         }
         links.put(linkId, link);

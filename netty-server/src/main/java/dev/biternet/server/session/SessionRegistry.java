@@ -39,6 +39,15 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     public Session open(String path) throws RequestException {
+        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build());
+    }
+
+    /**
+     * Opens a session; a resuming client's pieces ({@code have}) are marked done when the file
+     * is still the version it names (see {@link Session#markHave}).
+     */
+    public Session open(dev.biternet.proto.OpenSession request) throws RequestException {
+        String path = request.getPath();
         Path file = root.resolve(path);
         FileChannel channel;
         FileVersion version;
@@ -58,6 +67,7 @@ public final class SessionRegistry implements AutoCloseable {
                 : PieceLayout.forFile(version.size());
         PieceHashes hashes = hasher.hashes(version, layout);
         Session session = new Session(SessionId.random(), hashes, channel);
+        session.markHave(request);
         sessions.put(session.id().bytes(), session);
         return session;
     }

@@ -68,7 +68,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     protected void channelRead0(ChannelHandlerContext ctx, Envelope msg) {
         switch (msg.getBodyCase()) {
             case HELLO -> onHello(ctx, msg.getHello());
-            case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession().getPath());
+            case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession());
             case ATTACH -> onAttach(ctx, msg);
             default -> throw new ProtocolException(Error.Code.BAD_STATE,
                     "unexpected " + msg.getBodyCase() + " in state " + state);
@@ -86,10 +86,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
     }
 
-    private void onOpen(ChannelHandlerContext ctx, String path) {
+    private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
         expect(State.READY, "OPEN_SESSION");
+        String path = request.getPath();
         try {
-            Session session = sessions.open(path);
+            Session session = sessions.open(request);
             LOG.log(Level.INFO, "session {0} opened by {1} for {2} ({3} bytes, {4} pieces)", session.id(),
                     ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
             ctx.writeAndFlush(session.opened());

@@ -198,6 +198,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             // This link's data cap: it takes no piece it could not carry whole; the others finish.
             return false;
         }
+        if (session.fileChanged()) {
+            return false;
+        }
         boolean refrained = refrain(allocator);
         int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, this::worthCopying);
         if (index == PieceAllocator.NONE) {

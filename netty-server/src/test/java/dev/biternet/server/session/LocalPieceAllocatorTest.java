@@ -37,7 +37,7 @@ class LocalPieceAllocatorTest {
         }
     }
 
-    enum Kind { CLAIM, ENDGAME_CLAIM, GROW, COMPLETE, RELEASE, RELEASE_ALL }
+    enum Kind { CLAIM, ENDGAME_CLAIM, GROW, COMPLETE, RELEASE, RELEASE_ALL, MARK_DONE }
 
     private static Gen<Op> ops(Kind... kinds) {
         return integers().between(0, kinds.length - 1)
@@ -48,12 +48,12 @@ class LocalPieceAllocatorTest {
     /** Before the endgame: claims never ask for copies; availability grows as hashes would be published. */
     private static final Gen<List<Op>> PRE_ENDGAME = lists().of(ops(
             Kind.CLAIM, Kind.CLAIM, Kind.CLAIM, Kind.GROW, Kind.GROW, Kind.COMPLETE, Kind.COMPLETE,
-            Kind.RELEASE, Kind.RELEASE_ALL)).ofSizeBetween(0, 160);
+            Kind.RELEASE, Kind.RELEASE_ALL, Kind.MARK_DONE)).ofSizeBetween(0, 160);
 
     /** Everything, endgame copies included. */
     private static final Gen<List<Op>> ANY = lists().of(ops(
             Kind.CLAIM, Kind.CLAIM, Kind.ENDGAME_CLAIM, Kind.ENDGAME_CLAIM, Kind.GROW, Kind.COMPLETE,
-            Kind.RELEASE, Kind.RELEASE_ALL)).ofSizeBetween(0, 200);
+            Kind.RELEASE, Kind.RELEASE_ALL, Kind.MARK_DONE)).ofSizeBetween(0, 200);
 
     @Test
     void beforeTheEndgameEachPieceIsClaimedOnceInOrderOfAvailabilityWithReleasedPiecesFirst() {
@@ -242,6 +242,7 @@ class LocalPieceAllocatorTest {
                 }
                 case COMPLETE -> complete(op.arg());
                 case RELEASE -> release(op.link(), op.arg());
+                case MARK_DONE -> markDone(op.arg());
                 case RELEASE_ALL -> {
                     real.releaseAll(op.link());
                     for (Integer p : new ArrayList<>(holders.keySet())) {
@@ -270,7 +271,36 @@ class LocalPieceAllocatorTest {
             return NONE;
         }
 
+        /**
+         * A resuming client's pieces: about a quarter of all pieces, picked by {@code seed}.
+         * Those neither done nor in flight become done; the rest are left as they are.
+         */
+        private void markDone(int seed) {
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+            java.util.BitSet have = new java.util.BitSet();
+            for (int i = 0; i < count; i++) {
+                if (rnd.nextInt(4) == 0) {
+                    have.set(i);
+                }
+            }
+            real.markDone(have);
+            have.stream().filter(i -> !holders.containsKey(i)).forEach(done::add);
+        }
+
+        /** Done pieces are skipped where the next claim would look: the released queue's head, then the cursor. */
+        private void skipDone() {
+            while (!released.isEmpty() && done.contains(released.first())) {
+                released.pollFirst();
+            }
+            if (released.isEmpty()) {
+                while (fresh < available && done.contains(fresh)) {
+                    fresh++;
+                }
+            }
+        }
+
         private void claim(int link, long minAge) {
+            skipDone();
             boolean endgame = released.isEmpty() && fresh >= count && available == count;
             int expected = expectedClaim(link, minAge);
             int got = real.claim(link, minAge);
