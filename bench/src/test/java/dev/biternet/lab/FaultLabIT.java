@@ -1,18 +1,14 @@
 package dev.biternet.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,26 +27,11 @@ class FaultLabIT {
 
     @BeforeAll
     static void needsNamespaces() {
-        String why = Lab.unavailableReason();
-        if (why != null) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail("CI must run the network lab: " + why);
-            }
-            Assumptions.assumeTrue(false, why);
-        }
+        Lab.requireOrSkip();
     }
 
     private static Path randomFile(String name, long size) throws IOException {
-        Path p = served.resolve(name);
-        Random rnd = new Random(size);
-        byte[] buf = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(p)) {
-            for (long left = size; left > 0; left -= buf.length) {
-                rnd.nextBytes(buf);
-                out.write(buf, 0, (int) Math.min(buf.length, left));
-            }
-        }
-        return p;
+        return Lab.randomFile(served, name, size);
     }
 
     @Test

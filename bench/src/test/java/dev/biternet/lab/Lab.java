@@ -98,6 +98,37 @@ final class Lab implements AutoCloseable {
         script("restore", name, Integer.toString(link));
     }
 
+    /**
+     * For a test class's {@code @BeforeAll}: skips the tests with the reason when namespaces
+     * cannot be made here, but fails them in CI ({@code CI=true}), which must run the lab.
+     */
+    static void requireOrSkip() {
+        String why = unavailableReason();
+        if (why != null) {
+            if ("true".equals(System.getenv("CI"))) {
+                org.junit.jupiter.api.Assertions.fail("CI must run the network lab: " + why);
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, why);
+        }
+    }
+
+    /** A file of {@code size} seeded random bytes in {@code dir} (made once, reused by later calls). */
+    static Path randomFile(Path dir, String name, long size) throws IOException {
+        Path p = dir.resolve(name);
+        if (Files.exists(p)) {
+            return p;
+        }
+        java.util.Random rnd = new java.util.Random(size);
+        byte[] buf = new byte[1 << 20];
+        try (java.io.OutputStream out = Files.newOutputStream(p)) {
+            for (long left = size; left > 0; left -= buf.length) {
+                rnd.nextBytes(buf);
+                out.write(buf, 0, (int) Math.min(buf.length, left));
+            }
+        }
+        return p;
+    }
+
     /** Bytes the client's interface for {@code link} received, by the kernel's own counter. */
     long rxBytes(int link) throws IOException, InterruptedException {
         return Long.parseLong(run(List.of("ip", "netns", "exec", name + "-cli", "cat",

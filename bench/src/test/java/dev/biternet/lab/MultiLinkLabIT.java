@@ -1,7 +1,6 @@
 package dev.biternet.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
@@ -12,8 +11,6 @@ import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.util.HexFormat;
-import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,29 +33,11 @@ class MultiLinkLabIT {
 
     @BeforeAll
     static void needsNamespaces() {
-        String why = Lab.unavailableReason();
-        if (why != null) {
-            if ("true".equals(System.getenv("CI"))) {
-                fail("CI must run the network lab: " + why);
-            }
-            Assumptions.assumeTrue(false, why);
-        }
+        Lab.requireOrSkip();
     }
 
     private static Path randomFile(String name, long size) throws IOException {
-        Path p = served.resolve(name);
-        if (Files.exists(p)) {
-            return p;
-        }
-        Random rnd = new Random(size);
-        byte[] buf = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(p)) {
-            for (long left = size; left > 0; left -= buf.length) {
-                rnd.nextBytes(buf);
-                out.write(buf, 0, (int) Math.min(buf.length, left));
-            }
-        }
-        return p;
+        return Lab.randomFile(served, name, size);
     }
 
     private static String sha256(Path p) throws Exception {
