@@ -13,6 +13,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -104,17 +105,27 @@ public final class GetCommand implements Callable<Integer> {
         if (retryTime < 0) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--retry-time must be 0 or more seconds, not " + retryTime);
         }
-        if (doctor || !ifaces.isEmpty()) {
-            Integer code = checkRouting(target, doctor ? out : err);
-            if (doctor) {
-                return code;
-            }
+        if (doctor) {
+            return checkRouting(target, out);
         }
+        // Before a download the routing check (an `ip route get` per link, ~50-100 ms) runs beside
+        // the connects instead of ahead of them; the progress display waits for its warning, if any.
+        CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
+                : CompletableFuture.runAsync(() -> checkRouting(target, err), runnable -> {
+                    Thread t = new Thread(runnable, "biternet-routing-check");
+                    t.setDaemon(true);
+                    t.start();
+                });
         Path out1 = output != null ? output : Path.of(target.fileName());
         Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime), err);
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
-        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose)) {
-            DownloadResult result = download.run();
+        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
+            DownloadResult result;
+            try {
+                result = download.run();
+            } finally {
+                awaitQuietly(routing);
+            }
             if (progress != null) {
                 progress.close();
             }
@@ -125,6 +136,17 @@ public final class GetCommand implements Callable<Integer> {
             err.println("biternet-get: " + e.getMessage());
             err.flush();
             return e.exitCode();
+        }
+    }
+
+    /** Lets the routing check's warning reach stderr before the summary or an error; it never fails. */
+    private static void awaitQuietly(CompletableFuture<Void> routing) {
+        try {
+            routing.get(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // the check is advice; a download does not depend on it
         }
     }
 

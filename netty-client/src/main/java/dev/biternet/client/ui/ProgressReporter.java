@@ -31,6 +31,8 @@ public final class ProgressReporter implements AutoCloseable {
 
     private final Supplier<Progress> source;
     private final Supplier<Sink> sinks;
+    /** Nothing is drawn before this is done (another writer to stderr, such as the routing check, finishes first). */
+    private java.util.concurrent.Future<?> notBefore = java.util.concurrent.CompletableFuture.completedFuture(null);
     private final RateMeter meter = new RateMeter();
     private final ScheduledExecutorService timer;
     private Sink sink;
@@ -49,6 +51,12 @@ public final class ProgressReporter implements AutoCloseable {
      * download's path.
      */
     public static ProgressReporter start(Supplier<Progress> source, PrintWriter err, boolean plain) {
+        return start(source, err, plain, java.util.concurrent.CompletableFuture.completedFuture(null));
+    }
+
+    /** As {@link #start(Supplier, PrintWriter, boolean)}, drawing nothing until {@code notBefore} is done. */
+    public static ProgressReporter start(Supplier<Progress> source, PrintWriter err, boolean plain,
+                                         java.util.concurrent.Future<?> notBefore) {
         Supplier<Sink> sinks = () -> {
             Sink terminal = plain || !TerminalSink.stderrMayBeTerminal() ? null : TerminalSink.open();
             return terminal != null ? terminal : new PlainSink(err, PLAIN_PERIOD_NANOS);
@@ -59,6 +67,7 @@ public final class ProgressReporter implements AutoCloseable {
             return t;
         });
         ProgressReporter reporter = new ProgressReporter(source, sinks, timer);
+        reporter.notBefore = notBefore;
         timer.scheduleAtFixedRate(() -> reporter.sample(System.nanoTime()), TERMINAL_PERIOD_MILLIS,
                 TERMINAL_PERIOD_MILLIS, TimeUnit.MILLISECONDS);
         return reporter;
@@ -71,7 +80,7 @@ public final class ProgressReporter implements AutoCloseable {
         }
         Progress p = source.get();
         double[] rates = meter.sample(p, nanos);
-        if (p.phase() == Progress.Phase.CONNECTING) {
+        if (p.phase() == Progress.Phase.CONNECTING || !notBefore.isDone()) {
             return;
         }
         if (sink == null) {
