@@ -123,7 +123,7 @@ class BiternetServerTest {
 
             link.hello();
             link.send(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(opened.getSessionId()).setWindow(3).setLinkName("loopback")).build());
+                    .setSessionId(opened.getSessionId()).setSecret(opened.getAttachSecret()).setWindow(3).setLinkName("loopback")).build());
             assertThat(link.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
 
             byte[] received = new byte[size];
@@ -182,7 +182,7 @@ class BiternetServerTest {
             for (int n = 0; n < 2; n++) {
                 links[n].hello();
                 links[n].send(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                        .setSessionId(opened.getSessionId()).setWindow(2).setLinkName("link-" + n)).build());
+                        .setSessionId(opened.getSessionId()).setSecret(opened.getAttachSecret()).setWindow(2).setLinkName("link-" + n)).build());
             }
             for (int n = 0; n < 2; n++) {
                 WireClient link = links[n];

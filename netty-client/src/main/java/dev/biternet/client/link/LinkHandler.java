@@ -122,7 +122,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.store = store;
             this.layout = store.layout();
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())
+                    .setSessionId(session.getSessionId()).setSecret(session.getAttachSecret())
+                    .setWindow(window).setLinkName(spec.name())
                     .setCapBytes(spec.capBytes()).setRateLimit(spec.rateLimit())).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });

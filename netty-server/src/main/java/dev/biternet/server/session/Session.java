@@ -23,6 +23,7 @@ import java.util.function.IntConsumer;
  */
 public final class Session implements AutoCloseable {
     private final SessionId id;
+    private final ByteString attachSecret;
     private final dev.biternet.server.files.PieceHashes hashes;
     private final FileChannel file;
     private final PieceAllocator allocator;
@@ -44,8 +45,9 @@ public final class Session implements AutoCloseable {
     private boolean rootForwarded;
     private volatile long lastDetach = System.nanoTime();
 
-    Session(SessionId id, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
+    Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
         this.id = id;
+        this.attachSecret = attachSecret;
         this.hashes = hashes;
         this.file = file;
         this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount());
@@ -58,6 +60,14 @@ public final class Session implements AutoCloseable {
 
     public SessionId id() {
         return id;
+    }
+
+    /**
+     * True if {@code secret} is this session's attach secret. The id alone does not let a
+     * client attach: ids appear in logs, the secret never does.
+     */
+    public boolean acceptsSecret(ByteString secret) {
+        return dev.biternet.server.security.Secrets.matches(attachSecret, secret);
     }
 
     public PieceLayout layout() {
@@ -132,6 +142,7 @@ public final class Session implements AutoCloseable {
         int known = hashes.published();
         var b = dev.biternet.proto.SessionOpened.newBuilder()
                 .setSessionId(id.bytes())
+                .setAttachSecret(attachSecret)
                 .setFileSize(layout().fileSize())
                 .setPieceSize(layout().pieceSize())
                 .setPieceCount(layout().pieceCount())

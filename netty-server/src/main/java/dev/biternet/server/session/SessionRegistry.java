@@ -57,7 +57,7 @@ public final class SessionRegistry implements AutoCloseable {
                 ? new PieceLayout(version.size(), pieceSizeOverride)
                 : PieceLayout.forFile(version.size());
         PieceHashes hashes = hasher.hashes(version, layout);
-        Session session = new Session(SessionId.random(), hashes, channel);
+        Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel);
         sessions.put(session.id().bytes(), session);
         return session;
     }

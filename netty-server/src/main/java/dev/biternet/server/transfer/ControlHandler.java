@@ -108,6 +108,13 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             ctx.writeAndFlush(Frames.error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
             return;
         }
+        if (!session.acceptsSecret(msg.getAttach().getSecret())) {
+            LOG.log(Level.INFO, "refused attach from {0} to session {1}: wrong attach secret",
+                    ctx.channel().remoteAddress(), session.id());
+            ctx.writeAndFlush(Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         state = State.ATTACHED;
         if (deadline != null) {
             deadline.cancel(false);
