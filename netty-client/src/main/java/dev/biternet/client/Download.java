@@ -3,6 +3,7 @@ package dev.biternet.client;
 import dev.biternet.client.link.ClientInitializer;
 import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.store.PieceStore;
@@ -51,11 +52,18 @@ public final class Download {
 
     private final Request request;
     private final PrintWriter err;
+    private final LinkSecurity security;
     private long start;
 
     public Download(Request request, PrintWriter err) {
+        this(request, err, LinkSecurity.NONE);
+    }
+
+    /** @param security the access token and TLS settings every link uses */
+    public Download(Request request, PrintWriter err, LinkSecurity security) {
         this.request = request;
         this.err = err;
+        this.security = security;
     }
 
     public DownloadResult run() throws DownloadException, InterruptedException {
@@ -83,7 +91,7 @@ public final class Download {
             InetSocketAddress remote = new InetSocketAddress(server, target.port());
             List<ChannelFuture> connects = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
-                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? target.path() : null);
+                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? target.path() : null, security.token());
                 handlers.add(h);
                 connects.add(connect(transport, group, specs.get(i), h, remote));
             }

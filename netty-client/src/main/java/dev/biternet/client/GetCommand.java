@@ -1,5 +1,7 @@
 package dev.biternet.client;
 
+import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -55,6 +57,10 @@ public final class GetCommand implements Callable<Integer> {
             description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
     private int connectTimeout;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "File holding the server's access token (when biternet-serve has --token-file).")
+    private Path tokenFile;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -66,8 +72,17 @@ public final class GetCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Path out1 = output != null ? output : Path.of(target.fileName());
+        LinkSecurity security = LinkSecurity.NONE;
+        if (tokenFile != null) {
+            try {
+                security = security.withToken(TokenFile.read(tokenFile));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
         try {
-            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err).run();
+            DownloadResult result = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose), err,
+                    security).run();
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;

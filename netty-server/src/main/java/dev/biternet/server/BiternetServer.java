@@ -3,7 +3,9 @@ package dev.biternet.server;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.security.Access;
 import dev.biternet.server.session.SessionRegistry;
+import dev.biternet.server.transfer.PiecePusher;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -21,15 +23,27 @@ import java.util.function.Consumer;
  * accepting, closes every channel and session and releases the event loops.
  */
 public final class BiternetServer implements AutoCloseable {
-    /** What to serve and where. {@code pieceSize} 0 picks the default for each file. */
+    /**
+     * What to serve and where. {@code pieceSize} 0 picks the default for each file; {@code access}
+     * holds the access token and the per-address limits.
+     */
     public record Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
-                         int sessionIdleSeconds) {
+                         int sessionIdleSeconds, Access access) {
+        public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
+                      int sessionIdleSeconds) {
+            this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, Access.DEFAULT);
+        }
+
         public static Config of(Path root, String host, int port) {
             return new Config(root, host, port, 0, 0, 1, 60);
         }
 
         public Config withPieceSize(int size) {
-            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds);
+            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access);
+        }
+
+        public Config withAccess(Access a) {
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a);
         }
     }
 
@@ -47,9 +61,11 @@ public final class BiternetServer implements AutoCloseable {
         ServedRoot root = new ServedRoot(config.root());
         this.transport = transport;
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
-        this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS);
+        this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
+                config.access().limits().sessionsPerAddress());
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
+        ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access());
         boolean ok = false;
         try {
             ServerBootstrap b = new ServerBootstrap()
@@ -58,10 +74,10 @@ public final class BiternetServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(extraStages == null ? new ServerInitializer(sessions, 0) : new ChannelInitializer<Channel>() {
+                    .childHandler(extraStages == null ? initializer : new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new ServerInitializer(sessions, 0));
+                            ch.pipeline().addLast(initializer);
                             extraStages.accept(ch);
                         }
                     });

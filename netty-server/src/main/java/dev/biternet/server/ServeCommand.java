@@ -1,6 +1,10 @@
 package dev.biternet.server;
 
+import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
+import dev.biternet.server.security.Access;
+import dev.biternet.server.security.AccessToken;
+import dev.biternet.server.security.Limits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -49,6 +53,26 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Threads hashing files seen for the first time (default: ${DEFAULT-VALUE}).")
     private int hashThreads;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "Require this access token (the file's content, trimmed) in every client's Hello.")
+    private Path tokenFile;
+
+    @Option(names = "--max-sessions-per-address", paramLabel = "N", defaultValue = "64",
+            description = "Open sessions one client address may hold (default: ${DEFAULT-VALUE}).")
+    private int maxSessions;
+
+    @Option(names = "--max-channels-per-address", paramLabel = "N", defaultValue = "256",
+            description = "Open connections one client address may hold (default: ${DEFAULT-VALUE}).")
+    private int maxChannels;
+
+    @Option(names = "--hello-timeout", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Close a connection that has not sent Hello within this time (default: ${DEFAULT-VALUE}).")
+    private int helloTimeout;
+
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "Close a connection on which nothing is read or written for this long; 0: never (default: ${DEFAULT-VALUE}).")
+    private int idleTimeout;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -59,9 +83,10 @@ public final class ServeCommand implements Callable<Integer> {
         if (pieceSize != 0 && (pieceSize < 16384 || pieceSize > (16 << 20))) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
         }
+        Access access = access();
         BiternetServer server;
         try {
-            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60));
+            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60, access));
         } catch (java.io.IOException e) {
             err.println("biternet-serve: " + e.getMessage());
             return 1;
@@ -76,6 +101,25 @@ public final class ServeCommand implements Callable<Integer> {
         out.flush();
         server.awaitClose();
         return 0;
+    }
+
+    private Access access() {
+        Limits limits;
+        try {
+            limits = new Limits(maxSessions, maxChannels, helloTimeout, idleTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-sessions-per-address, --max-channels-per-address"
+                    + " and --hello-timeout must be at least 1, --idle-timeout at least 0");
+        }
+        AccessToken token = AccessToken.NONE;
+        if (tokenFile != null) {
+            try {
+                token = AccessToken.of(TokenFile.read(tokenFile));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
+        return new Access(token, limits);
     }
 
     public static void main(String[] args) {

@@ -2,13 +2,18 @@ package dev.biternet.server;
 
 import dev.biternet.common.wire.EnvelopeEncoder;
 import dev.biternet.common.wire.FrameDecoder;
+import dev.biternet.server.security.Access;
+import dev.biternet.server.security.AddressLimiter;
+import dev.biternet.server.security.ConnectionGuard;
 import dev.biternet.server.session.SessionRegistry;
 import dev.biternet.server.transfer.ControlHandler;
 import dev.biternet.server.transfer.PiecePusher;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The server pipeline, in order: framing, codec, flow control, dispatcher. Stage names are
@@ -18,12 +23,17 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     public static final String FRAME_DECODER = "frame-decoder";
     public static final String ENVELOPE_ENCODER = "envelope-encoder";
     public static final String READ_TIMEOUT = "read-timeout";
+    public static final String CONNECTION_GUARD = "connection-guard";
+    public static final String IDLE_TIMEOUT = "idle-timeout";
     public static final String PIECE_PUSHER = "piece-pusher";
     public static final String DISPATCHER = "dispatcher";
 
     private final SessionRegistry sessions;
     private final int readTimeoutSeconds;
     private final int blockSize;
+    private final Access access;
+    /** Open connections per client address, shared by every channel this initializer builds. */
+    private final AddressLimiter channelsPerAddress;
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds) {
         this(sessions, readTimeoutSeconds, PiecePusher.BLOCK_SIZE);
@@ -31,21 +41,33 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
 
     /** @param blockSize bytes per piece block (tests use small blocks on small pieces) */
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize) {
+        this(sessions, readTimeoutSeconds, blockSize, Access.DEFAULT);
+    }
+
+    public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access) {
         this.sessions = sessions;
         this.readTimeoutSeconds = readTimeoutSeconds;
         this.blockSize = blockSize;
+        this.access = access;
+        this.channelsPerAddress = new AddressLimiter(access.limits().channelsPerAddress());
     }
 
     @Override
     protected void initChannel(Channel ch) {
         PiecePusher pusher = new PiecePusher(blockSize);
         ChannelPipeline p = ch.pipeline();
+        p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress));
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
         if (readTimeoutSeconds > 0) {
             p.addLast(READ_TIMEOUT, new ReadTimeoutHandler(readTimeoutSeconds));
         }
+        if (access.limits().idleSeconds() > 0) {
+            // observeOutput: a link the server is still writing to (a slow link taking a long
+            // piece) is busy, not idle, even if the client has nothing to say meanwhile.
+            p.addLast(IDLE_TIMEOUT, new IdleStateHandler(true, 0, 0, access.limits().idleSeconds(), TimeUnit.SECONDS));
+        }
         p.addLast(PIECE_PUSHER, pusher);
-        p.addLast(DISPATCHER, new ControlHandler(sessions, pusher));
+        p.addLast(DISPATCHER, new ControlHandler(sessions, pusher, access));
     }
 }

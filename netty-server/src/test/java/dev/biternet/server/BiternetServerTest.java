@@ -308,6 +308,14 @@ class BiternetServerTest {
         private final OutputStream out;
 
         WireClient(InetSocketAddress server) throws IOException {
+            this(server, null);
+        }
+
+        /** A client whose socket is bound to {@code local} (another loopback address, say) first. */
+        WireClient(InetSocketAddress server, java.net.InetAddress local) throws IOException {
+            if (local != null) {
+                socket.bind(new InetSocketAddress(local, 0));
+            }
             socket.connect(server, 5_000);
             socket.setSoTimeout(15_000);
             socket.setTcpNoDelay(true);

@@ -1,5 +1,6 @@
 package dev.biternet.client.link;
 
+import com.google.protobuf.ByteString;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
@@ -51,6 +52,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private final LinkSpec spec;
     private final String openPath;
+    private final ByteString token;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
@@ -82,8 +84,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
+        this(spec, openPath, ByteString.EMPTY);
+    }
+
+    /** @param token the server's access token, sent in Hello (empty: none) */
+    public LinkHandler(LinkSpec spec, String openPath, ByteString token) {
         this.spec = spec;
         this.openPath = openPath;
+        this.token = token;
     }
 
     public LinkSpec spec() {
@@ -108,7 +116,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
-                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get")).build());
+                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
         if (openPath != null) {
             ctx.write(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(openPath)).build());
         }

@@ -8,6 +8,7 @@ import dev.biternet.proto.Error;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +25,10 @@ import java.util.function.IntConsumer;
 public final class Session implements AutoCloseable {
     private final SessionId id;
     private final ByteString attachSecret;
+    private final String path;
+    /** The address that opened the session (counted against its per-address limit), or null. */
+    private final SocketAddress client;
+    private final long openedNanos = System.nanoTime();
     private final dev.biternet.server.files.PieceHashes hashes;
     private final FileChannel file;
     private final PieceAllocator allocator;
@@ -45,8 +50,11 @@ public final class Session implements AutoCloseable {
     private boolean rootForwarded;
     private volatile long lastDetach = System.nanoTime();
 
-    Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
+    Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
+            String path, SocketAddress client) {
         this.id = id;
+        this.path = path;
+        this.client = client;
         this.attachSecret = attachSecret;
         this.hashes = hashes;
         this.file = file;
@@ -68,6 +76,24 @@ public final class Session implements AutoCloseable {
      */
     public boolean acceptsSecret(ByteString secret) {
         return dev.biternet.server.security.Secrets.matches(attachSecret, secret);
+    }
+
+    /** The path the client asked for. */
+    public String path() {
+        return path;
+    }
+
+    public SocketAddress client() {
+        return client;
+    }
+
+    public long openedNanos() {
+        return openedNanos;
+    }
+
+    /** Links attached so far, over the session's life. */
+    public int linksEverAttached() {
+        return nextLinkId.get();
     }
 
     public PieceLayout layout() {

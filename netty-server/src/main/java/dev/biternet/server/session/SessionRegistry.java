@@ -8,8 +8,11 @@ import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.PieceHashes;
 import dev.biternet.server.files.RequestException;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.security.AddressLimiter;
+import dev.biternet.server.security.Limits;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
@@ -29,16 +32,50 @@ public final class SessionRegistry implements AutoCloseable {
     private final int pieceSizeOverride;
     private final long idleTimeoutNanos;
     private final Map<ByteString, Session> sessions = new ConcurrentHashMap<>();
+    private final AddressLimiter perAddress;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT.sessionsPerAddress());
+    }
+
+    /** @param sessionsPerAddress how many open sessions one client address may hold */
+    public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
+                           int sessionsPerAddress) {
         this.root = root;
         this.hasher = hasher;
         this.pieceSizeOverride = pieceSizeOverride;
         this.idleTimeoutNanos = unit.toNanos(idleTimeout);
+        this.perAddress = new AddressLimiter(sessionsPerAddress);
     }
 
+    /** Opens a session not counted against any client address (tests, embedded use). */
     public Session open(String path) throws RequestException {
+        return open(path, null);
+    }
+
+    /**
+     * Opens a session for {@code client}, which may hold at most the per-address number of
+     * open sessions; one more is refused with {@code LIMIT_EXCEEDED}.
+     */
+    public Session open(String path, SocketAddress client) throws RequestException {
+        if (!perAddress.tryAcquire(client)) {
+            throw new RequestException(Error.Code.LIMIT_EXCEEDED, "too many open sessions from "
+                    + AddressLimiter.hostOf(client) + " (limit " + perAddress.max() + ")");
+        }
+        boolean ok = false;
+        try {
+            Session session = openFile(path, client);
+            ok = true;
+            return session;
+        } finally {
+            if (!ok) {
+                perAddress.release(client);
+            }
+        }
+    }
+
+    private Session openFile(String path, SocketAddress client) throws RequestException {
         Path file = root.resolve(path);
         FileChannel channel;
         FileVersion version;
@@ -57,7 +94,8 @@ public final class SessionRegistry implements AutoCloseable {
                 ? new PieceLayout(version.size(), pieceSizeOverride)
                 : PieceLayout.forFile(version.size());
         PieceHashes hashes = hasher.hashes(version, layout);
-        Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel);
+        Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel,
+                path, client);
         sessions.put(session.id().bytes(), session);
         return session;
     }
@@ -80,7 +118,7 @@ public final class SessionRegistry implements AutoCloseable {
             long idle = s.idleNanos();
             if (idle >= 0 && (idle > idleTimeoutNanos || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
                 if (sessions.remove(s.id().bytes(), s)) {
-                    s.close();
+                    closeSession(s);
                 }
             }
         }
@@ -88,8 +126,16 @@ public final class SessionRegistry implements AutoCloseable {
 
     @Override
     public void close() {
-        sessions.values().forEach(Session::close);
-        sessions.clear();
+        for (Session s : sessions.values()) {
+            if (sessions.remove(s.id().bytes(), s)) {
+                closeSession(s);
+            }
+        }
+    }
+
+    private void closeSession(Session s) {
+        perAddress.release(s.client());
+        s.close();
     }
 
     private static void closeQuietly(FileChannel c) {

@@ -8,12 +8,14 @@ import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
 import dev.biternet.proto.Welcome;
 import dev.biternet.server.files.RequestException;
+import dev.biternet.server.security.Access;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionRegistry;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
@@ -35,33 +37,67 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     private final SessionRegistry sessions;
     private final PiecePusher pusher;
+    private final Access access;
     private State state = State.AWAIT_HELLO;
     private ScheduledFuture<?> deadline;
+    private ScheduledFuture<?> helloDeadline;
 
     public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
+        this(sessions, pusher, Access.DEFAULT);
+    }
+
+    public ControlHandler(SessionRegistry sessions, PiecePusher pusher, Access access) {
         this.sessions = sessions;
         this.pusher = pusher;
+        this.access = access;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        int helloSeconds = access.limits().helloSeconds();
+        helloDeadline = ctx.executor().schedule(() -> {
+            if (state == State.AWAIT_HELLO) {
+                refuse(ctx, "no Hello within " + helloSeconds + " s");
+            }
+        }, helloSeconds, TimeUnit.SECONDS);
         deadline = ctx.executor().schedule(() -> {
-            if (state != State.ATTACHED && ctx.channel().isActive()) {
-                LOG.log(Level.INFO, "closing {0}: not attached to a session within {1} s",
-                        ctx.channel().remoteAddress(), ATTACH_DEADLINE_SECONDS);
-                ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, "not attached to a session within "
-                        + ATTACH_DEADLINE_SECONDS + " s")).addListener(ChannelFutureListener.CLOSE);
+            if (state != State.ATTACHED) {
+                refuse(ctx, "not attached to a session within " + ATTACH_DEADLINE_SECONDS + " s");
             }
         }, ATTACH_DEADLINE_SECONDS, TimeUnit.SECONDS);
         super.channelActive(ctx);
     }
 
+    /** Tells the client why with LIMIT_EXCEEDED and closes. */
+    private static void refuse(ChannelHandlerContext ctx, String why) {
+        if (ctx.channel().isActive()) {
+            LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), why);
+            ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, why)).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            refuse(ctx, "idle for " + access.limits().idleSeconds() + " s (nothing read or written)");
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancelDeadlines();
+        super.channelInactive(ctx);
+    }
+
+    private void cancelDeadlines() {
         if (deadline != null) {
             deadline.cancel(false);
         }
-        super.channelInactive(ctx);
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+        }
     }
 
     @Override
@@ -81,7 +117,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "client speaks protocol "
                     + hello.getProtocolVersion() + ", this server speaks " + Frames.PROTOCOL_VERSION);
         }
+        access.token().check(hello.getToken());
         state = State.READY;
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+        }
         ctx.writeAndFlush(Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
     }
@@ -89,7 +129,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     private void onOpen(ChannelHandlerContext ctx, String path) {
         expect(State.READY, "OPEN_SESSION");
         try {
-            Session session = sessions.open(path);
+            Session session = sessions.open(path, ctx.channel().remoteAddress());
             LOG.log(Level.INFO, "session {0} opened by {1} for {2} ({3} bytes, {4} pieces)", session.id(),
                     ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
             ctx.writeAndFlush(session.opened());
@@ -116,9 +156,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             return;
         }
         state = State.ATTACHED;
-        if (deadline != null) {
-            deadline.cancel(false);
-        }
+        cancelDeadlines();
         int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
                 msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
