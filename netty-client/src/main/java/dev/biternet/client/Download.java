@@ -1,6 +1,7 @@
 package dev.biternet.client;
 
 import dev.biternet.client.link.ClientInitializer;
+import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
@@ -21,6 +22,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.unix.RawUnixChannelOption;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -170,7 +172,7 @@ public final class Download {
                 // Up to 1 MiB per read on a fast link: fewer reads, and fewer positional writes.
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, request.connectTimeoutMillis())
-                .handler(new ClientInitializer(handler));
+                .handler(new ClientInitializer(handler, security.tls(), request.target().host(), remote.getPort()));
         ChannelFuture registered = b.register();
         Channel ch = registered.channel();
         ChannelPromise connected = ch.newPromise();
@@ -199,11 +201,23 @@ public final class Download {
             ChannelFuture c = spec.localAddress() == null ? ch.connect(remote)
                     : ch.connect(remote, new InetSocketAddress(spec.localAddress(), 0));
             c.addListener(f -> {
-                if (f.isSuccess()) {
-                    connected.setSuccess();
-                } else {
+                if (!f.isSuccess()) {
                     connected.setFailure(f.cause());
+                    return;
                 }
+                SslHandler tls = ch.pipeline().get(SslHandler.class);
+                if (tls == null) {
+                    connected.setSuccess();
+                    return;
+                }
+                // With TLS a link counts as connected once the handshake has verified the server.
+                tls.handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        connected.setSuccess();
+                    } else {
+                        connected.setFailure(new IOException(ClientTls.explain(h.cause())));
+                    }
+                });
             });
         });
         return connected;

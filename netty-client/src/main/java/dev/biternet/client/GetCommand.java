@@ -1,5 +1,6 @@
 package dev.biternet.client;
 
+import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
@@ -61,6 +62,16 @@ public final class GetCommand implements Callable<Integer> {
             description = "File holding the server's access token (when biternet-serve has --token-file).")
     private Path tokenFile;
 
+    @Option(names = "--tls", description = "Connect with TLS (the server runs with --tls-cert).")
+    private boolean tls;
+
+    @Option(names = "--tls-trust", paramLabel = "PEM",
+            description = "With --tls: trust the certificates in this PEM file (the server's CA or its own certificate).")
+    private Path tlsTrust;
+
+    @Option(names = "--tls-insecure", description = "With --tls: accept any server certificate (encrypts, but does not authenticate).")
+    private boolean tlsInsecure;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -78,6 +89,16 @@ public final class GetCommand implements Callable<Integer> {
                 security = security.withToken(TokenFile.read(tokenFile));
             } catch (java.io.IOException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
+        if (!tls && (tlsTrust != null || tlsInsecure)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust and --tls-insecure need --tls");
+        }
+        if (tls) {
+            try {
+                security = security.withTls(ClientTls.context(tlsTrust, tlsInsecure));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust: " + e.getMessage());
             }
         }
         try {

@@ -5,6 +5,8 @@ import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AccessToken;
 import dev.biternet.server.security.Limits;
+import dev.biternet.server.security.Tls;
+import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -73,6 +75,13 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Close a connection on which nothing is read or written for this long; 0: never (default: ${DEFAULT-VALUE}).")
     private int idleTimeout;
 
+    @Option(names = "--tls-cert", paramLabel = "PEM",
+            description = "Serve over TLS with this certificate chain (PEM); needs --tls-key.")
+    private Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The certificate's private key (unencrypted PKCS#8 PEM).")
+    private Path tlsKey;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -97,7 +106,8 @@ public final class ServeCommand implements Callable<Integer> {
         }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
-                + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT) + ")");
+                + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT)
+                + (access.tls() != null ? ", TLS" : "") + ")");
         out.flush();
         server.awaitClose();
         return 0;
@@ -119,7 +129,18 @@ public final class ServeCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
             }
         }
-        return new Access(token, limits);
+        SslContext tls = null;
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together");
+        }
+        if (tlsCert != null) {
+            try {
+                tls = Tls.server(tlsCert, tlsKey);
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert/--tls-key: " + e.getMessage());
+            }
+        }
+        return new Access(token, limits, tls);
     }
 
     public static void main(String[] args) {

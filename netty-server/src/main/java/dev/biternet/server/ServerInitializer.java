@@ -11,12 +11,14 @@ import dev.biternet.server.transfer.PiecePusher;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The server pipeline, in order: framing, codec, flow control, dispatcher. Stage names are
+ * The server pipeline, in order: TLS (optional), the per-address connection limit, framing,
+ * codec, chunked writer (with TLS), idle timeout, flow control, dispatcher. Stage names are
  * stable; tests and logs refer to them.
  */
 public final class ServerInitializer extends ChannelInitializer<Channel> {
@@ -24,6 +26,8 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     public static final String ENVELOPE_ENCODER = "envelope-encoder";
     public static final String READ_TIMEOUT = "read-timeout";
     public static final String CONNECTION_GUARD = "connection-guard";
+    public static final String TLS = "tls";
+    public static final String CHUNKED_WRITER = "chunked-writer";
     public static final String IDLE_TIMEOUT = "idle-timeout";
     public static final String PIECE_PUSHER = "piece-pusher";
     public static final String DISPATCHER = "dispatcher";
@@ -56,9 +60,16 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         PiecePusher pusher = new PiecePusher(blockSize);
         ChannelPipeline p = ch.pipeline();
+        if (access.tls() != null) {
+            p.addLast(TLS, access.tls().newHandler(ch.alloc()));
+        }
         p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress));
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
+        if (access.tls() != null) {
+            // Piece bytes go out as ChunkedInput with TLS (a FileRegion cannot pass the SslHandler).
+            p.addLast(CHUNKED_WRITER, new ChunkedWriteHandler());
+        }
         if (readTimeoutSeconds > 0) {
             p.addLast(READ_TIMEOUT, new ReadTimeoutHandler(readTimeoutSeconds));
         }

@@ -178,6 +178,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         if (c instanceof ProtocolException p) {
             error = Frames.error(p.code(), p.getMessage());
             LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), p.getMessage());
+        } else if (c instanceof javax.net.ssl.SSLException) {
+            // A failed TLS handshake (plain client, untrusted certificate): nothing to tell it in clear.
+            LOG.log(Level.INFO, "closing {0}: TLS: {1}", ctx.channel().remoteAddress(), c.getMessage());
+            ctx.close();
+            return;
         } else if (c instanceof java.io.IOException) {
             LOG.log(Level.DEBUG, "connection {0} lost: {1}", ctx.channel().remoteAddress(), c.getMessage());
             ctx.close();
