@@ -10,6 +10,9 @@ import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -82,9 +85,17 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "PEM", description = "The certificate's private key (unencrypted PKCS#8 PEM).")
     private Path tlsKey;
 
+    /** Levels --log-level takes, as Logback names them. */
+    enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR, OFF }
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "INFO",
+            description = "Logging on stderr: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). INFO logs one line per session.")
+    private LogLevel logLevel;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
+        setLogLevel(logLevel);
         if (!Files.isDirectory(root)) {
             err.println("biternet-serve: --root " + root + " is not a directory");
             return 1;
@@ -101,7 +112,7 @@ public final class ServeCommand implements Callable<Integer> {
             return 1;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.getLogger("biternet.server").log(System.Logger.Level.INFO, "shutting down (signal or exit)");
+            LoggerFactory.getLogger("biternet.server").info("shutting down (signal or exit)");
             server.close();
         }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
@@ -143,8 +154,13 @@ public final class ServeCommand implements Callable<Integer> {
         return new Access(token, limits, tls);
     }
 
+    static void setLogLevel(LogLevel level) {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
+            logback.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level.name()));
+        }
+    }
+
     public static void main(String[] args) {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %5$s%6$s%n");
         System.exit(new CommandLine(new ServeCommand()).execute(args));
     }
 }

@@ -372,6 +372,31 @@ class BiternetServerTest {
             return e;
         }
 
+        /**
+         * Attaches to {@code opened} with its secret and receives every piece, acking each; returns
+         * the file's bytes (control frames in between are skipped).
+         */
+        byte[] fetchAll(SessionOpened opened, int window) throws IOException {
+            send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                    .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("fetch")).build());
+            byte[] file = new byte[(int) opened.getFileSize()];
+            boolean[] have = new boolean[opened.getPieceCount()];
+            for (int got = 0; got < have.length; ) {
+                if (read() instanceof Piece p) {
+                    int i = p.header().getIndex();
+                    System.arraycopy(p.bytes(), 0, file, (int) p.header().getOffset(), p.bytes().length);
+                    if (p.header().getOffset() + p.bytes().length == Math.min(opened.getFileSize(), (i + 1L) * opened.getPieceSize())) {
+                        if (!have[i]) {
+                            have[i] = true;
+                            got++;
+                        }
+                        send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+                    }
+                }
+            }
+            return file;
+        }
+
         /** True if the server closed the connection (end of stream or reset) rather than sending more. */
         boolean closedByServer() throws IOException {
             try {

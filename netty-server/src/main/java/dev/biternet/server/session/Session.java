@@ -29,6 +29,8 @@ public final class Session implements AutoCloseable {
     /** The address that opened the session (counted against its per-address limit), or null. */
     private final SocketAddress client;
     private final long openedNanos = System.nanoTime();
+    /** When the last piece was verified; 0 until then. */
+    private volatile long finishedNanos;
     private final dev.biternet.server.files.PieceHashes hashes;
     private final FileChannel file;
     private final PieceAllocator allocator;
@@ -87,8 +89,26 @@ public final class Session implements AutoCloseable {
         return client;
     }
 
-    public long openedNanos() {
-        return openedNanos;
+    /**
+     * Seconds from opening to the last piece verified, or to {@code nowNanos} if pieces remain.
+     */
+    public double seconds(long nowNanos) {
+        long end = finishedNanos != 0 ? finishedNanos : allocator.remaining() == 0 ? openedNanos : nowNanos;
+        return (end - openedNanos) / 1e9;
+    }
+
+    /** The client verified {@code index} (an ack ok); returns true the first time. */
+    public boolean complete(int index) {
+        boolean first = allocator.complete(index);
+        if (first && allocator.remaining() == 0) {
+            finishedNanos = System.nanoTime();
+        }
+        return first;
+    }
+
+    /** Why hashing the file failed, or null. */
+    public String failure() {
+        return hashes.failure();
     }
 
     /** Links attached so far, over the session's life. */

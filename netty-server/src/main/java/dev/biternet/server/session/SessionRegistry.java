@@ -18,6 +18,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * All open sessions of one server, by id. Opening resolves the path below the root, pins the
@@ -26,6 +28,8 @@ import java.util.concurrent.TimeUnit;
  * {@code idleTimeout} are closed by {@link #reap()}.
  */
 public final class SessionRegistry implements AutoCloseable {
+    /** One line per session with its outcome, for operators (key=value pairs). */
+    private static final Logger SESSIONS = LoggerFactory.getLogger("biternet.sessions");
     private static final long FINISHED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
     private final ServedRoot root;
     private final FileHasher hasher;
@@ -118,7 +122,7 @@ public final class SessionRegistry implements AutoCloseable {
             long idle = s.idleNanos();
             if (idle >= 0 && (idle > idleTimeoutNanos || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
                 if (sessions.remove(s.id().bytes(), s)) {
-                    closeSession(s);
+                    closeSession(s, s.allocator().remaining() == 0 ? "complete" : "abandoned");
                 }
             }
         }
@@ -128,14 +132,30 @@ public final class SessionRegistry implements AutoCloseable {
     public void close() {
         for (Session s : sessions.values()) {
             if (sessions.remove(s.id().bytes(), s)) {
-                closeSession(s);
+                closeSession(s, s.allocator().remaining() == 0 ? "complete" : "shutdown");
             }
         }
     }
 
-    private void closeSession(Session s) {
+    /**
+     * Closes a session and logs its one line: {@code result} is {@code complete} (every piece
+     * verified), {@code abandoned} (no link for the idle timeout with pieces left), {@code
+     * shutdown} (the server stopped first) or {@code failed} (the file changed or became
+     * unreadable while it was hashed).
+     */
+    private void closeSession(Session s, String result) {
         perAddress.release(s.client());
         s.close();
+        String outcome = s.failure() != null ? "failed" : result;
+        SESSIONS.info("session={} result={} path={} client={} bytes={} file_bytes={} pieces_done={}/{} links={} seconds={}",
+                s.id(), outcome, quote(s.path()), AddressLimiter.hostOf(s.client()), s.bytesSent(), s.layout().fileSize(),
+                s.layout().pieceCount() - s.allocator().remaining(), s.layout().pieceCount(), s.linksEverAttached(),
+                String.format(java.util.Locale.ROOT, "%.3f", s.seconds(System.nanoTime())));
+    }
+
+    /** A value for a key=value log line: quoted, with quotes, backslashes and line breaks escaped. */
+    private static String quote(String value) {
+        return '"' + value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\r", "\\r") + '"';
     }
 
     private static void closeQuietly(FileChannel c) {

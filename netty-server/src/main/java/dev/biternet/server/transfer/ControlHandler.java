@@ -17,8 +17,9 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The server's dispatcher, last in the pipeline: the handshake, opening sessions and attaching
@@ -27,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * version) with an Error frame and a close. Either way only this channel is affected.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
-    private static final System.Logger LOG = System.getLogger("biternet.server");
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     private static final String AGENT = "biternet-serve";
 
     private enum State { AWAIT_HELLO, READY, ATTACHED }
@@ -71,7 +72,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     /** Tells the client why with LIMIT_EXCEEDED and closes. */
     private static void refuse(ChannelHandlerContext ctx, String why) {
         if (ctx.channel().isActive()) {
-            LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), why);
+            LOG.info("closing {}: {}", ctx.channel().remoteAddress(), why);
             ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, why)).addListener(ChannelFutureListener.CLOSE);
         }
     }
@@ -130,11 +131,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         expect(State.READY, "OPEN_SESSION");
         try {
             Session session = sessions.open(path, ctx.channel().remoteAddress());
-            LOG.log(Level.INFO, "session {0} opened by {1} for {2} ({3} bytes, {4} pieces)", session.id(),
+            LOG.debug("session {} opened by {} for {} ({} bytes, {} pieces)", session.id(),
                     ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
             ctx.writeAndFlush(session.opened());
         } catch (RequestException e) {
-            LOG.log(Level.INFO, "refused open from {0}: {1}", ctx.channel().remoteAddress(), e.getMessage());
+            LOG.info("refused open from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
             ctx.writeAndFlush(Frames.error(e.code(), e.getMessage()));
         }
     }
@@ -149,7 +150,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             return;
         }
         if (!session.acceptsSecret(msg.getAttach().getSecret())) {
-            LOG.log(Level.INFO, "refused attach from {0} to session {1}: wrong attach secret",
+            LOG.info("refused attach from {} to session {}: wrong attach secret",
                     ctx.channel().remoteAddress(), session.id());
             ctx.writeAndFlush(Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"))
                     .addListener(ChannelFutureListener.CLOSE);
@@ -161,7 +162,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
                 msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
-        LOG.log(Level.DEBUG, "session {0}: link {1} attached from {2} ({3})", session.id(), linkId,
+        LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,
                 ctx.channel().remoteAddress(), msg.getAttach().getLinkName());
     }
 
@@ -177,19 +178,19 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         Envelope error;
         if (c instanceof ProtocolException p) {
             error = Frames.error(p.code(), p.getMessage());
-            LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), p.getMessage());
+            LOG.info("closing {}: {}", ctx.channel().remoteAddress(), p.getMessage());
         } else if (c instanceof javax.net.ssl.SSLException) {
             // A failed TLS handshake (plain client, untrusted certificate): nothing to tell it in clear.
-            LOG.log(Level.INFO, "closing {0}: TLS: {1}", ctx.channel().remoteAddress(), c.getMessage());
+            LOG.info("closing {}: TLS: {}", ctx.channel().remoteAddress(), c.getMessage());
             ctx.close();
             return;
         } else if (c instanceof java.io.IOException) {
-            LOG.log(Level.DEBUG, "connection {0} lost: {1}", ctx.channel().remoteAddress(), c.getMessage());
+            LOG.debug("connection {} lost: {}", ctx.channel().remoteAddress(), c.getMessage());
             ctx.close();
             return;
         } else {
             error = Frames.error(Error.Code.INTERNAL, "internal server error");
-            LOG.log(Level.WARNING, "internal error on " + ctx.channel().remoteAddress(), c);
+            LOG.warn("internal error on " + ctx.channel().remoteAddress(), c);
         }
         if (ctx.channel().isActive()) {
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);

@@ -154,7 +154,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         recordAck(session.layout().length(ack.getIndex()));
         PieceAllocator allocator = session.allocator();
         if (ack.getOk()) {
-            allocator.complete(ack.getIndex());
+            session.complete(ack.getIndex());
         } else {
             allocator.release(linkId, ack.getIndex());
             session.wakeAll();
