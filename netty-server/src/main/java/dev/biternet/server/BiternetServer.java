@@ -3,6 +3,7 @@ package dev.biternet.server;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.session.SessionRegistry;
 import dev.biternet.server.transfer.PiecePusher;
@@ -55,6 +56,7 @@ public final class BiternetServer implements AutoCloseable {
     private final FileHasher hasher;
     private final SessionRegistry sessions;
     private final Channel serverChannel;
+    private final ServerMetrics metrics = new ServerMetrics();
 
     private BiternetServer(Config config, Transport transport, Consumer<Channel> extraStages)
             throws IOException, InterruptedException {
@@ -62,10 +64,11 @@ public final class BiternetServer implements AutoCloseable {
         this.transport = transport;
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
-                config.access().limits().sessionsPerAddress());
+                config.access().limits().sessionsPerAddress(), metrics);
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
-        ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access());
+        ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access(), metrics);
+        metrics.bindOpen(sessions::size, initializer::openChannels);
         boolean ok = false;
         try {
             ServerBootstrap b = new ServerBootstrap()
@@ -120,6 +123,11 @@ public final class BiternetServer implements AutoCloseable {
 
     public int port() {
         return address().getPort();
+    }
+
+    /** The server's meters (Prometheus text with {@link ServerMetrics#scrape()}). */
+    public ServerMetrics metrics() {
+        return metrics;
     }
 
     public Transport transport() {

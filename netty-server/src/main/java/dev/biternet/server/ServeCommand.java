@@ -2,6 +2,7 @@ package dev.biternet.server;
 
 import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
+import dev.biternet.server.metrics.MetricsEndpoint;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AccessToken;
 import dev.biternet.server.security.Limits;
@@ -92,6 +93,14 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Logging on stderr: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). INFO logs one line per session.")
     private LogLevel logLevel;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off; 0 picks a free port).")
+    private Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address the metrics endpoint listens on (default: ${DEFAULT-VALUE}).")
+    private String metricsHost;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -116,9 +125,24 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
         }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
+        MetricsEndpoint endpoint = null;
+        if (metricsPort != null) {
+            try {
+                endpoint = MetricsEndpoint.start(metricsHost, metricsPort, server.metrics());
+            } catch (java.io.IOException e) {
+                server.close();
+                err.println("biternet-serve: " + e.getMessage());
+                return 1;
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(endpoint::close, "biternet-metrics-shutdown"));
+        }
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
                 + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT)
                 + (access.tls() != null ? ", TLS" : "") + ")");
+        if (endpoint != null) {
+            out.println("biternet-serve: metrics on http://" + io.netty.util.NetUtil.toSocketAddressString(metricsHost, endpoint.port())
+                    + "/metrics");
+        }
         out.flush();
         server.awaitClose();
         return 0;

@@ -2,6 +2,8 @@ package dev.biternet.server;
 
 import dev.biternet.common.wire.EnvelopeEncoder;
 import dev.biternet.common.wire.FrameDecoder;
+import dev.biternet.server.metrics.ErrorCounter;
+import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AddressLimiter;
 import dev.biternet.server.security.ConnectionGuard;
@@ -28,6 +30,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     public static final String CONNECTION_GUARD = "connection-guard";
     public static final String TLS = "tls";
     public static final String CHUNKED_WRITER = "chunked-writer";
+    public static final String ERROR_COUNTER = "error-counter";
     public static final String IDLE_TIMEOUT = "idle-timeout";
     public static final String PIECE_PUSHER = "piece-pusher";
     public static final String DISPATCHER = "dispatcher";
@@ -38,6 +41,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     private final Access access;
     /** Open connections per client address, shared by every channel this initializer builds. */
     private final AddressLimiter channelsPerAddress;
+    private final ErrorCounter errorCounter;
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds) {
         this(sessions, readTimeoutSeconds, PiecePusher.BLOCK_SIZE);
@@ -49,11 +53,22 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     }
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access) {
+        this(sessions, readTimeoutSeconds, blockSize, access, sessions.metrics());
+    }
+
+    public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access,
+                             ServerMetrics metrics) {
+        this.errorCounter = new ErrorCounter(metrics);
         this.sessions = sessions;
         this.readTimeoutSeconds = readTimeoutSeconds;
         this.blockSize = blockSize;
         this.access = access;
         this.channelsPerAddress = new AddressLimiter(access.limits().channelsPerAddress());
+    }
+
+    /** Connections open now (those counted against their address's limit). */
+    public int openChannels() {
+        return channelsPerAddress.total();
     }
 
     @Override
@@ -66,6 +81,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
         p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress));
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
+        p.addLast(ERROR_COUNTER, errorCounter);
         if (access.tls() != null) {
             // Piece bytes go out as ChunkedInput with TLS (a FileRegion cannot pass the SslHandler).
             p.addLast(CHUNKED_WRITER, new ChunkedWriteHandler());

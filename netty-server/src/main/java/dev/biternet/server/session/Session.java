@@ -7,6 +7,7 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
+import dev.biternet.server.metrics.ServerMetrics;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
@@ -25,6 +26,7 @@ import java.util.function.IntConsumer;
 public final class Session implements AutoCloseable {
     private final SessionId id;
     private final ByteString attachSecret;
+    private final ServerMetrics metrics;
     private final String path;
     /** The address that opened the session (counted against its per-address limit), or null. */
     private final SocketAddress client;
@@ -53,14 +55,15 @@ public final class Session implements AutoCloseable {
     private volatile long lastDetach = System.nanoTime();
 
     Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
-            String path, SocketAddress client) {
+            String path, SocketAddress client, ServerMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.path = path;
         this.client = client;
         this.attachSecret = attachSecret;
         this.hashes = hashes;
         this.file = file;
-        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount());
+        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
         this.hashesCompleteAtOpen = hashes.complete();
         hashes.listen(onPublished);
         this.forwarded = hashes.published();
@@ -177,6 +180,7 @@ public final class Session implements AutoCloseable {
 
     public void addBytesSent(long n) {
         bytesSent.addAndGet(n);
+        metrics.bytesSent(n);
     }
 
     public long bytesSent() {

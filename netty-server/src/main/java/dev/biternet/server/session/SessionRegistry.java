@@ -8,6 +8,7 @@ import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.PieceHashes;
 import dev.biternet.server.files.RequestException;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.AddressLimiter;
 import dev.biternet.server.security.Limits;
 import java.io.IOException;
@@ -37,15 +38,20 @@ public final class SessionRegistry implements AutoCloseable {
     private final long idleTimeoutNanos;
     private final Map<ByteString, Session> sessions = new ConcurrentHashMap<>();
     private final AddressLimiter perAddress;
+    private final ServerMetrics metrics;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
-        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT.sessionsPerAddress());
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT.sessionsPerAddress(), new ServerMetrics());
     }
 
-    /** @param sessionsPerAddress how many open sessions one client address may hold */
+    /**
+     * @param sessionsPerAddress how many open sessions one client address may hold
+     * @param metrics where sessions count what they send and how they end
+     */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
-                           int sessionsPerAddress) {
+                           int sessionsPerAddress, ServerMetrics metrics) {
+        this.metrics = metrics;
         this.root = root;
         this.hasher = hasher;
         this.pieceSizeOverride = pieceSizeOverride;
@@ -99,7 +105,7 @@ public final class SessionRegistry implements AutoCloseable {
                 : PieceLayout.forFile(version.size());
         PieceHashes hashes = hasher.hashes(version, layout);
         Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel,
-                path, client);
+                path, client, metrics);
         sessions.put(session.id().bytes(), session);
         return session;
     }
@@ -110,6 +116,10 @@ public final class SessionRegistry implements AutoCloseable {
             throw new RequestException(Error.Code.UNKNOWN_SESSION, "unknown or expired session");
         }
         return s;
+    }
+
+    public ServerMetrics metrics() {
+        return metrics;
     }
 
     public int size() {
@@ -147,6 +157,7 @@ public final class SessionRegistry implements AutoCloseable {
         perAddress.release(s.client());
         s.close();
         String outcome = s.failure() != null ? "failed" : result;
+        metrics.sessionClosed(outcome, s.bytesSent());
         SESSIONS.info("session={} result={} path={} client={} bytes={} file_bytes={} pieces_done={}/{} links={} seconds={}",
                 s.id(), outcome, quote(s.path()), AddressLimiter.hostOf(s.client()), s.bytesSent(), s.layout().fileSize(),
                 s.layout().pieceCount() - s.allocator().remaining(), s.layout().pieceCount(), s.linksEverAttached(),
