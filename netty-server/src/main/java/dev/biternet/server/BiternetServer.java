@@ -1,6 +1,8 @@
 package dev.biternet.server;
 
 import dev.biternet.common.transport.Transport;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Error;
 import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.metrics.ServerMetrics;
@@ -13,11 +15,17 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An embeddable biternet server: {@link #start} binds and returns; {@link #close} stops
@@ -48,6 +56,7 @@ public final class BiternetServer implements AutoCloseable {
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     /** Unsent bytes a socket may hold before it stops accepting more (TCP_NOTSENT_LOWAT). */
     public static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     private final Transport transport;
@@ -57,6 +66,8 @@ public final class BiternetServer implements AutoCloseable {
     private final SessionRegistry sessions;
     private final Channel serverChannel;
     private final ServerMetrics metrics = new ServerMetrics();
+    /** Every open client connection, to tell them when the server stops. */
+    private final ChannelGroup channels = new DefaultChannelGroup("biternet-clients", GlobalEventExecutor.INSTANCE);
 
     private BiternetServer(Config config, Transport transport, Consumer<Channel> extraStages)
             throws IOException, InterruptedException {
@@ -77,11 +88,14 @@ public final class BiternetServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(extraStages == null ? initializer : new ChannelInitializer<Channel>() {
+                    .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
+                            channels.add(ch);
                             ch.pipeline().addLast(initializer);
-                            extraStages.accept(ch);
+                            if (extraStages != null) {
+                                extraStages.accept(ch);
+                            }
                         }
                     });
             if (transport == Transport.EPOLL) {
@@ -137,6 +151,37 @@ public final class BiternetServer implements AutoCloseable {
     /** Waits until the server channel is closed. */
     public void awaitClose() throws InterruptedException {
         serverChannel.closeFuture().sync();
+    }
+
+    /**
+     * Stops gracefully: stops accepting connections and opening sessions, lets running transfers
+     * (sessions with pieces left and a link attached) finish for up to {@code grace}, then tells
+     * every remaining connection {@code SHUTTING_DOWN} and closes. Returns the number of
+     * transfers still running when it gave up (0: all finished).
+     */
+    public int shutdownGracefully(Duration grace) throws InterruptedException {
+        serverChannel.close().syncUninterruptibly();
+        sessions.drain();
+        long deadline = System.nanoTime() + grace.toNanos();
+        int running = sessions.running();
+        if (running > 0) {
+            LOG.info("shutting down: no new connections; waiting up to {} s for {} running transfer(s)",
+                    grace.toSeconds(), running);
+        }
+        while ((running = sessions.running()) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        if (running > 0) {
+            LOG.warn("shutting down: grace period of {} s over with {} transfer(s) still running; closing them",
+                    grace.toSeconds(), running);
+        } else {
+            LOG.info("shutting down: no transfer running");
+        }
+        channels.writeAndFlush(Frames.error(Error.Code.SHUTTING_DOWN, "the server is shutting down"))
+                .awaitUninterruptibly(2, TimeUnit.SECONDS);
+        channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        close();
+        return running;
     }
 
     @Override

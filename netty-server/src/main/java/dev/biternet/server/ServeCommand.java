@@ -1,5 +1,7 @@
 package dev.biternet.server;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
 import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.server.metrics.MetricsEndpoint;
@@ -10,9 +12,8 @@ import dev.biternet.server.security.Tls;
 import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.LoggerContext;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -101,6 +102,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Address the metrics endpoint listens on (default: ${DEFAULT-VALUE}).")
     private String metricsHost;
 
+    @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
+            description = {"On SIGTERM: stop accepting, let running transfers finish for up to this long, then close",
+                "the rest with SHUTTING_DOWN (default: ${DEFAULT-VALUE})."})
+    private int shutdownGrace;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
@@ -108,6 +114,9 @@ public final class ServeCommand implements Callable<Integer> {
         if (!Files.isDirectory(root)) {
             err.println("biternet-serve: --root " + root + " is not a directory");
             return 1;
+        }
+        if (shutdownGrace < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--shutdown-grace must be at least 0, not " + shutdownGrace);
         }
         if (pieceSize != 0 && (pieceSize < 16384 || pieceSize > (16 << 20))) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
@@ -122,7 +131,11 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             LoggerFactory.getLogger("biternet.server").info("shutting down (signal or exit)");
-            server.close();
+            try {
+                server.shutdownGracefully(Duration.ofSeconds(shutdownGrace));
+            } catch (InterruptedException e) {
+                server.close();
+            }
         }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
         MetricsEndpoint endpoint = null;

@@ -377,8 +377,13 @@ class BiternetServerTest {
          * the file's bytes (control frames in between are skipped).
          */
         byte[] fetchAll(SessionOpened opened, int window) throws IOException {
+            return fetchAll(opened, window, 0);
+        }
+
+        /** {@link #fetchAll(SessionOpened, int)} with the server pacing this link to {@code rateLimit} bytes/s. */
+        byte[] fetchAll(SessionOpened opened, int window, long rateLimit) throws IOException {
             send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
-                    .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("fetch")).build());
+                    .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("fetch").setRateLimit(rateLimit)).build());
             byte[] file = new byte[(int) opened.getFileSize()];
             boolean[] have = new boolean[opened.getPieceCount()];
             for (int got = 0; got < have.length; ) {

@@ -12,8 +12,8 @@ import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.AddressLimiter;
 import dev.biternet.server.security.Limits;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.net.SocketAddress;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
@@ -39,6 +39,8 @@ public final class SessionRegistry implements AutoCloseable {
     private final Map<ByteString, Session> sessions = new ConcurrentHashMap<>();
     private final AddressLimiter perAddress;
     private final ServerMetrics metrics;
+    /** Set when the server starts shutting down: no new sessions, running ones may finish. */
+    private volatile boolean draining;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
@@ -69,6 +71,9 @@ public final class SessionRegistry implements AutoCloseable {
      * open sessions; one more is refused with {@code LIMIT_EXCEEDED}.
      */
     public Session open(String path, SocketAddress client) throws RequestException {
+        if (draining) {
+            throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
+        }
         if (!perAddress.tryAcquire(client)) {
             throw new RequestException(Error.Code.LIMIT_EXCEEDED, "too many open sessions from "
                     + AddressLimiter.hostOf(client) + " (limit " + perAddress.max() + ")");
@@ -120,6 +125,22 @@ public final class SessionRegistry implements AutoCloseable {
 
     public ServerMetrics metrics() {
         return metrics;
+    }
+
+    /** From now on, opening a session is refused with {@code SHUTTING_DOWN}. */
+    public void drain() {
+        draining = true;
+    }
+
+    /** Sessions that are transferring: pieces left and at least one link attached. */
+    public int running() {
+        int n = 0;
+        for (Session s : sessions.values()) {
+            if (s.linkCount() > 0 && s.allocator().remaining() > 0) {
+                n++;
+            }
+        }
+        return n;
     }
 
     public int size() {
