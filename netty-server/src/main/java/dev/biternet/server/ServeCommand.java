@@ -37,7 +37,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--root", required = true, paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable.")
+    @Option(names = "--config", paramLabel = "FILE", description = {
+        "Properties file with defaults for any option, by its long name without dashes",
+        "(root=/srv/files, port=7420, token-file=/etc/biternet/token); options given here override it."})
+    private Path config;
+
+    // Not required=true: it may come from --config, which picocli applies as a default. call() checks it.
+    @Option(names = "--root", paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable (required).")
     private Path root;
 
     @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "ADDR",
@@ -110,6 +116,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
+        checkConfig();
+        if (root == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--root=DIR' (or root= in --config)");
+        }
         setLogLevel(logLevel);
         if (!Files.isDirectory(root)) {
             err.println("biternet-serve: --root " + root + " is not a directory");
@@ -197,7 +207,49 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
+    /** The config file must exist and name only options this command has. */
+    private void checkConfig() {
+        if (config == null) {
+            return;
+        }
+        if (!Files.isReadable(config)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + config + " does not exist or is not readable");
+        }
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(config)) {
+            p.load(in);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--config: cannot read " + config + ": " + e.getMessage());
+        }
+        for (String key : p.stringPropertyNames()) {
+            if (key.equals("config") || spec.findOption("--" + key) == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + config + " sets '" + key
+                        + "', which is not an option of biternet-serve");
+            }
+        }
+    }
+
+    /**
+     * The command line for {@code args}: with {@code --config FILE} among them, the file's
+     * properties become the options' defaults (picocli's {@link CommandLine.PropertiesDefaultProvider}),
+     * so options given in {@code args} override them.
+     */
+    public static CommandLine commandLine(String... args) {
+        CommandLine cmd = new CommandLine(new ServeCommand());
+        for (int i = 0; i < args.length; i++) {
+            String file = args[i].startsWith("--config=") ? args[i].substring("--config=".length())
+                    : args[i].equals("--config") && i + 1 < args.length ? args[i + 1] : null;
+            if (file != null) {
+                if (Files.isReadable(Path.of(file))) {
+                    cmd.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(Path.of(file).toFile()));
+                }
+                break;
+            }
+        }
+        return cmd;
+    }
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new ServeCommand()).execute(args));
+        System.exit(commandLine(args).execute(args));
     }
 }

@@ -7,18 +7,12 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.SessionOpened;
 import dev.biternet.server.BiternetServerTest.WireClient;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -28,47 +22,26 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(90)
 class GracefulShutdownTest {
     private static final int SIZE = 2 << 20;
-    private static final Pattern PORT = Pattern.compile(" port (\\d+) ");
 
     @TempDir
     Path root;
     @TempDir
     Path logs;
+    private ServeProcess serve;
     private Process server;
-    private Path stderr;
 
     @AfterEach
     void kill() {
-        if (server != null) {
-            server.destroyForcibly();
+        if (serve != null) {
+            serve.close();
         }
     }
 
-    /** Starts biternet-serve in its own JVM; returns its address once it has said where it listens. */
     private InetSocketAddress serve(int graceSeconds) throws Exception {
-        stderr = logs.resolve("serve.err");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        server = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), ServeCommand.class.getName(),
-                "--root", root.toString(), "--host", "127.0.0.1", "--port", "0", "--piece-size", "65536",
-                "--shutdown-grace", String.valueOf(graceSeconds))
-                .redirectError(stderr.toFile()).start();
-        BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-        String first = out.readLine();
-        assertThat(first).as("first line of biternet-serve (stderr: %s)", Files.exists(stderr) ? Files.readString(stderr) : "")
-                .isNotNull().contains("serving");
-        Matcher m = PORT.matcher(first);
-        assertThat(m.find()).as(first).isTrue();
-        return new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1)));
-    }
-
-    private void awaitLog(String text) throws Exception {
-        TestFiles.await("biternet-serve logs '" + text + "'", 30_000, () -> {
-            try {
-                return Files.readString(stderr).contains(text);
-            } catch (IOException e) {
-                return false;
-            }
-        });
+        serve = ServeProcess.start(logs.resolve("serve.err"), "--root", root.toString(), "--host", "127.0.0.1", "--port", "0",
+                "--piece-size", "65536", "--shutdown-grace", String.valueOf(graceSeconds));
+        server = serve.process;
+        return serve.address();
     }
 
     @Test
@@ -89,13 +62,13 @@ class GracefulShutdownTest {
             });
             Thread.sleep(300);
             server.destroy(); // SIGTERM
-            awaitLog("waiting up to 30 s for 1 running transfer(s)");
+            serve.awaitLog("waiting up to 30 s for 1 running transfer(s)");
             assertThatThrownBy(() -> new WireClient(address)).as("no new connections while draining")
                     .isInstanceOf(ConnectException.class);
             assertThat(download.get(30, TimeUnit.SECONDS)).as("the running download completes").isEqualTo(data);
         }
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server exits once the transfer is done").isTrue();
-        assertThat(Files.readString(stderr)).contains("shutting down: no transfer running")
+        assertThat(serve.stderr()).contains("shutting down: no transfer running")
                 .contains("result=complete path=\"f.bin\"");
     }
 
@@ -124,7 +97,7 @@ class GracefulShutdownTest {
             assertThat(c.closedByServer()).isTrue();
         }
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server exits after the grace period").isTrue();
-        assertThat(Files.readString(stderr)).contains("grace period of 1 s over with 1 transfer(s) still running; closing them")
+        assertThat(serve.stderr()).contains("grace period of 1 s over with 1 transfer(s) still running; closing them")
                 .contains("result=shutdown path=\"slow.bin\"");
     }
 }
