@@ -41,6 +41,10 @@ class LoadTest {
     private static final String EXTERNAL = System.getProperty("biternet.load.server");
     private static final long LARGE = Long.getLong("biternet.load.largeBytes", 16L << 20);
     private static final int FILES = 100;
+    /** Spread the starts over this long (0: all at once). */
+    private static final double RAMP_SECONDS = Double.parseDouble(System.getProperty("biternet.load.rampSeconds", "0"));
+    /** Per-link rate limit, e.g. 64k (empty: none): slower sessions overlap longer. */
+    private static final String RATE = System.getProperty("biternet.load.rate", "");
 
     @TempDir
     Path tmp;
@@ -92,9 +96,12 @@ class LoadTest {
                 Path target = out.resolve("s" + session + ".bin");
                 StringWriter err = new StringWriter();
                 go.await();
+                Thread.sleep((long) (RAMP_SECONDS * 1000 * session / SESSIONS));
+                List<String> links = List.of("127.0.0.1", "127.0.0.2", "127.0.0.3").stream()
+                        .map(a -> RATE.isEmpty() ? a : a + ":rate=" + RATE).toList();
                 try {
                     DownloadResult r = new Download(new Download.Request(Target.parse("biternet://" + host + ":" + port + "/"
-                            + source.getFileName()), target, List.of("127.0.0.1", "127.0.0.2", "127.0.0.3"), 30_000, false),
+                            + source.getFileName()), target, links, 30_000, false),
                             new PrintWriter(err, true)).run();
                     if (r.bytes() != Files.size(source) || Files.mismatch(source, target) != -1) {
                         return "session " + session + ": " + target + " differs from " + source;
