@@ -194,4 +194,27 @@ class ServerSecurityTest {
             assertThat(c.closedByServer()).isTrue();
         }
     }
+
+    @Test
+    void aLinkPacedByItsRateLimitIsNotIdle() throws Exception {
+        TestFiles.write(root.resolve("f.bin"), 5, 4 * PIECE);
+        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60)
+                .withAccess(Access.DEFAULT.withLimits(new Limits(8, 8, 5, 1))));
+        try (WireClient c = new WireClient(server.address())) {
+            SessionOpened opened = open(c, "f.bin");
+            // 8 KiB/s: a 16 KiB piece every 2 s, with nothing read or written in between.
+            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                    .setSecret(opened.getAttachSecret()).setWindow(8).setRateLimit(8 << 10)).build());
+            c.expect(Envelope.BodyCase.ATTACHED);
+            int pieces = 0;
+            while (pieces < 3) {
+                Object frame = c.read();
+                if (frame instanceof Envelope e) {
+                    assertThat(e.hasError()).as("error %s", e).isFalse();
+                } else {
+                    pieces++;
+                }
+            }
+        }
+    }
 }

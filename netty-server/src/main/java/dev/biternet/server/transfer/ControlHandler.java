@@ -80,6 +80,9 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
+            if (pusher.paced()) {
+                return;
+            }
             refuse(ctx, "idle for " + access.limits().idleSeconds() + " s (nothing read or written)");
             return;
         }

@@ -120,6 +120,14 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         return session != null;
     }
 
+    /**
+     * True while the link's rate limit holds back its next block: the link is quiet on purpose,
+     * not idle (a link paced to a few kB/s may send one block a minute).
+     */
+    public boolean paced() {
+        return pacingQueued;
+    }
+
     public long bytesSent() {
         return bytesSent;
     }
