@@ -37,9 +37,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--config", paramLabel = "FILE", description = {
-        "Properties file with defaults for any option, by its long name without dashes",
-        "(root=/srv/files, port=7420, token-file=/etc/biternet/token); options given here override it."})
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for any option, by its"
+            + " long name without dashes (root=/srv/files, port=7420, token-file=/etc/biternet/token); options given here override it.")
     private Path config;
 
     // Not required=true: it may come from --config, which picocli applies as a default. call() checks it.
@@ -109,8 +108,8 @@ public final class ServeCommand implements Callable<Integer> {
     private String metricsHost;
 
     @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
-            description = {"On SIGTERM: stop accepting, let running transfers finish for up to this long, then close",
-                "the rest with SHUTTING_DOWN (default: ${DEFAULT-VALUE})."})
+            description = "On SIGTERM: stop accepting, let running transfers finish for up to this long, then close"
+                    + " the rest with SHUTTING_DOWN (default: ${DEFAULT-VALUE}).")
     private int shutdownGrace;
 
     @Override

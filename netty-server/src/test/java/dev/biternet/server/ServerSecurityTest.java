@@ -97,6 +97,7 @@ class ServerSecurityTest {
                 .withAccess(Access.DEFAULT.withToken(AccessToken.of(token))));
         try (WireClient none = new WireClient(server.address())) {
             none.send(hello(ByteString.EMPTY));
+            none.open("f.bin"); // pipelined, as biternet-get does: must get no second answer
             assertRefused(none, Error.Code.UNAUTHORIZED, "this server requires an access token (biternet-get --token-file FILE)");
         }
         try (WireClient wrong = new WireClient(server.address())) {

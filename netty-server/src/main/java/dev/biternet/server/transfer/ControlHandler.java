@@ -42,6 +42,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     private State state = State.AWAIT_HELLO;
     private ScheduledFuture<?> deadline;
     private ScheduledFuture<?> helloDeadline;
+    /** The connection was refused and is being closed: nothing more is answered. */
+    private boolean closing;
 
     public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
         this(sessions, pusher, Access.DEFAULT);
@@ -70,8 +72,9 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     }
 
     /** Tells the client why with LIMIT_EXCEEDED and closes. */
-    private static void refuse(ChannelHandlerContext ctx, String why) {
-        if (ctx.channel().isActive()) {
+    private void refuse(ChannelHandlerContext ctx, String why) {
+        if (!closing && ctx.channel().isActive()) {
+            closing = true;
             LOG.info("closing {}: {}", ctx.channel().remoteAddress(), why);
             ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, why)).addListener(ChannelFutureListener.CLOSE);
         }
@@ -106,6 +109,9 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Envelope msg) {
+        if (closing) {
+            return; // already refused: what the client sent after that (pipelined) gets no answer
+        }
         switch (msg.getBodyCase()) {
             case HELLO -> onHello(ctx, msg.getHello());
             case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession().getPath());
@@ -177,6 +183,10 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (closing) {
+            return;
+        }
+        closing = true;
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         Envelope error;
         if (c instanceof ProtocolException p) {
