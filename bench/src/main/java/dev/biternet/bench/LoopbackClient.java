@@ -208,7 +208,7 @@ final class LoopbackClient {
 
         private static void attach(ChannelHandlerContext ctx, SessionOpened s) {
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(s.getSessionId()).setWindow(WINDOW).setLinkName("bench")).build());
+                    .setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(WINDOW).setLinkName("bench")).build());
         }
 
         @Override

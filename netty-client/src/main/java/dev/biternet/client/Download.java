@@ -1,8 +1,10 @@
 package dev.biternet.client;
 
 import dev.biternet.client.link.ClientInitializer;
+import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.store.PieceStore;
@@ -22,13 +24,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.unix.RawUnixChannelOption;
+import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -67,6 +70,7 @@ public final class Download {
 
     private final Request request;
     private final PrintWriter err;
+    private final LinkSecurity security;
     private long start;
     /** Published for {@link #progress()}, which progress displays call from their own thread. */
     private volatile List<Link> liveLinks = List.of();
@@ -77,8 +81,14 @@ public final class Download {
     private volatile boolean over;
 
     public Download(Request request, PrintWriter err) {
+        this(request, err, LinkSecurity.NONE);
+    }
+
+    /** @param security the access token and TLS settings every link uses */
+    public Download(Request request, PrintWriter err, LinkSecurity security) {
         this.request = request;
         this.err = err;
+        this.security = security;
     }
 
     public DownloadResult run() throws DownloadException, InterruptedException {
@@ -107,7 +117,7 @@ public final class Download {
             InetSocketAddress remote = new InetSocketAddress(server, target.port());
             List<ChannelFuture> connects = new ArrayList<>();
             for (int i = 0; i < specs.size(); i++) {
-                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? resume.request() : null, 0);
+                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? resume.request() : null, 0, security.token());
                 links.add(new Link(specs.get(i), h, transport, group, remote));
                 connects.add(connect(transport, group, specs.get(i), h, remote));
             }
@@ -429,7 +439,8 @@ public final class Download {
                     keeper.forget(h.sessionId());
                     delay = FIRST_DELAY_MILLIS;
                 } else if (code == Error.Code.FILE_CHANGED || code == Error.Code.IO_ERROR || code == Error.Code.NOT_FOUND
-                        || code == Error.Code.FORBIDDEN_PATH || code == Error.Code.UNSUPPORTED_VERSION) {
+                        || code == Error.Code.FORBIDDEN_PATH || code == Error.Code.UNSUPPORTED_VERSION
+                        || code == Error.Code.UNAUTHORIZED) {
                     fail(new DownloadException(ExitCodes.SERVER_REFUSED, reason + "; " + request.output()
                             + " was not written (rerun to start over)"));
                     return;
@@ -461,7 +472,7 @@ public final class Download {
                     open = openRequest(store.haveBitmap(), keeper.first.getFileVersion(), keeper.first.getFileSize(),
                             keeper.first.getPieceSize());
                 }
-                LinkHandler h = new LinkHandler(spec, open, carried());
+                LinkHandler h = new LinkHandler(spec, open, carried(), security.token());
                 ChannelFuture f = connect(transport, group, spec, h, remote).await();
                 if (!f.isSuccess()) {
                     if (open != null) {
@@ -497,7 +508,9 @@ public final class Download {
             } catch (ExecutionException | TimeoutException e) {
                 keeper.reopenFailed();
                 h.close();
-                if (h.serverError() != null && h.serverError() != Error.Code.LIMIT_EXCEEDED) {
+                // A server over its limits or on its way down is asked again later; a refusal is final.
+                if (h.serverError() != null && h.serverError() != Error.Code.LIMIT_EXCEEDED
+                        && h.serverError() != Error.Code.SHUTTING_DOWN) {
                     fail(new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
                             + " on reconnecting: " + rootMessage(e)));
                 }
@@ -540,7 +553,7 @@ public final class Download {
                 // Up to 1 MiB per read on a fast link: fewer reads, and fewer positional writes.
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, request.connectTimeoutMillis())
-                .handler(new ClientInitializer(handler));
+                .handler(new ClientInitializer(handler, security.tls(), request.target().host(), remote.getPort()));
         ChannelFuture registered = b.register();
         Channel ch = registered.channel();
         ChannelPromise connected = ch.newPromise();
@@ -569,11 +582,23 @@ public final class Download {
             ChannelFuture c = spec.localAddress() == null ? ch.connect(remote)
                     : ch.connect(remote, new InetSocketAddress(spec.localAddress(), 0));
             c.addListener(f -> {
-                if (f.isSuccess()) {
-                    connected.setSuccess();
-                } else {
+                if (!f.isSuccess()) {
                     connected.setFailure(f.cause());
+                    return;
                 }
+                SslHandler tls = ch.pipeline().get(SslHandler.class);
+                if (tls == null) {
+                    connected.setSuccess();
+                    return;
+                }
+                // With TLS a link counts as connected once the handshake has verified the server.
+                tls.handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        connected.setSuccess();
+                    } else {
+                        connected.setFailure(new IOException(ClientTls.explain(h.cause())));
+                    }
+                });
             });
         });
         return connected;

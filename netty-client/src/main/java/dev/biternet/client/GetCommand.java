@@ -1,6 +1,9 @@
 package dev.biternet.client;
 
 import dev.biternet.client.ui.ProgressReporter;
+import dev.biternet.client.link.ClientTls;
+import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
@@ -86,6 +89,20 @@ public final class GetCommand implements Callable<Integer> {
                 "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes."})
     private int retryTime;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "File holding the server's access token (when biternet-serve has --token-file).")
+    private Path tokenFile;
+
+    @Option(names = "--tls", description = "Connect with TLS (the server runs with --tls-cert).")
+    private boolean tls;
+
+    @Option(names = "--tls-trust", paramLabel = "PEM",
+            description = "With --tls: trust the certificates in this PEM file (the server's CA or its own certificate).")
+    private Path tlsTrust;
+
+    @Option(names = "--tls-insecure", description = "With --tls: accept any server certificate (encrypts, but does not authenticate).")
+    private boolean tlsInsecure;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -108,6 +125,24 @@ public final class GetCommand implements Callable<Integer> {
         if (doctor) {
             return checkRouting(target, out);
         }
+        LinkSecurity security = LinkSecurity.NONE;
+        if (tokenFile != null) {
+            try {
+                security = security.withToken(TokenFile.read(tokenFile));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
+        if (!tls && (tlsTrust != null || tlsInsecure)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust and --tls-insecure need --tls");
+        }
+        if (tls) {
+            try {
+                security = security.withTls(ClientTls.context(tlsTrust, tlsInsecure));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust: " + e.getMessage());
+            }
+        }
         // Before a download the routing check (an `ip route get` per link, ~50-100 ms) runs beside
         // the connects instead of ahead of them; the progress display waits for its warning, if any.
         CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
@@ -117,7 +152,8 @@ public final class GetCommand implements Callable<Integer> {
                     t.start();
                 });
         Path out1 = output != null ? output : Path.of(target.fileName());
-        Download download = new Download(new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime), err);
+        Download download = new Download(
+                new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime), err, security);
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
         try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
             DownloadResult result;

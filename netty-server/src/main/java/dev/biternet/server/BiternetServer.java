@@ -1,38 +1,62 @@
 package dev.biternet.server;
 
 import dev.biternet.common.transport.Transport;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Error;
 import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.metrics.ServerMetrics;
+import dev.biternet.server.security.Access;
 import dev.biternet.server.session.SessionRegistry;
+import dev.biternet.server.transfer.PiecePusher;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An embeddable biternet server: {@link #start} binds and returns; {@link #close} stops
  * accepting, closes every channel and session and releases the event loops.
  */
 public final class BiternetServer implements AutoCloseable {
-    /** What to serve and where. {@code pieceSize} 0 picks the default for each file. */
+    /**
+     * What to serve and where. {@code pieceSize} 0 picks the default for each file; {@code access}
+     * holds the access token and the per-address limits.
+     */
     public record Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
-                         int sessionIdleSeconds) {
+                         int sessionIdleSeconds, Access access) {
+        public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
+                      int sessionIdleSeconds) {
+            this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, Access.DEFAULT);
+        }
+
         public static Config of(Path root, String host, int port) {
             return new Config(root, host, port, 0, 0, 1, 60);
         }
 
         public Config withPieceSize(int size) {
-            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds);
+            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access);
+        }
+
+        public Config withAccess(Access a) {
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a);
         }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     /** Unsent bytes a socket may hold before it stops accepting more (TCP_NOTSENT_LOWAT). */
     public static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     private final Transport transport;
@@ -41,15 +65,21 @@ public final class BiternetServer implements AutoCloseable {
     private final FileHasher hasher;
     private final SessionRegistry sessions;
     private final Channel serverChannel;
+    private final ServerMetrics metrics = new ServerMetrics();
+    /** Every open client connection, to tell them when the server stops. */
+    private final ChannelGroup channels = new DefaultChannelGroup("biternet-clients", GlobalEventExecutor.INSTANCE);
 
     private BiternetServer(Config config, Transport transport, Consumer<Channel> extraStages)
             throws IOException, InterruptedException {
         ServedRoot root = new ServedRoot(config.root());
         this.transport = transport;
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
-        this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS);
+        this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
+                config.access().limits().sessionsPerAddress(), metrics);
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
+        ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access(), metrics);
+        metrics.bindOpen(sessions::size, initializer::openChannels);
         boolean ok = false;
         try {
             ServerBootstrap b = new ServerBootstrap()
@@ -58,11 +88,14 @@ public final class BiternetServer implements AutoCloseable {
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .option(ChannelOption.SO_REUSEADDR, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(extraStages == null ? new ServerInitializer(sessions, 0) : new ChannelInitializer<Channel>() {
+                    .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(new ServerInitializer(sessions, 0));
-                            extraStages.accept(ch);
+                            channels.add(ch);
+                            ch.pipeline().addLast(initializer);
+                            if (extraStages != null) {
+                                extraStages.accept(ch);
+                            }
                         }
                     });
             if (transport == Transport.EPOLL) {
@@ -106,6 +139,11 @@ public final class BiternetServer implements AutoCloseable {
         return address().getPort();
     }
 
+    /** The server's meters (Prometheus text with {@link ServerMetrics#scrape()}). */
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
     public Transport transport() {
         return transport;
     }
@@ -113,6 +151,37 @@ public final class BiternetServer implements AutoCloseable {
     /** Waits until the server channel is closed. */
     public void awaitClose() throws InterruptedException {
         serverChannel.closeFuture().sync();
+    }
+
+    /**
+     * Stops gracefully: stops accepting connections and opening sessions, lets running transfers
+     * (sessions with pieces left and a link attached) finish for up to {@code grace}, then tells
+     * every remaining connection {@code SHUTTING_DOWN} and closes. Returns the number of
+     * transfers still running when it gave up (0: all finished).
+     */
+    public int shutdownGracefully(Duration grace) throws InterruptedException {
+        serverChannel.close().syncUninterruptibly();
+        sessions.drain();
+        long deadline = System.nanoTime() + grace.toNanos();
+        int running = sessions.running();
+        if (running > 0) {
+            LOG.info("shutting down: no new connections; waiting up to {} s for {} running transfer(s)",
+                    grace.toSeconds(), running);
+        }
+        while ((running = sessions.running()) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        if (running > 0) {
+            LOG.warn("shutting down: grace period of {} s over with {} transfer(s) still running; closing them",
+                    grace.toSeconds(), running);
+        } else {
+            LOG.info("shutting down: no transfer running");
+        }
+        channels.writeAndFlush(Frames.error(Error.Code.SHUTTING_DOWN, "the server is shutting down"))
+                .awaitUninterruptibly(2, TimeUnit.SECONDS);
+        channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        close();
+        return running;
     }
 
     @Override

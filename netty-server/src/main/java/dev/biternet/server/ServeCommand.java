@@ -1,9 +1,20 @@
 package dev.biternet.server;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import dev.biternet.common.cli.TokenFile;
 import dev.biternet.common.cli.VersionProvider;
+import dev.biternet.server.metrics.MetricsEndpoint;
+import dev.biternet.server.security.Access;
+import dev.biternet.server.security.AccessToken;
+import dev.biternet.server.security.Limits;
+import dev.biternet.server.security.Tls;
+import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +37,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Spec
     private CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--root", required = true, paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable.")
+    @Option(names = "--config", paramLabel = "FILE", description = "Properties file with defaults for any option, by its"
+            + " long name without dashes (root=/srv/files, port=7420, token-file=/etc/biternet/token); options given here override it.")
+    private Path config;
+
+    // Not required=true: it may come from --config, which picocli applies as a default. call() checks it.
+    @Option(names = "--root", paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable (required).")
     private Path root;
 
     @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "ADDR",
@@ -49,37 +65,190 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Threads hashing files seen for the first time (default: ${DEFAULT-VALUE}).")
     private int hashThreads;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "Require this access token (the file's content, trimmed) in every client's Hello.")
+    private Path tokenFile;
+
+    @Option(names = "--max-sessions-per-address", paramLabel = "N", defaultValue = "64",
+            description = "Open sessions one client address may hold (default: ${DEFAULT-VALUE}).")
+    private int maxSessions;
+
+    @Option(names = "--max-channels-per-address", paramLabel = "N", defaultValue = "256",
+            description = "Open connections one client address may hold (default: ${DEFAULT-VALUE}).")
+    private int maxChannels;
+
+    @Option(names = "--hello-timeout", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Close a connection that has not sent Hello within this time (default: ${DEFAULT-VALUE}).")
+    private int helloTimeout;
+
+    @Option(names = "--idle-timeout", paramLabel = "SECONDS", defaultValue = "120",
+            description = "Close a connection on which nothing is read or written for this long; 0: never (default: ${DEFAULT-VALUE}).")
+    private int idleTimeout;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM",
+            description = "Serve over TLS with this certificate chain (PEM); needs --tls-key.")
+    private Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The certificate's private key (unencrypted PKCS#8 PEM).")
+    private Path tlsKey;
+
+    /** Levels --log-level takes, as Logback names them. */
+    enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR, OFF }
+
+    @Option(names = "--log-level", paramLabel = "LEVEL", defaultValue = "INFO",
+            description = "Logging on stderr: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). INFO logs one line per session.")
+    private LogLevel logLevel;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off; 0 picks a free port).")
+    private Integer metricsPort;
+
+    @Option(names = "--metrics-host", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+            description = "Address the metrics endpoint listens on (default: ${DEFAULT-VALUE}).")
+    private String metricsHost;
+
+    @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
+            description = "On SIGTERM: stop accepting, let running transfers finish for up to this long, then close"
+                    + " the rest with SHUTTING_DOWN (default: ${DEFAULT-VALUE}).")
+    private int shutdownGrace;
+
     @Override
     public Integer call() throws Exception {
         var err = spec.commandLine().getErr();
+        checkConfig();
+        if (root == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--root=DIR' (or root= in --config)");
+        }
+        setLogLevel(logLevel);
         if (!Files.isDirectory(root)) {
             err.println("biternet-serve: --root " + root + " is not a directory");
             return 1;
         }
+        if (shutdownGrace < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--shutdown-grace must be at least 0, not " + shutdownGrace);
+        }
         if (pieceSize != 0 && (pieceSize < 16384 || pieceSize > (16 << 20))) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
         }
+        Access access = access();
         BiternetServer server;
         try {
-            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60));
+            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60, access));
         } catch (java.io.IOException e) {
             err.println("biternet-serve: " + e.getMessage());
             return 1;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.getLogger("biternet.server").log(System.Logger.Level.INFO, "shutting down (signal or exit)");
-            server.close();
+            LoggerFactory.getLogger("biternet.server").info("shutting down (signal or exit)");
+            try {
+                server.shutdownGracefully(Duration.ofSeconds(shutdownGrace));
+            } catch (InterruptedException e) {
+                server.close();
+            }
         }, "biternet-shutdown"));
         var out = spec.commandLine().getOut();
+        MetricsEndpoint endpoint = null;
+        if (metricsPort != null) {
+            try {
+                endpoint = MetricsEndpoint.start(metricsHost, metricsPort, server.metrics());
+            } catch (java.io.IOException e) {
+                server.close();
+                err.println("biternet-serve: " + e.getMessage());
+                return 1;
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(endpoint::close, "biternet-metrics-shutdown"));
+        }
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
-                + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT) + ")");
+                + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT)
+                + (access.tls() != null ? ", TLS" : "") + ")");
+        if (endpoint != null) {
+            out.println("biternet-serve: metrics on http://" + io.netty.util.NetUtil.toSocketAddressString(metricsHost, endpoint.port())
+                    + "/metrics");
+        }
         out.flush();
         server.awaitClose();
         return 0;
     }
 
+    private Access access() {
+        Limits limits;
+        try {
+            limits = new Limits(maxSessions, maxChannels, helloTimeout, idleTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-sessions-per-address, --max-channels-per-address"
+                    + " and --hello-timeout must be at least 1, --idle-timeout at least 0");
+        }
+        AccessToken token = AccessToken.NONE;
+        if (tokenFile != null) {
+            try {
+                token = AccessToken.of(TokenFile.read(tokenFile));
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
+        SslContext tls = null;
+        if ((tlsCert == null) != (tlsKey == null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together");
+        }
+        if (tlsCert != null) {
+            try {
+                tls = Tls.server(tlsCert, tlsKey);
+            } catch (java.io.IOException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert/--tls-key: " + e.getMessage());
+            }
+        }
+        return new Access(token, limits, tls);
+    }
+
+    static void setLogLevel(LogLevel level) {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logback) {
+            logback.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).setLevel(Level.toLevel(level.name()));
+        }
+    }
+
+    /** The config file must exist and name only options this command has. */
+    private void checkConfig() {
+        if (config == null) {
+            return;
+        }
+        if (!Files.isReadable(config)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + config + " does not exist or is not readable");
+        }
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newBufferedReader(config)) {
+            p.load(in);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--config: cannot read " + config + ": " + e.getMessage());
+        }
+        for (String key : p.stringPropertyNames()) {
+            if (key.equals("config") || spec.findOption("--" + key) == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--config: " + config + " sets '" + key
+                        + "', which is not an option of biternet-serve");
+            }
+        }
+    }
+
+    /**
+     * The command line for {@code args}: with {@code --config FILE} among them, the file's
+     * properties become the options' defaults (picocli's {@link CommandLine.PropertiesDefaultProvider}),
+     * so options given in {@code args} override them.
+     */
+    public static CommandLine commandLine(String... args) {
+        CommandLine cmd = new CommandLine(new ServeCommand());
+        for (int i = 0; i < args.length; i++) {
+            String file = args[i].startsWith("--config=") ? args[i].substring("--config=".length())
+                    : args[i].equals("--config") && i + 1 < args.length ? args[i + 1] : null;
+            if (file != null) {
+                if (Files.isReadable(Path.of(file))) {
+                    cmd.setDefaultValueProvider(new CommandLine.PropertiesDefaultProvider(Path.of(file).toFile()));
+                }
+                break;
+            }
+        }
+        return cmd;
+    }
+
     public static void main(String[] args) {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT %4$s %5$s%6$s%n");
-        System.exit(new CommandLine(new ServeCommand()).execute(args));
+        System.exit(commandLine(args).execute(args));
     }
 }

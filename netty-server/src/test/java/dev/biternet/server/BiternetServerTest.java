@@ -123,7 +123,7 @@ class BiternetServerTest {
 
             link.hello();
             link.send(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(opened.getSessionId()).setWindow(3).setLinkName("loopback")).build());
+                    .setSessionId(opened.getSessionId()).setSecret(opened.getAttachSecret()).setWindow(3).setLinkName("loopback")).build());
             assertThat(link.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
 
             byte[] received = new byte[size];
@@ -182,7 +182,7 @@ class BiternetServerTest {
             for (int n = 0; n < 2; n++) {
                 links[n].hello();
                 links[n].send(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                        .setSessionId(opened.getSessionId()).setWindow(2).setLinkName("link-" + n)).build());
+                        .setSessionId(opened.getSessionId()).setSecret(opened.getAttachSecret()).setWindow(2).setLinkName("link-" + n)).build());
             }
             for (int n = 0; n < 2; n++) {
                 WireClient link = links[n];
@@ -308,6 +308,14 @@ class BiternetServerTest {
         private final OutputStream out;
 
         WireClient(InetSocketAddress server) throws IOException {
+            this(server, null);
+        }
+
+        /** A client whose socket is bound to {@code local} (another loopback address, say) first. */
+        WireClient(InetSocketAddress server, java.net.InetAddress local) throws IOException {
+            if (local != null) {
+                socket.bind(new InetSocketAddress(local, 0));
+            }
             socket.connect(server, 5_000);
             socket.setSoTimeout(15_000);
             socket.setTcpNoDelay(true);
@@ -362,6 +370,36 @@ class BiternetServerTest {
             Envelope e = (Envelope) frame;
             assertThat(e.getBodyCase()).as("answer %s", e).isEqualTo(kind);
             return e;
+        }
+
+        /**
+         * Attaches to {@code opened} with its secret and receives every piece, acking each; returns
+         * the file's bytes (control frames in between are skipped).
+         */
+        byte[] fetchAll(SessionOpened opened, int window) throws IOException {
+            return fetchAll(opened, window, 0);
+        }
+
+        /** {@link #fetchAll(SessionOpened, int)} with the server pacing this link to {@code rateLimit} bytes/s. */
+        byte[] fetchAll(SessionOpened opened, int window, long rateLimit) throws IOException {
+            send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                    .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("fetch").setRateLimit(rateLimit)).build());
+            byte[] file = new byte[(int) opened.getFileSize()];
+            boolean[] have = new boolean[opened.getPieceCount()];
+            for (int got = 0; got < have.length; ) {
+                if (read() instanceof Piece p) {
+                    int i = p.header().getIndex();
+                    System.arraycopy(p.bytes(), 0, file, (int) p.header().getOffset(), p.bytes().length);
+                    if (p.header().getOffset() + p.bytes().length == Math.min(opened.getFileSize(), (i + 1L) * opened.getPieceSize())) {
+                        if (!have[i]) {
+                            have[i] = true;
+                            got++;
+                        }
+                        send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+                    }
+                }
+            }
+            return file;
         }
 
         /** True if the server closed the connection (end of stream or reset) rather than sending more. */

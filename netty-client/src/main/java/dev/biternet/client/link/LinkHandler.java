@@ -1,5 +1,6 @@
 package dev.biternet.client.link;
 
+import com.google.protobuf.ByteString;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
@@ -65,6 +66,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile Error.Code serverError;
     private volatile boolean dropped;
     private long lastReadNanos;
+    private final ByteString token;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
@@ -96,18 +98,25 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
-        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), 0);
+        this(spec, openPath, ByteString.EMPTY);
+    }
+
+    /** @param token the server's access token, sent in Hello (empty: none) */
+    public LinkHandler(LinkSpec spec, String openPath, ByteString token) {
+        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), 0, token);
     }
 
     /**
      * @param open the OpenSession to send on this link (a resuming client's carries its pieces),
      *             or null to only attach
      * @param priorBytes payload this link carried on earlier connections
+     * @param token the server's access token, sent in Hello (empty: none)
      */
-    public LinkHandler(LinkSpec spec, OpenSession open, long priorBytes) {
+    public LinkHandler(LinkSpec spec, OpenSession open, long priorBytes, ByteString token) {
         this.spec = spec;
         this.open = open;
         this.priorBytes = priorBytes;
+        this.token = token;
     }
 
     /** The session this link attached to, or null before {@link #attach}. */
@@ -159,7 +168,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
-                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get")).build());
+                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
         if (open != null) {
             ctx.write(Envelope.newBuilder().setOpenSession(open).build());
         }
@@ -180,7 +189,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             // A cap counts every connection of the link; 1 byte left lets no piece through.
             long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - priorBytes);
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(session.getSessionId()).setWindow(window).setLinkName(spec.name())
+                    .setSessionId(session.getSessionId()).setSecret(session.getAttachSecret())
+                    .setWindow(window).setLinkName(spec.name())
                     .setCapBytes(cap).setRateLimit(spec.rateLimit())).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });

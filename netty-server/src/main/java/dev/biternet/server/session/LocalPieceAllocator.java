@@ -28,8 +28,14 @@ public final class LocalPieceAllocator implements PieceAllocator {
     private int available;
     private int remaining;
     private long duplicates;
+    private final Listener listener;
 
     public LocalPieceAllocator(int pieceCount) {
+        this(pieceCount, Listener.NONE);
+    }
+
+    public LocalPieceAllocator(int pieceCount, Listener listener) {
+        this.listener = listener;
         this.pieceCount = pieceCount;
         this.state = new byte[pieceCount];
         this.remaining = pieceCount;
@@ -40,13 +46,13 @@ public final class LocalPieceAllocator implements PieceAllocator {
         while (!released.isEmpty()) {
             int index = released.poll();
             if (state[index] == UNCLAIMED) {
-                return take(index, linkId);
+                return take(index, linkId, ClaimKind.RECLAIMED);
             }
         }
         while (cursor < available) {
             int index = cursor++;
             if (state[index] == UNCLAIMED) {
-                return take(index, linkId);
+                return take(index, linkId, ClaimKind.NEW);
             }
         }
         if (available < pieceCount) {
@@ -61,13 +67,15 @@ public final class LocalPieceAllocator implements PieceAllocator {
                 more[f.holders.length] = linkId;
                 f.holders = more;
                 duplicates++;
+                listener.claimed(ClaimKind.COPY);
                 return e.getKey();
             }
         }
         return NONE;
     }
 
-    private int take(int index, int linkId) {
+    private int take(int index, int linkId, ClaimKind kind) {
+        listener.claimed(kind);
         state[index] = CLAIMED;
         inFlight.put(index, new InFlight(new int[] {linkId}, System.nanoTime()));
         return index;
@@ -82,6 +90,7 @@ public final class LocalPieceAllocator implements PieceAllocator {
         state[index] = DONE;
         inFlight.remove(index);
         remaining--;
+        listener.done();
         return true;
     }
 

@@ -14,6 +14,32 @@ public interface PieceAllocator {
     /** Sentinel: nothing to claim now (more may become available later). */
     int NONE = -1;
 
+    /** How a claimed piece came to be handed out. */
+    enum ClaimKind {
+        /** claimed for the first time */
+        NEW,
+        /** claimed again after a link released it (closed, or its copy failed the hash) */
+        RECLAIMED,
+        /** a second copy of a piece in flight on another link (endgame) */
+        COPY;
+
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /**
+     * Told of claims and completions as they happen (metrics). Called under the allocator's
+     * lock: implementations must be quick and must not call back into the allocator.
+     */
+    interface Listener {
+        Listener NONE = new Listener() { };
+
+        default void claimed(ClaimKind kind) { }
+
+        default void done() { }
+    }
+
     /**
      * Claims the next piece for {@code linkId}: a released piece first, then the lowest
      * unclaimed one whose hash is published. When none is left (the endgame) it offers the

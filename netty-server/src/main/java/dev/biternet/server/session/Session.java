@@ -7,7 +7,9 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
+import dev.biternet.server.metrics.ServerMetrics;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.util.Map;
@@ -24,6 +26,14 @@ import java.util.function.IntConsumer;
  */
 public final class Session implements AutoCloseable {
     private final SessionId id;
+    private final ByteString attachSecret;
+    private final ServerMetrics metrics;
+    private final String path;
+    /** The address that opened the session (counted against its per-address limit), or null. */
+    private final SocketAddress client;
+    private final long openedNanos = System.nanoTime();
+    /** When the last piece was verified; 0 until then. */
+    private volatile long finishedNanos;
     private final dev.biternet.server.files.PieceHashes hashes;
     private final FileChannel file;
     private final PieceAllocator allocator;
@@ -50,11 +60,16 @@ public final class Session implements AutoCloseable {
     /** How often a claiming link may stat the file (a cheap syscall, but not one per piece). */
     private static final long STAT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
-    Session(SessionId id, dev.biternet.server.files.PieceHashes hashes, FileChannel file) {
+    Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
+            String path, SocketAddress client, ServerMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
+        this.path = path;
+        this.client = client;
+        this.attachSecret = attachSecret;
         this.hashes = hashes;
         this.file = file;
-        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount());
+        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
         this.hashesCompleteAtOpen = hashes.complete();
         hashes.listen(onPublished);
         this.forwarded = hashes.published();
@@ -129,6 +144,50 @@ public final class Session implements AutoCloseable {
         return id;
     }
 
+    /**
+     * True if {@code secret} is this session's attach secret. The id alone does not let a
+     * client attach: ids appear in logs, the secret never does.
+     */
+    public boolean acceptsSecret(ByteString secret) {
+        return dev.biternet.server.security.Secrets.matches(attachSecret, secret);
+    }
+
+    /** The path the client asked for. */
+    public String path() {
+        return path;
+    }
+
+    public SocketAddress client() {
+        return client;
+    }
+
+    /**
+     * Seconds from opening to the last piece verified, or to {@code nowNanos} if pieces remain.
+     */
+    public double seconds(long nowNanos) {
+        long end = finishedNanos != 0 ? finishedNanos : allocator.remaining() == 0 ? openedNanos : nowNanos;
+        return (end - openedNanos) / 1e9;
+    }
+
+    /** The client verified {@code index} (an ack ok); returns true the first time. */
+    public boolean complete(int index) {
+        boolean first = allocator.complete(index);
+        if (first && allocator.remaining() == 0) {
+            finishedNanos = System.nanoTime();
+        }
+        return first;
+    }
+
+    /** Why hashing the file failed, or null. */
+    public String failure() {
+        return hashes.failure();
+    }
+
+    /** Links attached so far, over the session's life. */
+    public int linksEverAttached() {
+        return nextLinkId.get();
+    }
+
     public PieceLayout layout() {
         return hashes.layout();
     }
@@ -190,6 +249,7 @@ public final class Session implements AutoCloseable {
 
     public void addBytesSent(long n) {
         bytesSent.addAndGet(n);
+        metrics.bytesSent(n);
     }
 
     public long bytesSent() {
@@ -201,6 +261,7 @@ public final class Session implements AutoCloseable {
         int known = hashes.published();
         var b = dev.biternet.proto.SessionOpened.newBuilder()
                 .setSessionId(id.bytes())
+                .setAttachSecret(attachSecret)
                 .setFileSize(layout().fileSize())
                 .setPieceSize(layout().pieceSize())
                 .setPieceCount(layout().pieceCount())

@@ -1,18 +1,17 @@
 package dev.biternet.server.session;
 
 import com.google.protobuf.ByteString;
-import java.security.SecureRandom;
 import java.util.HexFormat;
 
-/** 128 random bits from a {@link SecureRandom}: unguessable, so knowing one is the right to attach. */
+/**
+ * 128 random bits naming a session. Ids appear in logs; attaching also needs the session's
+ * separate attach secret, which never does.
+ */
 public record SessionId(ByteString bytes) {
     public static final int BYTES = 16;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     public static SessionId random() {
-        byte[] b = new byte[BYTES];
-        RANDOM.nextBytes(b);
-        return new SessionId(ByteString.copyFrom(b));
+        return new SessionId(dev.biternet.server.security.Secrets.random());
     }
 
     /** Short form for logs: the first 4 bytes in hex. */

@@ -8,13 +8,19 @@ import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.PieceHashes;
 import dev.biternet.server.files.RequestException;
 import dev.biternet.server.files.ServedRoot;
+import dev.biternet.server.metrics.ServerMetrics;
+import dev.biternet.server.security.AddressLimiter;
+import dev.biternet.server.security.Limits;
 import java.io.IOException;
+import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * All open sessions of one server, by id. Opening resolves the path below the root, pins the
@@ -23,30 +29,80 @@ import java.util.concurrent.TimeUnit;
  * {@code idleTimeout} are closed by {@link #reap()}.
  */
 public final class SessionRegistry implements AutoCloseable {
+    /** One line per session with its outcome, for operators (key=value pairs). */
+    private static final Logger SESSIONS = LoggerFactory.getLogger("biternet.sessions");
     private static final long FINISHED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
     private final ServedRoot root;
     private final FileHasher hasher;
     private final int pieceSizeOverride;
     private final long idleTimeoutNanos;
     private final Map<ByteString, Session> sessions = new ConcurrentHashMap<>();
+    private final AddressLimiter perAddress;
+    private final ServerMetrics metrics;
+    /** Set when the server starts shutting down: no new sessions, running ones may finish. */
+    private volatile boolean draining;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT.sessionsPerAddress(), new ServerMetrics());
+    }
+
+    /**
+     * @param sessionsPerAddress how many open sessions one client address may hold
+     * @param metrics where sessions count what they send and how they end
+     */
+    public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
+                           int sessionsPerAddress, ServerMetrics metrics) {
+        this.metrics = metrics;
         this.root = root;
         this.hasher = hasher;
         this.pieceSizeOverride = pieceSizeOverride;
         this.idleTimeoutNanos = unit.toNanos(idleTimeout);
+        this.perAddress = new AddressLimiter(sessionsPerAddress);
     }
 
+    /** Opens a session not counted against any client address (tests, embedded use). */
     public Session open(String path) throws RequestException {
-        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build());
+        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build(), null);
+    }
+
+    /** Opens a session for {@code path} on behalf of {@code client} (see {@link #open(dev.biternet.proto.OpenSession, SocketAddress)}). */
+    public Session open(String path, SocketAddress client) throws RequestException {
+        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build(), client);
+    }
+
+    /** Opens a session not counted against any client address, for a possibly resuming client. */
+    public Session open(dev.biternet.proto.OpenSession request) throws RequestException {
+        return open(request, null);
     }
 
     /**
-     * Opens a session; a resuming client's pieces ({@code have}) are marked done when the file
-     * is still the version it names (see {@link Session#markHave}).
+     * Opens a session for {@code client}, which may hold at most the per-address number of
+     * open sessions; one more is refused with {@code LIMIT_EXCEEDED}. A resuming client's pieces
+     * ({@code have}) are marked done when the file is still the version it names (see
+     * {@link Session#markHave}).
      */
-    public Session open(dev.biternet.proto.OpenSession request) throws RequestException {
+    public Session open(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
+        if (draining) {
+            throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
+        }
+        if (!perAddress.tryAcquire(client)) {
+            throw new RequestException(Error.Code.LIMIT_EXCEEDED, "too many open sessions from "
+                    + AddressLimiter.hostOf(client) + " (limit " + perAddress.max() + ")");
+        }
+        boolean ok = false;
+        try {
+            Session session = openFile(request, client);
+            ok = true;
+            return session;
+        } finally {
+            if (!ok) {
+                perAddress.release(client);
+            }
+        }
+    }
+
+    private Session openFile(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
         String path = request.getPath();
         Path file = root.resolve(path);
         FileChannel channel;
@@ -66,7 +122,8 @@ public final class SessionRegistry implements AutoCloseable {
                 ? new PieceLayout(version.size(), pieceSizeOverride)
                 : PieceLayout.forFile(version.size());
         PieceHashes hashes = hasher.hashes(version, layout);
-        Session session = new Session(SessionId.random(), hashes, channel);
+        Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel,
+                path, client, metrics);
         session.markHave(request);
         sessions.put(session.id().bytes(), session);
         return session;
@@ -80,6 +137,26 @@ public final class SessionRegistry implements AutoCloseable {
         return s;
     }
 
+    public ServerMetrics metrics() {
+        return metrics;
+    }
+
+    /** From now on, opening a session is refused with {@code SHUTTING_DOWN}. */
+    public void drain() {
+        draining = true;
+    }
+
+    /** Sessions that are transferring: pieces left and at least one link attached. */
+    public int running() {
+        int n = 0;
+        for (Session s : sessions.values()) {
+            if (s.linkCount() > 0 && s.allocator().remaining() > 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     public int size() {
         return sessions.size();
     }
@@ -90,7 +167,7 @@ public final class SessionRegistry implements AutoCloseable {
             long idle = s.idleNanos();
             if (idle >= 0 && (idle > idleTimeoutNanos || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
                 if (sessions.remove(s.id().bytes(), s)) {
-                    s.close();
+                    closeSession(s, s.allocator().remaining() == 0 ? "complete" : "abandoned");
                 }
             }
         }
@@ -98,8 +175,33 @@ public final class SessionRegistry implements AutoCloseable {
 
     @Override
     public void close() {
-        sessions.values().forEach(Session::close);
-        sessions.clear();
+        for (Session s : sessions.values()) {
+            if (sessions.remove(s.id().bytes(), s)) {
+                closeSession(s, s.allocator().remaining() == 0 ? "complete" : "shutdown");
+            }
+        }
+    }
+
+    /**
+     * Closes a session and logs its one line: {@code result} is {@code complete} (every piece
+     * verified), {@code abandoned} (no link for the idle timeout with pieces left), {@code
+     * shutdown} (the server stopped first) or {@code failed} (the file changed or became
+     * unreadable while it was hashed).
+     */
+    private void closeSession(Session s, String result) {
+        perAddress.release(s.client());
+        s.close();
+        String outcome = s.failure() != null ? "failed" : result;
+        metrics.sessionClosed(outcome, s.bytesSent());
+        SESSIONS.info("session={} result={} path={} client={} bytes={} file_bytes={} pieces_done={}/{} links={} seconds={}",
+                s.id(), outcome, quote(s.path()), AddressLimiter.hostOf(s.client()), s.bytesSent(), s.layout().fileSize(),
+                s.layout().pieceCount() - s.allocator().remaining(), s.layout().pieceCount(), s.linksEverAttached(),
+                String.format(java.util.Locale.ROOT, "%.3f", s.seconds(System.nanoTime())));
+    }
+
+    /** A value for a key=value log line: quoted, with quotes, backslashes and line breaks escaped. */
+    private static String quote(String value) {
+        return '"' + value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\r", "\\r") + '"';
     }
 
     private static void closeQuietly(FileChannel c) {

@@ -8,15 +8,18 @@ import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
 import dev.biternet.proto.Welcome;
 import dev.biternet.server.files.RequestException;
+import dev.biternet.server.security.Access;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionRegistry;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.lang.System.Logger.Level;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The server's dispatcher, last in the pipeline: the handshake, opening sessions and attaching
@@ -25,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * version) with an Error frame and a close. Either way only this channel is affected.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
-    private static final System.Logger LOG = System.getLogger("biternet.server");
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     private static final String AGENT = "biternet-serve";
 
     private enum State { AWAIT_HELLO, READY, ATTACHED }
@@ -35,37 +38,80 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     private final SessionRegistry sessions;
     private final PiecePusher pusher;
+    private final Access access;
     private State state = State.AWAIT_HELLO;
     private ScheduledFuture<?> deadline;
+    private ScheduledFuture<?> helloDeadline;
+    /** The connection was refused and is being closed: nothing more is answered. */
+    private boolean closing;
 
     public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
+        this(sessions, pusher, Access.DEFAULT);
+    }
+
+    public ControlHandler(SessionRegistry sessions, PiecePusher pusher, Access access) {
         this.sessions = sessions;
         this.pusher = pusher;
+        this.access = access;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        int helloSeconds = access.limits().helloSeconds();
+        helloDeadline = ctx.executor().schedule(() -> {
+            if (state == State.AWAIT_HELLO) {
+                refuse(ctx, "no Hello within " + helloSeconds + " s");
+            }
+        }, helloSeconds, TimeUnit.SECONDS);
         deadline = ctx.executor().schedule(() -> {
-            if (state != State.ATTACHED && ctx.channel().isActive()) {
-                LOG.log(Level.INFO, "closing {0}: not attached to a session within {1} s",
-                        ctx.channel().remoteAddress(), ATTACH_DEADLINE_SECONDS);
-                ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, "not attached to a session within "
-                        + ATTACH_DEADLINE_SECONDS + " s")).addListener(ChannelFutureListener.CLOSE);
+            if (state != State.ATTACHED) {
+                refuse(ctx, "not attached to a session within " + ATTACH_DEADLINE_SECONDS + " s");
             }
         }, ATTACH_DEADLINE_SECONDS, TimeUnit.SECONDS);
         super.channelActive(ctx);
     }
 
+    /** Tells the client why with LIMIT_EXCEEDED and closes. */
+    private void refuse(ChannelHandlerContext ctx, String why) {
+        if (!closing && ctx.channel().isActive()) {
+            closing = true;
+            LOG.info("closing {}: {}", ctx.channel().remoteAddress(), why);
+            ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, why)).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            if (pusher.paced()) {
+                return;
+            }
+            refuse(ctx, "idle for " + access.limits().idleSeconds() + " s (nothing read or written)");
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancelDeadlines();
+        super.channelInactive(ctx);
+    }
+
+    private void cancelDeadlines() {
         if (deadline != null) {
             deadline.cancel(false);
         }
-        super.channelInactive(ctx);
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+        }
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Envelope msg) {
+        if (closing) {
+            return; // already refused: what the client sent after that (pipelined) gets no answer
+        }
         switch (msg.getBodyCase()) {
             case HELLO -> onHello(ctx, msg.getHello());
             case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession());
@@ -81,7 +127,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "client speaks protocol "
                     + hello.getProtocolVersion() + ", this server speaks " + Frames.PROTOCOL_VERSION);
         }
+        access.token().check(hello.getToken());
         state = State.READY;
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+        }
         ctx.writeAndFlush(Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
     }
@@ -90,12 +140,12 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         expect(State.READY, "OPEN_SESSION");
         String path = request.getPath();
         try {
-            Session session = sessions.open(request);
-            LOG.log(Level.INFO, "session {0} opened by {1} for {2} ({3} bytes, {4} pieces)", session.id(),
+            Session session = sessions.open(request, ctx.channel().remoteAddress());
+            LOG.debug("session {} opened by {} for {} ({} bytes, {} pieces)", session.id(),
                     ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
             ctx.writeAndFlush(session.opened());
         } catch (RequestException e) {
-            LOG.log(Level.INFO, "refused open from {0}: {1}", ctx.channel().remoteAddress(), e.getMessage());
+            LOG.info("refused open from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
             ctx.writeAndFlush(Frames.error(e.code(), e.getMessage()));
         }
     }
@@ -109,15 +159,20 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             ctx.writeAndFlush(Frames.error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        state = State.ATTACHED;
-        if (deadline != null) {
-            deadline.cancel(false);
+        if (!session.acceptsSecret(msg.getAttach().getSecret())) {
+            LOG.info("refused attach from {} to session {}: wrong attach secret",
+                    ctx.channel().remoteAddress(), session.id());
+            ctx.writeAndFlush(Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"))
+                    .addListener(ChannelFutureListener.CLOSE);
+            return;
         }
+        state = State.ATTACHED;
+        cancelDeadlines();
         int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
                 msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
-        LOG.log(Level.DEBUG, "session {0}: link {1} attached from {2} ({3})", session.id(), linkId,
+        LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,
                 ctx.channel().remoteAddress(), msg.getAttach().getLinkName());
     }
 
@@ -129,18 +184,27 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (closing) {
+            return;
+        }
+        closing = true;
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         Envelope error;
         if (c instanceof ProtocolException p) {
             error = Frames.error(p.code(), p.getMessage());
-            LOG.log(Level.INFO, "closing {0}: {1}", ctx.channel().remoteAddress(), p.getMessage());
+            LOG.info("closing {}: {}", ctx.channel().remoteAddress(), p.getMessage());
+        } else if (c instanceof javax.net.ssl.SSLException) {
+            // A failed TLS handshake (plain client, untrusted certificate): nothing to tell it in clear.
+            LOG.info("closing {}: TLS: {}", ctx.channel().remoteAddress(), c.getMessage());
+            ctx.close();
+            return;
         } else if (c instanceof java.io.IOException) {
-            LOG.log(Level.DEBUG, "connection {0} lost: {1}", ctx.channel().remoteAddress(), c.getMessage());
+            LOG.debug("connection {} lost: {}", ctx.channel().remoteAddress(), c.getMessage());
             ctx.close();
             return;
         } else {
             error = Frames.error(Error.Code.INTERNAL, "internal server error");
-            LOG.log(Level.WARNING, "internal error on " + ctx.channel().remoteAddress(), c);
+            LOG.warn("internal error on " + ctx.channel().remoteAddress(), c);
         }
         if (ctx.channel().isActive()) {
             ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);

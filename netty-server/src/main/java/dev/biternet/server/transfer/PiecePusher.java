@@ -11,6 +11,7 @@ import dev.biternet.server.session.SessionLink;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * pusher claims a piece from the session's allocator only when the window has room, the channel
  * is writable and the previous piece has been fully handed to the kernel, so a piece is claimed
  * as late as possible and a slow link never queues pieces a fast one could take. Each piece
- * goes out as a header frame and a {@link SharedFileRegion} (sendfile); the next claim starts
+ * goes out as a header frame and a {@link SharedFileRegion} (sendfile; with TLS a
+ * {@link SharedChunkedFile}, read and encrypted in chunks); the next claim starts
  * from the write's listener, and again on acks, window changes, writability and wake-ups.
  *
  * <p>All state is confined to the channel's event loop; {@link #wake()} and {@link #send} may be
@@ -66,6 +68,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long lastAckNanos;
     private int rateSamples;
     private boolean retryQueued;
+    private boolean chunked;
 
     public PiecePusher() {
         this(BLOCK_SIZE);
@@ -81,6 +84,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        // With TLS the bytes must be encrypted: read them in chunks instead of sendfile.
+        this.chunked = ctx.pipeline().get(SslHandler.class) != null;
     }
 
     /**
@@ -113,6 +118,14 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     public boolean attached() {
         return session != null;
+    }
+
+    /**
+     * True while the link's rate limit holds back its next block: the link is quiet on purpose,
+     * not idle (a link paced to a few kB/s may send one block a minute).
+     */
+    public boolean paced() {
+        return pacingQueued;
     }
 
     public long bytesSent() {
@@ -149,7 +162,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         recordAck(session.layout().length(ack.getIndex()));
         PieceAllocator allocator = session.allocator();
         if (ack.getOk()) {
-            allocator.complete(ack.getIndex());
+            session.complete(ack.getIndex());
         } else {
             allocator.release(linkId, ack.getIndex());
             session.wakeAll();
@@ -251,9 +264,16 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (pieceNext == pieceEnd) {
             piece = NO_PIECE;
         }
+        Object body;
+        try {
+            body = chunked ? new SharedChunkedFile(session.file(), offset, length) : new SharedFileRegion(session.file(), offset, length);
+        } catch (java.io.IOException e) {
+            ctx.channel().close();
+            return;
+        }
         sending = true;
         ctx.write(Frames.pieceHeader(ctx.alloc(), header), ctx.voidPromise());
-        ctx.writeAndFlush(new SharedFileRegion(session.file(), offset, length)).addListener((ChannelFutureListener) f -> {
+        ctx.writeAndFlush(body).addListener((ChannelFutureListener) f -> {
             sending = false;
             if (f.isSuccess()) {
                 bytesSent += length;

@@ -77,7 +77,7 @@ final class ServerHarness implements AutoCloseable {
 
     /** A connection whose pusher sends pieces in blocks of {@code blockSize}. */
     Conn connect(int blockSize) {
-        Conn c = new Conn(new EmbeddedChannel(new ServerInitializer(registry, 0, blockSize)));
+        Conn c = new Conn(new EmbeddedChannel(new ServerInitializer(registry, 0, blockSize)), registry);
         conns.add(c);
         return c;
     }
@@ -109,9 +109,11 @@ final class ServerHarness implements AutoCloseable {
         private ByteArrayOutputStream openBody;
 
         private final PiecePusher pusher;
+        private final SessionRegistry registry;
 
-        Conn(EmbeddedChannel ch) {
+        Conn(EmbeddedChannel ch, SessionRegistry registry) {
             this.ch = ch;
+            this.registry = registry;
             // kept here: a closed channel's pipeline no longer holds its handlers
             this.pusher = (PiecePusher) ch.pipeline().get(ServerInitializer.PIECE_PUSHER);
             assertThat(pusher).isNotNull();
@@ -140,9 +142,22 @@ final class ServerHarness implements AutoCloseable {
             send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(path)).build());
         }
 
+        /** Attaches with the session's attach secret, as a client that opened it would. */
         void attach(ByteString sessionId, int window) {
+            attach(sessionId, secretOf(sessionId), window);
+        }
+
+        void attach(ByteString sessionId, ByteString secret, int window) {
             send(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(sessionId).setWindow(window).setLinkName("embedded")).build());
+                    .setSessionId(sessionId).setSecret(secret).setWindow(window).setLinkName("embedded")).build());
+        }
+
+        private ByteString secretOf(ByteString sessionId) {
+            try {
+                return registry.get(sessionId).opened().getSessionOpened().getAttachSecret();
+            } catch (dev.biternet.server.files.RequestException unknown) {
+                return ByteString.EMPTY;
+            }
         }
 
         void ack(int index, boolean ok) {

@@ -11,6 +11,7 @@ import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Hello;
 import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.SessionOpened;
 import dev.biternet.server.transfer.ServerHarness.Conn;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -72,7 +73,7 @@ class SessionFuzzTest {
 
     private void oneConnection(SplittableRandom rnd) throws Exception {
         Conn c = server.connect();
-        List<ByteString> sessions = new ArrayList<>();
+        List<SessionOpened> sessions = new ArrayList<>();
         boolean helloed = false;
         boolean attached = false;
         try {
@@ -103,7 +104,7 @@ class SessionFuzzTest {
                 c.ch.checkException();
                 for (Envelope e : c.drain()) {
                     if (e.hasSessionOpened()) {
-                        sessions.add(e.getSessionOpened().getSessionId());
+                        sessions.add(e.getSessionOpened());
                     }
                     attached |= e.hasAttached();
                     if (e.hasError()) {
@@ -122,16 +123,18 @@ class SessionFuzzTest {
         return Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(version)).build();
     }
 
-    private static Envelope message(int kind, SplittableRandom rnd, List<ByteString> sessions) {
+    private static Envelope message(int kind, SplittableRandom rnd, List<SessionOpened> sessions) {
         return switch (kind) {
             case 1, 2 -> hello(rnd.nextInt(4) == 0 ? rnd.nextInt() : Frames.PROTOCOL_VERSION);
             case 3, 4 -> Envelope.newBuilder().setOpenSession(OpenSession.newBuilder()
                     .setPath(PATHS[rnd.nextInt(PATHS.length)])).build();
             case 5, 6 -> {
-                ByteString id = !sessions.isEmpty() && rnd.nextInt(8) != 0
-                        ? sessions.get(rnd.nextInt(sessions.size()))
+                SessionOpened known = !sessions.isEmpty() && rnd.nextInt(8) != 0
+                        ? sessions.get(rnd.nextInt(sessions.size())) : null;
+                ByteString id = known != null ? known.getSessionId() : ByteString.copyFrom(randomBytes(rnd, rnd.nextInt(0, 20)));
+                ByteString secret = known != null && rnd.nextInt(8) != 0 ? known.getAttachSecret()
                         : ByteString.copyFrom(randomBytes(rnd, rnd.nextInt(0, 20)));
-                yield Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(id)
+                yield Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(id).setSecret(secret)
                         .setWindow(rnd.nextInt(-2, 2000)).setCapBytes(rnd.nextInt(4) == 0 ? rnd.nextLong(0, 1 << 20) : 0)
                         .setRateLimit(rnd.nextInt(8) == 0 ? rnd.nextLong(1, 1 << 30) : 0)).build();
             }

@@ -1,0 +1,95 @@
+package dev.biternet.server.metrics;
+
+import dev.biternet.proto.Error;
+import dev.biternet.server.session.PieceAllocator;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The server's meters in one Micrometer {@link PrometheusMeterRegistry}: what is open now, what
+ * was sent, how pieces were handed out, and the errors the server answered, by code. Every
+ * method may be called from any thread; counters are lock-free.
+ *
+ * <pre>
+ *  biternet_sessions_open                      gauge
+ *  biternet_channels_open                      gauge
+ *  biternet_sessions_closed_total{result}      complete, abandoned, shutdown, failed
+ *  biternet_bytes_sent_total                   piece payload, endgame copies included
+ *  biternet_session_bytes_{count,sum,max}      payload sent per closed session
+ *  biternet_pieces_claimed_total{kind}         new, reclaimed (after a release), copy (endgame duplicate)
+ *  biternet_pieces_done_total                  pieces the client verified
+ *  biternet_errors_total{code}                 Error frames sent, by Error.Code
+ * </pre>
+ */
+public final class ServerMetrics implements PieceAllocator.Listener {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Counter bytesSent = Counter.builder("biternet.bytes.sent")
+            .description("Piece payload sent, endgame copies included").register(registry);
+    private final Counter piecesDone = Counter.builder("biternet.pieces.done")
+            .description("Pieces the client verified").register(registry);
+    private final DistributionSummary sessionBytes = DistributionSummary.builder("biternet.session.bytes")
+            .description("Payload sent per closed session").register(registry);
+    private final Map<PieceAllocator.ClaimKind, Counter> claims = new EnumMap<>(PieceAllocator.ClaimKind.class);
+    private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
+    private final Map<String, Counter> closed = new ConcurrentHashMap<>();
+
+    public ServerMetrics() {
+        for (PieceAllocator.ClaimKind kind : PieceAllocator.ClaimKind.values()) {
+            claims.put(kind, Counter.builder("biternet.pieces.claimed").tag("kind", kind.label())
+                    .description("Pieces handed to a link: new, reclaimed after a release, or an endgame copy")
+                    .register(registry));
+        }
+        for (Error.Code code : Error.Code.values()) {
+            if (code != Error.Code.UNRECOGNIZED) {
+                errors.put(code, Counter.builder("biternet.errors").tag("code", code.name())
+                        .description("Error frames sent to clients, by code").register(registry));
+            }
+        }
+    }
+
+    /** Registers the gauges of what is open now; called once by the server that owns them. */
+    public void bindOpen(Supplier<Number> sessions, Supplier<Number> channels) {
+        Gauge.builder("biternet.sessions.open", sessions).description("Open sessions").register(registry);
+        Gauge.builder("biternet.channels.open", channels).description("Open client connections").register(registry);
+    }
+
+    public void bytesSent(long n) {
+        bytesSent.increment(n);
+    }
+
+    @Override
+    public void claimed(PieceAllocator.ClaimKind kind) {
+        claims.get(kind).increment();
+    }
+
+    @Override
+    public void done() {
+        piecesDone.increment();
+    }
+
+    public void error(Error.Code code) {
+        Counter c = errors.get(code);
+        if (c != null) {
+            c.increment();
+        }
+    }
+
+    /** A session ended with {@code result} after sending {@code bytes} of payload. */
+    public void sessionClosed(String result, long bytes) {
+        closed.computeIfAbsent(result, r -> Counter.builder("biternet.sessions.closed").tag("result", r)
+                .description("Sessions closed, by result").register(registry)).increment();
+        sessionBytes.record(bytes);
+    }
+
+    /** The Prometheus text exposition of every meter. */
+    public String scrape() {
+        return registry.scrape();
+    }
+}
