@@ -54,8 +54,9 @@ class ResumeSessionTest {
     }
 
     /** Attaches, then receives and acks pieces until {@code count} distinct ones came; returns them in arrival order. */
-    private static Set<Integer> receive(BiternetServerTest.WireClient c, ByteString session, int count) throws Exception {
-        c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(session).setWindow(3)).build());
+    private static Set<Integer> receive(BiternetServerTest.WireClient c, SessionOpened session, int count) throws Exception {
+        c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(session.getSessionId())
+                .setSecret(session.getAttachSecret()).setWindow(3)).build());
         c.expect(Envelope.BodyCase.ATTACHED);
         Set<Integer> got = new java.util.LinkedHashSet<>();
         while (got.size() < count) {
@@ -85,7 +86,7 @@ class ResumeSessionTest {
             c.send(openWithHave(first, have, first.getFileVersion()));
             SessionOpened resumed = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
 
-            assertThat(new TreeSet<>(receive(c, resumed.getSessionId(), PIECES - 4))).containsExactly(1, 4, 5, 6, 8, 9);
+            assertThat(new TreeSet<>(receive(c, resumed, PIECES - 4))).containsExactly(1, 4, 5, 6, 8, 9);
         }
     }
 
@@ -101,7 +102,7 @@ class ResumeSessionTest {
             c.send(openWithHave(first, have, first.getFileVersion() + 1));
             SessionOpened fresh = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
 
-            assertThat(receive(c, fresh.getSessionId(), PIECES)).as("every piece is sent, in order").containsExactly(
+            assertThat(receive(c, fresh, PIECES)).as("every piece is sent, in order").containsExactly(
                     0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
         }
     }
@@ -113,7 +114,7 @@ class ResumeSessionTest {
         try (BiternetServerTest.WireClient c = client()) {
             c.open("file.bin");
             SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
-            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setWindow(1)).build());
+            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(1)).build());
             c.expect(Envelope.BodyCase.ATTACHED);
             BiternetServerTest.Piece p = firstPiece(c);
 
@@ -142,7 +143,7 @@ class ResumeSessionTest {
         try (BiternetServerTest.WireClient c = client()) {
             c.open("file.bin");
             SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
-            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setWindow(1)).build());
+            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(1)).build());
             c.expect(Envelope.BodyCase.ATTACHED);
             byte[] received = new byte[old.length];
             BiternetServerTest.Piece p = firstPiece(c);
