@@ -24,8 +24,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "biternet-serve", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         sortOptions = false,
         description = {
-            "Serves the files below a directory to biternet-get clients, which download each file",
-            "over several network links at once.",
+            "Serves the files below a directory to biternet-get clients, which download each file over several network links at once.",
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -54,7 +53,7 @@ public final class ServeCommand implements Callable<Integer> {
     private int port;
 
     @Option(names = "--piece-size", paramLabel = "BYTES", defaultValue = "0",
-            description = "Fixed piece size in bytes, 16384..16777216 (default: 1 MiB, larger for huge files).")
+            description = "Fixed piece size in bytes, 16384..16777216 (default: 256 KiB, doubling for files of more than 262,144 pieces).")
     private int pieceSize;
 
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0",
