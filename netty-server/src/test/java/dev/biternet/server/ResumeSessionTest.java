@@ -46,6 +46,29 @@ class ResumeSessionTest {
         return c;
     }
 
+    /**
+     * A client for a file the server has already hashed whole: a test that changes the file
+     * mid-session must not race the first hashing pass, which refuses a file that changes
+     * under it (IO_ERROR) before the session's own check could.
+     */
+    private BiternetServerTest.WireClient clientForHashed(String path) throws Exception {
+        BiternetServerTest.WireClient c = client();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        boolean whole = false;
+        while (!whole) {
+            assertThat(System.nanoTime()).as("hashing finishes in time").isLessThan(deadline);
+            c.open(path);
+            whole = !c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened().getHashes().getRootHash().isEmpty();
+            if (!whole) {
+                Thread.sleep(50); // each try opens a session: few tries, far below the per-address limit
+            }
+        }
+        c.close();
+        c = new BiternetServerTest.WireClient(server.address());
+        c.hello();
+        return c;
+    }
+
     private static Envelope openWithHave(SessionOpened from, BitSet have, long version) {
         byte[] bits = java.util.Arrays.copyOf(have.toByteArray(), (from.getPieceCount() + 7) / 8);
         return Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("file.bin")
@@ -111,7 +134,7 @@ class ResumeSessionTest {
     void aFileThatChangesDuringTheSessionEndsItWithFileChanged() throws Exception {
         Path file = root.resolve("file.bin");
         TestFiles.write(file, 6, PIECES * PIECE);
-        try (BiternetServerTest.WireClient c = client()) {
+        try (BiternetServerTest.WireClient c = clientForHashed("file.bin")) {
             c.open("file.bin");
             SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(1)).build());
@@ -140,7 +163,7 @@ class ResumeSessionTest {
     void aFileReplacedByRenameKeepsServingTheSessionsVersion() throws Exception {
         Path file = root.resolve("file.bin");
         byte[] old = TestFiles.write(file, 7, PIECES * PIECE);
-        try (BiternetServerTest.WireClient c = client()) {
+        try (BiternetServerTest.WireClient c = clientForHashed("file.bin")) {
             c.open("file.bin");
             SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(1)).build());
