@@ -140,6 +140,43 @@ class ServerSecurityTest {
     }
 
     @Test
+    void finishedDownloadsDoNotHoldTheirAddressesSessionSlots() throws Exception {
+        TestFiles.write(root.resolve("f.bin"), 4, PIECE);
+        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60)
+                .withAccess(Access.DEFAULT.withLimits(new Limits(2, 256, 5, 120))));
+        // Five downloads in a row from one address with a limit of two open sessions: each one
+        // is over (every piece acknowledged, its connection closed) before the next opens.
+        for (int i = 0; i < 5; i++) {
+            long deadline = System.nanoTime() + 1_000_000_000L; // the server notices a close asynchronously
+            boolean done = false;
+            while (!done) {
+                try (WireClient c = new WireClient(server.address())) {
+                    c.hello();
+                    c.open("f.bin");
+                    Envelope answer = (Envelope) c.read();
+                    if (!answer.hasSessionOpened()) {
+                        assertThat(answer.getError().getCode()).as("download %d", i).isEqualTo(Error.Code.LIMIT_EXCEEDED);
+                        assertThat(System.nanoTime()).as("download %d: finished sessions still hold the slots", i)
+                                .isLessThan(deadline);
+                        Thread.sleep(20);
+                        continue;
+                    }
+                    SessionOpened opened = answer.getSessionOpened();
+                    c.send(attach(opened.getSessionId(), opened.getAttachSecret()));
+                    c.expect(Envelope.BodyCase.ATTACHED);
+                    Object piece;
+                    do {
+                        piece = c.read();
+                    } while (!(piece instanceof BiternetServerTest.Piece));
+                    c.send(Envelope.newBuilder().setAck(dev.biternet.proto.Ack.newBuilder()
+                            .setIndex(((BiternetServerTest.Piece) piece).header().getIndex()).setOk(true)).build());
+                    done = true;
+                }
+            }
+        }
+    }
+
+    @Test
     void anAddressBeyondItsSessionLimitIsRefusedWithTheReason() throws Exception {
         TestFiles.write(root.resolve("f.bin"), 3, PIECE);
         server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60)

@@ -31,6 +31,11 @@ import org.slf4j.LoggerFactory;
 public final class SessionRegistry implements AutoCloseable {
     /** One line per session with its outcome, for operators (key=value pairs). */
     private static final Logger SESSIONS = LoggerFactory.getLogger("biternet.sessions");
+    /**
+     * A finished session with no link left is closed after this grace (a link still on its way
+     * to attach gets it, not UNKNOWN_SESSION), or at once when its client address needs the
+     * session slot it holds (see {@link #open(dev.biternet.proto.OpenSession, SocketAddress)}).
+     */
     private static final long FINISHED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
     private final ServedRoot root;
     private final FileHasher hasher;
@@ -86,7 +91,7 @@ public final class SessionRegistry implements AutoCloseable {
         if (draining) {
             throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
         }
-        if (!perAddress.tryAcquire(client)) {
+        if (!perAddress.tryAcquire(client) && (closeFinished(client) == 0 || !perAddress.tryAcquire(client))) {
             throw new RequestException(Error.Code.LIMIT_EXCEEDED, "too many open sessions from "
                     + AddressLimiter.hostOf(client) + " (limit " + perAddress.max() + ")");
         }
@@ -171,6 +176,24 @@ public final class SessionRegistry implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Closes the finished sessions of {@code client}'s address that have no link left, so that
+     * a client fetching many files in a row does not run into the per-address limit with
+     * downloads that are over; returns how many were closed.
+     */
+    private int closeFinished(SocketAddress client) {
+        String host = AddressLimiter.hostOf(client);
+        int closed = 0;
+        for (Session s : sessions.values()) {
+            if (s.idleNanos() >= 0 && s.allocator().remaining() == 0 && host.equals(AddressLimiter.hostOf(s.client()))
+                    && sessions.remove(s.id().bytes(), s)) {
+                closeSession(s, "complete");
+                closed++;
+            }
+        }
+        return closed;
     }
 
     @Override
