@@ -71,10 +71,15 @@ public final class Session implements AutoCloseable {
         this.file = file;
         this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
         this.hashesCompleteAtOpen = hashes.complete();
-        hashes.listen(onPublished);
-        this.forwarded = hashes.published();
-        this.rootForwarded = hashesCompleteAtOpen;
-        allocator.setAvailable(forwarded);
+        // The hasher may publish (and call published() on its thread) as soon as this session
+        // listens: hold the lock published() takes until the starting point is set, so that it
+        // sees it, rather than setting a count this constructor would then lower.
+        synchronized (this) {
+            hashes.listen(onPublished);
+            this.forwarded = hashes.published();
+            this.rootForwarded = hashesCompleteAtOpen;
+            allocator.setAvailable(forwarded);
+        }
     }
 
     /**
