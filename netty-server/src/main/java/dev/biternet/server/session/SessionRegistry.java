@@ -66,21 +66,6 @@ public final class SessionRegistry implements AutoCloseable {
         this.perAddress = new AddressLimiter(sessionsPerAddress);
     }
 
-    /** Opens a session not counted against any client address (tests, embedded use). */
-    public Session open(String path) throws RequestException {
-        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build(), null);
-    }
-
-    /** Opens a session for {@code path} on behalf of {@code client} (see {@link #open(dev.biternet.proto.OpenSession, SocketAddress)}). */
-    public Session open(String path, SocketAddress client) throws RequestException {
-        return open(dev.biternet.proto.OpenSession.newBuilder().setPath(path).build(), client);
-    }
-
-    /** Opens a session not counted against any client address, for a possibly resuming client. */
-    public Session open(dev.biternet.proto.OpenSession request) throws RequestException {
-        return open(request, null);
-    }
-
     /**
      * Opens a session for {@code client}, which may hold at most the per-address number of
      * open sessions; one more is refused with {@code LIMIT_EXCEEDED}. A resuming client's pieces
