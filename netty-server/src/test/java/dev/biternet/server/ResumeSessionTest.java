@@ -47,9 +47,9 @@ class ResumeSessionTest {
     }
 
     /**
-     * A client for a file the server has already hashed whole: a test that changes the file
-     * mid-session must not race the first hashing pass, which refuses a file that changes
-     * under it (IO_ERROR) before the session's own check could.
+     * A client for a file the server has already hashed whole: a file replaced by rename while
+     * its first hashing pass runs cannot be hashed (IO_ERROR); once hashed, the session serves
+     * its own descriptor's bytes.
      */
     private BiternetServerTest.WireClient clientForHashed(String path) throws Exception {
         BiternetServerTest.WireClient c = client();
@@ -134,7 +134,7 @@ class ResumeSessionTest {
     void aFileThatChangesDuringTheSessionEndsItWithFileChanged() throws Exception {
         Path file = root.resolve("file.bin");
         TestFiles.write(file, 6, PIECES * PIECE);
-        try (BiternetServerTest.WireClient c = clientForHashed("file.bin")) {
+        try (BiternetServerTest.WireClient c = client()) {
             c.open("file.bin");
             SessionOpened s = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(s.getSessionId()).setSecret(s.getAttachSecret()).setWindow(1)).build());

@@ -106,19 +106,24 @@ public final class Session implements AutoCloseable {
      * keeps reading the old file through its own descriptor.
      */
     public boolean fileChanged() {
+        return fileChanged(false);
+    }
+
+    /** As {@link #fileChanged()}; {@code now} stats the file whenever it was last checked. */
+    private boolean fileChanged(boolean now) {
         if (changed) {
             return true;
         }
         long last = lastStat.get();
-        long now = System.nanoTime();
-        if (now - last < STAT_EVERY_NANOS || !lastStat.compareAndSet(last, now)) {
+        long t = System.nanoTime();
+        if (!now && (t - last < STAT_EVERY_NANOS || !lastStat.compareAndSet(last, t))) {
             return false;
         }
         FileVersion pinned = version();
         String why;
         try {
-            FileVersion now1 = FileVersion.of(pinned.path());
-            if (!java.util.Objects.equals(now1.fileKey(), pinned.fileKey())) {
+            FileVersion current = FileVersion.of(pinned.path());
+            if (!java.util.Objects.equals(current.fileKey(), pinned.fileKey())) {
                 // Replaced by rename: this session's descriptor still reads the old, intact
                 // file (only its size can be checked through the descriptor).
                 long size = file.size();
@@ -126,11 +131,11 @@ public final class Session implements AutoCloseable {
                     return false;
                 }
                 why = "was " + pinned.size() + " bytes, now " + size;
-            } else if (now1.size() == pinned.size() && now1.mtimeNanos() == pinned.mtimeNanos()) {
+            } else if (current.size() == pinned.size() && current.mtimeNanos() == pinned.mtimeNanos()) {
                 return false;
             } else {
-                why = "was " + pinned.size() + " bytes, now " + now1.size()
-                        + (now1.size() == pinned.size() ? " and modified" : "");
+                why = "was " + pinned.size() + " bytes, now " + current.size()
+                        + (current.size() == pinned.size() ? " and modified" : "");
             }
         } catch (NoSuchFileException e) {
             // Deleted: the open descriptor still reads the whole, unchanged file.
@@ -326,6 +331,9 @@ public final class Session implements AutoCloseable {
     private void published(int count) {
         String failure = hashes.failure();
         if (failure != null) {
+            if (fileChanged(true)) {
+                return; // changed under the hasher: the links got FILE_CHANGED, as for any change
+            }
             Envelope error = Frames.error(Error.Code.IO_ERROR, "file changed or unreadable on the server: " + failure);
             links.values().forEach(l -> l.fail(error));
             return;
