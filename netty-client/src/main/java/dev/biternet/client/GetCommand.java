@@ -248,21 +248,6 @@ public final class GetCommand implements Callable<Integer> {
         return colon >= 0 && colon == value.lastIndexOf(':') ? value.substring(0, colon) : value;
     }
 
-    /** Classes the first second of a download initialises, in the order it needs them. */
-    private static final String[] WARM_CLASSES = {
-        "dev.biternet.client.store.ResumeLog",
-        "dev.biternet.client.link.LinkResolver",
-        "io.netty.bootstrap.Bootstrap",
-        "io.netty.channel.epoll.EpollSocketChannel",
-        "io.netty.channel.epoll.EpollIoHandler",
-        "dev.biternet.client.link.ClientInitializer",
-        "dev.biternet.client.link.LinkHandler",
-        "dev.biternet.common.wire.FrameDecoder",
-        "dev.biternet.common.wire.EnvelopeEncoder",
-        "dev.biternet.client.store.PieceStore",
-        "dev.biternet.client.ui.ProgressReporter",
-    };
-
     public static void main(String[] args) {
         warmUpInBackground();
         System.exit(new CommandLine(new GetCommand()).execute(args));
@@ -270,43 +255,18 @@ public final class GetCommand implements Callable<Integer> {
 
     /**
      * Parsing the command line takes picocli about 0.1 s of class loading and reflection; on a
-     * second core, load and initialise what the download needs next meanwhile (the transport's
-     * native library and channel classes, the pipeline's handlers, the protocol's classes and
-     * parser, the buffer allocator, SHA-256, the piece store and resume log, the interface
-     * list). Class initialisation is thread-safe: whichever thread gets there first does it,
-     * the other waits for it. Nothing here has an effect outside the JVM.
+     * second core, load what the download needs next meanwhile (the transport's native library,
+     * the protocol's classes, the buffer allocator, SHA-256). Class initialisation is
+     * thread-safe: whichever thread gets there first does it, the other waits for it.
      */
     private static void warmUpInBackground() {
         Thread t = new Thread(() -> {
             dev.biternet.common.transport.Transport.best();
-            io.netty.buffer.ByteBuf hello = dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
+            dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
                     dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
-                            .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build());
-            hello.release();
-            try {
-                dev.biternet.proto.Envelope.parseFrom(dev.biternet.proto.Envelope.newBuilder()
-                        .setSessionOpened(dev.biternet.proto.SessionOpened.newBuilder()
-                                .setSessionId(com.google.protobuf.ByteString.copyFrom(new byte[16]))
-                                .setHashes(dev.biternet.proto.PieceHashes.newBuilder()
-                                        .setDigests(com.google.protobuf.ByteString.copyFrom(new byte[64]))))
-                        .build().toByteArray());
-            } catch (com.google.protobuf.InvalidProtocolBufferException impossible) {
-                // a message just built parses
-            }
+                            .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
+            dev.biternet.proto.SessionOpened.getDefaultInstance().getSerializedSize();
             dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
-            ClassLoader loader = GetCommand.class.getClassLoader();
-            for (String name : WARM_CLASSES) {
-                try {
-                    Class.forName(name, true, loader);
-                } catch (ClassNotFoundException | LinkageError e) {
-                    // only a head start: the download loads it itself if it must
-                }
-            }
-            try {
-                java.net.NetworkInterface.getNetworkInterfaces();
-            } catch (java.net.SocketException e) {
-                // the download asks again and reports it
-            }
         }, "biternet-warmup");
         t.setDaemon(true);
         t.start();
