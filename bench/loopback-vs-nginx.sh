@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One file over loopback, two ways, in one run: biternet (bin/biternet-serve and
 # bin/biternet-get, one link) against nginx (sendfile on) and curl. Each download goes to a real
-# file on disk. After one warm-up download each (page cache, server hashes, JIT and the client's
-# class-data archive), R rounds alternate the two and the script prints the medians:
+# file on disk. After W warm-up downloads each (page cache, the server's hashes and JIT: a serving
+# daemon is warm, as nginx is from its first request; the client's class-data archive), R rounds
+# alternate the two and the script prints the medians:
 #
 #   wall s      the client process from start to exit (biternet: JVM start-up, download,
 #               verification, fsync, rename; curl: download, then `sync FILE` so its data is on
@@ -14,21 +15,24 @@
 # and the throughput ratio biternet / (nginx+curl). Needs python3, nginx (nginx-light), curl and
 # /usr/bin/time (apt-get install nginx-light curl time). Cleans up after itself, also on ^C.
 #
-# Usage: bench/loopback-vs-nginx.sh [-r ROUNDS] [-s SIZE_MIB] [-d DIR]
-#   -r  rounds (default 3); -s file size in MiB (default 1024); -d where to put the served file
+# Usage: bench/loopback-vs-nginx.sh [-r ROUNDS] [-w WARMUPS] [-s SIZE_MIB] [-d DIR]
+#   -r  rounds (default 5); -w warm-up downloads each (default 3); -s file size in MiB (default
+#   1024); -d where to put the served file
 #   and the downloads (default a new directory under /var/tmp; must be on a real disk)
 # BITERNET_JAVA_OPTS is passed to both biternet JVMs (e.g. for JFR).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-rounds=3
+rounds=5
+warmups=3
 size_mib=1024
 base=/var/tmp
-while getopts "r:s:d:h" opt; do
+while getopts "r:w:s:d:h" opt; do
   case "$opt" in
     r) rounds="$OPTARG" ;;
+    w) warmups="$OPTARG" ;;
     s) size_mib="$OPTARG" ;;
     d) base="$OPTARG" ;;
-    *) sed -n '2,22p' "$0"; exit 2 ;;
+    *) sed -n '2,24p' "$0"; exit 2 ;;
   esac
 done
 for tool in python3 nginx curl /usr/bin/time; do
@@ -137,10 +141,12 @@ run_curl() {
   rm -f "$out"
 }
 
-echo "warm-up ..." >&2
+echo "warm-up ($warmups each) ..." >&2
 : >"$results"
-run_biternet warmup-biternet
-run_curl warmup-curl
+for _ in $(seq "$warmups"); do
+  run_biternet warmup-biternet
+  run_curl warmup-curl
+done
 : >"$results"
 for r in $(seq "$rounds"); do
   echo "round $r/$rounds ..." >&2
@@ -148,6 +154,8 @@ for r in $(seq "$rounds"); do
   run_curl curl
 done
 
+echo "per round: name, wall s, client CPU s, server CPU s, biternet's own s / curl without sync" >&2
+column -t "$results" >&2
 python3 - "$results" "$bytes" "$rounds" <<'EOF'
 import statistics, sys
 path, size, rounds = sys.argv[1], int(sys.argv[2]), sys.argv[3]

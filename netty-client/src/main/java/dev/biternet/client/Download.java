@@ -58,11 +58,14 @@ public final class Download {
     private static final RawUnixChannelOption SO_BINDTODEVICE = new RawUnixChannelOption("SO_BINDTODEVICE", 1, 25, IFNAMSIZ);
     private static final long HANDSHAKE_SECONDS = 30;
 
-    /** What to fetch, where to put it, over which links, and how long to keep retrying lost links. */
+    /**
+     * What to fetch, where to put it, over which links, how long to keep retrying lost links, and
+     * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
+     */
     public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
-                          int retrySeconds) {
+                          int retrySeconds, boolean verifyDisk) {
         public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose) {
-            this(target, output, ifaces, connectTimeoutMillis, verbose, DEFAULT_RETRY_SECONDS);
+            this(target, output, ifaces, connectTimeoutMillis, verbose, DEFAULT_RETRY_SECONDS, false);
         }
     }
 
@@ -175,7 +178,7 @@ public final class Download {
             }
             List<LinkStats> stats = links.stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
-                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount());
+                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk());
         } finally {
             over = true;
             for (Channel c : channels) {
@@ -267,14 +270,15 @@ public final class Download {
                 err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
                         + layout.pieceCount() + " pieces already verified");
                 err.flush();
-                return new PieceStore(out, layout, ResumeLog.reopen(out, resume.log()), resume.pieces());
+                return new PieceStore(out, layout, ResumeLog.reopen(out, resume.log()), resume.pieces(),
+                        request.verifyDisk());
             }
             if (resume.log() != null && !sameFile) {
                 err.println("biternet-get: " + out + ".part is from another version of " + request.target().path()
                         + " (the file changed on the server); starting over");
                 err.flush();
             }
-            return new PieceStore(out, layout, ResumeLog.create(out, now), Map.of());
+            return new PieceStore(out, layout, ResumeLog.create(out, now), Map.of(), request.verifyDisk());
         } catch (IOException e) {
             throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + out + ".part: " + e.getMessage());
         }

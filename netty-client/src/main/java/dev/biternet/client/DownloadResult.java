@@ -6,10 +6,12 @@ import java.util.List;
 
 /**
  * The outcome of a verified download, as the summary and --json report it. {@code resumedPieces}
- * were verified by an earlier run and not fetched again.
+ * were verified by an earlier run and not fetched again. {@code sha256ReadBack}: the SHA-256 was
+ * computed from the file read back from disk ({@code --verify-disk}); otherwise it is the
+ * server's, of the bytes every verified piece matched.
  */
 public record DownloadResult(Path file, long bytes, double seconds, String sha256, String rootHash, int pieceSize,
-                             int pieces, List<LinkStats> links, int resumedPieces) {
+                             int pieces, List<LinkStats> links, int resumedPieces, boolean sha256ReadBack) {
     /** Payload received over all links, endgame duplicates included. */
     public long receivedBytes() {
         return links.stream().mapToLong(LinkStats::bytes).sum();

@@ -13,8 +13,9 @@ public final class Summary {
 
     public static String text(DownloadResult r) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%s: %d bytes in %.2f s (%s), verified sha256 %s%n",
-                r.file(), r.bytes(), r.seconds(), rate(r.bytes() / Math.max(r.seconds(), 1e-9)), r.sha256()));
+        b.append(String.format(Locale.ROOT, "%s: %d bytes in %.2f s (%s), %d pieces verified, sha256 %s%s%n",
+                r.file(), r.bytes(), r.seconds(), rate(r.bytes() / Math.max(r.seconds(), 1e-9)), r.pieces(), r.sha256(),
+                r.sha256ReadBack() ? " (read back from disk)" : ""));
         b.append(String.format(Locale.ROOT, "  %-16s %-40s %14s %7s %5s %12s %6s  %s%n",
                 "link", "address", "bytes", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
@@ -63,6 +64,7 @@ public final class Summary {
             g.writeNumberField("bytes", r.bytes());
             g.writeNumberField("seconds", round(r.seconds()));
             g.writeStringField("sha256", r.sha256());
+            g.writeBooleanField("sha256_read_back", r.sha256ReadBack());
             g.writeStringField("root_hash", r.rootHash());
             g.writeNumberField("piece_size", r.pieceSize());
             g.writeNumberField("pieces", r.pieces());

@@ -41,6 +41,23 @@ class LoopbackDownloadTest {
     }
 
     @Test
+    void verifyDiskReadsTheFileBackAndReportsItsOwnSha256() throws Exception {
+        Path source = randomFile(root, "v.bin", 5L << 20, 11);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("v.bin");
+
+        Fixtures.Run plain = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), url("v.bin"));
+        assertThat(plain.exitCode()).as(plain.err()).isZero();
+        assertThat(JSON.readTree(plain.out()).get("sha256_read_back").asBoolean()).isFalse();
+        Files.delete(out);
+        Fixtures.Run checked = get("--iface", "127.0.0.1", "--verify-disk", "-o", out.toString(), url("v.bin"));
+
+        assertThat(checked.exitCode()).as(checked.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(checked.out()).contains("sha256 " + sha256(source) + " (read back from disk)");
+    }
+
+    @Test
     void sixtyFourMebibytesOverThreeLocalAddresses() throws Exception {
         Path source = randomFile(root, "big.bin", 64L << 20, 1);
         server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));

@@ -73,7 +73,7 @@ class TerminalProgressTest {
         }
         assertThat(lines).as(done).contains("total  100.0%  22.9 MiB verified");
         assertThat(lines).as(done).anySatisfy(l -> assertThat(l).startsWith(out + ": " + SIZE + " bytes in ")
-                .endsWith("verified sha256 " + Fixtures.sha256(source)));
+                .endsWith("pieces verified, sha256 " + Fixtures.sha256(source)));
         // For docs/progress-screen.txt.
         Files.writeString(Path.of("target", "progress-screen.txt"), "while running:\n" + forDocs(running)
                 + "\nat the end:\n" + forDocs(done));

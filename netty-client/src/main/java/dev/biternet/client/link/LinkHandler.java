@@ -2,7 +2,6 @@ package dev.biternet.client.link;
 
 import com.google.protobuf.ByteString;
 import dev.biternet.client.store.PieceStore;
-import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.common.wire.PieceData;
@@ -25,7 +24,6 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -33,9 +31,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * The client's dispatcher for one link: handshake, (on the first link) opening the session,
  * attaching, and receiving pieces. Piece bytes are written to the {@link PieceStore} at their
- * offset as they arrive and hashed on the way, so a piece is never held in memory; when its last
- * byte is in, the digest decides and the piece is acknowledged, which returns window to the
- * server.
+ * offset as they arrive and handed to the link's {@link PieceHasher}, which hashes them on another
+ * core, so a piece is never gathered in memory and the event loop goes straight back to the
+ * socket; when the piece's digest is known, the store judges it and the piece is acknowledged,
+ * which returns window to the server.
  *
  * <p>The window (pieces this link may have unacknowledged) follows the link's measured rate:
  * about a quarter second of data plus two pieces, so a fast link never waits for an ack and a
@@ -80,7 +79,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private PieceHeader current;
     private long received;
-    private final MessageDigest digest = Digests.sha256();
+    private final PieceHasher hasher = new PieceHasher();
 
     /** Read by the main thread (caps); written on the event loop only. */
     private volatile long bytes;
@@ -293,7 +292,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             current = h;
             received = 0;
-            digest.reset();
+            hasher.reset();
         }
         if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
             throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset() + "+"
@@ -311,7 +310,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             long position = current.getOffset() + received;
             for (ByteBuffer b : buf.nioBuffers()) {
                 int len = b.remaining();
-                digest.update(b.duplicate());
                 try {
                     store.write(current.getIndex(), position, b);
                 } catch (IOException e) {
@@ -319,6 +317,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 }
                 position += len;
             }
+            // The same bytes go to the hasher, which releases them when done.
+            hasher.update(buf.retain());
             received += n;
             bytes += n;
             tickBytes += n;
@@ -327,25 +327,30 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (data.isLast() && received == layout.length(current.getIndex())) {
             int index = current.getIndex();
             current = null;
-            PieceStore.Outcome outcome = store.complete(index, digest.digest(), this);
-            switch (outcome) {
-                case VERIFIED -> {
-                    pieces++;
-                    ack(index, true);
-                }
-                case DUPLICATE -> {
-                    duplicates++;
-                    duplicateBytes += layout.length(index);
-                    ack(index, true);
-                }
-                case FAILED -> {
-                    failedPieces++;
-                    failedBytes += layout.length(index);
-                    ack(index, false);
-                    dropIfBad();
-                }
-                case PENDING -> { }
+            hasher.finish(digest -> ctx.executor().execute(() -> hashed(index, digest)));
+        }
+    }
+
+    /** A piece's digest is known (event loop): the store judges it and the server hears the outcome. */
+    private void hashed(int index, byte[] digest) {
+        PieceStore.Outcome outcome = store.complete(index, digest, this);
+        switch (outcome) {
+            case VERIFIED -> {
+                pieces++;
+                ack(index, true);
             }
+            case DUPLICATE -> {
+                duplicates++;
+                duplicateBytes += layout.length(index);
+                ack(index, true);
+            }
+            case FAILED -> {
+                failedPieces++;
+                failedBytes += layout.length(index);
+                ack(index, false);
+                dropIfBad();
+            }
+            case PENDING -> { }
         }
     }
 
@@ -363,6 +368,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void ack(int index, boolean ok) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)).build(),
                 ctx.voidPromise());
     }
@@ -417,6 +425,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      */
     public boolean capReached() {
         return spec.capBytes() > 0 && layout != null && priorBytes + bytes + layout.pieceSize() > spec.capBytes();
+    }
+
+    /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
+    void awaitHashing() throws InterruptedException {
+        hasher.awaitIdle();
     }
 
     /** True if the link stopped because the local file could not be written. */

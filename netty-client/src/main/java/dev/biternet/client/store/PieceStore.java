@@ -27,9 +27,15 @@ import java.util.concurrent.Executors;
  * <p>Links hash a piece's bytes as they arrive and hand the digest to {@link #complete}; the
  * piece counts only if the digest equals the server's. Hashes may arrive after the piece (the
  * server streams them for files it is still hashing); such a digest waits here until its hash
- * comes. A background reader follows the contiguous verified prefix and hashes the bytes back
- * from disk, so at the end the whole file's SHA-256 is known from what is really on disk and
- * is compared with the server's before the file is renamed into place.
+ * comes. Before the rename the piece hashes must add up to the server's root hash, so every
+ * byte written was checked against the server's file.
+ *
+ * <p>With {@code verifyDisk} a background reader also follows the contiguous verified prefix and
+ * hashes the bytes back from the part file, so the whole file's SHA-256 is computed from what
+ * the file really holds and compared with the server's before the rename. That is a second
+ * SHA-256 pass and a read of every byte (about 0.7 CPU s per GiB here), so it is opt-in
+ * ({@code biternet-get --verify-disk}); without it the SHA-256 reported is the server's, which
+ * the verified pieces are the bytes of.
  *
  * <p>Thread-safe: links on different event loops call in concurrently; state is guarded by
  * this object's lock, file writes are positional and need no lock.
@@ -56,6 +62,8 @@ public final class PieceStore implements AutoCloseable {
     private final CompletableFuture<Void> rootKnown = new CompletableFuture<>();
     private final ExecutorService reader;
     private final MessageDigest wholeFile = Digests.sha256();
+    /** Read every verified byte back and check the whole file's SHA-256 before the rename. */
+    private final boolean verifyDisk;
     private byte[] root;
     private byte[] serverFileSha;
     private int contiguous;
@@ -90,16 +98,24 @@ public final class PieceStore implements AutoCloseable {
     private boolean checkpointQueued;
 
     public PieceStore(Path out, PieceLayout layout) throws IOException {
-        this(out, layout, null, Map.of());
+        this(out, layout, false);
+    }
+
+    /** A store without a resume log; {@code verifyDisk}: see the class comment. */
+    public PieceStore(Path out, PieceLayout layout, boolean verifyDisk) throws IOException {
+        this(out, layout, null, Map.of(), verifyDisk);
     }
 
     /**
      * A store that logs verified pieces to {@code log} (every {@value #CHECKPOINT_MILLIS} ms and
      * on close) and, if {@code resumed} is not empty, keeps the part file and takes those
-     * pieces (index to digest, already re-hashed from disk) as verified.
+     * pieces (index to digest, already re-hashed from disk) as verified. {@code verifyDisk}: see
+     * the class comment.
      */
-    public PieceStore(Path out, PieceLayout layout, ResumeLog log, Map<Integer, byte[]> resumed) throws IOException {
+    public PieceStore(Path out, PieceLayout layout, ResumeLog log, Map<Integer, byte[]> resumed, boolean verifyDisk)
+            throws IOException {
         this.out = out;
+        this.verifyDisk = verifyDisk;
         this.log = log;
         this.part = out.resolveSibling(out.getFileName() + ".part");
         this.layout = layout;
@@ -382,7 +398,7 @@ public final class PieceStore implements AutoCloseable {
         while (contiguous < layout.pieceCount() && verified.get(contiguous)) {
             contiguous++;
         }
-        if (contiguous > before) {
+        if (contiguous > before && verifyDisk) {
             int from = before;
             int to = contiguous;
             readChain = readChain.thenRunAsync(() -> hashBack(from, to), reader);
@@ -429,9 +445,15 @@ public final class PieceStore implements AutoCloseable {
         return allVerified;
     }
 
+    /** True if {@link #finish} checks the whole file's SHA-256 read back from the part file. */
+    public boolean verifiesDisk() {
+        return verifyDisk;
+    }
+
     /**
-     * Checks the root hash and the whole file's SHA-256 read back from disk against the server's,
-     * syncs the file and renames it into place. Returns the file's SHA-256.
+     * Checks the piece hashes against the server's root hash (and with {@code verifyDisk} the
+     * whole file's SHA-256 read back from disk against the server's), syncs the file and renames
+     * it into place. Returns the file's SHA-256.
      */
     public byte[] finish() throws IOException, IntegrityException {
         byte[] rootHash;
@@ -451,18 +473,20 @@ public final class PieceStore implements AutoCloseable {
         if (!Arrays.equals(Digests.root(expected), rootHash)) {
             throw new IntegrityException("piece hashes do not add up to the server's root hash");
         }
-        try {
-            chain.join();
-        } catch (java.util.concurrent.CompletionException e) {
-            throw new IOException("reading the file back failed: " + e.getCause().getMessage(), e.getCause());
-        }
-        byte[] actual;
-        synchronized (this) {
-            actual = wholeFile.digest();
-        }
-        if (!Arrays.equals(actual, fileSha)) {
-            throw new IntegrityException("the file on disk does not match the server's SHA-256 "
-                    + Digests.hex(fileSha) + " (got " + Digests.hex(actual) + ")");
+        byte[] actual = fileSha;
+        if (verifyDisk) {
+            try {
+                chain.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw new IOException("reading the file back failed: " + e.getCause().getMessage(), e.getCause());
+            }
+            synchronized (this) {
+                actual = wholeFile.digest();
+            }
+            if (!Arrays.equals(actual, fileSha)) {
+                throw new IntegrityException("the file on disk does not match the server's SHA-256 "
+                        + Digests.hex(fileSha) + " (got " + Digests.hex(actual) + ")");
+            }
         }
         stopCheckpoints();
         channel.truncate(layout.fileSize());

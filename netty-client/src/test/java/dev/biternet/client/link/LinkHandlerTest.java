@@ -54,8 +54,13 @@ class LinkHandlerTest {
         store.close();
     }
 
-    /** Decodes what the handler wrote, as the server's decoder would. */
-    private List<Envelope> sent() {
+    /**
+     * Decodes what the handler wrote, as the server's decoder would, once the pieces received so
+     * far are hashed (on the hashing pool) and their acks written (on the channel's loop).
+     */
+    private List<Envelope> sent() throws InterruptedException {
+        handler.awaitHashing();
+        channel.runPendingTasks();
         EmbeddedChannel server = new EmbeddedChannel(FrameDecoder.forServer());
         for (Object o; (o = channel.readOutbound()) != null; ) {
             server.writeInbound(o);
@@ -96,7 +101,7 @@ class LinkHandlerTest {
         return out;
     }
 
-    private SessionOpened open() {
+    private SessionOpened open() throws InterruptedException {
         List<Envelope> hello = sent();
         assertThat(hello).extracting(Envelope::getBodyCase)
                 .containsExactly(Envelope.BodyCase.HELLO, Envelope.BodyCase.OPEN_SESSION);
@@ -183,7 +188,7 @@ class LinkHandlerTest {
     }
 
     @Test
-    void pieceThatDoesNotFitTheLayoutClosesTheLink() {
+    void pieceThatDoesNotFitTheLayoutClosesTheLink() throws Exception {
         open();
         ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT,
                 PieceHeader.newBuilder().setIndex(7).setOffset(0).setLength(10).build());
@@ -215,7 +220,7 @@ class LinkHandlerTest {
     }
 
     @Test
-    void blockThatSkipsAheadClosesTheLink() {
+    void blockThatSkipsAheadClosesTheLink() throws Exception {
         open();
         channel.writeInbound(block(1, PIECE, 300));
         channel.writeInbound(block(1, PIECE + 301, 10));
@@ -230,7 +235,7 @@ class LinkHandlerTest {
     }
 
     @Test
-    void serverErrorFailsTheOpenWithItsMessage() {
+    void serverErrorFailsTheOpenWithItsMessage() throws Exception {
         sent();
         receive(Frames.error(dev.biternet.proto.Error.Code.NOT_FOUND, "no such file: f.bin"));
         assertThat(handler.opened()).isCompletedExceptionally();

@@ -137,7 +137,7 @@ class PieceStoreTest {
         byte[] file = data(2000, 6);
         PieceLayout layout = new PieceLayout(file.length, 1000);
         Path out = dir.resolve("k");
-        try (PieceStore store = new PieceStore(out, layout)) {
+        try (PieceStore store = new PieceStore(out, layout, true)) {
             store.addHashes(0, digests(file, layout));
             store.setRoot(Digests.root(digests(file, layout)), Digests.sha256().digest(file));
             byte[] corrupt = file.clone();

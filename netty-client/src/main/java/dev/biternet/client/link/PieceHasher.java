@@ -1,0 +1,102 @@
+package dev.biternet.client.link;
+
+import dev.biternet.common.piece.Digests;
+import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * Hashes one link's pieces off its event loop. The event loop writes a block to the part file
+ * and hands the same (retained) buffer here; SHA-256 runs on a small shared pool while the
+ * event loop goes back to the socket, so receiving and writing overlap hashing on another core.
+ * Blocks of one link are hashed in the order they were handed in (a per-link queue drained by
+ * at most one pool thread at a time), so the digest is that of the piece's bytes in order.
+ *
+ * <p>The bytes hashed are the bytes written: the buffer is the one {@code pwrite} read from, and
+ * it is released only after hashing. Memory waiting here is bounded by the link's window: the
+ * server sends no more than the window of unacknowledged pieces, and a piece is acknowledged only
+ * once its digest is known.
+ */
+final class PieceHasher {
+    /** Threads shared by every link of the process: one per core, daemons. */
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(
+            Math.max(1, Runtime.getRuntime().availableProcessors()), r -> {
+                Thread t = new Thread(r, "biternet-hash");
+                t.setDaemon(true);
+                return t;
+            });
+    /** Tasks run per turn before the pool thread is given to another link. */
+    private static final int BATCH = 64;
+
+    private final MessageDigest digest = Digests.sha256();
+    private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+
+    /** Starts a new piece (the previous one, if unfinished, was abandoned). */
+    void reset() {
+        submit(digest::reset);
+    }
+
+    /** Hashes {@code block} (the caller's reference is taken over and released here). */
+    void update(ByteBuf block) {
+        submit(() -> {
+            try {
+                if (block.nioBufferCount() == 1) {
+                    digest.update(block.nioBuffer());
+                } else {
+                    for (ByteBuffer b : block.nioBuffers()) {
+                        digest.update(b);
+                    }
+                }
+            } finally {
+                block.release();
+            }
+        });
+    }
+
+    /** Finishes the piece and hands its digest to {@code done} on a pool thread. */
+    void finish(Consumer<byte[]> done) {
+        submit(() -> done.accept(digest.digest()));
+    }
+
+    /** Waits until every block handed in so far is hashed and its completion posted (tests). */
+    void awaitIdle() throws InterruptedException {
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        submit(done::countDown);
+        if (!done.await(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            throw new IllegalStateException("hashing did not finish in 10 s");
+        }
+    }
+
+    private void submit(Runnable task) {
+        tasks.add(task);
+        schedule();
+    }
+
+    private void schedule() {
+        if (!tasks.isEmpty() && scheduled.compareAndSet(false, true)) {
+            POOL.execute(this::drain);
+        }
+    }
+
+    private void drain() {
+        try {
+            Runnable task;
+            for (int n = 0; n < BATCH && (task = tasks.poll()) != null; n++) {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    // a completion that could not be posted (the link's event loop is gone): nothing waits for it
+                }
+            }
+        } finally {
+            scheduled.set(false);
+            schedule();
+        }
+    }
+}
