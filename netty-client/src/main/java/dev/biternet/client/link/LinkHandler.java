@@ -45,7 +45,7 @@ import java.util.concurrent.TimeUnit;
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = 4;
     static final int MIN_WINDOW = 3;
-    static final int MAX_WINDOW = 64;
+    static final int MAX_WINDOW = 128;
     private static final double WINDOW_SECONDS = 0.25;
     private static final long TICK_MILLIS = 250;
     /** A link that keeps delivering pieces that fail their hash is dropped after this many. */
