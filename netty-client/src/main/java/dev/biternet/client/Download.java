@@ -112,7 +112,7 @@ public final class Download {
         this.start = start;
         Resume resume = loadResume();
         Transport transport = Transport.best();
-        EventLoopGroup group = transport.newGroup(specs.size());
+        EventLoopGroup group = EarlyStart.group(transport, specs.size());
         List<Link> links = new ArrayList<>();
         List<Channel> channels = new ArrayList<>();
         PieceStore store = null;
@@ -139,6 +139,7 @@ public final class Download {
                     + session.getPieceSize());
             PieceLayout layout = layoutOf(session);
             store = openStore(session, layout, resume);
+            trace("part file and resume log created");
             try {
                 addHashes(store, session.getHashes());
             } catch (IOException e) {

@@ -260,26 +260,7 @@ public final class GetCommand implements Callable<Integer> {
         if (System.getProperty("io.netty.jfr.enabled") == null) {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
-        warmUpInBackground();
+        EarlyStart.begin(args);
         System.exit(new CommandLine(new GetCommand()).execute(args));
-    }
-
-    /**
-     * Parsing the command line takes picocli about 0.1 s of class loading and reflection; on a
-     * second core, load what the download needs next meanwhile (the transport's native library,
-     * the protocol's classes, the buffer allocator, SHA-256). Class initialisation is
-     * thread-safe: whichever thread gets there first does it, the other waits for it.
-     */
-    private static void warmUpInBackground() {
-        Thread t = new Thread(() -> {
-            dev.biternet.common.transport.Transport.best();
-            dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
-                    dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
-                            .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
-            dev.biternet.proto.SessionOpened.getDefaultInstance().getSerializedSize();
-            dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
-        }, "biternet-warmup");
-        t.setDaemon(true);
-        t.start();
     }
 }

@@ -51,6 +51,9 @@ public final class ResumeLog implements AutoCloseable {
     private long length;
     private boolean broken;
 
+    /** False from {@link #create} until the first append has made the log's name durable. */
+    private boolean directorySynced = true;
+
     private ResumeLog(Path path, FileChannel channel, long length) {
         this.path = path;
         this.channel = channel;
@@ -69,18 +72,21 @@ public final class ResumeLog implements AutoCloseable {
         Path log = pathFor(out);
         Path tmp = log.resolveSibling(log.getFileName() + ".tmp");
         byte[] header = header(identity);
+        // Not synced here (two syncs, 5-20 ms before the first byte could be asked for): until
+        // the first append a lost log loses nothing, and the first append syncs the header with
+        // its records and then the directory entry.
         try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(c, ByteBuffer.wrap(header), 0);
-            c.force(true);
         }
         try {
             Files.move(tmp, log, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (java.nio.file.AtomicMoveNotSupportedException e) {
             Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
         }
-        syncDirectory(log);
-        return new ResumeLog(log, FileChannel.open(log, StandardOpenOption.WRITE), header.length);
+        ResumeLog created = new ResumeLog(log, FileChannel.open(log, StandardOpenOption.WRITE), header.length);
+        created.directorySynced = false;
+        return created;
     }
 
     /** Continues an existing log after its last valid record (a torn tail is cut off). */
@@ -166,6 +172,10 @@ public final class ResumeLog implements AutoCloseable {
             try {
                 writeFully(channel, buf, length);
                 channel.force(false);
+                if (!directorySynced) {
+                    syncDirectory(path);
+                    directorySynced = true;
+                }
                 length += entries.size() * (long) RECORD_BYTES;
             } catch (IOException e) {
                 try {
