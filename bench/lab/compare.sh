@@ -4,7 +4,7 @@
 #
 #   biternet   biternet-get over every link (after a 1 MiB warm-up download, so server and
 #              client have run before); wall time of the whole biternet-get process, JVM
-#              start and biternet's own read-back SHA-256 check included
+#              start and biternet's per-piece SHA-256 checks included
 #   aria2      aria2c --multiple-interface (one client address per link) from nginx
 #              (sendfile on) in the server namespace: "-x N -s N -k 1M" for N links, and
 #              "-x16 -s16 -k 1M"
@@ -351,7 +351,7 @@ echo "# kernel $(uname -r), $(nproc) cores, load average at the start $load0, at
 want biternet && echo "# biternet source tree $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), jars built $(date -u -r "$repo/netty-client/target/biternet-get.jar" '+%Y-%m-%d %H:%M UTC')"
 echo "# One TCP flow on a tbf link reaches at most ~0.957 of the rate (Ethernet+IP+TCP headers),"
 echo "# so 0.957 in the /sum column is the physical ceiling. Wall = whole client process;"
-echo "# biternet's includes JVM start and its own SHA-256 read-back, the others' do not"
+echo "# biternet's includes JVM start and its per-piece SHA-256 checks, the others' do not"
 echo "# (their output is hashed after the clock stops). rx = bytes on the wire per client link."
 echo
 printf '| %-10s | %8s | %13s | %7s | %6s | %6s | %-22s | %s |\n' method "wall s" "range s" Mbit/s "/sum" sha256 "rx MiB per link" "biternet, median round"

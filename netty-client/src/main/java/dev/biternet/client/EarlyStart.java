@@ -69,9 +69,47 @@ final class EarlyStart {
         });
         earlyLinks = n;
         early = task;
-        Thread t = new Thread(task, "biternet-warmup");
+        Thread t = new Thread(() -> {
+            task.run();
+            warmSummary();
+        }, "biternet-warmup");
         t.setDaemon(true);
         t.start();
+        // picocli reads the command's annotations by reflection; the first read of each
+        // annotation type generates a proxy class (a few ms each). Reading them here, while the
+        // main thread is still loading picocli, leaves picocli the cached instances.
+        Thread annotations = new Thread(() -> {
+            for (String name : new String[] {"dev.biternet.client.GetCommand", "picocli.CommandLine$AutoHelpMixin"}) {
+                try {
+                    Class<?> c = Class.forName(name, false, EarlyStart.class.getClassLoader());
+                    c.getAnnotations();
+                    for (java.lang.reflect.Field f : c.getDeclaredFields()) {
+                        f.getAnnotations();
+                    }
+                } catch (ClassNotFoundException | LinkageError e) {
+                    // only a head start
+                }
+            }
+        }, "biternet-warmup-cli");
+        annotations.setDaemon(true);
+        annotations.start();
+    }
+
+    /**
+     * The summary is printed after the rename, while the user waits: its first use of Jackson
+     * and of {@code String.format} (class loading, a regex) cost 10-20 ms there. The
+     * download's own start does not wait for this.
+     */
+    private static void warmSummary() {
+        try {
+            DownloadResult r = new DownloadResult(java.nio.file.Path.of("warm-up"), 0, 0, "", "", 0, 0,
+                    java.util.List.of(new dev.biternet.client.link.LinkStats("l", "a", 0, 0, 0, 0, 0, 0, 0, "up", 0, 0, 0,
+                            false)), 0, false);
+            Summary.json(r);
+            Summary.text(r);
+        } catch (RuntimeException | LinkageError e) {
+            // only a head start
+        }
     }
 
     /**

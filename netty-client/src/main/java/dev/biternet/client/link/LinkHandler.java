@@ -242,23 +242,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         List<PieceStore.Resolved> resolved = store.addHashes(h.getFirstIndex(), h.getDigests().toByteArray());
         for (PieceStore.Resolved r : resolved) {
-            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.ok());
+            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.outcome());
         }
     }
 
-    private void resolvedLater(int index, boolean ok) {
-        ctx.executor().execute(() -> {
-            if (ok) {
-                pieces++;
-            } else {
-                failedPieces++;
-                failedBytes += layout.length(index);
-            }
-            ack(index, ok);
-            if (!ok) {
-                dropIfBad();
-            }
-        });
+    private void resolvedLater(int index, PieceStore.Outcome outcome) {
+        ctx.executor().execute(() -> judged(index, outcome));
     }
 
     /**
@@ -311,7 +300,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             for (ByteBuffer b : buf.nioBuffers()) {
                 int len = b.remaining();
                 try {
-                    store.write(current.getIndex(), position, b);
+                    store.write(current.getIndex(), position, b, this);
                 } catch (IOException e) {
                     throw new LocalWriteException("cannot write " + store.partPath() + ": " + e.getMessage(), e);
                 }
@@ -333,7 +322,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** A piece's digest is known (event loop): the store judges it and the server hears the outcome. */
     private void hashed(int index, byte[] digest) {
-        PieceStore.Outcome outcome = store.complete(index, digest, this);
+        judged(index, store.complete(index, digest, this));
+    }
+
+    /** Counts the store's verdict on a piece of this link and tells the server (event loop). */
+    private void judged(int index, PieceStore.Outcome outcome) {
         switch (outcome) {
             case VERIFIED -> {
                 pieces++;
@@ -349,6 +342,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 failedBytes += layout.length(index);
                 ack(index, false);
                 dropIfBad();
+            }
+            case OVERWRITTEN -> {
+                // Not this link's fault: another copy wrote into the piece. Fetched again.
+                duplicateBytes += layout.length(index);
+                ack(index, false);
             }
             case PENDING -> { }
         }

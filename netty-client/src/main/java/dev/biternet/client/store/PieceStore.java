@@ -41,11 +41,21 @@ import java.util.concurrent.Executors;
  * this object's lock, file writes are positional and need no lock.
  */
 public final class PieceStore implements AutoCloseable {
-    /** What became of a piece handed to {@link #complete}. */
-    public enum Outcome { VERIFIED, FAILED, DUPLICATE, PENDING }
+    /**
+     * What became of a piece handed to {@link #complete}. {@code OVERWRITTEN}: the link's digest
+     * matched, but another link's copy of the same piece wrote into it before it was verified
+     * and the bytes on disk do not match: the piece is fetched again, and neither link is
+     * blamed for it (the other copy fails its own hash, if it was the bad one).
+     */
+    public enum Outcome { VERIFIED, FAILED, DUPLICATE, PENDING, OVERWRITTEN }
 
     /** A piece whose digest waited for its hash and has now been judged. */
-    public record Resolved(int index, Object owner, boolean ok) {}
+    public record Resolved(int index, Object owner, Outcome outcome) {
+        /** True if the piece is verified (now or before). */
+        public boolean ok() {
+            return outcome == Outcome.VERIFIED || outcome == Outcome.DUPLICATE;
+        }
+    }
 
     private final Path out;
     private final Path part;
@@ -57,6 +67,14 @@ public final class PieceStore implements AutoCloseable {
     private final Map<Integer, List<Pending>> pending = new HashMap<>();
     /** Verified pieces, read under the piece's stripe lock by writers. */
     private final boolean[] verifiedFlags;
+    /**
+     * Per piece, the first link that wrote into it since it was last judged, and whether a
+     * second one did too (endgame copies racing): such a piece is read back from disk and
+     * hashed before it counts. Under the piece's stripe lock.
+     */
+    private final Object[] writers;
+    private final boolean[] contested;
+    private static final Object ANONYMOUS = new Object();
     private final Object[] stripes = new Object[64];
     private final CompletableFuture<Void> allVerified = new CompletableFuture<>();
     private final CompletableFuture<Void> rootKnown = new CompletableFuture<>();
@@ -121,6 +139,8 @@ public final class PieceStore implements AutoCloseable {
         this.layout = layout;
         this.expected = new byte[layout.pieceCount() * Digests.SHA256_BYTES];
         this.verifiedFlags = new boolean[layout.pieceCount()];
+        this.writers = new Object[layout.pieceCount()];
+        this.contested = new boolean[layout.pieceCount()];
         for (int i = 0; i < stripes.length; i++) {
             stripes[i] = new Object();
         }
@@ -279,16 +299,29 @@ public final class PieceStore implements AutoCloseable {
         return part;
     }
 
+    /** {@link #write(int, long, ByteBuffer, Object)} for a caller that is the only writer. */
+    public boolean write(int index, long position, ByteBuffer src) throws IOException {
+        return write(index, position, src, null);
+    }
+
     /**
      * Writes bytes of piece {@code index} at {@code position}, unless the piece is already
      * verified: then the bytes are another link's late copy and are dropped, so a late (possibly
-     * corrupt) endgame copy can never overwrite verified data. Returns false if dropped. Any
-     * thread; pieces are locked in stripes so writes of different pieces do not contend.
+     * corrupt) endgame copy can never overwrite verified data. Returns false if dropped.
+     * {@code writer} names the link (its handler): when two links write into the same piece
+     * before it is verified, the piece is read back from disk before it counts. Any thread;
+     * pieces are locked in stripes so writes of different pieces do not contend.
      */
-    public boolean write(int index, long position, ByteBuffer src) throws IOException {
+    public boolean write(int index, long position, ByteBuffer src, Object writer) throws IOException {
+        Object who = writer == null ? ANONYMOUS : writer;
         synchronized (stripe(index)) {
             if (verifiedFlags[index]) {
                 return false;
+            }
+            if (writers[index] == null) {
+                writers[index] = who;
+            } else if (writers[index] != who) {
+                contested[index] = true;
             }
             while (src.hasRemaining()) {
                 position += channel.write(src, position);
@@ -325,8 +358,7 @@ public final class PieceStore implements AutoCloseable {
             List<Pending> waiting = pending.remove(index);
             if (waiting != null) {
                 for (Pending p : waiting) {
-                    Outcome o = judge(index, p.digest());
-                    resolved.add(new Resolved(index, p.owner(), o != Outcome.FAILED));
+                    resolved.add(new Resolved(index, p.owner(), judge(index, p.digest())));
                 }
             }
         }
@@ -370,12 +402,29 @@ public final class PieceStore implements AutoCloseable {
         }
         int at = index * Digests.SHA256_BYTES;
         if (!Arrays.equals(expected, at, at + Digests.SHA256_BYTES, digest, 0, Digests.SHA256_BYTES)) {
+            // The writers stay recorded: a copy still arriving on another link may have had
+            // blocks overwritten by this one, and must then be checked on disk.
             return Outcome.FAILED;
         }
-        verified.set(index);
+        boolean readBack;
         synchronized (stripe(index)) {
+            // From here on no copy writes into the piece; if two did before, check the disk.
             verifiedFlags[index] = true;
+            readBack = contested[index];
+            writers[index] = null;
+            contested[index] = false;
         }
+        if (readBack && !onDiskMatches(index, at)) {
+            synchronized (stripe(index)) {
+                // Writes dropped while the flag was up leave the disk behind what their
+                // link hashed: whatever copy completes next is checked on disk too.
+                verifiedFlags[index] = false;
+                writers[index] = ANONYMOUS;
+                contested[index] = true;
+            }
+            return Outcome.OVERWRITTEN;
+        }
+        verified.set(index);
         if (log != null) {
             unlogged.add(new ResumeLog.Entry(index, digest.clone()));
             unloggedBytes += layout.length(index);
@@ -391,6 +440,27 @@ public final class PieceStore implements AutoCloseable {
             allVerified.complete(null);
         }
         return Outcome.VERIFIED;
+    }
+
+    /** Reads piece {@code index} back from the part file and compares its digest with the server's. */
+    private boolean onDiskMatches(int index, int at) {
+        ByteBuffer buf = ByteBuffer.allocateDirect(layout.length(index));
+        try {
+            long pos = layout.offset(index);
+            while (buf.hasRemaining()) {
+                int n = channel.read(buf, pos);
+                if (n < 0) {
+                    return false;
+                }
+                pos += n;
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        buf.flip();
+        MessageDigest md = Digests.sha256();
+        md.update(buf);
+        return Arrays.equals(expected, at, at + Digests.SHA256_BYTES, md.digest(), 0, Digests.SHA256_BYTES);
     }
 
     private void advancePrefix() {

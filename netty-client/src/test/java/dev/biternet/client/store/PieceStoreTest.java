@@ -96,7 +96,7 @@ class PieceStoreTest {
             Object owner = new Object();
             assertThat(store.complete(2, pieceDigest(file, layout, 2), owner)).isEqualTo(PieceStore.Outcome.PENDING);
             List<PieceStore.Resolved> resolved = store.addHashes(1, java.util.Arrays.copyOfRange(all, 32, 96));
-            assertThat(resolved).containsExactly(new PieceStore.Resolved(2, owner, true));
+            assertThat(resolved).containsExactly(new PieceStore.Resolved(2, owner, PieceStore.Outcome.VERIFIED));
             assertThat(store.isVerified(2)).isTrue();
         }
     }
@@ -151,6 +151,32 @@ class PieceStoreTest {
                     .hasMessageContaining("does not match the server's SHA-256");
         }
         assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aPieceTwoLinksWroteIntoIsCheckedOnDiskBeforeItCounts() throws Exception {
+        byte[] file = data(2000, 9);
+        PieceLayout layout = new PieceLayout(file.length, 1000);
+        Object good = "good link";
+        Object bad = "bit-flipping link";
+        byte[] corrupt = file.clone();
+        corrupt[1600] ^= 0x10;
+        try (PieceStore store = new PieceStore(dir.resolve("race"), layout)) {
+            store.addHashes(0, digests(file, layout));
+            // Endgame: both copies of piece 1 in flight; the bad copy's second half lands last.
+            store.write(1, 1000, ByteBuffer.wrap(file, 1000, 1000), good);
+            store.write(1, 1500, ByteBuffer.wrap(corrupt, 1500, 500), bad);
+            // The good link's digest (over its own bytes) matches, but the disk does not.
+            assertThat(store.complete(1, pieceDigest(file, layout, 1), good)).isEqualTo(PieceStore.Outcome.OVERWRITTEN);
+            assertThat(store.isVerified(1)).isFalse();
+            assertThat(store.complete(1, pieceDigest(corrupt, layout, 1), bad)).isEqualTo(PieceStore.Outcome.FAILED);
+            // Sent again: now the disk holds the piece.
+            store.write(1, 1000, ByteBuffer.wrap(file, 1000, 1000), good);
+            assertThat(store.complete(1, pieceDigest(file, layout, 1), good)).isEqualTo(PieceStore.Outcome.VERIFIED);
+            byte[] onDisk = Files.readAllBytes(store.partPath());
+            assertThat(java.util.Arrays.copyOfRange(onDisk, 1000, 2000))
+                    .isEqualTo(java.util.Arrays.copyOfRange(file, 1000, 2000));
+        }
     }
 
     @Test
