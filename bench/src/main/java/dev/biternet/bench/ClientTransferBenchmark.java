@@ -28,8 +28,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Guards what a user runs: one invocation is a whole {@code biternet-get} download ({@link
  * Download}) of a 128 MiB file from the real server over loopback, over one link or three
- * (127.0.0.1, .2, .3): connecting, the session, every piece hashed as it arrives and written at
- * its offset, the read-back SHA-256 of the file, the syncs and the rename. Invocations count as
+ * (127.0.0.1, .2, .3): connecting, the session, every piece written at its offset and hashed
+ * beside the event loop, the syncs and the rename (no {@code --verify-disk} read-back, as by
+ * default). Invocations count as
  * 128 operations, so the score reads as <b>MiB/s</b>.
  *
  * <p>Guarded ratio: three links must not be slower than one. On loopback the client's per-link
