@@ -42,6 +42,7 @@ final class EarlyStart {
 
     private static volatile FutureTask<EventLoopGroup> early;
     private static volatile int earlyLinks;
+    private static volatile Transport earlyTransport;
 
     private EarlyStart() {}
 
@@ -62,11 +63,16 @@ final class EarlyStart {
         // links' connects. The download waits for this one (group()).
         FutureTask<EventLoopGroup> task = new FutureTask<>(() -> {
             Transport transport = Transport.best();
+            earlyTransport = transport;
             EventLoopGroup group = transport.newGroup(n);
-            io.netty.channel.Channel probe = new io.netty.bootstrap.Bootstrap().group(group)
-                    .channel(transport.socketChannel()).handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                    .register().syncUninterruptibly().channel();
-            probe.close().syncUninterruptibly();
+            try {
+                io.netty.channel.Channel probe = new io.netty.bootstrap.Bootstrap().group(group)
+                        .channel(transport.socketChannel()).handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                        .register().syncUninterruptibly().channel();
+                probe.close().syncUninterruptibly();
+            } catch (RuntimeException e) {
+                // only a head start; the group itself is fine or the links' connects will say why
+            }
             dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
             initialise(CLASSES);
             return group;
@@ -147,7 +153,7 @@ final class EarlyStart {
         if (task != null) {
             try {
                 EventLoopGroup group = task.get();
-                if (links == earlyLinks && transport == Transport.best()) {
+                if (links == earlyLinks && transport == earlyTransport) {
                     return group;
                 }
                 group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);

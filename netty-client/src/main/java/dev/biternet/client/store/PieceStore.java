@@ -74,6 +74,8 @@ public final class PieceStore implements AutoCloseable {
      */
     private final Object[] writers;
     private final boolean[] contested;
+    /** Buffer for reading contested pieces back (under this object's lock). */
+    private ByteBuffer checkBuffer;
     private static final Object ANONYMOUS = new Object();
     private final Object[] stripes = new Object[64];
     private final CompletableFuture<Void> allVerified = new CompletableFuture<>();
@@ -432,7 +434,12 @@ public final class PieceStore implements AutoCloseable {
             if (unloggedBytes >= checkpointBytes && !checkpointQueued && now - lastCheckpointNanos >= MIN_CHECKPOINT_GAP_NANOS) {
                 checkpointQueued = true;
                 lastCheckpointNanos = now;
-                checkpointer.execute(this::checkpointQuietly);
+                try {
+                    checkpointer.execute(this::checkpointQuietly);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closed: a late piece of a download that is over; close() checkpointed
+                    checkpointQueued = false;
+                }
             }
         }
         advancePrefix();
@@ -442,25 +449,34 @@ public final class PieceStore implements AutoCloseable {
         return Outcome.VERIFIED;
     }
 
-    /** Reads piece {@code index} back from the part file and compares its digest with the server's. */
+    /**
+     * Reads piece {@code index} back from the part file and compares its digest with the
+     * server's. Anything that goes wrong (an I/O error, no memory for the buffer) counts as a
+     * mismatch: the piece is then fetched again, never trusted unread.
+     */
     private boolean onDiskMatches(int index, int at) {
-        ByteBuffer buf = ByteBuffer.allocateDirect(layout.length(index));
         try {
+            if (checkBuffer == null) {
+                checkBuffer = ByteBuffer.allocateDirect(1 << 20);
+            }
+            ByteBuffer buf = checkBuffer;
+            MessageDigest md = Digests.sha256();
             long pos = layout.offset(index);
-            while (buf.hasRemaining()) {
+            long end = pos + layout.length(index);
+            while (pos < end) {
+                buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
                 int n = channel.read(buf, pos);
                 if (n < 0) {
                     return false;
                 }
+                buf.flip();
+                md.update(buf);
                 pos += n;
             }
-        } catch (IOException e) {
+            return Arrays.equals(expected, at, at + Digests.SHA256_BYTES, md.digest(), 0, Digests.SHA256_BYTES);
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
             return false;
         }
-        buf.flip();
-        MessageDigest md = Digests.sha256();
-        md.update(buf);
-        return Arrays.equals(expected, at, at + Digests.SHA256_BYTES, md.digest(), 0, Digests.SHA256_BYTES);
     }
 
     private void advancePrefix() {
