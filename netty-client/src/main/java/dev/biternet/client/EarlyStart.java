@@ -14,11 +14,13 @@ import java.util.concurrent.FutureTask;
  * classes. A download then connects on warm code and ready event loops. Class initialisation
  * is thread-safe: whichever thread gets there first does it, the other waits.
  *
- * <p>Measured on the lab's three 25 Mbit/s links (1 MiB file, medians of 10-12 runs on a
- * 2-core machine): the first piece byte arrives about 0.19 s after JVM start (one side thread
- * doing all of this: 0.20 s; the split is within the noise, and clearer); Download's start
- * to "connected" went from 35-50 ms to 15-25 ms. Most of what is left is JVM start (~0.06 s)
- * and picocli's model (~0.06 s).
+ * <p>Measured on a 2-core machine, where the side threads compete with the main thread and the
+ * JIT for the cores: Download's start to "all links connected" went from 35-50 ms to 15-25 ms
+ * (lab, three links), but the whole process only gained about 6 ms (4 MiB over three
+ * loopback links, medians of 15 interleaved runs: 0.277 s against 0.283 s), within the noise;
+ * the first piece byte arrives about 0.19 s after JVM start either way. Kept because it takes
+ * the work off the main thread's path, which pays where there are cores to spare; most of
+ * what is left is JVM start (~0.06 s) and picocli's model (~0.06 s).
  */
 final class EarlyStart {
     /** Classes whose initialisation a download's first milliseconds would otherwise wait for. */
@@ -40,6 +42,10 @@ final class EarlyStart {
         "dev.biternet.proto.PieceHeader",
     };
 
+    /** Options after which no download follows. */
+    private static final java.util.Set<String> NO_DOWNLOAD = java.util.Set.of(
+            "-h", "--help", "-V", "--version", "--doctor", "--list-ifaces");
+
     private static volatile FutureTask<EventLoopGroup> early;
     private static volatile int earlyLinks;
     private static volatile Transport earlyTransport;
@@ -55,6 +61,11 @@ final class EarlyStart {
         for (String a : args) {
             if (a.equals("--iface") || a.startsWith("--iface=")) {
                 links++;
+            }
+            if (NO_DOWNLOAD.contains(a)) {
+                // Nothing to download: the side threads would only compete with picocli for
+                // the cores (--version took 0.17-0.21 s with them, 0.13-0.17 s without).
+                return;
             }
         }
         int n = Math.max(1, links);
