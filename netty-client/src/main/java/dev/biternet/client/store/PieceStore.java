@@ -195,35 +195,42 @@ public final class PieceStore implements AutoCloseable {
         if (logged.isEmpty() || !Files.exists(part)) {
             return good;
         }
-        ByteBuffer buf = ByteBuffer.allocateDirect(Math.max(layout.pieceSize(), 1));
-        MessageDigest md = Digests.sha256();
+        ByteBuffer buf = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
         try (FileChannel c = FileChannel.open(part, StandardOpenOption.READ)) {
             for (Map.Entry<Integer, byte[]> e : logged.entrySet()) {
                 int index = e.getKey();
-                if (index < 0 || index >= layout.pieceCount()) {
-                    continue;
-                }
-                buf.clear().limit(layout.length(index));
-                long pos = layout.offset(index);
-                while (buf.hasRemaining()) {
-                    int n = c.read(buf, pos);
-                    if (n < 0) {
-                        break;
-                    }
-                    pos += n;
-                }
-                if (buf.hasRemaining()) {
-                    continue;
-                }
-                buf.flip();
-                md.reset();
-                md.update(buf);
-                if (Arrays.equals(md.digest(), e.getValue())) {
+                if (index >= 0 && index < layout.pieceCount()
+                        && Arrays.equals(digestOnDisk(c, layout, index, buf), e.getValue())) {
                     good.put(index, e.getValue());
                 }
             }
         }
         return good;
+    }
+
+    /** Chunk size for reading pieces back from the part file. */
+    private static final int READ_BUFFER_BYTES = 1 << 20;
+
+    /**
+     * SHA-256 of piece {@code index} as the part file holds it, read through {@code buf} in
+     * chunks; null if the file ends before the piece does.
+     */
+    private static byte[] digestOnDisk(FileChannel c, PieceLayout layout, int index, ByteBuffer buf)
+            throws IOException {
+        MessageDigest md = Digests.sha256();
+        long pos = layout.offset(index);
+        long end = pos + layout.length(index);
+        while (pos < end) {
+            buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
+            int n = c.read(buf, pos);
+            if (n < 0) {
+                return null;
+            }
+            buf.flip();
+            md.update(buf);
+            pos += n;
+        }
+        return md.digest();
     }
 
     /** Pieces taken over from a previous run. */
@@ -457,23 +464,10 @@ public final class PieceStore implements AutoCloseable {
     private boolean onDiskMatches(int index, int at) {
         try {
             if (checkBuffer == null) {
-                checkBuffer = ByteBuffer.allocateDirect(1 << 20);
+                checkBuffer = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
             }
-            ByteBuffer buf = checkBuffer;
-            MessageDigest md = Digests.sha256();
-            long pos = layout.offset(index);
-            long end = pos + layout.length(index);
-            while (pos < end) {
-                buf.clear().limit((int) Math.min(buf.capacity(), end - pos));
-                int n = channel.read(buf, pos);
-                if (n < 0) {
-                    return false;
-                }
-                buf.flip();
-                md.update(buf);
-                pos += n;
-            }
-            return Arrays.equals(expected, at, at + Digests.SHA256_BYTES, md.digest(), 0, Digests.SHA256_BYTES);
+            byte[] digest = digestOnDisk(channel, layout, index, checkBuffer);
+            return digest != null && Arrays.equals(expected, at, at + Digests.SHA256_BYTES, digest, 0, Digests.SHA256_BYTES);
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
             return false;
         }

@@ -51,11 +51,12 @@ public final class ResumeLog implements AutoCloseable {
     private long length;
     private boolean broken;
 
-    /** False from {@link #create} until the first append has made the log's name durable. */
-    private boolean directorySynced = true;
+    /** False from {@link #create} until the first append has made the log's name durable (guarded by appendLock). */
+    private boolean directorySynced;
 
-    private ResumeLog(Path path, FileChannel channel, long length) {
+    private ResumeLog(Path path, FileChannel channel, long length, boolean directorySynced) {
         this.path = path;
+        this.directorySynced = directorySynced;
         this.channel = channel;
         this.length = length;
     }
@@ -84,9 +85,7 @@ public final class ResumeLog implements AutoCloseable {
         } catch (java.nio.file.AtomicMoveNotSupportedException e) {
             Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
         }
-        ResumeLog created = new ResumeLog(log, FileChannel.open(log, StandardOpenOption.WRITE), header.length);
-        created.directorySynced = false;
-        return created;
+        return new ResumeLog(log, FileChannel.open(log, StandardOpenOption.WRITE), header.length, false);
     }
 
     /** Continues an existing log after its last valid record (a torn tail is cut off). */
@@ -100,7 +99,7 @@ public final class ResumeLog implements AutoCloseable {
             c.close();
             throw e;
         }
-        return new ResumeLog(log, c, contents.validLength());
+        return new ResumeLog(log, c, contents.validLength(), true);
     }
 
     /**
