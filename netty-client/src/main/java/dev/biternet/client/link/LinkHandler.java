@@ -316,13 +316,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (data.isLast() && received == layout.length(current.getIndex())) {
             int index = current.getIndex();
             current = null;
-            hasher.finish(digest -> ctx.executor().execute(() -> hashed(index, digest)));
+            // The store judges the digest on the hashing thread too (a piece two links wrote
+            // into is read back from disk there, not on the event loop); the event loop only
+            // counts the verdict and acknowledges.
+            PieceStore judge = store;
+            hasher.finish(digest -> {
+                PieceStore.Outcome outcome = judge.complete(index, digest, this);
+                ctx.executor().execute(() -> judged(index, outcome));
+            });
         }
-    }
-
-    /** A piece's digest is known (event loop): the store judges it and the server hears the outcome. */
-    private void hashed(int index, byte[] digest) {
-        judged(index, store.complete(index, digest, this));
     }
 
     /** Counts the store's verdict on a piece of this link and tells the server (event loop). */
