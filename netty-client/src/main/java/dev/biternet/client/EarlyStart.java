@@ -6,42 +6,23 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 
 /**
- * What a download needs before its first connect, done on two side threads while the main
- * thread is in picocli (building the command model and parsing takes it 60-80 ms): the
- * transport's native library, the event loops for the links and a throwaway channel; picocli's
- * annotation proxies, the protocol's descriptors, the resume check's first file lookup, the
- * summary's formatting; and the first use (class initialisation) of the pipeline and storage
- * classes. A download then connects on warm code and ready event loops. Class initialisation
- * is thread-safe: whichever thread gets there first does it, the other waits.
+ * What a download needs before its first connect, done on a side thread while the main thread
+ * is in picocli (building the command model and parsing takes it 60-80 ms): the transport
+ * (loading its native library, ~30 ms) and the links' event loops, which {@link Download}
+ * takes over; the protocol's descriptors and SHA-256 (first use); then, off the download's
+ * path, the summary's formatting. Class initialisation is thread-safe: whichever thread gets
+ * there first does it, the other waits.
  *
- * <p>Measured on a 2-core machine, where the side threads compete with the main thread and the
- * JIT for the cores: Download's start to "all links connected" went from 35-50 ms to 15-25 ms
- * (lab, three links), but the whole process only gained about 6 ms (4 MiB over three
- * loopback links, medians of 15 interleaved runs: 0.277 s against 0.283 s), within the noise;
- * the first piece byte arrives about 0.19 s after JVM start either way. Kept because it takes
- * the work off the main thread's path, which pays where there are cores to spare; most of
- * what is left is JVM start (~0.06 s) and picocli's model (~0.06 s).
+ * <p>Measured on a 2-core machine, where the side thread competes with the main thread and
+ * the JIT for the cores: Download's start to "all links connected" went from 35-50 ms to
+ * 15-25 ms (lab, three links), but the whole process gained only a few ms (4 MiB over three
+ * loopback links, medians of 15 interleaved runs), within the noise. A second side thread
+ * (picocli's annotation proxies, the resume check's first lookup, a list of classes to
+ * initialise) and a throwaway channel on the early event loops were tried and removed: with
+ * them the same download's median was 5-14 ms lower in two series of 20-25 interleaved runs,
+ * inside a quartile spread of +-25 ms, not worth their code.
  */
 final class EarlyStart {
-    /** Classes whose initialisation a download's first milliseconds would otherwise wait for. */
-    private static final String[] CLASSES = {
-        "io.netty.bootstrap.Bootstrap",
-        "io.netty.channel.AdaptiveRecvByteBufAllocator",
-        "io.netty.channel.DefaultChannelPipeline",
-        "io.netty.util.concurrent.DefaultPromise",
-        "dev.biternet.client.Download",
-        "dev.biternet.client.link.LinkResolver",
-        "dev.biternet.client.link.LinkHandler",
-        "dev.biternet.client.link.ClientInitializer",
-        "dev.biternet.client.link.PieceHasher",
-        "dev.biternet.common.wire.FrameDecoder",
-        "dev.biternet.common.wire.EnvelopeEncoder",
-        "dev.biternet.client.store.PieceStore",
-        "dev.biternet.client.store.ResumeLog",
-        "dev.biternet.proto.SessionOpened",
-        "dev.biternet.proto.PieceHeader",
-    };
-
     /** Options after which no download follows. */
     private static final java.util.Set<String> NO_DOWNLOAD = java.util.Set.of(
             "-h", "--help", "-V", "--version", "--doctor", "--list-ifaces");
@@ -53,7 +34,7 @@ final class EarlyStart {
     private EarlyStart() {}
 
     /**
-     * Starts the work on two daemon threads. {@code args} are only counted ({@code --iface}
+     * Starts the work on a daemon thread. {@code args} are only counted ({@code --iface}
      * occurrences size the event loop group); picocli alone interprets them.
      */
     static void begin(String[] args) {
@@ -63,77 +44,30 @@ final class EarlyStart {
                 links++;
             }
             if (NO_DOWNLOAD.contains(a)) {
-                // Nothing to download: the side threads would only compete with picocli for
-                // the cores (--version took 0.17-0.21 s with them, 0.13-0.17 s without).
+                // Nothing to download: the side thread would only compete with picocli for
+                // the cores (--version took 0.17-0.21 s with it, 0.13-0.17 s without).
                 return;
             }
         }
         int n = Math.max(1, links);
-        // Thread 1, the network: the transport (its native library, ~30 ms), the event loops,
-        // one throwaway channel so socket, pipeline and registration code run warm for the
-        // links' connects. The download waits for this one (group()).
         FutureTask<EventLoopGroup> task = new FutureTask<>(() -> {
             Transport transport = Transport.best();
             earlyTransport = transport;
             EventLoopGroup group = transport.newGroup(n);
-            try {
-                io.netty.channel.Channel probe = new io.netty.bootstrap.Bootstrap().group(group)
-                        .channel(transport.socketChannel()).handler(new io.netty.channel.ChannelInboundHandlerAdapter())
-                        .register().syncUninterruptibly().channel();
-                probe.close().syncUninterruptibly();
-            } catch (RuntimeException e) {
-                // only a head start; the group itself is fine or the links' connects will say why
-            }
+            dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
+                    dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
+                            .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
             dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
-            initialise(CLASSES);
             return group;
         });
         earlyLinks = n;
         early = task;
-        Thread network = new Thread(task, "biternet-warmup");
-        network.setDaemon(true);
-        network.start();
-        // Thread 2, everything else, in the order the main thread will need it: picocli reads
-        // the command's annotations by reflection (the first read of each annotation type
-        // generates a proxy class, a few ms each); the protocol's descriptors (the first
-        // protobuf message builds them all, ~10-15 ms); the first file lookup and
-        // NoSuchFileException of the resume check; the summary printed after the rename.
-        Thread rest = new Thread(() -> {
-            for (String name : new String[] {"dev.biternet.client.GetCommand", "picocli.CommandLine$AutoHelpMixin"}) {
-                try {
-                    Class<?> c = Class.forName(name, false, EarlyStart.class.getClassLoader());
-                    c.getAnnotations();
-                    for (java.lang.reflect.Field f : c.getDeclaredFields()) {
-                        f.getAnnotations();
-                    }
-                } catch (ClassNotFoundException | LinkageError e) {
-                    // only a head start
-                }
-            }
-            try {
-                dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
-                        dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
-                                .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
-                dev.biternet.proto.OpenSession.newBuilder().setPath("warm-up").build().toByteArray();
-                dev.biternet.client.store.ResumeLog.read(java.nio.file.Path.of("/nonexistent-biternet-warm-up/f"));
-            } catch (java.io.IOException | RuntimeException | LinkageError e) {
-                // only a head start
-            }
+        Thread t = new Thread(() -> {
+            task.run();
             warmSummary();
-        }, "biternet-warmup-2");
-        rest.setDaemon(true);
-        rest.start();
-    }
-
-    private static void initialise(String[] classes) {
-        ClassLoader loader = EarlyStart.class.getClassLoader();
-        for (String name : classes) {
-            try {
-                Class.forName(name, true, loader);
-            } catch (ClassNotFoundException | LinkageError e) {
-                // only a head start; the download loads what it needs itself
-            }
-        }
+        }, "biternet-warmup");
+        t.setDaemon(true);
+        t.start();
     }
 
     /**
