@@ -177,6 +177,9 @@ public final class BiternetServer implements AutoCloseable {
         } else {
             LOG.info("shutting down: no transfer running");
         }
+        // The Error must be the last frame: stop every pusher first (queued on each channel's
+        // event loop ahead of the write), so an ack arriving meanwhile cannot start a block after it.
+        channels.forEach(ch -> ch.pipeline().fireUserEventTriggered(dev.biternet.server.transfer.PiecePusher.STOP));
         channels.writeAndFlush(Frames.error(Error.Code.SHUTTING_DOWN, "the server is shutting down"))
                 .awaitUninterruptibly(2, TimeUnit.SECONDS);
         channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

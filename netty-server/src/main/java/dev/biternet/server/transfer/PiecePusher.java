@@ -45,8 +45,15 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * can stop sending a piece that another link's copy already completed.
      */
     public static final int BLOCK_SIZE = 128 << 10;
+    /**
+     * User event: send nothing more on this connection (the server is about to write its last
+     * frame, an Error, and close). Fired before that frame, on the same event loop, so no block
+     * can follow it.
+     */
+    public static final Object STOP = new Object();
 
     private final int blockSize;
+    private boolean stopped;
     private final AtomicBoolean wakeQueued = new AtomicBoolean();
     private final Set<Integer> unacked = new HashSet<>();
     private ChannelHandlerContext ctx;
@@ -185,9 +192,18 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         ctx.fireChannelInactive();
     }
 
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == STOP) {
+            stopped = true;
+        } else {
+            super.userEventTriggered(ctx, evt);
+        }
+    }
+
     private void pump() {
         wakeQueued.set(false);
-        if (session == null || sending || !ctx.channel().isActive() || !ctx.channel().isWritable()) {
+        if (stopped || session == null || sending || !ctx.channel().isActive() || !ctx.channel().isWritable()) {
             return;
         }
         PieceAllocator allocator = session.allocator();
