@@ -82,6 +82,7 @@ public final class Download {
     /** The first fatal failure a link thread ran into; ends the download. */
     private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
     private volatile boolean over;
+    private final CompletableFuture<Void> underway = new CompletableFuture<>();
 
     public Download(Request request, PrintWriter err) {
         this(request, err, LinkSecurity.NONE);
@@ -152,6 +153,7 @@ public final class Download {
             for (Link l : links) {
                 l.start(keeper, store);
             }
+            underway.complete(null);
             awaitFinish(store, links);
             trace("all pieces verified");
             phase = Progress.Phase.VERIFYING;
@@ -182,6 +184,7 @@ public final class Download {
                     store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk());
         } finally {
             over = true;
+            underway.complete(null);
             for (Channel c : channels) {
                 c.close();
             }
@@ -199,6 +202,14 @@ public final class Download {
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * Completes once every link is attached and pieces are flowing, or when the download ends
+     * before that (failed): work that should not compete with the start waits for it.
+     */
+    public CompletableFuture<Void> underway() {
+        return underway;
     }
 
     /** A live view of this download for progress displays; any thread, values may lag by one event. */

@@ -148,17 +148,19 @@ public final class GetCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust: " + e.getMessage());
             }
         }
-        // Before a download the routing check (an `ip route get` per link, ~50-100 ms) runs beside
-        // the connects instead of ahead of them; the progress display waits for its warning, if any.
+        Path out1 = output != null ? output : Path.of(target.fileName());
+        Download download = new Download(
+                new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
+        // The routing check (an `ip route get` per link: a process start each, 30-50 ms together)
+        // runs once the links are attached and pieces flow, or once the download failed before
+        // that, so that it does not compete with connecting for the CPU (6 ms sooner to the
+        // first byte on three lab links, measured); the progress display waits for its warning.
         CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
-                : CompletableFuture.runAsync(() -> checkRouting(target, err), runnable -> {
+                : download.underway().thenRunAsync(() -> checkRouting(target, err), runnable -> {
                     Thread t = new Thread(runnable, "biternet-routing-check");
                     t.setDaemon(true);
                     t.start();
                 });
-        Path out1 = output != null ? output : Path.of(target.fileName());
-        Download download = new Download(
-                new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
         try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
             DownloadResult result;
