@@ -15,101 +15,137 @@ import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
 
-/** {@code biternet-get}: downloads one file over several network links at once. */
-@Command(name = "biternet-get", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        sortOptions = false,
-        description = "Downloads one file from a biternet-serve server over several network links at once,"
-            + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
-            + " the file is renamed into place only when the whole file verifies.",
-        exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {
-            "0:the file is complete and verified",
-            "2:usage error (bad option, unknown or unusable --iface)",
-            "3:network failure (cannot connect, every link lost for --retry-time)",
-            "4:integrity failure (the data does not match the server's hashes)",
-            "5:local I/O failure (cannot write the output, disk full; rerun to resume)",
-            "6:the server refused (no such file, path outside its root, the file changed on the server)",
-            "7:--doctor found a link whose traffic does not leave through its interface",
-        })
+/**
+ * {@code biternet-get}: downloads one file over several network links at once.
+ *
+ * <p>The command's picocli model is built in code ({@link #commandLine()}), not read from
+ * annotations: reflecting on them generated seven annotation proxy classes at every start,
+ * which a class-data archive cannot hold (a model built in code: 51 ms from {@code main} to
+ * parsed, against 67 ms; every download pays it before its first connect).
+ */
 public final class GetCommand implements Callable<Integer> {
-    @Spec
-    private CommandLine.Model.CommandSpec spec;
-
-    @Parameters(index = "0", arity = "0..1", paramLabel = "URL",
-            description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
-    private String url;
-
-    @Option(names = "--iface", paramLabel = "IFACE",
-            description = "Network interface name (eth0, wlan0) or local address to use as one link; repeat for"
-                + " more links. Without it, one link over the default route. Limits per link:"
-                + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).")
-    private List<String> ifaces = new ArrayList<>();
-
-    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
-            description = "Where to write the file (default: its name in the current directory).")
-    private Path output;
-
-    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
-    private boolean json;
-
-    @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
-    private boolean verbose;
-
-    @Option(names = {"-q", "--quiet"}, description = "Show no progress while downloading (errors and the summary"
-        + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.")
-    private boolean quiet;
-
-    @Option(names = "--doctor", description = "Only check the routing: does each --iface's traffic to the server"
-        + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
-        + " (The check also runs before every download with --iface, and warns.)")
-    private boolean doctor;
-
-    @Option(names = "--list-ifaces", arity = "0..1", paramLabel = "SERVER", fallbackValue = LIST_ALL,
-            description = "List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
-                + " URL), also whether each one reaches it through itself.")
-    private String listIfaces;
-
     private static final String LIST_ALL = "*";
 
-    @Option(names = "--connect-timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
+    private CommandLine.Model.CommandSpec spec;
+    private String url;
+    private List<String> ifaces;
+    private Path output;
+    private boolean json;
+    private boolean verbose;
+    private boolean quiet;
+    private boolean doctor;
+    private String listIfaces;
     private int connectTimeout;
-
-    @Option(names = "--retry-time", paramLabel = "SECONDS", defaultValue = "" + Download.DEFAULT_RETRY_SECONDS,
-            description = {"While every link is lost, keep reconnecting for this long before giving up with exit 3",
-                "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes."})
     private int retryTime;
-
-    @Option(names = "--verify-disk", description = {"Before the rename, read the whole file back from disk and check its"
-            + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
-            + " as it arrives either way)."})
     private boolean verifyDisk;
-
-    @Option(names = "--token-file", paramLabel = "FILE",
-            description = "File holding the server's access token (when biternet-serve has --token-file).")
     private Path tokenFile;
-
-    @Option(names = "--tls", description = "Connect with TLS (the server runs with --tls-cert).")
     private boolean tls;
-
-    @Option(names = "--tls-trust", paramLabel = "PEM",
-            description = "With --tls: trust the certificates in this PEM file (the server's CA or its own certificate).")
     private Path tlsTrust;
-
-    @Option(names = "--tls-insecure", description = "With --tls: accept any server certificate (encrypts, but does not authenticate).")
     private boolean tlsInsecure;
+
+    private GetCommand() {}
+
+    /** biternet-get's command line: run it with {@code execute(args)}. */
+    public static CommandLine commandLine() {
+        GetCommand command = new GetCommand();
+        CommandSpec s = CommandSpec.wrapWithoutInspection(command);
+        command.spec = s;
+        s.name("biternet-get").versionProvider(new VersionProvider());
+        Map<String, String> exitCodes = new LinkedHashMap<>();
+        exitCodes.put("0", "the file is complete and verified");
+        exitCodes.put("2", "usage error (bad option, unknown or unusable --iface)");
+        exitCodes.put("3", "network failure (cannot connect, every link lost for --retry-time)");
+        exitCodes.put("4", "integrity failure (the data does not match the server's hashes)");
+        exitCodes.put("5", "local I/O failure (cannot write the output, disk full; rerun to resume)");
+        exitCodes.put("6", "the server refused (no such file, path outside its root, the file changed on the server)");
+        exitCodes.put("7", "--doctor found a link whose traffic does not leave through its interface");
+        s.usageMessage().sortOptions(false)
+                .description("Downloads one file from a biternet-serve server over several network links at once,"
+                        + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
+                        + " the file is renamed into place only when the whole file verifies.")
+                .exitCodeListHeading("%nExit codes:%n")
+                .exitCodeList(exitCodes);
+        s.addPositional(PositionalParamSpec.builder().index("0").arity("0..1").paramLabel("URL").type(String.class)
+                .description("biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)").build());
+        s.addOption(OptionSpec.builder("--iface").paramLabel("IFACE").type(List.class).auxiliaryTypes(String.class)
+                .description("Network interface name (eth0, wlan0) or local address to use as one link; repeat for"
+                        + " more links. Without it, one link over the default route. Limits per link:"
+                        + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).").build());
+        s.addOption(OptionSpec.builder("-o", "--output").paramLabel("FILE").type(Path.class)
+                .description("Where to write the file (default: its name in the current directory).").build());
+        s.addOption(flag("--json").description("Print the summary as one JSON object on stdout.").build());
+        s.addOption(flag("-v", "--verbose").description("Print the download's timeline on stderr.").build());
+        s.addOption(flag("-q", "--quiet").description("Show no progress while downloading (errors and the summary"
+                + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.").build());
+        s.addOption(flag("--doctor").description("Only check the routing: does each --iface's traffic to the server"
+                + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
+                + " (The check also runs before every download with --iface, and warns.)").build());
+        s.addOption(OptionSpec.builder("--list-ifaces").arity("0..1").paramLabel("SERVER").fallbackValue(LIST_ALL)
+                .type(String.class)
+                .description("List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
+                        + " URL), also whether each one reaches it through itself.").build());
+        s.addOption(OptionSpec.builder("--connect-timeout").paramLabel("SECONDS").type(int.class).defaultValue("10")
+                .description("Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).").build());
+        s.addOption(OptionSpec.builder("--retry-time").paramLabel("SECONDS").type(int.class)
+                .defaultValue("" + Download.DEFAULT_RETRY_SECONDS)
+                .description("While every link is lost, keep reconnecting for this long before giving up with exit 3",
+                        "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes.").build());
+        s.addOption(flag("--verify-disk").description("Before the rename, read the whole file back from disk and check its"
+                + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
+                + " as it arrives either way).").build());
+        s.addOption(OptionSpec.builder("--token-file").paramLabel("FILE").type(Path.class)
+                .description("File holding the server's access token (when biternet-serve has --token-file).").build());
+        s.addOption(flag("--tls").description("Connect with TLS (the server runs with --tls-cert).").build());
+        s.addOption(OptionSpec.builder("--tls-trust").paramLabel("PEM").type(Path.class)
+                .description("With --tls: trust the certificates in this PEM file (the server's CA or its own certificate).")
+                .build());
+        s.addOption(flag("--tls-insecure")
+                .description("With --tls: accept any server certificate (encrypts, but does not authenticate).").build());
+        s.mixinStandardHelpOptions(true);
+        return new CommandLine(s);
+    }
+
+    private static OptionSpec.Builder flag(String... names) {
+        return OptionSpec.builder(names).type(boolean.class).arity("0");
+    }
+
+    /** The parsed values, from the model into the fields the command reads. */
+    private void readOptions() {
+        url = spec.positionalParameters().get(0).getValue();
+        List<String> given = spec.findOption("--iface").getValue();
+        ifaces = given == null ? new ArrayList<>() : given;
+        output = spec.findOption("--output").getValue();
+        json = isSet("--json");
+        verbose = isSet("--verbose");
+        quiet = isSet("--quiet");
+        doctor = isSet("--doctor");
+        listIfaces = spec.findOption("--list-ifaces").getValue();
+        connectTimeout = spec.findOption("--connect-timeout").<Integer>getValue();
+        retryTime = spec.findOption("--retry-time").<Integer>getValue();
+        verifyDisk = isSet("--verify-disk");
+        tokenFile = spec.findOption("--token-file").getValue();
+        tls = isSet("--tls");
+        tlsTrust = spec.findOption("--tls-trust").getValue();
+        tlsInsecure = isSet("--tls-insecure");
+    }
+
+    private boolean isSet(String option) {
+        return Boolean.TRUE.equals(spec.findOption(option).getValue());
+    }
 
     @Override
     public Integer call() throws Exception {
+        readOptions();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         if (listIfaces != null) {
@@ -263,6 +299,6 @@ public final class GetCommand implements Callable<Integer> {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
         EarlyStart.begin(args);
-        System.exit(new CommandLine(new GetCommand()).execute(args));
+        System.exit(commandLine().execute(args));
     }
 }

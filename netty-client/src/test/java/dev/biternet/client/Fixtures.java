@@ -62,7 +62,7 @@ final class Fixtures {
     static Run get(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cmd = new CommandLine(new GetCommand());
+        CommandLine cmd = GetCommand.commandLine();
         cmd.setOut(new PrintWriter(out, true));
         cmd.setErr(new PrintWriter(err, true));
         int code = cmd.execute(args);
