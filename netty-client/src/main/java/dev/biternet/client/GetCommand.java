@@ -191,6 +191,11 @@ public final class GetCommand implements Callable<Integer> {
         // runs once the links are attached and pieces flow, or once the download failed before
         // that, so that it does not compete with connecting for the CPU (6 ms sooner to the
         // first byte on three lab links, measured); the progress display waits for its warning.
+        download.underway().thenRunAsync(EarlyStart::warmSummary, runnable -> {
+            Thread t = new Thread(runnable, "biternet-warmup-summary");
+            t.setDaemon(true);
+            t.start();
+        });
         CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
                 : download.underway().thenRunAsync(() -> checkRouting(target, err), runnable -> {
                     Thread t = new Thread(runnable, "biternet-routing-check");
