@@ -36,7 +36,7 @@ import picocli.CommandLine.Model.PositionalParamSpec;
 public final class GetCommand implements Callable<Integer> {
     private static final String LIST_ALL = "*";
 
-    private CommandLine.Model.CommandSpec spec;
+    private CommandSpec spec;
     private String url;
     private List<String> ifaces;
     private Path output;
@@ -187,21 +187,14 @@ public final class GetCommand implements Callable<Integer> {
         Path out1 = output != null ? output : Path.of(target.fileName());
         Download download = new Download(
                 new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
-        // The routing check (an `ip route get` per link: a process start each, 30-50 ms together)
-        // runs once the links are attached and pieces flow, or once the download failed before
-        // that, so that it does not compete with connecting for the CPU (6 ms sooner to the
-        // first byte on three lab links, measured); the progress display waits for its warning.
-        download.underway().thenRunAsync(EarlyStart::warmSummary, runnable -> {
-            Thread t = new Thread(runnable, "biternet-warmup-summary");
-            t.setDaemon(true);
-            t.start();
-        });
+        // Work that would compete with connecting for the two cores waits until the links are
+        // attached and pieces flow (or the download failed before that): the summary's warm-up,
+        // and the routing check (an `ip route get` per link: a process start each, 30-50 ms
+        // together; 6 ms sooner to the first byte on three lab links, measured), whose warning
+        // the progress display waits for.
+        download.underway().thenRunAsync(EarlyStart::warmSummary, daemon("biternet-warmup-summary"));
         CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
-                : download.underway().thenRunAsync(() -> checkRouting(target, err), runnable -> {
-                    Thread t = new Thread(runnable, "biternet-routing-check");
-                    t.setDaemon(true);
-                    t.start();
-                });
+                : download.underway().thenRunAsync(() -> checkRouting(target, err), daemon("biternet-routing-check"));
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
         try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
             DownloadResult result;
@@ -221,6 +214,15 @@ public final class GetCommand implements Callable<Integer> {
             err.flush();
             return e.exitCode();
         }
+    }
+
+    /** Runs each task on a new daemon thread of that name. */
+    private static java.util.concurrent.Executor daemon(String name) {
+        return task -> {
+            Thread t = new Thread(task, name);
+            t.setDaemon(true);
+            t.start();
+        };
     }
 
     /** Lets the routing check's warning reach stderr before the summary or an error; it never fails. */
