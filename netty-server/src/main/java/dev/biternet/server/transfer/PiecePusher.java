@@ -37,7 +37,6 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private static final long ENDGAME_RETRY_MILLIS = 20;
     private static final int NO_PIECE = -1;
     private static final double REFRAIN_MARGIN = 1.3;
-    private static final double STALL_GRACE_SECONDS = 0.5;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
     private static final int MIN_RATE_SAMPLES = 2;
     /**
@@ -334,33 +333,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         lastAckNanos = unacked.isEmpty() ? 0 : now;
     }
 
-    /**
-     * An endgame copy pays only if this link would deliver the piece clearly before its holder
-     * does. With both rates known: the holder's expected time left (its time for the piece
-     * minus the time it has had) must exceed 1.5 times this link's time for the piece; so a
-     * slow link's piece is copied early, and a piece the holder has nearly finished is left
-     * alone, unless the holder is long overdue (stalled). Without the holder's rate, the piece
-     * must have been in flight for twice this link's time for it; without this link's rate,
-     * any piece is worth copying.
-     */
+    /** {@link EndgameRule}, with this link's and the holder's measured rates. */
     private boolean worthCopying(int index, int holder, long ageNanos) {
-        if (rate == 0) {
-            return true;
-        }
-        double length = session.layout().length(index);
-        double mine = length / rate;
-        double holderRate = session.rate(holder);
-        double age = ageNanos / 1e9;
-        if (holderRate == 0) {
-            return age >= 2 * mine;
-        }
-        // The holder started the piece only after what its socket held drained (at most the
-        // not-sent low-water mark).
-        double holderTime = (length + dev.biternet.server.BiternetServer.NOTSENT_LOWAT) / holderRate;
-        double holderLeft = holderTime - age;
-        // A holder far past its expected time has stalled (a link gone silent): copy regardless.
-        boolean overdue = age > 2 * holderTime + STALL_GRACE_SECONDS;
-        return holderLeft > 1.5 * mine || overdue;
+        return EndgameRule.worthCopying(session.layout().length(index), rate, session.rate(holder),
+                dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
     private static int clampWindow(int window) {

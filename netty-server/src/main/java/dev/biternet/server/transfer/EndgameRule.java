@@ -1,0 +1,57 @@
+package dev.biternet.server.transfer;
+
+/**
+ * When an idle link should copy a piece still in flight on another link (the endgame): a pure
+ * function of the piece's length, both links' delivery rates and how long the holder has had
+ * the piece, so that it can be tested on its own.
+ *
+ * <p>The holder's time for a piece is modelled as (piece length + the socket's not-sent
+ * low-water mark) / its rate: it claims a piece when what its socket still holds has drained
+ * to that mark. A copy pays when:
+ * <ul>
+ *   <li>the holder's expected time left exceeds 1.5 times this link's time for the piece (a
+ *       slow link's piece is copied early; one the holder has nearly delivered is left alone);
+ *   <li>or the holder is late: past its expected time by more than this link's time for the
+ *       piece and at least {@value #STALL_SECONDS} s (TCP's minimum retransmission timeout). A
+ *       piece that late is most likely waiting on a retransmission timeout, whose backoff
+ *       doubles: its remaining time is unknown, not small. Measured in the lab (40/20/2 Mbit/s,
+ *       tbf): 1 to 6 timeouts per 128 MiB download, and a final piece on the 2 Mbit/s link
+ *       acknowledged 1.3 s after its expected time while the other links idled.
+ *   <li>or the holder is overdue: past twice its expected time and another
+ *       {@value #OVERDUE_GRACE_SECONDS} s (a link gone silent), even if this link is slower
+ *       than the holder was.
+ * </ul>
+ * Without the holder's rate the piece must have been in flight for twice this link's time for
+ * it; without this link's rate any piece is worth copying.
+ */
+final class EndgameRule {
+    /** A holder this far past its expected time (at least) is taken to have stalled. */
+    static final double STALL_SECONDS = 0.2;
+    /** Past twice its expected time and this, a holder has stalled even for a much slower copier. */
+    static final double OVERDUE_GRACE_SECONDS = 0.5;
+
+    private EndgameRule() {}
+
+    /**
+     * @param length the piece's length in bytes
+     * @param myRate this (idle) link's delivery rate, bytes/s; 0 if not measured yet
+     * @param holderRate the holder's delivery rate, bytes/s; 0 if not measured yet
+     * @param notSentLowat what the holder's socket may still hold when it claims a piece, bytes
+     * @param ageSeconds how long the holder has had the piece
+     */
+    static boolean worthCopying(double length, double myRate, double holderRate, double notSentLowat,
+                                double ageSeconds) {
+        if (myRate <= 0) {
+            return true;
+        }
+        double mine = length / myRate;
+        if (holderRate <= 0) {
+            return ageSeconds >= 2 * mine;
+        }
+        double holderTime = (length + notSentLowat) / holderRate;
+        double holderLeft = holderTime - ageSeconds;
+        boolean late = -holderLeft > Math.max(mine, STALL_SECONDS);
+        boolean overdue = ageSeconds > 2 * holderTime + OVERDUE_GRACE_SECONDS;
+        return holderLeft > 1.5 * mine || late || overdue;
+    }
+}
