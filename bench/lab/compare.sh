@@ -276,6 +276,13 @@ measure() { # measure METHOD ROUND
   load1=$(cut -d' ' -f1 /proc/loadavg)
   rm -f "$file" "$file.part" "$file.aria2"
   [ "$m" = mptcp ] && set_bufs big
+  # Every run starts with the kernel's per-destination TCP metrics (cached ssthresh, RTT,
+  # cwnd) forgotten: biternet-serve and nginx share the server namespace's cache, so a run
+  # would otherwise start from what the previous method's connections left behind (runs
+  # 26-27 of RESULTS.md: biternet rounds after aria2c -x16 0.45 s slower in 3 of 6; none
+  # with the flush in run 29).
+  srv ip tcp_metrics flush all 2>/dev/null || true
+  cli ip tcp_metrics flush all 2>/dev/null || true
   before=$(rx_bytes)
   t0=$EPOCHREALTIME
   case "$m" in
