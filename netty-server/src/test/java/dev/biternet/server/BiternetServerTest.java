@@ -28,14 +28,18 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -241,15 +245,15 @@ class BiternetServerTest {
         TestFiles.write(root.resolve("paced.bin"), 13, 256 * PIECE);
         for (int round = 0; round < 4; round++) {
             start(transport);
-            List<WireClient> links = new java.util.ArrayList<>();
-            List<CompletableFuture<Boolean>> ends = new java.util.ArrayList<>();
+            List<WireClient> links = new ArrayList<>();
+            List<CompletableFuture<Boolean>> ends = new ArrayList<>();
             try {
                 WireClient opener = new WireClient(server.address());
                 links.add(opener);
                 opener.hello();
                 opener.open("paced.bin");
                 SessionOpened opened = opener.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
-                java.util.concurrent.CountDownLatch flowing = new java.util.concurrent.CountDownLatch(6);
+                CountDownLatch flowing = new CountDownLatch(6);
                 for (int n = 0; n < 6; n++) {
                     WireClient link = new WireClient(server.address());
                     links.add(link);
@@ -258,11 +262,11 @@ class BiternetServerTest {
                             .setSecret(opened.getAttachSecret()).setWindow(2).setRateLimit(512 << 10)).build());
                     ends.add(CompletableFuture.supplyAsync(() -> readUntilClosed(link, flowing)));
                 }
-                assertThat(flowing.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("every link receives pieces").isTrue();
+                assertThat(flowing.await(10, TimeUnit.SECONDS)).as("every link receives pieces").isTrue();
                 server.close();
                 server = null;
                 for (int n = 0; n < ends.size(); n++) {
-                    assertThat(ends.get(n).get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    assertThat(ends.get(n).get(10, TimeUnit.SECONDS))
                             .as("round %d, link %d: closed by the server, not left open", round, n).isTrue();
                 }
             } finally {
@@ -274,7 +278,7 @@ class BiternetServerTest {
     }
 
     /** Reads and acks pieces until the server ends the connection (true) or 5 s pass in silence (false). */
-    private static boolean readUntilClosed(WireClient link, java.util.concurrent.CountDownLatch flowing) {
+    private static boolean readUntilClosed(WireClient link, CountDownLatch flowing) {
         boolean counted = false;
         try {
             link.socket.setSoTimeout(5_000);
@@ -287,7 +291,7 @@ class BiternetServerTest {
                     link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(p.header().getIndex()).setOk(true)).build());
                 }
             }
-        } catch (java.net.SocketTimeoutException stillOpen) {
+        } catch (SocketTimeoutException stillOpen) {
             return false;
         } catch (IOException closed) {
             return true;
