@@ -12,6 +12,8 @@ import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -44,9 +46,22 @@ public final class Session implements AutoCloseable {
     private final Map<Integer, Rate> rates = new ConcurrentHashMap<>();
     private static final long RATE_FRESH_NANOS = TimeUnit.SECONDS.toNanos(3);
 
-    private record Rate(double bytesPerSecond, long atNanos) {
+    /**
+     * A link's delivery rate, and what it still has to deliver: {@code unacked} pieces, being
+     * delivered since {@code sinceNanos} (its last ack, or the claim that ended an idle spell;
+     * 0: nothing outstanding).
+     */
+    private record Rate(double bytesPerSecond, long atNanos, int unacked, long sinceNanos) {
         boolean fresh(long now) {
             return now - atNanos < RATE_FRESH_NANOS;
+        }
+
+        /** Bytes still to deliver, estimated: the outstanding pieces less what the rate has carried since. */
+        double backlog(long now, long pieceSize) {
+            if (unacked == 0 || sinceNanos == 0) {
+                return 0;
+            }
+            return Math.max(0, unacked * (double) pieceSize - bytesPerSecond * (now - sinceNanos) / 1e9);
         }
     }
     private final AtomicLong bytesSent = new AtomicLong();
@@ -220,11 +235,40 @@ public final class Session implements AutoCloseable {
      * after a few seconds.
      */
     public void reportRate(int linkId, double bytesPerSecond) {
+        reportLoad(linkId, bytesPerSecond, 0, 0);
+    }
+
+    /**
+     * A link's delivery rate (0: unknown, forget it) with its outstanding pieces and since when
+     * it has been delivering them, for {@link #otherLinks}.
+     */
+    public void reportLoad(int linkId, double bytesPerSecond, int unacked, long sinceNanos) {
         if (bytesPerSecond > 0) {
-            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime()));
+            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime(), unacked, sinceNanos));
         } else {
             rates.remove(linkId);
         }
+    }
+
+    /**
+     * The other attached links with a fresh rate: {@code [0]} their rates in bytes/s, {@code [1]}
+     * the bytes each still has to deliver (estimated), for the end-of-download decisions.
+     */
+    public double[][] otherLinks(int linkId) {
+        long now = System.nanoTime();
+        long pieceSize = layout().pieceSize();
+        List<Rate> others = new ArrayList<>();
+        rates.forEach((id, r) -> {
+            if (id != linkId && r.fresh(now)) {
+                others.add(r);
+            }
+        });
+        double[][] out = new double[2][others.size()];
+        for (int i = 0; i < others.size(); i++) {
+            out[0][i] = others.get(i).bytesPerSecond();
+            out[1][i] = others.get(i).backlog(now, pieceSize);
+        }
+        return out;
     }
 
     /** A link's last reported rate in bytes/s, even if stale (0 if unknown). */

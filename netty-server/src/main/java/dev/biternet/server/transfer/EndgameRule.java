@@ -54,4 +54,46 @@ final class EndgameRule {
         boolean overdue = ageSeconds > 2 * holderTime + OVERDUE_GRACE_SECONDS;
         return holderLeft > 1.5 * mine || late || overdue;
     }
+
+    /**
+     * Whether a link should leave the last {@code unclaimed} pieces to the others rather than
+     * claim one: it refrains if, by list scheduling (each piece to the link that would deliver
+     * it first), the last piece would be delivered later with this link taking one than with the
+     * others taking them all. Each link first delivers its backlog; this link's claim waits
+     * behind its own. Only the new pieces' delivery times count: what is in flight is delivered
+     * (or copied) either way.
+     *
+     * @param otherRates the other links' rates, bytes/s (a link without one is left out)
+     * @param otherBacklogs the bytes each other link still has to deliver, same order
+     */
+    static boolean refrain(double pieceBytes, double myRate, double myBacklog, double[] otherRates,
+                           double[] otherBacklogs, int unclaimed) {
+        if (unclaimed <= 0 || otherRates.length == 0) {
+            return false;
+        }
+        double mine = (myBacklog + pieceBytes) / myRate;
+        double with = Math.max(mine, lastDelivery(pieceBytes, otherRates, otherBacklogs, unclaimed - 1));
+        double without = lastDelivery(pieceBytes, otherRates, otherBacklogs, unclaimed);
+        return with > without;
+    }
+
+    /** When the last of {@code pieces} new pieces is delivered, each given to the link that delivers it first. */
+    private static double lastDelivery(double pieceBytes, double[] rates, double[] backlogs, int pieces) {
+        double[] free = new double[rates.length];
+        for (int i = 0; i < rates.length; i++) {
+            free[i] = backlogs[i] / rates[i];
+        }
+        double last = 0;
+        for (int n = 0; n < pieces; n++) {
+            int best = 0;
+            for (int i = 1; i < rates.length; i++) {
+                if (free[i] + pieceBytes / rates[i] < free[best] + pieceBytes / rates[best]) {
+                    best = i;
+                }
+            }
+            free[best] += pieceBytes / rates[best];
+            last = Math.max(last, free[best]);
+        }
+        return last;
+    }
 }

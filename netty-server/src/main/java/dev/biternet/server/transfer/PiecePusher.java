@@ -36,7 +36,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     public static final int MAX_WINDOW = 1024;
     private static final long ENDGAME_RETRY_MILLIS = 20;
     private static final int NO_PIECE = -1;
-    private static final double REFRAIN_MARGIN = 1.3;
+    /** Further from the end than this many of its own piece times, a link claims without weighing it. */
+    private static final double FAR_FROM_END = 4;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
     private static final int MIN_RATE_SAMPLES = 2;
     /**
@@ -247,6 +248,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             lastAckNanos = System.nanoTime();
         }
         unacked.add(index);
+        reportLoad();
         piece = index;
         pieceNext = session.layout().offset(index);
         pieceEnd = pieceNext + session.layout().length(index);
@@ -301,21 +303,34 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     /**
-     * Near the end a slow link should not start a piece it would finish after the other links
-     * have finished everything else: the download would then wait for it (or for an endgame
-     * copy). It stays idle instead; the others take the piece. The fastest link never refrains,
-     * so some link always claims and the download cannot stall.
+     * Near the end a link should not start a piece that the others would deliver sooner, and a
+     * slow link none it would finish after the others have finished everything else: the
+     * download would then wait for it (or for an endgame copy). It stays idle instead; the
+     * others take the piece ({@link EndgameRule#refrain}, fed with every link's rate and
+     * estimated backlog). The fastest link never refrains, so some link always claims and the
+     * download cannot stall.
      */
     private boolean refrain(PieceAllocator allocator) {
-        session.reportRate(linkId, rate);
+        reportLoad();
         if (rateSamples < MIN_RATE_SAMPLES || rate >= session.fastestRate()) {
             return false;
         }
         double others = session.totalRate() - rate;
         long pieceSize = session.layout().pieceSize();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
-        // 1.3: this link's piece also waits behind what its socket still holds, and rates wobble.
-        return REFRAIN_MARGIN * pieceSize / rate > left / others;
+        if (left / others > FAR_FROM_END * pieceSize / rate) {
+            return false;
+        }
+        // Near the end: which links should take the last pieces (EndgameRule.refrain).
+        double[][] load = session.otherLinks(linkId);
+        long now = System.nanoTime();
+        double myBacklog = lastAckNanos == 0 ? 0
+                : Math.max(0, unacked.size() * (double) pieceSize - rate * (now - lastAckNanos) / 1e9);
+        return EndgameRule.refrain(pieceSize, rate, myBacklog, load[0], load[1], allocator.unclaimed());
+    }
+
+    private void reportLoad() {
+        session.reportLoad(linkId, rate, unacked.size(), lastAckNanos);
     }
 
     /**
@@ -328,9 +343,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             double instant = length * 1e9 / Math.max(now - lastAckNanos, 1000);
             rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
             rateSamples++;
-            session.reportRate(linkId, rate);
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
+        reportLoad();
     }
 
     /** {@link EndgameRule}, with this link's and the holder's measured rates. */

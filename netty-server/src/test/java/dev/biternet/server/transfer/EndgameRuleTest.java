@@ -100,4 +100,78 @@ class EndgameRuleTest {
                     }
                 });
     }
+
+    @Test
+    void theMediumLinkLeavesTheLastPieceToTheFastLinkThatDeliversItSooner() {
+        // The lab's [330, 166, 16] ending: the 20 Mbit/s link would need 0.16 s for the last
+        // piece (behind 128 KiB of its own), the 40 Mbit/s link 0.075 s (behind 100 KB).
+        double[] rates = {FAST, SLOW};
+        double[] backlogs = {100_000, 200_000};
+        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, rates, backlogs, 1)).isTrue();
+        // Three left: the fast link would deliver its third at 0.19 s; the medium link one at 0.16 s.
+        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, rates, backlogs, 3)).isFalse();
+    }
+
+    @Test
+    void theSlowLinkTakesNoPieceItWouldFinishAfterTheOthersFinishEverything() {
+        double[] rates = {FAST, MEDIUM};
+        double[] backlogs = {0, 0};
+        // 10 pieces take the others ~0.38 s; the 2 Mbit/s link needs 1.6 s for one.
+        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, rates, backlogs, 10)).isTrue();
+        // 60 take them ~2.2 s: a piece on the slow link is then done before they are.
+        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, rates, backlogs, 60)).isFalse();
+    }
+
+    @Test
+    void nothingLeftOrNobodyElseMeansNoRefraining() {
+        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, new double[] {FAST}, new double[] {0}, 0)).isFalse();
+        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, new double[0], new double[0], 5)).isFalse();
+    }
+
+    /** A link that would deliver a piece before any other link could deliver one never refrains. */
+    @Test
+    void theFirstToDeliverNeverRefrains() {
+        qt().forAll(doubles().between(1e4, 1e8), doubles().between(0, 4e6),
+                doubles().between(1e4, 1e8).zip(doubles().between(0, 4e6), (r, b) -> new double[] {r, b}),
+                integers().between(1, 200))
+                .checkAssert((myRate, myBacklog, other, unclaimed) -> {
+                    double mine = (myBacklog + PIECE) / myRate;
+                    double theirs = (other[1] + PIECE) / other[0];
+                    if (mine <= theirs) {
+                        assertThat(EndgameRule.refrain(PIECE, myRate, myBacklog, new double[] {other[0]},
+                                new double[] {other[1]}, unclaimed)).as("mine %.3f s, theirs %.3f s", mine, theirs).isFalse();
+                    }
+                });
+    }
+
+    /** Refraining never leaves the last piece later than claiming would: by construction, checked. */
+    @Test
+    void refrainingHelpsOrIsNotChosen() {
+        qt().forAll(doubles().between(1e4, 1e8), doubles().between(1e4, 1e8), doubles().between(1e4, 1e8),
+                integers().between(1, 100))
+                .checkAssert((myRate, fast, medium, unclaimed) -> {
+                    double[] rates = {fast, medium};
+                    double[] backlogs = {PIECE, 0};
+                    boolean refrain = EndgameRule.refrain(PIECE, myRate, 0, rates, backlogs, unclaimed);
+                    double alone = finish(rates, backlogs, unclaimed);
+                    double shared = Math.max(PIECE / myRate, finish(rates, backlogs, unclaimed - 1));
+                    assertThat(refrain).as("refrain %s: alone %.4f, shared %.4f", refrain, alone, shared)
+                            .isEqualTo(shared > alone);
+                });
+    }
+
+    /** Brute force: the best finish time of {@code pieces} pieces over two links, any split. */
+    private static double finish(double[] rates, double[] backlogs, int pieces) {
+        if (pieces == 0) {
+            return 0;
+        }
+        double best = Double.MAX_VALUE;
+        for (int a = 0; a <= pieces; a++) {
+            int b = pieces - a;
+            double ta = a == 0 ? 0 : (backlogs[0] + a * PIECE) / rates[0];
+            double tb = b == 0 ? 0 : (backlogs[1] + b * PIECE) / rates[1];
+            best = Math.min(best, Math.max(ta, tb));
+        }
+        return best;
+    }
 }
