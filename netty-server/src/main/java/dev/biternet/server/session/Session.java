@@ -271,6 +271,12 @@ public final class Session implements AutoCloseable {
         return out;
     }
 
+    /** The bytes a link still has to deliver, estimated from its last report (0 if unknown). */
+    public double backlog(int linkId) {
+        Rate r = rates.get(linkId);
+        return r == null ? 0 : r.backlog(System.nanoTime(), layout().pieceSize());
+    }
+
     /** A link's last reported rate in bytes/s, even if stale (0 if unknown). */
     public double rate(int linkId) {
         Rate r = rates.get(linkId);

@@ -323,10 +323,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         }
         // Near the end: which links should take the last pieces (EndgameRule.refrain).
         double[][] load = session.otherLinks(linkId);
-        long now = System.nanoTime();
-        double myBacklog = lastAckNanos == 0 ? 0
-                : Math.max(0, unacked.size() * (double) pieceSize - rate * (now - lastAckNanos) / 1e9);
-        return EndgameRule.refrain(pieceSize, rate, myBacklog, load[0], load[1], allocator.unclaimed());
+        return EndgameRule.refrain(pieceSize, rate, session.backlog(linkId), load[0], load[1], allocator.unclaimed());
     }
 
     private void reportLoad() {
