@@ -12,13 +12,18 @@
 #   CPU s/GiB   client: user+sys of the client process (/usr/bin/time); server: user+sys of the
 #               server process from /proc/PID/stat before and after the download
 #
-# and the throughput ratio biternet / (nginx+curl). Needs python3, nginx (nginx-light), curl and
+# and the throughput ratio biternet / (nginx+curl). Before every download the kernel's cached TCP
+# metrics are flushed (`ip tcp_metrics flush all`, as root; -m keeps them): both clients connect
+# to 127.0.0.1, so each connection would otherwise start with the RTT, reordering and window
+# that the previous one, of the other method, left for that address. Measured: biternet right
+# after curl took 2.2-2.5 s, right after biternet 1.4-1.5 s (bench/README.md). Needs python3, nginx (nginx-light), curl and
 # /usr/bin/time (apt-get install nginx-light curl time). Cleans up after itself, also on ^C.
 #
-# Usage: bench/loopback-vs-nginx.sh [-r ROUNDS] [-w WARMUPS] [-s SIZE_MIB] [-d DIR]
+# Usage: bench/loopback-vs-nginx.sh [-r ROUNDS] [-w WARMUPS] [-s SIZE_MIB] [-d DIR] [-m]
 #   -r  rounds (default 5); -w warm-up downloads each (default 3); -s file size in MiB (default
 #   1024); -d where to put the served file
-#   and the downloads (default a new directory under /var/tmp; must be on a real disk)
+#   and the downloads (default a new directory under /var/tmp; must be on a real disk); -m keeps
+#   the cached TCP metrics between downloads (each method then inherits the other's)
 # BITERNET_JAVA_OPTS is passed to both biternet JVMs (e.g. for JFR).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,13 +31,15 @@ rounds=5
 warmups=3
 size_mib=1024
 base=/var/tmp
-while getopts "r:w:s:d:h" opt; do
+flush_metrics=1
+while getopts "r:w:s:d:mh" opt; do
   case "$opt" in
     r) rounds="$OPTARG" ;;
     w) warmups="$OPTARG" ;;
     s) size_mib="$OPTARG" ;;
     d) base="$OPTARG" ;;
-    *) sed -n '2,24p' "$0"; exit 2 ;;
+    m) flush_metrics=0 ;;
+    *) sed -n '2,30p' "$0"; exit 2 ;;
   esac
 done
 for tool in python3 nginx curl /usr/bin/time; do
@@ -108,11 +115,18 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 
+if [ "$flush_metrics" = 1 ] && ! ip tcp_metrics flush all 2>/dev/null; then
+  echo "loopback-vs-nginx: cannot flush the TCP metrics cache (needs root and iproute2); run with -m to keep it" >&2
+  exit 2
+fi
+fresh_metrics() { [ "$flush_metrics" = 0 ] || ip tcp_metrics flush all; }
+
 results="$work/results.tsv"
 # name, wall s, client cpu s, server cpu s, extra (biternet: its own seconds; curl: curl-only wall)
 run_biternet() {
   local out="$work/out/$file" s0 s1
   rm -f "$out"
+  fresh_metrics
   s0=$(cpu_of "$serve_pid")
   /usr/bin/time -f "%e %U %S" -o "$work/time" \
     "$here/bin/biternet-get" --json --iface 127.0.0.1 -o "$out" "biternet://127.0.0.1:$bport/$file" >"$work/get.json"
@@ -127,6 +141,7 @@ run_biternet() {
 run_curl() {
   local out="$work/out/$file" s0 s1 t0 t1
   rm -f "$out"
+  fresh_metrics
   s0=$(cpu_of "$nginx_pid")
   t0=$(date +%s.%N)
   /usr/bin/time -f "%e %U %S" -o "$work/time" curl -sSf -o "$out" "http://127.0.0.1:$nport/$file"
