@@ -137,7 +137,15 @@ class PieceLayoutTest {
             int pieceSize = layout.pieceSize();
             assertThat(layout.fileSize()).isEqualTo(fileSize);
             assertThat(Integer.bitCount(pieceSize)).as("power of two: %d", pieceSize).isEqualTo(1);
-            assertThat(pieceSize).isBetween(PieceLayout.DEFAULT_PIECE_SIZE, PieceLayout.MAX_PIECE_SIZE);
+            assertThat(pieceSize).isBetween(PieceLayout.SMALLEST_DEFAULT_PIECE_SIZE, PieceLayout.MAX_PIECE_SIZE);
+            if (pieceSize > PieceLayout.SMALLEST_DEFAULT_PIECE_SIZE) {
+                assertThat(layout.pieceCount()).as("at least %d pieces above the smallest size", PieceLayout.TARGET_MIN_PIECES)
+                        .isGreaterThanOrEqualTo(PieceLayout.TARGET_MIN_PIECES);
+            }
+            if (pieceSize < PieceLayout.DEFAULT_PIECE_SIZE) {
+                assertThat(ceilDiv(fileSize, pieceSize * 2)).as("twice the piece size would have left too few pieces")
+                        .isLessThan(PieceLayout.TARGET_MIN_PIECES);
+            }
             if (pieceSize < PieceLayout.MAX_PIECE_SIZE) {
                 assertThat(layout.pieceCount()).isLessThanOrEqualTo(PieceLayout.TARGET_MAX_PIECES);
             }
@@ -147,6 +155,21 @@ class PieceLayoutTest {
             }
             assertTiles(layout);
         });
+    }
+
+    @Test
+    void forFileHalvesBelow1024PiecesDownTo64KiB() {
+        assertThat(PieceLayout.forFile(256 * MIB).pieceSize()).isEqualTo(256 << 10);
+        assertThat(PieceLayout.forFile(256 * MIB).pieceCount()).isEqualTo(1024);
+        assertThat(PieceLayout.forFile(256 * MIB - (256 << 10) + 1).pieceSize()).isEqualTo(256 << 10);
+        assertThat(PieceLayout.forFile(256 * MIB - (256 << 10)).pieceSize()).isEqualTo(128 << 10);
+        assertThat(PieceLayout.forFile(128 * MIB).pieceSize()).isEqualTo(128 << 10);
+        assertThat(PieceLayout.forFile(128 * MIB).pieceCount()).isEqualTo(1024);
+        assertThat(PieceLayout.forFile(128 * MIB - (128 << 10)).pieceSize()).isEqualTo(64 << 10);
+        assertThat(PieceLayout.forFile(32 * MIB).pieceSize()).isEqualTo(64 << 10);
+        assertThat(PieceLayout.forFile(32 * MIB).pieceCount()).isEqualTo(512);
+        assertThat(PieceLayout.forFile(1).pieceSize()).isEqualTo(64 << 10);
+        assertThat(PieceLayout.forFile(1L << 30).pieceSize()).isEqualTo(256 << 10);
     }
 
     @Test
