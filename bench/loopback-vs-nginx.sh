@@ -15,8 +15,9 @@
 # and the throughput ratio biternet / (nginx+curl). Before every download the kernel's cached TCP
 # metrics are flushed (`ip tcp_metrics flush all`, as root; -m keeps them): both clients connect
 # to 127.0.0.1, so each connection would otherwise start with the RTT, reordering and window
-# that the previous one, of the other method, left for that address. Measured: biternet right
-# after curl took 2.2-2.5 s, right after biternet 1.4-1.5 s (bench/README.md). Needs python3, nginx (nginx-light), curl and
+# that the previous one, of the other method, left for that address (compare.sh does the same
+# in the lab). This makes the rounds independent; it does not remove this VM's slow rounds
+# (bench/README.md, "Fourth round"). Needs python3, nginx (nginx-light), curl and
 # /usr/bin/time (apt-get install nginx-light curl time). Cleans up after itself, also on ^C.
 #
 # Usage: bench/loopback-vs-nginx.sh [-r ROUNDS] [-w WARMUPS] [-s SIZE_MIB] [-d DIR] [-m]
