@@ -50,11 +50,11 @@ class ResumeLogTest {
             log.append(List.of(new ResumeLog.Entry(1, digest(1)), new ResumeLog.Entry(2, digest(2))));
         }
         Path file = ResumeLog.pathFor(out);
-        long whole = Files.size(file);
+        long whole = ResumeLog.read(out).orElseThrow().validLength();
         // a crash in the middle of appending piece 5's record
-        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
             ByteBuffer torn = ByteBuffer.allocate(20).putInt(5).put(digest(5), 0, 16).flip();
-            c.write(torn);
+            c.write(torn, whole);
         }
 
         ResumeLog.Contents c = ResumeLog.read(out).orElseThrow();
@@ -74,7 +74,7 @@ class ResumeLogTest {
                     new ResumeLog.Entry(4, digest(4))));
         }
         Path file = ResumeLog.pathFor(out);
-        long second = Files.size(file) - 2L * ResumeLog.RECORD_BYTES;
+        long second = ResumeLog.read(out).orElseThrow().validLength() - 2L * ResumeLog.RECORD_BYTES;
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
             c.write(ByteBuffer.wrap(new byte[] {(byte) 0xFF}), second + 10);
         }
@@ -92,6 +92,76 @@ class ResumeLogTest {
             c.write(ByteBuffer.wrap(new byte[] {'x'}), 12);
         }
         assertThat(ResumeLog.read(out)).isEmpty();
+    }
+
+    @Test
+    void theLogReservesARecordPerPieceAndReopeningZeroesATornTail() throws Exception {
+        Path out = dir.resolve("f.bin");
+        Path file = ResumeLog.pathFor(out);
+        int pieces = 39; // 10,000,000 bytes in pieces of 262,144
+        try (ResumeLog log = ResumeLog.create(out, ID)) {
+            long header = ResumeLog.read(out).orElseThrow().validLength();
+            assertThat(Files.size(file)).isEqualTo(header + (long) pieces * ResumeLog.RECORD_BYTES);
+            log.append(List.of(new ResumeLog.Entry(1, digest(1))));
+        }
+        long reserved = Files.size(file);
+        long valid = ResumeLog.read(out).orElseThrow().validLength();
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            // a torn record, then a whole one a later append might not overwrite
+            c.write(ByteBuffer.allocate(20).putInt(5).put(digest(5), 0, 16).flip(), valid);
+        }
+        try (ResumeLog log = ResumeLog.reopen(out, ResumeLog.read(out).orElseThrow())) {
+            assertThat(Files.size(file)).isEqualTo(reserved);
+            byte[] tail = java.util.Arrays.copyOfRange(Files.readAllBytes(file), (int) valid, (int) reserved);
+            assertThat(tail).as("the torn tail is zeroed, the reservation kept").containsOnly((byte) 0);
+            log.append(List.of(new ResumeLog.Entry(2, digest(2))));
+        }
+        assertThat(ResumeLog.read(out).orElseThrow().pieces()).containsOnlyKeys(1, 2);
+    }
+
+    /**
+     * The disk fills up (here: a 1 MiB tmpfs) after the log was created and before anything
+     * was logged; every verified piece's record must still fit.
+     */
+    @Test
+    void recordsStillFitWhenTheDiskFilledUpAfterTheLogWasCreated() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root to mount a size-limited tmpfs");
+        Path small = Files.createDirectories(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs: " + said.strip());
+        try {
+            // 2,000 pieces: 80,000 bytes of records, many pages past the header's.
+            ResumeLog.Identity id = new ResumeLog.Identity("f.bin", 2000L * 65536, 65536, 1L);
+            Path out = small.resolve("f.bin");
+            List<ResumeLog.Entry> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 2000; i++) {
+                all.add(new ResumeLog.Entry(i, digest(i)));
+            }
+            try (ResumeLog log = ResumeLog.create(out, id)) {
+                fill(small.resolve("filler"));
+                log.append(all.subList(0, 10));
+                log.append(all.subList(10, 2000));
+            }
+            assertThat(ResumeLog.read(out).orElseThrow().pieces()).hasSize(2000);
+        } finally {
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    /** Writes until the file system is full. */
+    private static void fill(Path filler) throws Exception {
+        try (FileChannel c = FileChannel.open(filler, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ByteBuffer chunk = ByteBuffer.allocate(4096);
+            while (true) {
+                chunk.clear();
+                c.write(chunk);
+            }
+        } catch (java.io.IOException full) {
+            assertThat(full.getMessage()).contains("No space left");
+        }
     }
 
     @Test
