@@ -36,8 +36,8 @@ import java.util.zip.CRC32C;
  * header (a zero record fails its CRC, so it reads as the end of the log). A disk that fills up
  * during the download then still takes the records of what was verified: appending needed a new
  * block exactly when the part file had taken the last one, and a download that filled a disk
- * before its first checkpoint kept nothing (FaultTest, with 192 records crossing a page of a
- * full tmpfs). The reservation is 40 bytes per piece, about 0.015 % of the file at 256 KiB.
+ * before its first checkpoint kept nothing (FaultTest in CI: 142 records crossing into a new
+ * page of a full tmpfs). The reservation is 40 bytes per piece, about 0.015 % of the file at 256 KiB.
  */
 public final class ResumeLog implements AutoCloseable {
     private static final byte[] MAGIC = "BTRNRES1".getBytes(StandardCharsets.US_ASCII);

@@ -107,9 +107,14 @@ class ResumeLogTest {
         long reserved = Files.size(file);
         long valid = ResumeLog.read(out).orElseThrow().validLength();
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            // a torn record, then a whole one a later append might not overwrite
+            // a torn record, then a whole one that a later, shorter append would not overwrite
             c.write(ByteBuffer.allocate(20).putInt(5).put(digest(5), 0, 16).flip(), valid);
+            ByteBuffer whole = ByteBuffer.allocate(ResumeLog.RECORD_BYTES).putInt(6).put(digest(6));
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(whole.array(), 0, whole.position());
+            c.write(whole.putInt((int) crc.getValue()).flip(), valid + ResumeLog.RECORD_BYTES);
         }
+        assertThat(ResumeLog.read(out).orElseThrow().pieces()).as("the torn record ends the log").containsOnlyKeys(1);
         try (ResumeLog log = ResumeLog.reopen(out, ResumeLog.read(out).orElseThrow())) {
             assertThat(Files.size(file)).isEqualTo(reserved);
             byte[] tail = java.util.Arrays.copyOfRange(Files.readAllBytes(file), (int) valid, (int) reserved);
