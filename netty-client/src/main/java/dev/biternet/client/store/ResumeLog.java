@@ -1,6 +1,7 @@
 package dev.biternet.client.store;
 
 import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -71,11 +72,15 @@ public final class ResumeLog implements AutoCloseable {
         this.reservedEnd = reservedEnd;
     }
 
-    /** Header plus one record per piece of the identity's file. */
-    private static long reservedLength(Identity identity, int headerLength) {
-        long pieces = identity.pieceSize() <= 0 ? 0
-                : identity.fileSize() / identity.pieceSize() + (identity.fileSize() % identity.pieceSize() == 0 ? 0 : 1);
-        return headerLength + pieces * RECORD_BYTES;
+    /** Header plus one record per piece of the identity's file (no records for a layout that cannot be). */
+    private static long reservedLength(Identity identity) {
+        long pieces;
+        try {
+            pieces = new PieceLayout(identity.fileSize(), identity.pieceSize()).pieceCount();
+        } catch (IllegalArgumentException e) {
+            pieces = 0;
+        }
+        return header(identity).length + pieces * RECORD_BYTES;
     }
 
     public static Path pathFor(Path out) {
@@ -93,7 +98,7 @@ public final class ResumeLog implements AutoCloseable {
         // Not synced here (two syncs, 5-20 ms before the first byte could be asked for): until
         // the first append a lost log loses nothing, and the first append syncs the header with
         // its records and then the directory entry.
-        long reserved = reservedLength(identity, header.length);
+        long reserved = reservedLength(identity);
         try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
             writeFully(c, ByteBuffer.wrap(header), 0);
@@ -117,7 +122,7 @@ public final class ResumeLog implements AutoCloseable {
         Path log = pathFor(out);
         FileChannel c = FileChannel.open(log, StandardOpenOption.WRITE);
         long valid = contents.validLength();
-        long reserved = Math.max(valid, reservedLength(contents.identity(), header(contents.identity()).length));
+        long reserved = Math.max(valid, reservedLength(contents.identity()));
         try {
             try {
                 c.truncate(reserved);
@@ -209,15 +214,10 @@ public final class ResumeLog implements AutoCloseable {
                 }
                 length += entries.size() * (long) RECORD_BYTES;
             } catch (IOException e) {
-                // Undo a partial append: zeros where it reached into the reservation, a cut beyond.
+                // Undo a partial append: cut what went past the reservation, zero what is inside it.
                 try {
-                    long end = length + entries.size() * (long) RECORD_BYTES;
-                    if (end <= reservedEnd) {
-                        writeZeros(channel, length, end);
-                    } else {
-                        channel.truncate(Math.max(length, reservedEnd));
-                        writeZeros(channel, length, Math.min(end, reservedEnd));
-                    }
+                    channel.truncate(Math.max(length, reservedEnd));
+                    writeZeros(channel, length, Math.min(length + buf.capacity(), reservedEnd));
                 } catch (IOException again) {
                     broken = true;
                 }

@@ -145,12 +145,25 @@ class ResumeLogTest {
             for (int i = 0; i < 2000; i++) {
                 all.add(new ResumeLog.Entry(i, digest(i)));
             }
+            List<ResumeLog.Entry> again = new java.util.ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                again.add(new ResumeLog.Entry(i, digest(i + 1)));
+            }
             try (ResumeLog log = ResumeLog.create(out, id)) {
                 fill(small.resolve("filler"));
                 log.append(all.subList(0, 10));
                 log.append(all.subList(10, 2000));
+                assertThat(ResumeLog.read(out).orElseThrow().pieces()).hasSize(2000);
+                // Past the reservation the full disk refuses; the log stays as it was.
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> log.append(again))
+                        .isInstanceOf(java.io.IOException.class);
+                assertThat(ResumeLog.read(out).orElseThrow().pieces().get(0)).isEqualTo(digest(0));
+                Files.delete(small.resolve("filler"));
+                log.append(again);
             }
-            assertThat(ResumeLog.read(out).orElseThrow().pieces()).hasSize(2000);
+            ResumeLog.Contents c = ResumeLog.read(out).orElseThrow();
+            assertThat(c.pieces()).hasSize(2000);
+            assertThat(c.pieces().get(0)).as("the record appended once there was space").isEqualTo(digest(1));
         } finally {
             new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
         }
