@@ -40,7 +40,7 @@ while getopts "r:w:s:d:mh" opt; do
     s) size_mib="$OPTARG" ;;
     d) base="$OPTARG" ;;
     m) flush_metrics=0 ;;
-    *) sed -n '2,30p' "$0"; exit 2 ;;
+    *) sed -n '2,28p' "$0"; exit 2 ;;
   esac
 done
 for tool in python3 nginx curl /usr/bin/time; do
