@@ -80,9 +80,10 @@ class BiternetServerTest {
 
     @ParameterizedTest
     @EnumSource(Transport.class)
-    void sessionOpenedHasTheLayoutAndTheHashesOfEveryPiece(Transport transport) throws Exception {
+    void sessionOpenedHasTheLayoutAndTheRootAndEachPieceCarriesItsDigest(Transport transport) throws Exception {
         int size = 5 * PIECE + 777;
         byte[] data = TestFiles.write(root.resolve("file.bin"), 1, size);
+        byte[] digests = TestFiles.allPieceDigests(data, PIECE);
         start(transport);
         try (WireClient c = new WireClient(server.address())) {
             c.hello();
@@ -92,7 +93,6 @@ class BiternetServerTest {
             assertThat(first.getFileSize()).isEqualTo(size);
             assertThat(first.getPieceSize()).isEqualTo(PIECE);
             assertThat(first.getPieceCount()).isEqualTo(6);
-            assertKnownHashesCorrect(first.getHashes(), data);
 
             SessionOpened done = first;
             long deadline = System.nanoTime() + 10_000_000_000L;
@@ -103,11 +103,27 @@ class BiternetServerTest {
                 done = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             }
             assertThat(done.getFileVersion()).as("same file, same version").isEqualTo(first.getFileVersion());
-            byte[] digests = TestFiles.allPieceDigests(data, PIECE);
-            assertThat(done.getHashes().getFirstIndex()).isZero();
-            assertThat(done.getHashes().getDigests().toByteArray()).isEqualTo(digests);
+            assertThat(done.getHashes().getDigests().isEmpty()).as("no digests in the answer: they come with the pieces").isTrue();
+            assertThat(done.getHashes().getFirstIndex()).isEqualTo(6);
             assertThat(done.getHashes().getRootHash().toByteArray()).isEqualTo(TestFiles.sha256(digests));
             assertThat(done.getHashes().getFileSha256().toByteArray()).isEqualTo(TestFiles.sha256(data));
+
+            try (WireClient link = new WireClient(server.address())) {
+                link.hello();
+                link.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(done.getSessionId())
+                        .setSecret(done.getAttachSecret()).setWindow(8)).build());
+                assertThat(link.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
+                for (int got = 0; got < 6; got++) {
+                    Object frame = link.read();
+                    assertThat(frame).as("only pieces follow: no hash batches").isInstanceOf(Piece.class);
+                    Piece p = (Piece) frame;
+                    int i = p.header().getIndex();
+                    assertThat(p.header().getDigest().toByteArray()).as("digest on piece %d's first block", i)
+                            .isEqualTo(Arrays.copyOfRange(digests, i * 32, i * 32 + 32))
+                            .isEqualTo(TestFiles.sha256(p.bytes()));
+                    link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+                }
+            }
         }
     }
 
@@ -145,6 +161,10 @@ class BiternetServerTest {
                 }
                 Piece p = (Piece) frame;
                 int i = p.header().getIndex();
+                // Each piece is one block here, so every header carries the piece's digest.
+                takeHashes(PieceHashes.newBuilder().setFirstIndex(i).setDigests(p.header().getDigest()).build(),
+                        digests, haveDigest, root);
+                assertThat(p.header().getDigest().size()).as("piece %d's digest", i).isEqualTo(Digests.SHA256_BYTES);
                 assertThat(p.header().getOffset()).isEqualTo((long) i * PIECE);
                 assertThat(p.header().getLength()).isEqualTo(Math.min(PIECE, size - i * PIECE));
                 System.arraycopy(p.bytes(), 0, received, (int) p.header().getOffset(), p.bytes().length);
@@ -180,6 +200,7 @@ class BiternetServerTest {
             int count = opened.getPieceCount();
             Map<Integer, byte[]> pieces = new ConcurrentHashMap<>();
             Map<String, Integer> perLink = new ConcurrentHashMap<>();
+            Map<String, Integer> digestBytes = new ConcurrentHashMap<>();
             List<Throwable> failures = new CopyOnWriteArrayList<>();
             Thread[] readers = new Thread[2];
             WireClient[] links = {l1, l2};
@@ -196,10 +217,16 @@ class BiternetServerTest {
                     try {
                         while (true) {
                             Object frame = link.read();
+                            if (frame instanceof Envelope e && e.hasPieceHashes()) {
+                                digestBytes.merge(name, e.getPieceHashes().getDigests().size(), Integer::sum);
+                            }
                             if (frame instanceof Piece p) {
                                 int i = p.header().getIndex();
                                 assertThat(p.bytes()).as("piece %d on %s", i, name)
                                         .isEqualTo(TestFiles.slice(data, p.header().getOffset(), p.header().getLength()));
+                                assertThat(p.header().getDigest().toByteArray()).as("piece %d's digest on %s", i, name)
+                                        .isEqualTo(TestFiles.sha256(p.bytes()));
+                                digestBytes.merge(name, p.header().getDigest().size(), Integer::sum);
                                 pieces.putIfAbsent(i, p.bytes());
                                 perLink.merge(name, 1, Integer::sum);
                                 link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
@@ -229,6 +256,10 @@ class BiternetServerTest {
             assertThat(perLink.keySet()).as("both links carried pieces").containsExactlyInAnyOrder("link-0", "link-1");
             assertThat(perLink.values().stream().mapToInt(Integer::intValue).sum())
                     .as("pieces sent, endgame copies included").isBetween(count, count + 4);
+            for (String name : perLink.keySet()) {
+                assertThat(digestBytes.get(name)).as("digest bytes on %s: those of the pieces it sent, no more", name)
+                        .isEqualTo(perLink.get(name) * Digests.SHA256_BYTES);
+            }
         }
     }
 
@@ -314,7 +345,7 @@ class BiternetServerTest {
             SessionOpened opened = good.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             assertThat(opened.getFileSize()).isEqualTo(size);
             assertThat(opened.getPieceCount()).isEqualTo(3);
-            assertKnownHashesCorrect(opened.getHashes(), data);
+            assertThat(opened.getHashes().getDigests().isEmpty()).isTrue();
             good.open("../outside");
             assertThat(good.expect(Envelope.BodyCase.ERROR).getError().getCode()).isEqualTo(Error.Code.FORBIDDEN_PATH);
             good.open("file.bin");
@@ -336,15 +367,6 @@ class BiternetServerTest {
             assertThat(c.expect(Envelope.BodyCase.ERROR).getError().getCode()).isEqualTo(Error.Code.BAD_FRAME);
             assertThat(c.closedByServer()).isTrue();
         }
-    }
-
-    private static void assertKnownHashesCorrect(PieceHashes h, byte[] data) {
-        assertThat(h.getFirstIndex()).isZero();
-        byte[] got = h.getDigests().toByteArray();
-        assertThat(got.length % Digests.SHA256_BYTES).isZero();
-        byte[] expected = TestFiles.allPieceDigests(data, PIECE);
-        assertThat(got).as("the hashes known at open are a correct prefix")
-                .isEqualTo(Arrays.copyOf(expected, got.length));
     }
 
     private static boolean allTrue(boolean[] flags) {

@@ -200,6 +200,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastReadNanos = System.nanoTime();
+        if (!ctx.channel().isActive()) {
+            // Closed while decoding one read (a frame broke the protocol): what the decoder
+            // still hands on, such as the body of a refused header, is not this link's to write.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         try {
             if (msg instanceof PieceData data) {
                 onData(data);
@@ -248,6 +254,20 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * The digest a piece's first block carries. Another link's copy of the piece may have
+     * arrived before any digest did (from a server that sends them apart); it is judged now.
+     */
+    private void takeDigest(int index, ByteString digest) throws IOException {
+        if (digest.size() != dev.biternet.common.piece.Digests.SHA256_BYTES) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " carries a digest of " + digest.size()
+                    + " bytes, not " + dev.biternet.common.piece.Digests.SHA256_BYTES);
+        }
+        for (PieceStore.Resolved r : store.addHashes(index, digest.toByteArray())) {
+            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.outcome());
+        }
+    }
+
     private void resolvedLater(int index, PieceStore.Outcome outcome) {
         ctx.executor().execute(() -> judged(index, outcome));
     }
@@ -257,7 +277,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * while the current one is unfinished means the server stopped sending the current one
      * because another link's copy was verified first: its bytes count as duplicates.
      */
-    private void onHeader(PieceHeader h) {
+    private void onHeader(PieceHeader h) throws IOException {
         if (store == null) {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
         }
@@ -280,6 +300,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (h.getOffset() != pieceStart) {
                 throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " starts at " + h.getOffset()
                         + ", not at " + pieceStart);
+            }
+            if (!h.getDigest().isEmpty()) {
+                takeDigest(index, h.getDigest());
             }
             current = h;
             received = 0;

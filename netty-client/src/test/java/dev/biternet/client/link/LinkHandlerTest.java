@@ -61,6 +61,11 @@ class LinkHandlerTest {
     private List<Envelope> sent() throws InterruptedException {
         handler.awaitHashing();
         channel.runPendingTasks();
+        return written(channel);
+    }
+
+    /** What a channel's handler wrote, decoded as the server's decoder would. */
+    private static List<Envelope> written(EmbeddedChannel channel) {
         EmbeddedChannel server = new EmbeddedChannel(FrameDecoder.forServer());
         for (Object o; (o = channel.readOutbound()) != null; ) {
             server.writeInbound(o);
@@ -71,6 +76,13 @@ class LinkHandlerTest {
         }
         server.finishAndReleaseAll();
         return out;
+    }
+
+    private static void assertOnlyAck(List<Envelope> sent, int index, boolean ok) {
+        assertThat(sent).singleElement().satisfies(e -> {
+            assertThat(e.getAck().getIndex()).isEqualTo(index);
+            assertThat(e.getAck().getOk()).isEqualTo(ok);
+        });
     }
 
     private void receive(Envelope e) {
@@ -85,6 +97,15 @@ class LinkHandlerTest {
         int half = body.readableBytes() / 2;
         channel.writeInbound(Unpooled.wrappedBuffer(header, body.retainedSlice(0, half)));
         channel.writeInbound(body.slice(half, body.readableBytes() - half));
+    }
+
+    /** A piece as this server sends it: its first block's header carries the piece's digest. */
+    private void receivePieceWithDigest(int index, byte[] bytes, byte[] digest) {
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                .setIndex(index).setOffset(layout.offset(index)).setLength(layout.length(index))
+                .setDigest(ByteString.copyFrom(digest)).build());
+        channel.writeInbound(Unpooled.wrappedBuffer(header,
+                Unpooled.wrappedBuffer(bytes, (int) layout.offset(index), layout.length(index))));
     }
 
     private byte[] digest(int index) {
@@ -180,11 +201,62 @@ class LinkHandlerTest {
         receive(Envelope.newBuilder().setPieceHashes(PieceHashes.newBuilder().setFirstIndex(0)
                 .setDigests(ByteString.copyFrom(allDigests(0, 3)))).build());
         channel.runPendingTasks();
-        assertThat(sent()).singleElement().satisfies(e -> {
-            assertThat(e.getAck().getIndex()).isEqualTo(2);
-            assertThat(e.getAck().getOk()).isTrue();
-        });
+        assertOnlyAck(sent(), 2, true);
         assertThat(store.isVerified(2)).isTrue();
+    }
+
+    @Test
+    void aPieceCarryingItsDigestIsVerifiedWithoutAnyHashBatch() throws Exception {
+        open();
+        receivePieceWithDigest(1, file, digest(1));
+        assertOnlyAck(sent(), 1, true);
+        assertThat(store.isVerified(1)).isTrue();
+    }
+
+    @Test
+    void aDigestOnOneLinkDecidesAPieceAnotherLinkDeliveredBeforeIt() throws Exception {
+        SessionOpened opened = open();
+        // Another link got piece 2 with no digest (a server that sends them in batches): pending.
+        LinkHandler other = new LinkHandler(new LinkSpec("other", null, null), (String) null);
+        EmbeddedChannel otherChannel = new EmbeddedChannel(FrameDecoder.forClient(), EnvelopeEncoder.INSTANCE, other);
+        try {
+            other.attach(opened, store);
+            otherChannel.runPendingTasks();
+            otherChannel.writeInbound(Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                    .setIndex(2).setOffset(layout.offset(2)).setLength(layout.length(2)).build()),
+                    Unpooled.wrappedBuffer(file, (int) layout.offset(2), layout.length(2)));
+            other.awaitHashing();
+            assertThat(store.isVerified(2)).isFalse();
+
+            receivePieceWithDigest(2, file, digest(2));
+            sent();
+            otherChannel.runPendingTasks();
+            assertThat(store.isVerified(2)).isTrue();
+            assertOnlyAck(written(otherChannel).stream().filter(Envelope::hasAck).toList(), 2, true);
+        } finally {
+            otherChannel.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void aPieceWhoseDigestContradictsTheKnownOneClosesTheLink() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        receivePieceWithDigest(1, file, digest(0));
+        assertClosedWithPieceUnverified(1, "two different hashes for piece 1");
+    }
+
+    @Test
+    void aDigestOfTheWrongLengthClosesTheLink() throws Exception {
+        open();
+        receivePieceWithDigest(0, file, new byte[31]);
+        assertClosedWithPieceUnverified(0, "piece 0 carries a digest of 31 bytes, not 32");
+    }
+
+    private void assertClosedWithPieceUnverified(int index, String reason) {
+        assertThat(channel.isOpen()).isFalse();
+        assertThat(handler.closed().join()).contains(reason);
+        assertThat(store.isVerified(index)).isFalse();
     }
 
     @Test

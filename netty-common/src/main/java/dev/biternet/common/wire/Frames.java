@@ -32,12 +32,10 @@ public final class Frames {
     public static final byte TYPE_CONTROL = 1;
     public static final byte TYPE_PIECE = 2;
     public static final int HEADER_BYTES = 5;
-    /** Largest control frame either side accepts (hash batches are sized to stay below it). */
+    /** Largest control frame either side accepts. */
     public static final int MAX_FRAME_LENGTH = 1 << 20;
     /** Largest piece the protocol carries (the largest piece size a server uses). */
     public static final int MAX_PIECE_SIZE = dev.biternet.common.piece.PieceLayout.MAX_PIECE_SIZE;
-    /** Piece digests per PieceHashes batch: 8192 x 32 bytes = 256 KiB, well below the frame limit. */
-    public static final int HASHES_PER_BATCH = 8192;
 
     private Frames() {}
 

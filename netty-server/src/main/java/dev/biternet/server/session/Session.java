@@ -24,7 +24,8 @@ import java.util.function.IntConsumer;
 /**
  * One client's download of one file version: the open file every link sends from, the piece
  * hashes, the {@link PieceAllocator} (the session is its single owner) and the attached links.
- * Newly published hashes are forwarded to every attached link and wake them to claim.
+ * A piece's digest travels with the piece ({@link #digest}); newly published hashes make more
+ * pieces claimable and wake the links, and the root hash, once known, goes to every link.
  */
 public final class Session implements AutoCloseable {
     private final SessionId id;
@@ -66,7 +67,9 @@ public final class Session implements AutoCloseable {
     }
     private final AtomicLong bytesSent = new AtomicLong();
     private final IntConsumer onPublished = this::published;
-    private volatile int forwarded;
+    /** Pieces made claimable so far (their digests are published). */
+    private int forwarded;
+    /** True once the links have been sent the root hash (in SessionOpened or a PieceHashes). */
     private boolean rootForwarded;
     private volatile long lastDetach = System.nanoTime();
     /** When the served file was last compared with the version this session pinned. */
@@ -316,24 +319,35 @@ public final class Session implements AutoCloseable {
         return bytesSent.get();
     }
 
-    /** The SessionOpened answer: layout plus the first batch of hashes known now. */
+    /**
+     * The SessionOpened answer: the layout, and the root hash if it is known now. No digests:
+     * each piece's digest goes with the piece, on the link that sends it, so the answer (which
+     * the other links wait for before they attach) stays a few hundred bytes whatever the file's
+     * size, and no link carries digests of pieces it does not send.
+     */
     public Envelope opened() {
-        int known = hashes.published();
         var b = dev.biternet.proto.SessionOpened.newBuilder()
                 .setSessionId(id.bytes())
                 .setAttachSecret(attachSecret)
                 .setFileSize(layout().fileSize())
                 .setPieceSize(layout().pieceSize())
                 .setPieceCount(layout().pieceCount())
-                .setFileVersion(version().tag())
-                .setHashes(batch(0, Math.min(known, Frames.HASHES_PER_BATCH)));
+                .setFileVersion(version().tag());
+        if (hashesCompleteAtOpen) {
+            b.setHashes(rootBatch());
+        }
         return Envelope.newBuilder().setSessionOpened(b).build();
+    }
+
+    /** SHA-256 of piece {@code index}, which must be published (claimed pieces are). */
+    public ByteString digest(int index) {
+        return com.google.protobuf.UnsafeByteOperations.unsafeWrap(hashes.digests(index, index + 1));
     }
 
     /**
      * Attaches a link and returns its id, or -1 if the session failed (the link was told and
-     * closed). A link attaching to a session whose hashes were still being computed at
-     * open gets every hash known so far (the client keeps the first copy of each).
+     * closed). A link attaching after hashing finished, to a session opened before, gets the
+     * root hash (the others got it when hashing finished).
      */
     public int attach(SessionLink link, java.util.function.IntConsumer answer) {
         int linkId = nextLinkId.incrementAndGet();
@@ -347,12 +361,13 @@ public final class Session implements AutoCloseable {
             link.fail(Frames.error(Error.Code.FILE_CHANGED, "the file changed on the server during the download"));
             return -1;
         }
-        links.put(linkId, link);
-        int known = forwarded;
-        if (!hashesCompleteAtOpen) {
-            sendHashes(link, 0, known);
-        } else if (known > Frames.HASHES_PER_BATCH) {
-            sendHashes(link, Frames.HASHES_PER_BATCH, known);
+        boolean root;
+        synchronized (this) {
+            links.put(linkId, link);
+            root = rootForwarded && !hashesCompleteAtOpen;
+        }
+        if (root) {
+            link.send(Envelope.newBuilder().setPieceHashes(rootBatch()).build());
         }
         return linkId;
     }
@@ -388,40 +403,30 @@ public final class Session implements AutoCloseable {
             links.values().forEach(l -> l.fail(error));
             return;
         }
-        int from;
+        List<SessionLink> toTell = List.of();
         synchronized (this) {
-            from = forwarded;
-            if (count < from || (count == from && (rootForwarded || !hashes.complete()))) {
-                return;
+            if (count > forwarded) {
+                forwarded = count;
+                allocator.setAvailable(count);
             }
-            forwarded = count;
-            rootForwarded = hashes.complete();
-            allocator.setAvailable(count);
+            if (!rootForwarded && hashes.complete()) {
+                rootForwarded = true;
+                toTell = List.copyOf(links.values());
+            }
         }
-        for (SessionLink link : links.values()) {
-            sendHashes(link, from, count);
+        if (!toTell.isEmpty()) {
+            Envelope root = Envelope.newBuilder().setPieceHashes(rootBatch()).build();
+            toTell.forEach(l -> l.send(root));
         }
         wakeAll();
     }
 
-    /** Sends digests [from, to) in batches; an empty range sends one empty batch (it may carry the root). */
-    private void sendHashes(SessionLink link, int from, int to) {
-        int start = from;
-        do {
-            int end = Math.min(to, start + Frames.HASHES_PER_BATCH);
-            link.send(Envelope.newBuilder().setPieceHashes(batch(start, end)).build());
-            start = end;
-        } while (start < to);
-    }
-
-    private PieceHashes.Builder batch(int from, int to) {
-        PieceHashes.Builder b = PieceHashes.newBuilder()
-                .setFirstIndex(from)
-                .setDigests(ByteString.copyFrom(hashes.digests(from, to)));
-        if (to == layout().pieceCount() && hashes.complete()) {
-            b.setRootHash(ByteString.copyFrom(hashes.root())).setFileSha256(ByteString.copyFrom(hashes.fileSha256()));
-        }
-        return b;
+    /** The root hash and the whole file's SHA-256, in an otherwise empty batch (hashing is complete). */
+    private PieceHashes.Builder rootBatch() {
+        return PieceHashes.newBuilder()
+                .setFirstIndex(layout().pieceCount())
+                .setRootHash(ByteString.copyFrom(hashes.root()))
+                .setFileSha256(ByteString.copyFrom(hashes.fileSha256()));
     }
 
     @Override

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * pusher claims a piece from the session's allocator only when the window has room, the channel
  * is writable and the previous piece has been fully handed to the kernel, so a piece is claimed
  * as late as possible and a slow link never queues pieces a fast one could take. Each piece
- * goes out as a header frame and a {@link SharedFileRegion} (sendfile; with TLS a
+ * goes out as header frames (the first carries the piece's digest) and {@link SharedFileRegion}s (sendfile; with TLS a
  * {@link SharedChunkedFile}, read and encrypted in chunks); the next claim starts
  * from the write's listener, and again on acks, window changes, writability and wake-ups.
  *
@@ -276,7 +276,13 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         }
         long offset = pieceNext;
         int length = (int) Math.min(blockSize, pieceEnd - offset);
-        PieceHeader header = PieceHeader.newBuilder().setIndex(piece).setOffset(offset).setLength(length).build();
+        PieceHeader.Builder hb = PieceHeader.newBuilder().setIndex(piece).setOffset(offset).setLength(length);
+        if (offset == session.layout().offset(piece)) {
+            // The piece's digest rides on its first block: the client can judge the piece as
+            // soon as it has it, whatever happened to the other links.
+            hb.setDigest(session.digest(piece));
+        }
+        PieceHeader header = hb.build();
         pieceNext += length;
         if (pieceNext == pieceEnd) {
             piece = NO_PIECE;
