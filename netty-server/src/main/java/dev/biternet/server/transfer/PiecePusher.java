@@ -351,10 +351,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         reportLoad();
     }
 
-    /** {@link EndgameRule}, with this link's and the holder's measured rates. */
+    /** {@link EndgameRule}, with this link's and the holder's measured rates and this link's backlog. */
     private boolean worthCopying(int index, int holder, long ageNanos) {
-        return EndgameRule.worthCopying(session.layout().length(index), rate, session.rate(holder),
-                dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
+        return EndgameRule.worthCopying(session.layout().length(index), rate, session.backlog(linkId),
+                session.rate(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
     private static int clampWindow(int window) {

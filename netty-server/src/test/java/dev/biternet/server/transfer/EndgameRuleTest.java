@@ -24,6 +24,22 @@ class EndgameRuleTest {
         assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, 0.1)).isTrue();
     }
 
+    /** 25 Mbit/s as the server measures it, and the piece size of the lab's 128 MiB file. */
+    private static final double EQUAL = 2.99e6;
+    private static final double SMALL_PIECE = 128 << 10;
+
+    @Test
+    void anEqualLinkWithAPieceOfItsOwnStillToDeliverDoesNotCopyAFreshPiece() {
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, 0, EQUAL, LOWAT, 0.01)).as("idle: copied").isTrue();
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, EQUAL, LOWAT, 0.01))
+                .as("its copy would queue behind its own piece and arrive with the holder's").isFalse();
+        double expected = (SMALL_PIECE + LOWAT) / EQUAL;
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, EQUAL, LOWAT, expected + 0.25))
+                .as("a late holder is still copied").isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, PIECE, SLOW, LOWAT, 0.1))
+                .as("a fast link with a piece of its own still copies a slow link's fresh piece").isTrue();
+    }
+
     @Test
     void aPieceTheHolderHasNearlyDeliveredIsLeftAlone() {
         double expected = (PIECE + LOWAT) / SLOW;
