@@ -263,7 +263,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " carries a digest of " + digest.size()
                     + " bytes, not " + dev.biternet.common.piece.Digests.SHA256_BYTES);
         }
-        for (PieceStore.Resolved r : store.addHashes(index, digest.toByteArray())) {
+        for (PieceStore.Resolved r : store.addDigest(index, digest)) {
             ((LinkHandler) r.owner()).resolvedLater(r.index(), r.outcome());
         }
     }

@@ -364,14 +364,45 @@ public final class PieceStore implements AutoCloseable {
             }
             System.arraycopy(digests, i * Digests.SHA256_BYTES, expected, at, Digests.SHA256_BYTES);
             known.set(index);
-            List<Pending> waiting = pending.remove(index);
-            if (waiting != null) {
-                for (Pending p : waiting) {
-                    resolved.add(new Resolved(index, p.owner(), judge(index, p.digest())));
-                }
-            }
+            resolved = judgeWaiting(index, resolved);
         }
         return resolved;
+    }
+
+    /**
+     * {@link #addHashes} for one digest, the one a piece's first block carries: called once per
+     * piece on a link's event loop, so it copies straight from the frame and allocates nothing
+     * when no copy of the piece was waiting for it (the usual case).
+     */
+    public synchronized List<Resolved> addDigest(int index, com.google.protobuf.ByteString digest) throws IOException {
+        if (index < 0 || index >= layout.pieceCount() || digest.size() != Digests.SHA256_BYTES) {
+            throw new IOException("server sent a digest of " + digest.size() + " bytes for piece " + index);
+        }
+        int at = index * Digests.SHA256_BYTES;
+        if (known.get(index)) {
+            for (int i = 0; i < Digests.SHA256_BYTES; i++) {
+                if (digest.byteAt(i) != expected[at + i]) {
+                    throw new IOException("server sent two different hashes for piece " + index);
+                }
+            }
+            return List.of();
+        }
+        digest.copyTo(expected, at);
+        known.set(index);
+        return judgeWaiting(index, List.of());
+    }
+
+    /** {@code index}'s digest just became known: judges the copies that waited for it, into {@code into} (or a new list). */
+    private List<Resolved> judgeWaiting(int index, List<Resolved> into) {
+        List<Pending> waiting = pending.remove(index);
+        if (waiting == null) {
+            return into;
+        }
+        List<Resolved> out = into instanceof ArrayList ? into : new ArrayList<>(into);
+        for (Pending p : waiting) {
+            out.add(new Resolved(index, p.owner(), judge(index, p.digest())));
+        }
+        return out;
     }
 
     /** Sets the root hash and whole-file SHA-256 the server announced. */
