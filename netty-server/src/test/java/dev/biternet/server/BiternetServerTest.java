@@ -127,6 +127,62 @@ class BiternetServerTest {
         }
     }
 
+    /**
+     * A file opened while it is still being hashed (here: 32 MiB, opened as it is first seen):
+     * no root in the answer; pieces come as their digests are published, each with its digest;
+     * the root hash follows on the attached link once hashing ends, once, in an empty batch;
+     * and a link attaching after that gets it when it attaches.
+     */
+    @Test
+    void theRootOfAFileHashedDuringTheSessionReachesEveryLinkOnce() throws Exception {
+        int size = 2048 * PIECE;
+        byte[] data = TestFiles.write(root.resolve("fresh.bin"), 14, size);
+        byte[] digests = TestFiles.allPieceDigests(data, PIECE);
+        start(Transport.best());
+        try (WireClient c = new WireClient(server.address()); WireClient link = new WireClient(server.address())) {
+            c.hello();
+            c.open("fresh.bin");
+            SessionOpened opened = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            assertThat(opened.getHashes().getRootHash().isEmpty()).as("hashing 32 MiB has only just started").isTrue();
+            link.hello();
+            link.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                    .setSecret(opened.getAttachSecret()).setWindow(64)).build());
+            assertThat(link.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
+            byte[] received = new byte[size];
+            int pieces = 0;
+            List<PieceHashes> batches = new ArrayList<>();
+            while (pieces < 2048 || batches.isEmpty()) {
+                Object frame = link.read();
+                if (frame instanceof Envelope e) {
+                    assertThat(e.getBodyCase()).isEqualTo(Envelope.BodyCase.PIECE_HASHES);
+                    batches.add(e.getPieceHashes());
+                    continue;
+                }
+                Piece p = (Piece) frame;
+                int i = p.header().getIndex();
+                assertThat(p.header().getDigest().toByteArray()).isEqualTo(Arrays.copyOfRange(digests, i * 32, i * 32 + 32));
+                System.arraycopy(p.bytes(), 0, received, i * PIECE, PIECE);
+                pieces++;
+                link.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(i).setOk(true)).build());
+            }
+            assertThat(received).isEqualTo(data);
+            assertThat(batches).as("one batch: the root").singleElement().satisfies(b -> {
+                assertThat(b.getDigests().isEmpty()).isTrue();
+                assertThat(b.getFirstIndex()).isEqualTo(2048);
+                assertThat(b.getRootHash().toByteArray()).isEqualTo(TestFiles.sha256(digests));
+                assertThat(b.getFileSha256().toByteArray()).isEqualTo(TestFiles.sha256(data));
+            });
+            try (WireClient late = new WireClient(server.address())) {
+                late.hello();
+                late.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                        .setSecret(opened.getAttachSecret()).setWindow(1)).build());
+                assertThat(late.expect(Envelope.BodyCase.ATTACHED).hasAttached()).isTrue();
+                assertThat(late.expect(Envelope.BodyCase.PIECE_HASHES).getPieceHashes().getRootHash().toByteArray())
+                        .as("a link attaching after hashing ended").isEqualTo(TestFiles.sha256(digests));
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Transport.class)
     void aClientDownloadsTheWholeFileOverSendfile(Transport transport) throws Exception {
