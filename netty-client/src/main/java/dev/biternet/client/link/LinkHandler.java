@@ -200,12 +200,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastReadNanos = System.nanoTime();
-        if (!ctx.channel().isActive()) {
-            // Closed while decoding one read (a frame broke the protocol): what the decoder
-            // still hands on, such as the body of a refused header, is not this link's to write.
-            ReferenceCountUtil.release(msg);
-            return;
-        }
         try {
             if (msg instanceof PieceData data) {
                 onData(data);

@@ -43,7 +43,9 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
-        if (failed) {
+        if (failed || !ctx.channel().isActive()) {
+            // Broken, or closed by a handler while this read is decoded (a frame it refused):
+            // nothing after that point is passed on, such as the body of a refused header.
             in.skipBytes(in.readableBytes());
             return;
         }

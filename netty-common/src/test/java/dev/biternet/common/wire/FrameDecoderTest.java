@@ -77,6 +77,28 @@ class FrameDecoderTest {
     }
 
     @Test
+    void nothingOfAReadIsPassedOnOnceAHandlerClosedTheChannel() {
+        byte[] body = bytes(5_000, 2);
+        PieceHeader header = PieceHeader.newBuilder().setIndex(1).setOffset(0).setLength(body.length).build();
+        List<Object> seen = new ArrayList<>();
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(FrameDecoder.forClient(),
+                new io.netty.channel.ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                        seen.add(msg instanceof PieceHeader ? msg : msg.getClass().getSimpleName());
+                        io.netty.util.ReferenceCountUtil.release(msg);
+                        if (msg instanceof PieceHeader) {
+                            ctx.close(); // refused: what follows in this read is not the handler's
+                        }
+                    }
+                });
+        ch.writeInbound(io.netty.buffer.Unpooled.wrappedBuffer(concat(piece(header, body), control(HELLO))));
+        assertThat(seen).containsExactly(header);
+        assertThat(ch.isOpen()).isFalse();
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
     void bodySplitOverReadsComesOutAsRunsWithOnlyTheFinalOneLast() {
         byte[] body = bytes(3_000, 2);
         PieceHeader header = PieceHeader.newBuilder().setIndex(0).setLength(body.length).build();
