@@ -364,7 +364,7 @@ public final class PieceStore implements AutoCloseable {
             }
             System.arraycopy(digests, i * Digests.SHA256_BYTES, expected, at, Digests.SHA256_BYTES);
             known.set(index);
-            resolved = judgeWaiting(index, resolved);
+            resolved.addAll(judgeWaiting(index));
         }
         return resolved;
     }
@@ -389,16 +389,16 @@ public final class PieceStore implements AutoCloseable {
         }
         digest.copyTo(expected, at);
         known.set(index);
-        return judgeWaiting(index, List.of());
+        return judgeWaiting(index);
     }
 
-    /** {@code index}'s digest just became known: judges the copies that waited for it, into {@code into} (or a new list). */
-    private List<Resolved> judgeWaiting(int index, List<Resolved> into) {
+    /** {@code index}'s digest just became known: judges the copies that waited for it. */
+    private List<Resolved> judgeWaiting(int index) {
         List<Pending> waiting = pending.remove(index);
         if (waiting == null) {
-            return into;
+            return List.of();
         }
-        List<Resolved> out = into instanceof ArrayList ? into : new ArrayList<>(into);
+        List<Resolved> out = new ArrayList<>(waiting.size());
         for (Pending p : waiting) {
             out.add(new Resolved(index, p.owner(), judge(index, p.digest())));
         }

@@ -36,22 +36,14 @@ final class EndgameRule {
     /**
      * @param length the piece's length in bytes
      * @param myRate this (idle) link's delivery rate, bytes/s; 0 if not measured yet
+     * @param myBacklog what this link still has to deliver before a copy, bytes: the copy arrives
+     *                  that much later. (Without it, on equal links the last piece was copied as
+     *                  soon as it was claimed, by a link whose copy then queued behind a piece of
+     *                  its own and arrived with the holder's: 128 KiB for nothing, in most lab
+     *                  runs on 25/25/25.)
      * @param holderRate the holder's delivery rate, bytes/s; 0 if not measured yet
      * @param notSentLowat what the holder's socket may still hold when it claims a piece, bytes
      * @param ageSeconds how long the holder has had the piece
-     */
-    static boolean worthCopying(double length, double myRate, double holderRate, double notSentLowat,
-                                double ageSeconds) {
-        return worthCopying(length, myRate, 0, holderRate, notSentLowat, ageSeconds);
-    }
-
-    /**
-     * {@link #worthCopying(double, double, double, double, double)} for a link that still has
-     * {@code myBacklog} bytes of its own to deliver first: its copy arrives that much later, so
-     * "clearly sooner" weighs the copy's arrival, not just its length. (Without it, on equal
-     * links the last piece was copied as soon as it was claimed, by a link whose copy then queued
-     * behind a piece of its own and arrived with the holder's: 128 KiB for nothing, in most
-     * lab runs on 25/25/25.)
      */
     static boolean worthCopying(double length, double myRate, double myBacklog, double holderRate,
                                 double notSentLowat, double ageSeconds) {

@@ -21,7 +21,7 @@ class EndgameRuleTest {
     @Test
     void aSlowLinksFreshPieceIsCopiedByAFastIdleLink() {
         // The slow link needs ~1.57 s for it; the fast one 0.055 s.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, 0.1)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, 0.1)).isTrue();
     }
 
     /** 25 Mbit/s as the server measures it, and the piece size of the lab's 128 MiB file. */
@@ -43,8 +43,8 @@ class EndgameRuleTest {
     @Test
     void aPieceTheHolderHasNearlyDeliveredIsLeftAlone() {
         double expected = (PIECE + LOWAT) / SLOW;
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, expected - 0.05)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, FAST, LOWAT, 0.06))
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected - 0.05)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, 0.06))
                 .as("a fast holder's piece, not copied by a slower link").isFalse();
     }
 
@@ -52,35 +52,35 @@ class EndgameRuleTest {
     void aPieceOnTimeOrSlightlyLateIsNotCopied() {
         double expected = (PIECE + LOWAT) / SLOW;
         // Measured claim-to-ack on the 2 Mbit/s link: 1.565 s against 1.573 s expected.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, expected)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, expected + 0.15)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 0.15)).isFalse();
     }
 
     @Test
     void aHolderLateByMoreThanARetransmissionTimeoutHasItsPieceCopied() {
         double expected = (PIECE + LOWAT) / SLOW;
         // The lab case: the last piece on the 2 Mbit/s link, acked 1.3 s after its expected time.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, expected + 0.25)).isTrue();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, SLOW, LOWAT, expected + 1.0)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 0.25)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 1.0)).isTrue();
         // A fast holder stalled: copied by a medium link once late by that link's time for it.
         double fastExpected = (PIECE + LOWAT) / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, FAST, LOWAT, fastExpected + 0.1)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, FAST, LOWAT, fastExpected + 0.25)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, fastExpected + 0.1)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, fastExpected + 0.25)).isTrue();
     }
 
     @Test
     void aSlowIdleLinkCopiesAFastHoldersPieceOnlyOnceTheHolderIsOverdue() {
         double fastExpected = (PIECE + LOWAT) / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, SLOW, FAST, LOWAT, fastExpected + 0.3)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, SLOW, FAST, LOWAT, 2 * fastExpected + 0.6)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, FAST, LOWAT, fastExpected + 0.3)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, FAST, LOWAT, 2 * fastExpected + 0.6)).isTrue();
     }
 
     @Test
     void unknownRates() {
-        assertThat(EndgameRule.worthCopying(PIECE, 0, SLOW, LOWAT, 0)).as("own rate unknown: copy").isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, 0, 0, SLOW, LOWAT, 0)).as("own rate unknown: copy").isTrue();
         double mine = PIECE / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, LOWAT, 1.9 * mine)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, LOWAT, 2 * mine)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, LOWAT, 1.9 * mine)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, LOWAT, 2 * mine)).isTrue();
     }
 
     /**
@@ -95,8 +95,8 @@ class EndgameRuleTest {
                     double age = ages[0];
                     double more = ages[1];
                     double expected = (length + LOWAT) / holder;
-                    if (age > expected && EndgameRule.worthCopying(length, mine, holder, LOWAT, age)) {
-                        assertThat(EndgameRule.worthCopying(length, mine, holder, LOWAT, age + more))
+                    if (age > expected && EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age)) {
+                        assertThat(EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age + more))
                                 .as("length %d, rates %.0f / %.0f, age %.3f + %.3f", length, mine, holder, age, more)
                                 .isTrue();
                     }
@@ -111,7 +111,7 @@ class EndgameRuleTest {
                 .checkAssert((length, mine, holder, age) -> {
                     double holderLeft = (length + LOWAT) / holder - age;
                     if (holderLeft >= 0 && holderLeft < length / mine) {
-                        assertThat(EndgameRule.worthCopying(length, mine, holder, LOWAT, age))
+                        assertThat(EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age))
                                 .as("length %d, rates %.0f / %.0f, age %.3f", length, mine, holder, age).isFalse();
                     }
                 });
