@@ -305,6 +305,7 @@ public final class GetCommand implements Callable<Integer> {
         if (System.getProperty("io.netty.jfr.enabled") == null) {
             System.setProperty("io.netty.jfr.enabled", "false");
         }
+        NettyLog.install();
         EarlyStart.begin(args);
         System.exit(commandLine().execute(args));
     }
