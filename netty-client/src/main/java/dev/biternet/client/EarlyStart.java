@@ -69,12 +69,14 @@ final class EarlyStart {
             // The group is handed out now: Download connects while this thread goes on with
             // what the links need only later (their first frame, the first piece's hash).
             try {
-                dev.biternet.common.wire.Frames.control(io.netty.buffer.PooledByteBufAllocator.DEFAULT,
+                // The allocator the links' channels use (Netty 4.2's default, adaptive), so
+                // its set-up is shared with them rather than a pool nobody else uses.
+                dev.biternet.common.wire.Frames.control(io.netty.buffer.ByteBufAllocator.DEFAULT,
                         dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
                                 .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
                 dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
-            } catch (RuntimeException | LinkageError e) {
-                // only a head start: the links do the same work themselves
+            } catch (Throwable e) {
+                // only a head start: the links do the same work themselves, and report failures
             }
         };
         earlyLinks = n;

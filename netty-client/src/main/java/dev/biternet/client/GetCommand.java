@@ -111,7 +111,10 @@ public final class GetCommand implements Callable<Integer> {
                 .build());
         s.addOption(flag("--tls-insecure")
                 .description("With --tls: accept any server certificate (encrypts, but does not authenticate).").build());
-        s.mixinStandardHelpOptions(true);
+        // What mixinStandardHelpOptions adds, built like the rest: the mixin is read from an
+        // annotated class (annotation proxies and reflection, 23-40 ms of the start).
+        s.addOption(flag("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
+        s.addOption(flag("-V", "--version").versionHelp(true).description("Print version information and exit.").build());
         return new CommandLine(s);
     }
 

@@ -33,20 +33,43 @@ final class NettyLog extends InternalLoggerFactory {
         return new Logger(name, err);
     }
 
-    /** "{}" placeholders filled in order; a Throwable beyond them is appended as its message. */
+    /**
+     * "{}" placeholders filled in order (arrays shown by content); a Throwable beyond them is
+     * appended with its root cause.
+     */
     static String format(String pattern, Object... args) {
-        StringBuilder b = new StringBuilder(pattern.length() + 32);
+        String p = String.valueOf(pattern);
+        if (args == null) {
+            return p;
+        }
+        StringBuilder b = new StringBuilder(p.length() + 32);
         int used = 0;
         int from = 0;
-        for (int at = pattern.indexOf("{}"); at >= 0 && used < args.length; at = pattern.indexOf("{}", from)) {
-            b.append(pattern, from, at).append(args[used++]);
+        for (int at = p.indexOf("{}"); at >= 0 && used < args.length; at = p.indexOf("{}", from)) {
+            b.append(p, from, at).append(show(args[used++]));
             from = at + 2;
         }
-        b.append(pattern, from, pattern.length());
+        b.append(p, from, p.length());
         if (used < args.length && args[args.length - 1] instanceof Throwable t) {
-            b.append(": ").append(t);
+            b.append(": ").append(describe(t));
         }
         return b.toString();
+    }
+
+    private static String show(Object o) {
+        return o instanceof Object[] a ? java.util.Arrays.deepToString(a) : o instanceof Throwable t ? describe(t) : String.valueOf(o);
+    }
+
+    /** The exception and, when there is one, its root cause: what went wrong, on one line. */
+    static String describe(Throwable t) {
+        if (t == null) {
+            return "null";
+        }
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root == t ? t.toString() : t + " (cause: " + root + ")";
     }
 
     private static final class Logger extends AbstractInternalLogger {
@@ -59,7 +82,7 @@ final class NettyLog extends InternalLoggerFactory {
         }
 
         private void print(String level, String message) {
-            err.println("biternet-get: " + level + ": netty: " + message.replace('\n', ' '));
+            err.println("biternet-get: " + level + ": netty: " + String.valueOf(message).replace('\r', ' ').replace('\n', ' '));
         }
 
         @Override public boolean isTraceEnabled() { return false; }
@@ -88,13 +111,13 @@ final class NettyLog extends InternalLoggerFactory {
         @Override public void warn(String format, Object arg) { print("warning", format(format, arg)); }
         @Override public void warn(String format, Object argA, Object argB) { print("warning", format(format, argA, argB)); }
         @Override public void warn(String format, Object... arguments) { print("warning", format(format, arguments)); }
-        @Override public void warn(String msg, Throwable t) { print("warning", msg + ": " + t); }
+        @Override public void warn(String msg, Throwable t) { print("warning", msg + ": " + describe(t)); }
 
         @Override public boolean isErrorEnabled() { return true; }
         @Override public void error(String msg) { print("error", msg); }
         @Override public void error(String format, Object arg) { print("error", format(format, arg)); }
         @Override public void error(String format, Object argA, Object argB) { print("error", format(format, argA, argB)); }
         @Override public void error(String format, Object... arguments) { print("error", format(format, arguments)); }
-        @Override public void error(String msg, Throwable t) { print("error", msg + ": " + t); }
+        @Override public void error(String msg, Throwable t) { print("error", msg + ": " + describe(t)); }
     }
 }

@@ -41,8 +41,30 @@ class NettyLogTest {
 
     @Test
     void aMultiLineMessageStaysOnOneLine() {
-        log.warn("first\nsecond");
-        assertThat(printed()).isEqualTo("biternet-get: warning: netty: first second" + System.lineSeparator());
+        log.warn("first\r\nsecond");
+        assertThat(printed()).isEqualTo("biternet-get: warning: netty: first  second" + System.lineSeparator());
+    }
+
+    @Test
+    void aWrappedExceptionShowsItsRootCause() {
+        log.warn("Failed to close a channel.", new IllegalStateException("close failed",
+                new IOException("wrapped", new java.net.SocketException("Broken pipe"))));
+        assertThat(printed()).isEqualTo("biternet-get: warning: netty: Failed to close a channel.:"
+                + " java.lang.IllegalStateException: close failed (cause: java.net.SocketException: Broken pipe)"
+                + System.lineSeparator());
+    }
+
+    @Test
+    void nullsAndArraysNeitherThrowNorPrintIdentities() {
+        log.warn((String) null);
+        log.warn("args {}", (Object[]) null);
+        log.error("values {} and {}", new Object[] {1, 2}, null);
+        log.warn("no cause", (Throwable) null);
+        assertThat(printed()).isEqualTo(String.join(System.lineSeparator(),
+                "biternet-get: warning: netty: null",
+                "biternet-get: warning: netty: args {}",
+                "biternet-get: error: netty: values [1, 2] and null",
+                "biternet-get: warning: netty: no cause: null", ""));
     }
 
     @Test
