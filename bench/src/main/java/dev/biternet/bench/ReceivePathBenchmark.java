@@ -1,5 +1,6 @@
 package dev.biternet.bench;
 
+import dev.biternet.common.piece.Digests;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.Native;
 import io.netty.channel.unix.FileDescriptor;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
@@ -89,6 +89,8 @@ public class ReceivePathBenchmark extends BenchBase {
     private FileDescriptor[] pipe;
     private ByteBuffer receive;
     private ByteBuffer readBack;
+    /** 0xFF throughout: overwrites the output between iterations. */
+    private ByteBuffer marker;
     private MessageDigest sha;
     private final byte[][] digests = new byte[PIECES][];
 
@@ -110,11 +112,11 @@ public class ReceivePathBenchmark extends BenchBase {
                 : Files.createTempDirectory("biternet-bench-recv-");
         Path source = dir.resolve("source.bin");
         out = dir.resolve("out.bin");
-        sha = MessageDigest.getInstance("SHA-256");
+        sha = Digests.sha256();
         expected = new byte[PIECES][];
         byte[] chunk = new byte[PIECE];
         SplittableRandom random = new SplittableRandom(5);
-        MessageDigest whole = MessageDigest.getInstance("SHA-256");
+        MessageDigest whole = Digests.sha256();
         try (FileChannel src = FileChannel.open(source, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             for (int i = 0; i < PIECES; i++) {
                 random.nextBytes(chunk);
@@ -143,6 +145,10 @@ public class ReceivePathBenchmark extends BenchBase {
         pipe = FileDescriptor.pipe();
         receive = ByteBuffer.allocateDirect(1 << 20);
         readBack = ByteBuffer.allocateDirect(PIECE);
+        marker = ByteBuffer.allocateDirect(1 << 20);
+        while (marker.hasRemaining()) {
+            marker.put((byte) 0xFF);
+        }
     }
 
     /** The server's side: the same file, back to back, with sendfile, until the socket closes. */
@@ -161,8 +167,8 @@ public class ReceivePathBenchmark extends BenchBase {
 
     @TearDown(Level.Iteration)
     public void checkFile() throws IOException {
-        MessageDigest whole = newSha();
-        ByteBuffer b = ByteBuffer.allocateDirect(1 << 20);
+        MessageDigest whole = Digests.sha256();
+        ByteBuffer b = receive;
         for (long at = 0; at < SIZE; ) {
             b.clear();
             int n = file.read(b, at);
@@ -178,10 +184,6 @@ public class ReceivePathBenchmark extends BenchBase {
         // Every byte overwritten (outside the measurement): the next iteration's first
         // invocation must write the whole file again for this check, and for the splice
         // variants' piece digests (taken from the file), to pass.
-        ByteBuffer marker = ByteBuffer.allocateDirect(1 << 20);
-        while (marker.hasRemaining()) {
-            marker.put((byte) 0xFF);
-        }
         for (long at = 0; at < SIZE; at += marker.capacity()) {
             marker.clear();
             long w = at;
@@ -317,14 +319,6 @@ public class ReceivePathBenchmark extends BenchBase {
                 throw new IllegalStateException("piece " + i + " does not match its SHA-256");
             }
             digests[i] = null;
-        }
-    }
-
-    private static MessageDigest newSha() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

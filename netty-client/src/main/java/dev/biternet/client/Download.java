@@ -1,5 +1,7 @@
 package dev.biternet.client;
 
+import static dev.biternet.common.cli.Causes.rootMessage;
+
 import dev.biternet.client.link.ClientInitializer;
 import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkHandler;
@@ -724,13 +726,5 @@ public final class Download {
     private static String describe(LinkSpec spec) {
         return spec.localAddress() == null ? "link " + spec.name()
                 : "--iface " + spec.name() + " (" + spec.addressText() + ")";
-    }
-
-    private static String rootMessage(Throwable t) {
-        Throwable c = t;
-        while (c.getCause() != null && c.getCause() != c) {
-            c = c.getCause();
-        }
-        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
     }
 }

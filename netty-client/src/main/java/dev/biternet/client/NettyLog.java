@@ -65,10 +65,7 @@ final class NettyLog extends InternalLoggerFactory {
         if (t == null) {
             return "null";
         }
-        Throwable root = t;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
+        Throwable root = dev.biternet.common.cli.Causes.root(t);
         return root == t ? t.toString() : t + " (cause: " + root + ")";
     }
 

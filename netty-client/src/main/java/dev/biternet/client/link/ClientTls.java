@@ -1,5 +1,7 @@
 package dev.biternet.client.link;
 
+import static dev.biternet.common.cli.Causes.rootMessage;
+
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
@@ -55,13 +57,5 @@ public final class ClientTls {
             }
         }
         return "TLS handshake failed: " + rootMessage(handshakeFailure);
-    }
-
-    private static String rootMessage(Throwable t) {
-        Throwable c = t;
-        while (c.getCause() != null && c.getCause() != c) {
-            c = c.getCause();
-        }
-        return c.getMessage() == null ? c.getClass().getSimpleName() : c.getMessage();
     }
 }

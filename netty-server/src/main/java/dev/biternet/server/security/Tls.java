@@ -24,12 +24,9 @@ public final class Tls {
         try {
             return SslContextBuilder.forServer(certChain.toFile(), privateKey.toFile()).build();
         } catch (IllegalArgumentException | IOException e) {
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
             throw new IOException("cannot use " + certChain + " and " + privateKey
-                    + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): " + root.getMessage(), e);
+                    + " (PEM certificate chain and unencrypted PKCS#8 PEM key expected): "
+                    + dev.biternet.common.cli.Causes.root(e).getMessage(), e);
         }
     }
 }
