@@ -52,8 +52,37 @@ public final class GetCommand implements Callable<Integer> {
     private boolean tls;
     private Path tlsTrust;
     private boolean tlsInsecure;
+    private PrintWriter out;
+    private PrintWriter err;
 
     private GetCommand() {}
+
+    /**
+     * A download read by {@link QuickArgs} instead of picocli, with picocli's default writers
+     * (stdout and stderr in the platform's encoding, flushed on every line).
+     */
+    private static GetCommand of(QuickArgs.Line line) {
+        GetCommand c = new GetCommand();
+        c.url = line.url();
+        c.ifaces = new ArrayList<>(line.ifaces());
+        c.output = line.output();
+        c.json = line.json();
+        c.verbose = line.verbose();
+        c.quiet = line.quiet();
+        c.verifyDisk = line.verifyDisk();
+        c.connectTimeout = line.connectTimeout();
+        c.retryTime = line.retryTime();
+        c.out = writer(System.out, System.getProperty("sun.stdout.encoding"));
+        c.err = writer(System.err, System.getProperty("sun.stderr.encoding"));
+        return c;
+    }
+
+    /** What picocli's {@code getOut()}/{@code getErr()} make by default. */
+    private static PrintWriter writer(java.io.OutputStream stream, String encoding) {
+        java.nio.charset.Charset charset = encoding == null ? java.nio.charset.Charset.defaultCharset()
+                : java.nio.charset.Charset.forName("cp65001".equalsIgnoreCase(encoding) ? "UTF-8" : encoding);
+        return new PrintWriter(new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, charset)), true);
+    }
 
     /** biternet-get's command line: run it with {@code execute(args)}. */
     public static CommandLine commandLine() {
@@ -124,6 +153,8 @@ public final class GetCommand implements Callable<Integer> {
 
     /** The parsed values, from the model into the fields the command reads. */
     private void readOptions() {
+        out = spec.commandLine().getOut();
+        err = spec.commandLine().getErr();
         url = spec.positionalParameters().get(0).getValue();
         List<String> given = spec.findOption("--iface").getValue();
         ifaces = given == null ? new ArrayList<>() : given;
@@ -148,9 +179,9 @@ public final class GetCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        readOptions();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        if (spec != null) {
+            readOptions();
+        }
         if (listIfaces != null) {
             return listInterfaces(out);
         }
@@ -301,6 +332,21 @@ public final class GetCommand implements Callable<Integer> {
         return colon >= 0 && colon == value.lastIndexOf(':') ? value.substring(0, colon) : value;
     }
 
+    /**
+     * {@link #call} for a line picocli did not read: everything {@code call} would throw as a
+     * usage error was ruled out by {@link QuickArgs}; anything else ends as picocli's
+     * {@code execute} ends it (stack trace, exit 1).
+     */
+    private int callQuick() {
+        try {
+            return call();
+        } catch (Exception e) {
+            e.printStackTrace(err);
+            err.flush();
+            return 1;
+        }
+    }
+
     public static void main(String[] args) {
         // Netty 4.2 registers JFR events for its buffer allocator when JFR is present; that loads
         // jdk.jfr and generates event classes with ASM at start-up (~50 ms, and C2 time compiling
@@ -310,6 +356,7 @@ public final class GetCommand implements Callable<Integer> {
         }
         NettyLog.install();
         EarlyStart.begin(args);
-        System.exit(commandLine().execute(args));
+        QuickArgs.Line line = QuickArgs.parse(args);
+        System.exit(line != null ? of(line).callQuick() : commandLine().execute(args));
     }
 }
