@@ -30,11 +30,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The client's dispatcher for one link: handshake, (on the first link) opening the session,
- * attaching, and receiving pieces. Piece bytes are written to the {@link PieceStore} at their
- * offset as they arrive and handed to the link's {@link PieceHasher}, which hashes them on another
- * core, so a piece is never gathered in memory and the event loop goes straight back to the
- * socket; when the piece's digest is known, the store judges it and the piece is acknowledged,
- * which returns window to the server.
+ * attaching, and receiving pieces. Piece bytes are gathered into one aligned buffer per piece
+ * and handed to the link's {@link PieceHasher}, which hashes them on another core as they
+ * arrive, so the event loop goes straight back to the socket; when the piece is complete and
+ * hashed, a writer thread writes it whole at its offset ({@link PieceStore#writePiece}, with
+ * {@code O_DIRECT} where the file system allows), the store judges it and the piece is
+ * acknowledged, which returns window to the server.
  *
  * <p>The window (pieces this link may have unacknowledged) follows the link's measured rate:
  * about a quarter second of data plus two pieces, so a fast link never waits for an ack and a
@@ -81,7 +82,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private PieceHeader current;
     private long received;
+    /** The current piece's bytes so far (from {@link PieceStore#pieceBuffer}), or null. */
+    private ByteBuffer staging;
     private final PieceHasher hasher = new PieceHasher();
+    /** Pieces handed to a writer thread whose outcome is not posted yet (tests wait for 0). */
+    private final java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Read by the main thread (caps); written on the event loop only. */
     private volatile long bytes;
@@ -300,6 +305,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             current = h;
             received = 0;
+            if (staging != null) {
+                store.recycle(staging); // the abandoned piece's bytes: nobody else holds them
+            }
+            staging = store.pieceBuffer();
             hasher.reset();
         }
         if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
@@ -315,15 +324,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ByteBuf buf = data.content();
         int n = buf.readableBytes();
         if (n > 0) {
-            long position = current.getOffset() + received;
             for (ByteBuffer b : buf.nioBuffers()) {
-                int len = b.remaining();
-                try {
-                    store.write(current.getIndex(), position, b, this);
-                } catch (IOException e) {
-                    throw new LocalWriteException("cannot write " + store.partPath() + ": " + e.getMessage(), e);
-                }
-                position += len;
+                staging.put(b);
             }
             // The same bytes go to the hasher, which releases them when done.
             hasher.update(buf.retain());
@@ -335,14 +337,37 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (data.isLast() && received == layout.length(current.getIndex())) {
             int index = current.getIndex();
             current = null;
-            // The store judges the digest on the hashing thread too (a piece two links wrote
-            // into is read back from disk there, not on the event loop); the event loop only
-            // counts the verdict and acknowledges.
+            ByteBuffer piece = staging.flip();
+            staging = null;
+            writing.incrementAndGet();
+            // Hashed first (in order with the link's other blocks), then written and judged on a
+            // writer thread: a piece two links wrote into is read back from disk there too, not
+            // on the event loop, which only counts the verdict and acknowledges.
             PieceStore judge = store;
-            hasher.finish(digest -> {
-                PieceStore.Outcome outcome = judge.complete(index, digest, this);
-                ctx.executor().execute(() -> judged(index, outcome));
-            });
+            hasher.finish(digest -> PieceWriter.execute(() -> writeAndJudge(judge, index, piece, digest)));
+        }
+    }
+
+    /** On a writer thread: the piece to disk, the store's verdict, and both to the event loop. */
+    private void writeAndJudge(PieceStore judge, int index, ByteBuffer piece, byte[] digest) {
+        try {
+            PieceStore.Outcome outcome;
+            try {
+                judge.writePiece(index, piece, this);
+                outcome = judge.complete(index, digest, this);
+            } catch (IOException e) {
+                LocalWriteException failed = new LocalWriteException(
+                        "cannot write " + judge.partPath() + ": " + e.getMessage(), e);
+                ctx.executor().execute(() -> exceptionCaught(ctx, failed));
+                return;
+            } finally {
+                judge.recycle(piece);
+            }
+            ctx.executor().execute(() -> judged(index, outcome));
+        } catch (RuntimeException e) {
+            // the link's event loop is gone (the download is over): nothing waits for the verdict
+        } finally {
+            writing.decrementAndGet();
         }
     }
 
@@ -431,6 +456,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (ticker != null) {
             ticker.cancel(false);
         }
+        if (staging != null) {
+            store.recycle(staging);
+            staging = null;
+        }
         if (!welcomed && failure == null) {
             failure = "connection closed during handshake";
         }
@@ -450,6 +479,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
     void awaitHashing() throws InterruptedException {
         hasher.awaitIdle();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (writing.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("writing did not finish in 10 s");
+            }
+            Thread.sleep(1);
+        }
     }
 
     /** True if the link stopped because the local file could not be written. */

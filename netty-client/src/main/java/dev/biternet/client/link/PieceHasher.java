@@ -11,14 +11,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
 /**
- * Hashes one link's pieces off its event loop. The event loop writes a block to the part file
- * and hands the same (retained) buffer here; SHA-256 runs on a small shared pool while the
- * event loop goes back to the socket, so receiving and writing overlap hashing on another core.
+ * Hashes one link's pieces off its event loop. The event loop copies a block into the piece's
+ * buffer and hands the same (retained) network buffer here; SHA-256 runs on a small shared pool
+ * while the event loop goes back to the socket, so receiving overlaps hashing on another core.
  * Blocks of one link are hashed in the order they were handed in (a per-link queue drained by
  * at most one pool thread at a time), so the digest is that of the piece's bytes in order.
  *
- * <p>The bytes hashed are the bytes written: the buffer is the one {@code pwrite} read from, and
- * it is released only after hashing. Memory waiting here is bounded by the link's window: the
+ * <p>The bytes hashed are the bytes written: the piece buffer {@link PieceWriter} writes was
+ * copied from the buffers hashed here, which are released only after hashing. Memory waiting here is bounded by the link's window: the
  * server sends no more than the window of unacknowledged pieces, and a piece is acknowledged only
  * once its digest is known.
  */

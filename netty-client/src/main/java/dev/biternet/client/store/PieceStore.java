@@ -21,8 +21,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * The download on disk: {@code OUT.part}, written at each piece's offset with positional writes
- * (no reassembly buffer), and what is known about each piece.
+ * The download on disk: {@code OUT.part}, written at each piece's offset with positional writes,
+ * and what is known about each piece. Links hand over whole pieces ({@link #writePiece}), which
+ * go to the disk with {@code O_DIRECT} where the file system allows it, bypassing the page
+ * cache: on these VMs filling new page-cache pages cost a download more CPU than receiving or
+ * hashing (bench/README.md, "Direct writes").
  *
  * <p>Links hash a piece's bytes as they arrive and hand the digest to {@link #complete}; the
  * piece counts only if the digest equals the server's. Hashes may arrive after the piece (the
@@ -61,6 +64,19 @@ public final class PieceStore implements AutoCloseable {
     private final Path part;
     private final PieceLayout layout;
     private final FileChannel channel;
+    /**
+     * The part file opened with {@code O_DIRECT} for whole pieces ({@link #writePiece}), or null
+     * where the file system refuses it (tmpfs) or it failed once: then every write goes through
+     * the page cache on {@link #channel}.
+     */
+    private final java.util.concurrent.atomic.AtomicReference<FileChannel> direct =
+            new java.util.concurrent.atomic.AtomicReference<>();
+    /** What {@code O_DIRECT} writes must be aligned to: buffer address, offset and length. */
+    private final int alignment;
+    /** Piece buffers handed back by {@link #recycle}, for the next pieces. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<ByteBuffer> spare = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger spareCount = new java.util.concurrent.atomic.AtomicInteger();
+    private static final int MAX_SPARE = 64;
     private final byte[] expected;
     private final BitSet known = new BitSet();
     private final BitSet verified = new BitSet();
@@ -150,6 +166,16 @@ public final class PieceStore implements AutoCloseable {
                 ? FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)
                 : FileChannel.open(part, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        int block = 4096;
+        FileChannel d = null;
+        try {
+            block = (int) Math.max(512, Math.min(1 << 16, Files.getFileStore(part).getBlockSize()));
+            d = FileChannel.open(part, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        } catch (IOException | UnsupportedOperationException e) {
+            // no O_DIRECT here (tmpfs: EINVAL): the page cache it is
+        }
+        this.alignment = block;
+        this.direct.set(d);
         this.reader = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "biternet-verify");
             t.setDaemon(true);
@@ -336,6 +362,97 @@ public final class PieceStore implements AutoCloseable {
                 position += channel.write(src, position);
             }
             return true;
+        }
+    }
+
+    /**
+     * Writes the whole of piece {@code index} from {@code piece} (position 0 to its length),
+     * with the same rules as {@link #write(int, long, ByteBuffer, Object)}: dropped (false) if
+     * the piece is verified already. Pieces whose length is a multiple of the file system's
+     * block go straight to the disk ({@code O_DIRECT}) where the file system allows it: no page
+     * cache pages to allocate and copy into, which on these VMs cost more CPU than anything
+     * else a download does (bench/README.md, "Direct writes"). {@code piece} must come from
+     * {@link #pieceBuffer} (aligned). Any thread.
+     */
+    public boolean writePiece(int index, ByteBuffer piece, Object writer) throws IOException {
+        FileChannel d = direct.get();
+        if (d == null || piece.remaining() % alignment != 0) {
+            return write(index, layout.offset(index), piece, writer);
+        }
+        Object who = writer == null ? ANONYMOUS : writer;
+        synchronized (stripe(index)) {
+            if (verifiedFlags[index]) {
+                return false;
+            }
+            if (writers[index] == null) {
+                writers[index] = who;
+            } else if (writers[index] != who) {
+                contested[index] = true;
+            }
+            long position = layout.offset(index);
+            int start = piece.position();
+            try {
+                while (piece.hasRemaining()) {
+                    position += d.write(piece, position);
+                }
+                return true;
+            } catch (IOException e) {
+                if (!channel.isOpen()) {
+                    throw e; // the store is closing
+                }
+                // Whatever O_DIRECT refused (alignment it did not announce, a file system that
+                // takes the flag but not the writes), the page cache takes from now on; a full
+                // disk fails there too and is reported as such. A write on another thread that
+                // meets the channel closed here falls back the same way.
+                if (direct.compareAndSet(d, null)) {
+                    try {
+                        d.close();
+                    } catch (IOException ignored) {
+                        // it is given up either way
+                    }
+                }
+                piece.position(start);
+                position = layout.offset(index);
+                while (piece.hasRemaining()) {
+                    position += channel.write(piece, position);
+                }
+                return true;
+            }
+        }
+    }
+
+    private void closeDirect() throws IOException {
+        FileChannel d = direct.getAndSet(null);
+        if (d != null) {
+            d.close();
+        }
+    }
+
+    /** True while whole pieces are written with {@code O_DIRECT}. */
+    public boolean writesDirect() {
+        return direct.get() != null;
+    }
+
+    /**
+     * A buffer for one whole piece, aligned for {@link #writePiece}: a recycled one if there is
+     * one. Position 0, limit the piece size.
+     */
+    public ByteBuffer pieceBuffer() {
+        ByteBuffer b = spare.poll();
+        if (b != null) {
+            spareCount.decrementAndGet();
+            return b.clear().limit(layout.pieceSize());
+        }
+        int size = (layout.pieceSize() + alignment - 1) / alignment * alignment;
+        return ByteBuffer.allocateDirect(size + alignment).alignedSlice(alignment).limit(layout.pieceSize());
+    }
+
+    /** Takes back a buffer from {@link #pieceBuffer} that nobody uses any more. */
+    public void recycle(ByteBuffer buffer) {
+        if (spareCount.incrementAndGet() <= MAX_SPARE) {
+            spare.add(buffer);
+        } else {
+            spareCount.decrementAndGet();
         }
     }
 
@@ -600,6 +717,7 @@ public final class PieceStore implements AutoCloseable {
             }
         }
         stopCheckpoints();
+        closeDirect();
         channel.truncate(layout.fileSize());
         channel.force(true);
         channel.close();
@@ -623,6 +741,11 @@ public final class PieceStore implements AutoCloseable {
                 checkpointQuietly();
             }
         } finally {
+            try {
+                closeDirect();
+            } catch (IOException e) {
+                // its writes are done or failed; the part file's own channel matters here
+            }
             if (channel.isOpen()) {
                 channel.close();
             }

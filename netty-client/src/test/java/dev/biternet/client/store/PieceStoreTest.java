@@ -71,6 +71,71 @@ class PieceStoreTest {
         assertThat(dir.resolve("f.bin.part")).doesNotExist();
     }
 
+    /**
+     * Whole pieces as the links hand them over (writePiece, from the store's aligned buffers):
+     * straight to the disk where the file system takes O_DIRECT, through the page cache where
+     * it does not or for an odd-sized last piece; the file is the same either way, and a copy
+     * of a verified piece is dropped.
+     */
+    @Test
+    void wholePiecesGoToTheDiskDirectlyWhereTheFileSystemTakesIt() throws Exception {
+        List<Path> places = new ArrayList<>(List.of(dir));
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+            places.add(Files.createTempDirectory(shm, "piecestore"));
+        }
+        for (Path place : places) {
+            byte[] file = data(9 * 65536 + 1234, 11);
+            PieceLayout layout = new PieceLayout(file.length, 65536);
+            Path out = place.resolve("w.bin");
+            try (PieceStore store = new PieceStore(out, layout)) {
+                store.addHashes(0, digests(file, layout));
+                store.setRoot(Digests.root(digests(file, layout)), Digests.sha256().digest(file));
+                if (place == dir && directIoWorksIn(dir)) {
+                    assertThat(store.writesDirect()).as("O_DIRECT on %s", place).isTrue();
+                }
+                for (int i = layout.pieceCount() - 1; i >= 0; i--) {
+                    ByteBuffer piece = store.pieceBuffer();
+                    assertThat(piece.capacity()).isGreaterThanOrEqualTo(layout.length(i));
+                    piece.put(file, (int) layout.offset(i), layout.length(i)).flip();
+                    assertThat(store.writePiece(i, piece, this)).isTrue();
+                    store.recycle(piece);
+                    assertThat(store.complete(i, pieceDigest(file, layout, i), this)).isEqualTo(PieceStore.Outcome.VERIFIED);
+                }
+                ByteBuffer late = store.pieceBuffer();
+                late.put(new byte[layout.length(3)]).flip();
+                assertThat(store.writePiece(3, late, "another link")).as("a late copy of a verified piece").isFalse();
+                assertThat(store.finish()).isEqualTo(Digests.sha256().digest(file));
+                assertThat(Files.readAllBytes(out)).as("the file written in %s", place).isEqualTo(file);
+            } finally {
+                if (place != dir) {
+                    Files.deleteIfExists(out);
+                    Files.deleteIfExists(place.resolve("w.bin.part"));
+                    Files.delete(place);
+                }
+            }
+        }
+    }
+
+    /** Whether this file system takes an O_DIRECT open and an aligned O_DIRECT write. */
+    private static boolean directIoWorksIn(Path where) {
+        Path probe = where.resolve("probe");
+        try (var c = java.nio.channels.FileChannel.open(probe, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            int block = (int) Files.getFileStore(probe).getBlockSize();
+            c.write(ByteBuffer.allocateDirect(2 * block).alignedSlice(block).limit(block), 0);
+            return true;
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (java.io.IOException ignored) {
+                // the temp dir goes anyway
+            }
+        }
+    }
+
     @Test
     void wrongDigestFailsAndTheRightOneLaterVerifies() throws Exception {
         byte[] file = data(3000, 3);
