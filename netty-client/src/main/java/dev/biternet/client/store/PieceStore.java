@@ -348,21 +348,32 @@ public final class PieceStore implements AutoCloseable {
      * pieces are locked in stripes so writes of different pieces do not contend.
      */
     public boolean write(int index, long position, ByteBuffer src, Object writer) throws IOException {
-        Object who = writer == null ? ANONYMOUS : writer;
         synchronized (stripe(index)) {
-            if (verifiedFlags[index]) {
+            if (!claim(index, writer)) {
                 return false;
-            }
-            if (writers[index] == null) {
-                writers[index] = who;
-            } else if (writers[index] != who) {
-                contested[index] = true;
             }
             while (src.hasRemaining()) {
                 position += channel.write(src, position);
             }
             return true;
         }
+    }
+
+    /**
+     * Under the piece's stripe lock: false if the piece is verified (the bytes are dropped);
+     * otherwise records {@code writer} as one that wrote into it.
+     */
+    private boolean claim(int index, Object writer) {
+        if (verifiedFlags[index]) {
+            return false;
+        }
+        Object who = writer == null ? ANONYMOUS : writer;
+        if (writers[index] == null) {
+            writers[index] = who;
+        } else if (writers[index] != who) {
+            contested[index] = true;
+        }
+        return true;
     }
 
     /**
@@ -379,15 +390,9 @@ public final class PieceStore implements AutoCloseable {
         if (d == null || piece.remaining() % alignment != 0) {
             return write(index, layout.offset(index), piece, writer);
         }
-        Object who = writer == null ? ANONYMOUS : writer;
         synchronized (stripe(index)) {
-            if (verifiedFlags[index]) {
+            if (!claim(index, writer)) {
                 return false;
-            }
-            if (writers[index] == null) {
-                writers[index] = who;
-            } else if (writers[index] != who) {
-                contested[index] = true;
             }
             long position = layout.offset(index);
             int start = piece.position();
