@@ -53,8 +53,8 @@ public final class ServeCommand implements Callable<Integer> {
     private int port;
 
     @Option(names = "--piece-size", paramLabel = "BYTES", defaultValue = "0",
-            description = "Fixed piece size in bytes, 16384..16777216 (default: 256 KiB, halving down to 64 KiB for files of fewer than"
-                    + " 1,024 pieces, doubling for files of more than 262,144 pieces).")
+            description = "Fixed piece size in bytes, 16384..16777216 (default: the largest of 64 KiB..1 MiB that gives a file at"
+                    + " least 1,024 pieces, i.e. 1 MiB from 1 GiB; doubling for files of more than 262,144 pieces).")
     private int pieceSize;
 
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "0",

@@ -46,9 +46,11 @@ import java.util.concurrent.TimeUnit;
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = 4;
     static final int MIN_WINDOW = 3;
-    /** The window's cap in bytes (128 pieces of 256 KiB); in pieces at least 128 of any size. */
+    /**
+     * The window's cap in bytes: 128 pieces of 256 KiB, 32 of 1 MiB. It bounds what a link
+     * holds in memory waiting for the hasher and the disk, whatever the piece size.
+     */
     static final long MAX_WINDOW_BYTES = 32L << 20;
-    static final int MAX_WINDOW = 128;
     private static final double WINDOW_SECONDS = 0.25;
     private static final long TICK_MILLIS = 250;
     /** A link that keeps delivering pieces that fail their hash is dropped after this many. */
@@ -431,7 +433,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         tickBytes = 0;
         rate = rate == 0 ? instant : 0.5 * rate + 0.5 * instant;
         int wanted = (int) Math.ceil(rate * WINDOW_SECONDS / layout.pieceSize()) + 2;
-        int cap = (int) Math.max(MAX_WINDOW, MAX_WINDOW_BYTES / layout.pieceSize());
+        int cap = (int) Math.max(MIN_WINDOW, MAX_WINDOW_BYTES / layout.pieceSize());
         wanted = Math.max(MIN_WINDOW, Math.min(cap, wanted));
         if (wanted != window && ctx.channel().isActive()) {
             window = wanted;

@@ -158,6 +158,18 @@ class PieceLayoutTest {
     }
 
     @Test
+    void forFileGrowsPiecesWithTheFileUpTo1MiBFrom1GiB() {
+        assertThat(PieceLayout.forFile(512 * MIB).pieceSize()).isEqualTo(512 << 10);
+        assertThat(PieceLayout.forFile(1023 * MIB).pieceSize()).isEqualTo(512 << 10);
+        assertThat(PieceLayout.forFile(1023 * MIB + 1).pieceSize()).as("1,024 pieces, the last of 1 byte").isEqualTo(1 << 20);
+        assertThat(PieceLayout.forFile(1024 * MIB).pieceSize()).isEqualTo(1 << 20);
+        assertThat(PieceLayout.forFile(1024 * MIB).pieceCount()).isEqualTo(1024);
+        assertThat(PieceLayout.forFile(100L << 30).pieceSize()).as("100 GiB").isEqualTo(1 << 20);
+        assertThat(PieceLayout.forFile(256L << 30).pieceSize()).as("256 GiB: 262,144 pieces").isEqualTo(1 << 20);
+        assertThat(PieceLayout.forFile((256L << 30) + 1).pieceSize()).isEqualTo(2 << 20);
+    }
+
+    @Test
     void forFileHalvesBelow1024PiecesDownTo64KiB() {
         assertThat(PieceLayout.forFile(256 * MIB).pieceSize()).isEqualTo(256 << 10);
         assertThat(PieceLayout.forFile(256 * MIB).pieceCount()).isEqualTo(1024);
@@ -169,13 +181,13 @@ class PieceLayoutTest {
         assertThat(PieceLayout.forFile(32 * MIB).pieceSize()).isEqualTo(64 << 10);
         assertThat(PieceLayout.forFile(32 * MIB).pieceCount()).isEqualTo(512);
         assertThat(PieceLayout.forFile(1).pieceSize()).isEqualTo(64 << 10);
-        assertThat(PieceLayout.forFile(1L << 30).pieceSize()).isEqualTo(256 << 10);
+        assertThat(PieceLayout.forFile(256 * MIB + 1).pieceSize()).isEqualTo(256 << 10);
     }
 
     @Test
     void forFileDoublesAtTheThresholdAndStopsAtTheCap() {
         int base = PieceLayout.DEFAULT_PIECE_SIZE;
-        long threshold = (long) PieceLayout.TARGET_MAX_PIECES * base; // 64 GiB
+        long threshold = (long) PieceLayout.TARGET_MAX_PIECES * base; // 256 GiB
         assertThat(PieceLayout.forFile(threshold).pieceSize()).isEqualTo(base);
         assertThat(PieceLayout.forFile(threshold).pieceCount()).isEqualTo(PieceLayout.TARGET_MAX_PIECES);
         assertThat(PieceLayout.forFile(threshold + 1).pieceSize()).isEqualTo(2 * base);
