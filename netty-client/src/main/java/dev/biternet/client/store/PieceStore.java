@@ -387,7 +387,7 @@ public final class PieceStore implements AutoCloseable {
      */
     public boolean writePiece(int index, ByteBuffer piece, Object writer) throws IOException {
         FileChannel d = direct.get();
-        if (d == null || piece.remaining() % alignment != 0) {
+        if (d == null || piece.remaining() % alignment != 0 || layout.offset(index) % alignment != 0) {
             return write(index, layout.offset(index), piece, writer);
         }
         synchronized (stripe(index)) {
