@@ -79,8 +79,14 @@ public final class GetCommand implements Callable<Integer> {
 
     /** What picocli's {@code getOut()}/{@code getErr()} make by default. */
     private static PrintWriter writer(java.io.OutputStream stream, String encoding) {
-        java.nio.charset.Charset charset = encoding == null ? java.nio.charset.Charset.defaultCharset()
-                : java.nio.charset.Charset.forName("cp65001".equalsIgnoreCase(encoding) ? "UTF-8" : encoding);
+        java.nio.charset.Charset charset = java.nio.charset.Charset.defaultCharset();
+        if (encoding != null) {
+            try {
+                charset = java.nio.charset.Charset.forName("cp65001".equalsIgnoreCase(encoding) ? "UTF-8" : encoding);
+            } catch (IllegalArgumentException e) {
+                // an encoding this JVM does not know: the default, as picocli does
+            }
+        }
         return new PrintWriter(new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, charset)), true);
     }
 

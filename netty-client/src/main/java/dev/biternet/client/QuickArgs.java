@@ -29,6 +29,11 @@ final class QuickArgs {
 
     /** The download {@code args} ask for, or null when picocli must read them. */
     static Line parse(String[] args) {
+        for (Object key : System.getProperties().keySet()) {
+            if (key instanceof String k && k.startsWith("picocli.")) {
+                return null; // picocli's own switches (picocli.trimQuotes, ...) change how it reads a line
+            }
+        }
         String url = null;
         List<String> ifaces = new ArrayList<>();
         java.util.Map<String, String> single = new java.util.HashMap<>();

@@ -310,7 +310,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (staging != null) {
                 store.recycle(staging); // the abandoned piece's bytes: nobody else holds them
             }
-            staging = store.pieceBuffer();
+            try {
+                staging = store.pieceBuffer();
+            } catch (OutOfMemoryError e) {
+                // no direct memory for the piece (-XX:MaxDirectMemorySize): this machine's
+                // problem, not the link's, so not a reason to reconnect
+                throw new LocalWriteException("no memory for a piece buffer: " + e.getMessage(), new IOException(e));
+            }
             hasher.reset();
         }
         if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
@@ -350,7 +356,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** On a writer thread: the piece to disk, the store's verdict, and both to the event loop. */
+    /**
+     * On a writer thread: the piece to disk, the store's verdict, and either to the event loop.
+     * Whatever goes wrong fails the link (a piece without a verdict would hold a window slot
+     * until the silence timer), a write error as a local one.
+     */
     private void writeAndJudge(PieceStore judge, int index, ByteBuffer piece, byte[] digest) {
         try {
             PieceStore.Outcome outcome;
@@ -360,16 +370,26 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             } catch (IOException e) {
                 LocalWriteException failed = new LocalWriteException(
                         "cannot write " + judge.partPath() + ": " + e.getMessage(), e);
-                ctx.executor().execute(() -> exceptionCaught(ctx, failed));
+                post(() -> exceptionCaught(ctx, failed));
+                return;
+            } catch (RuntimeException | java.lang.Error e) {
+                post(() -> exceptionCaught(ctx, e));
                 return;
             } finally {
                 judge.recycle(piece);
             }
-            ctx.executor().execute(() -> judged(index, outcome));
-        } catch (RuntimeException e) {
-            // the link's event loop is gone (the download is over): nothing waits for the verdict
+            post(() -> judged(index, outcome));
         } finally {
             writing.decrementAndGet();
+        }
+    }
+
+    /** Runs {@code task} on this link's event loop, unless the loop is gone (the download is over). */
+    private void post(Runnable task) {
+        try {
+            ctx.executor().execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // nothing waits for it any more
         }
     }
 

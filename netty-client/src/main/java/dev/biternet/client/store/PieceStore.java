@@ -93,7 +93,12 @@ public final class PieceStore implements AutoCloseable {
     /** Buffer for reading contested pieces back (under this object's lock). */
     private ByteBuffer checkBuffer;
     private static final Object ANONYMOUS = new Object();
-    private final Object[] stripes = new Object[64];
+    /**
+     * Piece locks. A whole-piece write holds its piece's stripe for the disk's time (O_DIRECT),
+     * and {@link #complete} holds this object's monitor while it takes a stripe: 1,024 stripes
+     * keep the chance that a verdict waits behind another piece's write at about 1 in 1,000.
+     */
+    private final Object[] stripes = new Object[1024];
     private final CompletableFuture<Void> allVerified = new CompletableFuture<>();
     private final CompletableFuture<Void> rootKnown = new CompletableFuture<>();
     private final ExecutorService reader;
@@ -169,10 +174,13 @@ public final class PieceStore implements AutoCloseable {
         int block = 4096;
         FileChannel d = null;
         try {
-            block = (int) Math.max(512, Math.min(1 << 16, Files.getFileStore(part).getBlockSize()));
-            d = FileChannel.open(part, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+            long reported = Files.getFileStore(part).getBlockSize();
+            if (reported >= 512 && reported <= 1 << 16 && Long.bitCount(reported) == 1) {
+                block = (int) reported;
+                d = FileChannel.open(part, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+            }
         } catch (IOException | UnsupportedOperationException e) {
-            // no O_DIRECT here (tmpfs: EINVAL): the page cache it is
+            // no O_DIRECT here: the page cache it is
         }
         this.alignment = block;
         this.direct.set(d);
@@ -722,7 +730,11 @@ public final class PieceStore implements AutoCloseable {
             }
         }
         stopCheckpoints();
-        closeDirect();
+        try {
+            closeDirect();
+        } catch (IOException e) {
+            // its writes returned; the force below makes them durable through the other channel
+        }
         channel.truncate(layout.fileSize());
         channel.force(true);
         channel.close();
