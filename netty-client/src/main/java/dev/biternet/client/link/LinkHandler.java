@@ -332,9 +332,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ByteBuf buf = data.content();
         int n = buf.readableBytes();
         if (n > 0) {
-            for (ByteBuffer b : buf.nioBuffers()) {
-                staging.put(b);
-            }
+            // getBytes fills the destination up to its limit: the block's end (the header check
+            // keeps every block inside its piece, so inside the buffer).
+            buf.getBytes(buf.readerIndex(), staging.limit(staging.position() + n));
             // The same bytes go to the hasher, which releases them when done.
             hasher.update(buf.retain());
             received += n;

@@ -360,9 +360,7 @@ public final class PieceStore implements AutoCloseable {
             if (!claim(index, writer)) {
                 return false;
             }
-            while (src.hasRemaining()) {
-                position += channel.write(src, position);
-            }
+            writeFully(channel, src, position);
             return true;
         }
     }
@@ -402,12 +400,9 @@ public final class PieceStore implements AutoCloseable {
             if (!claim(index, writer)) {
                 return false;
             }
-            long position = layout.offset(index);
             int start = piece.position();
             try {
-                while (piece.hasRemaining()) {
-                    position += d.write(piece, position);
-                }
+                writeFully(d, piece, layout.offset(index));
                 return true;
             } catch (IOException e) {
                 if (!channel.isOpen()) {
@@ -424,11 +419,7 @@ public final class PieceStore implements AutoCloseable {
                         // it is given up either way
                     }
                 }
-                piece.position(start);
-                position = layout.offset(index);
-                while (piece.hasRemaining()) {
-                    position += channel.write(piece, position);
-                }
+                writeFully(channel, piece.position(start), layout.offset(index));
                 return true;
             }
         }
@@ -466,6 +457,12 @@ public final class PieceStore implements AutoCloseable {
             spare.add(buffer);
         } else {
             spareCount.decrementAndGet();
+        }
+    }
+
+    private static void writeFully(FileChannel to, ByteBuffer src, long position) throws IOException {
+        while (src.hasRemaining()) {
+            position += to.write(src, position);
         }
     }
 
