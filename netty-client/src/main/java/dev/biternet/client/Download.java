@@ -407,12 +407,17 @@ public final class Download {
         }
 
         LinkStats stats() {
-            LinkStats s = null;
-            for (LinkHandler h : past) {
-                s = s == null ? h.stats() : s.plus(h.stats());
+            // One snapshot, the current handler read first: the link's reconnect thread adds a
+            // closed handler to past and then replaces current. Reading past twice (iterate,
+            // then contains) could see it empty and then holding current, and return null
+            // (a 0-byte download, whose links close as it ends, did: Summary's NPE).
+            LinkHandler now = current;
+            List<LinkHandler> all = new ArrayList<>(past);
+            if (!all.contains(now)) {
+                all.add(now);
             }
-            LinkHandler h = current;
-            if (!past.contains(h)) {
+            LinkStats s = null;
+            for (LinkHandler h : all) {
                 s = s == null ? h.stats() : s.plus(h.stats());
             }
             return s;
