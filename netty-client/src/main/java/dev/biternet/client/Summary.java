@@ -89,6 +89,7 @@ public final class Summary {
                 g.writeNumberField("rate_limit", l.rateLimit());
                 g.writeNumberField("reconnects", l.reconnects());
                 g.writeBooleanField("dropped", l.dropped());
+                g.writeNumberField("rtt_ms", round(l.rttMs()));
                 g.writeEndObject();
             }
             g.writeEndArray();

@@ -81,6 +81,8 @@ class LoopbackDownloadTest {
         List<String> addresses = new ArrayList<>();
         for (JsonNode l : links) {
             assertThat(l.get("pieces").asInt()).as("pieces over %s", l.get("iface")).isPositive();
+            assertThat(l.get("rtt_ms").asDouble()).as("round trip measured over %s", l.get("iface"))
+                    .isPositive().isLessThan(1000);
             sum += l.get("bytes").asLong();
             extra += l.get("duplicate_bytes").asLong() + l.get("failed_bytes").asLong();
             pieces += l.get("pieces").asInt();

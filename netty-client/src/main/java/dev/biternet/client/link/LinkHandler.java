@@ -37,22 +37,25 @@ import java.util.concurrent.TimeUnit;
  * {@code O_DIRECT} where the file system allows), the store judges it and the piece is
  * acknowledged, which returns window to the server.
  *
- * <p>The window (pieces this link may have unacknowledged) follows the link's measured rate:
- * about a quarter second of data plus two pieces, so a fast link never waits for an ack and a
- * slow one holds little that the endgame would have to duplicate.
+ * <p>The window (pieces this link may have unacknowledged) is {@link FlowWindow}'s, fed each
+ * tick with what the link delivered and with round-trip samples: every ack carries the client's
+ * clock, the server echoes it on a later block header with how long it held it, and the
+ * difference is the round trip, queueing included. The round trip goes to the server with the
+ * window (Credit) for its end-of-download rules.
  *
  * <p>State is confined to the channel's event loop except the futures, which other threads read.
  */
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
-    static final int INITIAL_WINDOW = 4;
-    static final int MIN_WINDOW = 3;
+    static final int INITIAL_WINDOW = FlowWindow.INITIAL_WINDOW;
+    static final int MIN_WINDOW = FlowWindow.MIN_WINDOW;
     /**
      * The window's cap in bytes: 128 pieces of 256 KiB, 32 of 1 MiB. It bounds what a link
      * holds in memory waiting for the hasher and the disk, whatever the piece size.
      */
     static final long MAX_WINDOW_BYTES = 32L << 20;
-    private static final double WINDOW_SECONDS = 0.25;
     private static final long TICK_MILLIS = 250;
+    /** The client's clock for round trips: microseconds since this class loaded, never 0. */
+    private static final long CLOCK_ORIGIN = System.nanoTime();
     /** A link that keeps delivering pieces that fail their hash is dropped after this many. */
     public static final int MAX_BAD_PIECES = 3;
     /**
@@ -80,7 +83,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private String failure;
     private boolean localFailure;
     private ScheduledFuture<?> ticker;
+    private FlowWindow flow;
     private int window = INITIAL_WINDOW;
+    /** The round trip last told to the server, microseconds. */
+    private long sentRttUs;
+    private long lastTickNanos;
 
     private PieceHeader current;
     private long received;
@@ -102,7 +109,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private long firstByteNanos;
     private long lastByteNanos;
     private long tickBytes;
-    private double rate;
+    /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
+    private volatile double rtt;
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
@@ -192,8 +200,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             this.store = store;
             this.layout = store.layout();
+            this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
+            lastTickNanos = lastReadNanos;
             // A cap counts every connection of the link; 1 byte left lets no piece through.
             long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - priorBytes);
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
@@ -281,6 +291,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void onHeader(PieceHeader h) throws IOException {
         if (store == null) {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
+        }
+        if (h.getEchoUs() != 0) {
+            flow.rttSample((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
+            rtt = flow.rtt();
         }
         int index = h.getIndex();
         if (index < 0 || index >= layout.pieceCount()) {
@@ -437,8 +451,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (!ctx.channel().isActive()) {
             return;
         }
-        ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)).build(),
-                ctx.voidPromise());
+        ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
+                .setSentUs(micros())).build(), ctx.voidPromise());
+    }
+
+    private static long micros() {
+        return (System.nanoTime() - CLOCK_ORIGIN) / 1000 + 1;
     }
 
     private void tick() {
@@ -449,16 +467,18 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        double instant = tickBytes / (TICK_MILLIS / 1000.0);
+        long now = System.nanoTime();
+        int wanted = flow.tick(tickBytes, (now - lastTickNanos) / 1e9);
         tickBytes = 0;
-        rate = rate == 0 ? instant : 0.5 * rate + 0.5 * instant;
-        int wanted = (int) Math.ceil(rate * WINDOW_SECONDS / layout.pieceSize()) + 2;
-        int cap = (int) Math.max(MIN_WINDOW, MAX_WINDOW_BYTES / layout.pieceSize());
-        wanted = Math.max(MIN_WINDOW, Math.min(cap, wanted));
-        if (wanted != window && ctx.channel().isActive()) {
+        lastTickNanos = now;
+        long rttUs = (long) (flow.rtt() * 1e6);
+        // The server hears of a new round trip when it moved by more than an eighth.
+        boolean rttMoved = Math.abs(rttUs - sentRttUs) * 8 > sentRttUs;
+        if ((wanted != window || rttMoved) && ctx.channel().isActive()) {
             window = wanted;
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)).build(),
-                    ctx.voidPromise());
+            sentRttUs = rttUs;
+            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
+                    .setRttUs((int) Math.min(rttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
         }
     }
 
@@ -524,7 +544,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         long partial = current != null ? received : 0;
         return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
                 duplicateBytes + abandonedBytes + partial,
-                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped);
+                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped, rtt * 1e3);
     }
 
     private String localAddressText() {

@@ -8,13 +8,13 @@ import java.util.Locale;
 
 /**
  * Turns a {@link Progress} snapshot and the links' current rates into the lines a user sees:
- * a header, one line per link (name, address, state, current rate, bytes received, share of the
- * file, cap and rate limit), and a total line (percent verified, rate, ETA). Pure: the same
+ * a header, one line per link (name, address, state, current rate, round trip, bytes received,
+ * share of the file, cap and rate limit), and a total line (percent verified, rate, ETA). Pure: the same
  * input gives the same lines, each cut to fit the given width.
  *
  * <pre>
- * link       address    state  rate         received  share  limits
- * 127.0.0.1  127.0.0.1  up       3.8 MiB/s  9.1 MiB   35.6%  rate limit 3.8 MiB/s
+ * link       address    state              rate      rtt    received  share  limits
+ * 127.0.0.1  127.0.0.1  up            3.8 MiB/s     2 ms     9.1 MiB  35.6%  rate limit 3.8 MiB/s
  * total  63.2%  11.4 MiB/s  ETA 0:02  16.2 of 25.6 MiB verified
  * </pre>
  */
@@ -30,16 +30,16 @@ public final class ProgressRenderer {
             nameWidth = Math.max(nameWidth, l.iface().length());
             addressWidth = Math.max(addressWidth, l.address().length());
         }
-        String row = "%-" + nameWidth + "s  %-" + addressWidth + "s  %-10s %12s %11s %6s  %s";
+        String row = "%-" + nameWidth + "s  %-" + addressWidth + "s  %-10s %12s %8s %11s %6s  %s";
         List<String> out = new ArrayList<>();
-        out.add(String.format(Locale.ROOT, row, "link", "address", "state", "rate", "received", "share", "limits"));
+        out.add(String.format(Locale.ROOT, row, "link", "address", "state", "rate", "rtt", "received", "share", "limits"));
         for (int i = 0; i < links.size(); i++) {
             LinkStats l = links.get(i);
             double rate = i < rates.length ? rates[i] : 0;
             String share = p.fileSize() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100.0 * l.bytes() / p.fileSize()) : "";
             String state = state(p, l);
             String last = state.equals("lost") || state.equals("dropped") ? lostReason(l) : limits(l);
-            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, rate(rate), mib(l.bytes()),
+            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, rate(rate), rtt(l.rttMs()), mib(l.bytes()),
                     share, last).stripTrailing());
         }
         out.add(total(p, sum(rates)));
@@ -60,6 +60,11 @@ public final class ProgressRenderer {
                     .append(rate(i < rates.length ? rates[i] : 0));
         }
         return b.toString();
+    }
+
+    /** A round trip for the link table: whole milliseconds, or blank before the first sample. */
+    static String rtt(double ms) {
+        return ms <= 0 ? "" : String.format(Locale.ROOT, "%.0f ms", Math.max(1, ms));
     }
 
     static String total(Progress p, double rate) {

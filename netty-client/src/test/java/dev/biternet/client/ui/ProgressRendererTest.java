@@ -16,7 +16,7 @@ class ProgressRendererTest {
     private static final int PIECE = 256 * 1024;
 
     private static LinkStats link(String name, String address, long bytes, String state, long cap, long rate) {
-        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate, 0, false);
+        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate, 0, false, 40);
     }
 
     private static Progress downloading(long verified, LinkStats... links) {
@@ -32,9 +32,9 @@ class ProgressRendererTest {
         List<String> lines = ProgressRenderer.lines(p, new double[] {3 * MIB, MIB}, 200);
 
         assertThat(lines).containsExactly(
-                "link  address       state              rate    received  share  limits",
-                "eth0  192.168.1.20  up            3.0 MiB/s    24.0 MiB  37.5%",
-                "usb0  10.55.0.7     up            1.0 MiB/s     8.0 MiB  12.5%  cap 40% of 20.0 MiB, rate limit 1.9 MiB/s",
+                "link  address       state              rate      rtt    received  share  limits",
+                "eth0  192.168.1.20  up            3.0 MiB/s    40 ms    24.0 MiB  37.5%",
+                "usb0  10.55.0.7     up            1.0 MiB/s    40 ms     8.0 MiB  12.5%  cap 40% of 20.0 MiB, rate limit 1.9 MiB/s",
                 "total   50.0%  4.0 MiB/s  ETA 0:08  32.0 of 64.0 MiB verified");
     }
 
@@ -54,7 +54,7 @@ class ProgressRendererTest {
     @Test
     void aLinkDroppedForBadPiecesSaysSoAndWhy() {
         LinkStats bad = new LinkStats("eth1", "10.0.0.2", MIB, 4, 0, 0, 3, 3 * PIECE, 1.0,
-                "dropped: 3 pieces failed their hash", 0, 0, 0, true);
+                "dropped: 3 pieces failed their hash", 0, 0, 0, true, 0);
         Progress p = downloading(10 * MIB, link("eth0", "10.0.0.1", 9 * MIB, "up", 0, 0), bad);
 
         List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);

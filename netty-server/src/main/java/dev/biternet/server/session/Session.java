@@ -50,9 +50,9 @@ public final class Session implements AutoCloseable {
     /**
      * A link's delivery rate, and what it still has to deliver: {@code unacked} pieces, being
      * delivered since {@code sinceNanos} (its last ack, or the claim that ended an idle spell;
-     * 0: nothing outstanding).
+     * 0: nothing outstanding); and its round trip in seconds as the client measured it (0: unknown).
      */
-    private record Rate(double bytesPerSecond, long atNanos, int unacked, long sinceNanos) {
+    private record Rate(double bytesPerSecond, long atNanos, int unacked, long sinceNanos, double rttSeconds) {
         boolean fresh(long now) {
             return now - atNanos < RATE_FRESH_NANOS;
         }
@@ -238,16 +238,16 @@ public final class Session implements AutoCloseable {
      * after a few seconds.
      */
     public void reportRate(int linkId, double bytesPerSecond) {
-        reportLoad(linkId, bytesPerSecond, 0, 0);
+        reportLoad(linkId, bytesPerSecond, 0, 0, 0);
     }
 
     /**
-     * A link's delivery rate (0: unknown, forget it) with its outstanding pieces and since when
-     * it has been delivering them, for {@link #otherLinks}.
+     * A link's delivery rate (0: unknown, forget it) with its outstanding pieces, since when
+     * it has been delivering them and its round trip (seconds, 0: unknown), for {@link #otherLinks}.
      */
-    public void reportLoad(int linkId, double bytesPerSecond, int unacked, long sinceNanos) {
+    public void reportLoad(int linkId, double bytesPerSecond, int unacked, long sinceNanos, double rttSeconds) {
         if (bytesPerSecond > 0) {
-            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime(), unacked, sinceNanos));
+            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime(), unacked, sinceNanos, rttSeconds));
         } else {
             rates.remove(linkId);
         }
@@ -255,7 +255,8 @@ public final class Session implements AutoCloseable {
 
     /**
      * The other attached links with a fresh rate: {@code [0]} their rates in bytes/s, {@code [1]}
-     * the bytes each still has to deliver (estimated), for the end-of-download decisions.
+     * the bytes each still has to deliver (estimated), {@code [2]} their round trips in seconds
+     * (0: unknown), for the end-of-download decisions.
      */
     public double[][] otherLinks(int linkId) {
         long now = System.nanoTime();
@@ -266,10 +267,11 @@ public final class Session implements AutoCloseable {
                 others.add(r);
             }
         });
-        double[][] out = new double[2][others.size()];
+        double[][] out = new double[3][others.size()];
         for (int i = 0; i < others.size(); i++) {
             out[0][i] = others.get(i).bytesPerSecond();
             out[1][i] = others.get(i).backlog(now, pieceSize);
+            out[2][i] = others.get(i).rttSeconds();
         }
         return out;
     }
@@ -280,22 +282,31 @@ public final class Session implements AutoCloseable {
         return r == null ? 0 : r.backlog(System.nanoTime(), layout().pieceSize());
     }
 
+    /** A link's last reported round trip in seconds (0 if unknown). */
+    public double rtt(int linkId) {
+        Rate r = rates.get(linkId);
+        return r == null ? 0 : r.rttSeconds();
+    }
+
     /** A link's last reported rate in bytes/s, even if stale (0 if unknown). */
     public double rate(int linkId) {
         Rate r = rates.get(linkId);
         return r == null ? 0 : r.bytesPerSecond();
     }
 
-    /** The highest fresh rate of an attached link, bytes/s (0 if none is known). */
-    public double fastestRate() {
+    /**
+     * The shortest time in which an attached link with a fresh rate, idle, would deliver a piece
+     * of {@code bytes}: its round trip plus the piece at its rate (infinite if none is known).
+     */
+    public double soonestDelivery(double bytes) {
         long now = System.nanoTime();
-        double max = 0;
+        double min = Double.POSITIVE_INFINITY;
         for (Rate r : rates.values()) {
             if (r.fresh(now)) {
-                max = Math.max(max, r.bytesPerSecond());
+                min = Math.min(min, r.rttSeconds() + bytes / r.bytesPerSecond());
             }
         }
-        return max;
+        return min;
     }
 
     /** Sum of the attached links' fresh rates, bytes/s. */

@@ -1,23 +1,29 @@
 package dev.biternet.server.transfer;
 
 /**
- * When an idle link should copy a piece still in flight on another link (the endgame): a pure
- * function of the piece's length, both links' delivery rates and how long the holder has had
- * the piece, so that it can be tested on its own.
+ * The end-of-download rules, as pure functions of the links' delivery rates, round trips and
+ * backlogs, so that they can be tested on their own: when an idle link should copy a piece
+ * still in flight on another link ({@link #worthCopying}), and when a link should leave the last
+ * pieces to the others ({@link #refrain}).
  *
- * <p>The holder's time for a piece is modelled as (piece length + the socket's not-sent
- * low-water mark) / its rate: it claims a piece when what its socket still holds has drained
- * to that mark. A copy pays when:
+ * <p>A link delivers a piece claimed now once what it still has outstanding has drained, or
+ * one round trip from now if that is longer (the piece must cross the link and its ack come
+ * back, however empty the link is), plus the piece's own transmission time:
+ * {@code max(backlog / rate, rtt) + length / rate}. The round trip is the client's smoothed
+ * measurement, queueing included, so a long link or one behind a deep queue is seen to deliver
+ * late even when idle; on a link with a full pipe the backlog term already holds the round trip.
+ *
+ * <p>The holder's expected time for a piece is its round trip plus (piece length + the socket's
+ * not-sent low-water mark) / its rate: it claims a piece when what its socket still holds has
+ * drained to that mark. A copy pays when:
  * <ul>
- *   <li>the holder's expected time left exceeds 1.5 times this link's time for the piece, plus
- *       the time this link needs for what it still has to deliver itself (a slow link's piece is
- *       copied early; one the holder has nearly delivered is left alone);
- *   <li>or the holder is late: past its expected time by more than this link's time for the
- *       piece and at least {@value #STALL_SECONDS} s (TCP's minimum retransmission timeout). A
+ *   <li>the holder's expected time left exceeds 1.5 times this link's time for the piece plus
+ *       the time before this link could start delivering it (a slow link's piece is copied
+ *       early; one the holder has nearly delivered is left alone);
+ *   <li>or the holder is late: past its expected time by more than this link would need for the
+ *       piece, and at least {@value #STALL_SECONDS} s (TCP's minimum retransmission timeout). A
  *       piece that late is most likely waiting on a retransmission timeout, whose backoff
- *       doubles: its remaining time is unknown, not small. Measured in the lab (40/20/2 Mbit/s,
- *       tbf): 1 to 6 timeouts per 128 MiB download, and a final piece on the 2 Mbit/s link
- *       acknowledged 1.3 s after its expected time while the other links idled.
+ *       doubles: its remaining time is unknown, not small;
  *   <li>or the holder is overdue: past twice its expected time and another
  *       {@value #OVERDUE_GRACE_SECONDS} s (a link gone silent), even if this link is slower
  *       than the holder was.
@@ -33,61 +39,68 @@ final class EndgameRule {
 
     private EndgameRule() {}
 
+    /** Seconds before a link could start delivering a piece claimed now (see the class doc). */
+    static double start(double rate, double backlog, double rtt) {
+        return Math.max(backlog / rate, rtt);
+    }
+
     /**
      * @param length the piece's length in bytes
      * @param myRate this (idle) link's delivery rate, bytes/s; 0 if not measured yet
      * @param myBacklog what this link still has to deliver before a copy, bytes: the copy arrives
-     *                  that much later. (Without it, on equal links the last piece was copied as
-     *                  soon as it was claimed, by a link whose copy then queued behind a piece of
-     *                  its own and arrived with the holder's: 128 KiB for nothing, in most lab
-     *                  runs on 25/25/25.)
+     *                  that much later (without it, on equal links the last piece was copied as
+     *                  soon as it was claimed, by a link whose copy then arrived with the holder's)
+     * @param myRtt this link's round trip, seconds (0: unknown)
      * @param holderRate the holder's delivery rate, bytes/s; 0 if not measured yet
+     * @param holderRtt the holder's round trip, seconds (0: unknown)
      * @param notSentLowat what the holder's socket may still hold when it claims a piece, bytes
      * @param ageSeconds how long the holder has had the piece
      */
-    static boolean worthCopying(double length, double myRate, double myBacklog, double holderRate,
-                                double notSentLowat, double ageSeconds) {
+    static boolean worthCopying(double length, double myRate, double myBacklog, double myRtt, double holderRate,
+                                double holderRtt, double notSentLowat, double ageSeconds) {
         if (myRate <= 0) {
             return true;
         }
         double mine = length / myRate;
+        double myDelivery = start(myRate, myBacklog, myRtt) + mine;
         if (holderRate <= 0) {
-            return ageSeconds >= 2 * mine;
+            return ageSeconds >= 2 * myDelivery;
         }
-        double holderTime = (length + notSentLowat) / holderRate;
+        double holderTime = holderRtt + (length + notSentLowat) / holderRate;
         double holderLeft = holderTime - ageSeconds;
-        boolean late = -holderLeft > Math.max(mine, STALL_SECONDS);
+        boolean late = -holderLeft > Math.max(myDelivery, STALL_SECONDS);
         boolean overdue = ageSeconds > 2 * holderTime + OVERDUE_GRACE_SECONDS;
-        return holderLeft > 1.5 * mine + myBacklog / myRate || late || overdue;
+        return holderLeft > myDelivery + 0.5 * mine || late || overdue;
     }
 
     /**
      * Whether a link should leave the last {@code unclaimed} pieces to the others rather than
      * claim one: it refrains if, by list scheduling (each piece to the link that would deliver
      * it first), the last piece would be delivered later with this link taking one than with the
-     * others taking them all. Each link first delivers its backlog; this link's claim waits
-     * behind its own. Only the new pieces' delivery times count: what is in flight is delivered
-     * (or copied) either way.
+     * others taking them all. Each link first delivers its backlog (or waits a round trip); this
+     * link's claim waits behind its own. Only the new pieces' delivery times count: what is in
+     * flight is delivered (or copied) either way.
      *
      * @param otherRates the other links' rates, bytes/s (a link without one is left out)
      * @param otherBacklogs the bytes each other link still has to deliver, same order
+     * @param otherRtts each other link's round trip in seconds (0: unknown), same order
      */
-    static boolean refrain(double pieceBytes, double myRate, double myBacklog, double[] otherRates,
-                           double[] otherBacklogs, int unclaimed) {
+    static boolean refrain(double pieceBytes, double myRate, double myBacklog, double myRtt, double[] otherRates,
+                           double[] otherBacklogs, double[] otherRtts, int unclaimed) {
         if (unclaimed <= 0 || otherRates.length == 0) {
             return false;
         }
-        double mine = (myBacklog + pieceBytes) / myRate;
-        double with = Math.max(mine, lastDelivery(pieceBytes, otherRates, otherBacklogs, unclaimed - 1));
-        double without = lastDelivery(pieceBytes, otherRates, otherBacklogs, unclaimed);
+        double mine = start(myRate, myBacklog, myRtt) + pieceBytes / myRate;
+        double with = Math.max(mine, lastDelivery(pieceBytes, otherRates, otherBacklogs, otherRtts, unclaimed - 1));
+        double without = lastDelivery(pieceBytes, otherRates, otherBacklogs, otherRtts, unclaimed);
         return with > without;
     }
 
     /** When the last of {@code pieces} new pieces is delivered, each given to the link that delivers it first. */
-    private static double lastDelivery(double pieceBytes, double[] rates, double[] backlogs, int pieces) {
+    private static double lastDelivery(double pieceBytes, double[] rates, double[] backlogs, double[] rtts, int pieces) {
         double[] free = new double[rates.length];
         for (int i = 0; i < rates.length; i++) {
-            free[i] = backlogs[i] / rates[i];
+            free[i] = start(rates[i], backlogs[i], rtts[i]);
         }
         double last = 0;
         for (int n = 0; n < pieces; n++) {

@@ -40,6 +40,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private static final double FAR_FROM_END = 4;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
     private static final int MIN_RATE_SAMPLES = 2;
+    /** Weight of the past in the rate's sums, per ack. */
+    private static final double RATE_DECAY = 0.8;
+    /** Longest round trip a client may report (a minute); more is taken as a minute. */
+    private static final int MAX_RTT_US = 60_000_000;
     /**
      * Pieces go out in blocks of this size, each with its own header: between blocks the pusher
      * can stop sending a piece that another link's copy already completed.
@@ -72,8 +76,16 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long bytesSent;
     private long piecesSent;
     private double rate;
+    /** Decaying sums of acked bytes and of the time they took: rate = ackedBytes / ackedSeconds. */
+    private double ackedBytes;
+    private double ackedSeconds;
     private long lastAckNanos;
     private int rateSamples;
+    /** The client's round trip on this channel (Credit.rtt_us), seconds; 0: unknown. */
+    private double rtt;
+    /** The latest Ack.sent_us not echoed yet (0: none), and when that ack arrived. */
+    private long echoUs;
+    private long echoArrivedNanos;
     private boolean retryQueued;
     private boolean chunked;
 
@@ -153,6 +165,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                 }
                 case CREDIT -> {
                     window = clampWindow(e.getCredit().getWindow());
+                    rtt = Math.min(Integer.toUnsignedLong(e.getCredit().getRttUs()), MAX_RTT_US) / 1e6;
                     pump();
                     return;
                 }
@@ -163,6 +176,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     private void onAck(Ack ack) {
+        if (ack.getSentUs() != 0) {
+            echoUs = ack.getSentUs();
+            echoArrivedNanos = System.nanoTime();
+        }
         if (!unacked.remove(ack.getIndex())) {
             return;
         }
@@ -282,6 +299,12 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             // soon as it has it, whatever happened to the other links.
             hb.setDigest(session.digest(piece));
         }
+        if (echoUs != 0) {
+            // The client's clock comes back with how long it waited here: its round trip.
+            long held = (System.nanoTime() - echoArrivedNanos) / 1000;
+            hb.setEchoUs(echoUs).setEchoHeldUs((int) Math.min(held, Integer.MAX_VALUE));
+            echoUs = 0;
+        }
         PieceHeader header = hb.build();
         pieceNext += length;
         if (pieceNext == pieceEnd) {
@@ -312,39 +335,44 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * Near the end a link should not start a piece that the others would deliver sooner, and a
      * slow link none it would finish after the others have finished everything else: the
      * download would then wait for it (or for an endgame copy). It stays idle instead; the
-     * others take the piece ({@link EndgameRule#refrain}, fed with every link's rate and
-     * estimated backlog). The fastest link never refrains, so some link always claims and the
-     * download cannot stall.
+     * others take the piece ({@link EndgameRule#refrain}, fed with every link's rate, round trip
+     * and estimated backlog). The link that would deliver a piece soonest when idle never
+     * refrains, so some link always claims and the download cannot stall.
      */
     private boolean refrain(PieceAllocator allocator) {
         reportLoad();
-        if (rateSamples < MIN_RATE_SAMPLES || rate >= session.fastestRate()) {
+        long pieceSize = session.layout().pieceSize();
+        if (rateSamples < MIN_RATE_SAMPLES || rtt + pieceSize / rate <= session.soonestDelivery(pieceSize)) {
             return false;
         }
         double others = session.totalRate() - rate;
-        long pieceSize = session.layout().pieceSize();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
-        if (left / others > FAR_FROM_END * pieceSize / rate) {
+        if (left / others > FAR_FROM_END * pieceSize / rate + rtt) {
             return false;
         }
         // Near the end: which links should take the last pieces (EndgameRule.refrain).
         double[][] load = session.otherLinks(linkId);
-        return EndgameRule.refrain(pieceSize, rate, session.backlog(linkId), load[0], load[1], allocator.unclaimed());
+        return EndgameRule.refrain(pieceSize, rate, session.backlog(linkId), rtt, load[0], load[1], load[2],
+                allocator.unclaimed());
     }
 
     private void reportLoad() {
-        session.reportLoad(linkId, rate, unacked.size(), lastAckNanos);
+        session.reportLoad(linkId, rate, unacked.size(), lastAckNanos, rtt);
     }
 
     /**
      * The link's delivery rate, from the spacing of acks while pieces were outstanding: what
-     * the client really received and verified, not what the kernel buffered.
+     * the client really received and verified, not what the kernel buffered. Bytes and time are
+     * averaged apart and divided (not the ratios averaged): acks that arrive in a burst after a
+     * retransmission stall would otherwise count as a huge rate each and make a lossy link look
+     * the fastest.
      */
     private void recordAck(int length) {
         long now = System.nanoTime();
         if (lastAckNanos != 0) {
-            double instant = length * 1e9 / Math.max(now - lastAckNanos, 1000);
-            rate = rate == 0 ? instant : 0.8 * rate + 0.2 * instant;
+            ackedBytes = RATE_DECAY * ackedBytes + length;
+            ackedSeconds = RATE_DECAY * ackedSeconds + Math.max(now - lastAckNanos, 1000) / 1e9;
+            rate = ackedBytes / ackedSeconds;
             rateSamples++;
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
@@ -353,8 +381,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /** {@link EndgameRule}, with this link's and the holder's measured rates and this link's backlog. */
     private boolean worthCopying(int index, int holder, long ageNanos) {
-        return EndgameRule.worthCopying(session.layout().length(index), rate, session.backlog(linkId),
-                session.rate(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
+        return EndgameRule.worthCopying(session.layout().length(index), rate, session.backlog(linkId), rtt,
+                session.rate(holder), session.rtt(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
     private static int clampWindow(int window) {

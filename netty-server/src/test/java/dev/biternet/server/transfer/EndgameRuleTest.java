@@ -21,7 +21,7 @@ class EndgameRuleTest {
     @Test
     void aSlowLinksFreshPieceIsCopiedByAFastIdleLink() {
         // The slow link needs ~1.57 s for it; the fast one 0.055 s.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, 0.1)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, 0.1)).isTrue();
     }
 
     /** 25 Mbit/s as the server measures it, and the piece size of the lab's 128 MiB file. */
@@ -30,21 +30,21 @@ class EndgameRuleTest {
 
     @Test
     void anEqualLinkWithAPieceOfItsOwnStillToDeliverDoesNotCopyAFreshPiece() {
-        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, 0, EQUAL, LOWAT, 0.01)).as("idle: copied").isTrue();
-        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, EQUAL, LOWAT, 0.01))
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, 0, 0, EQUAL, 0, LOWAT, 0.01)).as("idle: copied").isTrue();
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, 0, EQUAL, 0, LOWAT, 0.01))
                 .as("its copy would queue behind its own piece and arrive with the holder's").isFalse();
         double expected = (SMALL_PIECE + LOWAT) / EQUAL;
-        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, EQUAL, LOWAT, expected + 0.25))
+        assertThat(EndgameRule.worthCopying(SMALL_PIECE, EQUAL, SMALL_PIECE, 0, EQUAL, 0, LOWAT, expected + 0.25))
                 .as("a late holder is still copied").isTrue();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, PIECE, SLOW, LOWAT, 0.1))
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, PIECE, 0, SLOW, 0, LOWAT, 0.1))
                 .as("a fast link with a piece of its own still copies a slow link's fresh piece").isTrue();
     }
 
     @Test
     void aPieceTheHolderHasNearlyDeliveredIsLeftAlone() {
         double expected = (PIECE + LOWAT) / SLOW;
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected - 0.05)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, 0.06))
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, expected - 0.05)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, 0, FAST, 0, LOWAT, 0.06))
                 .as("a fast holder's piece, not copied by a slower link").isFalse();
     }
 
@@ -52,35 +52,35 @@ class EndgameRuleTest {
     void aPieceOnTimeOrSlightlyLateIsNotCopied() {
         double expected = (PIECE + LOWAT) / SLOW;
         // Measured claim-to-ack on the 2 Mbit/s link: 1.565 s against 1.573 s expected.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 0.15)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, expected)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, expected + 0.15)).isFalse();
     }
 
     @Test
     void aHolderLateByMoreThanARetransmissionTimeoutHasItsPieceCopied() {
         double expected = (PIECE + LOWAT) / SLOW;
         // The lab case: the last piece on the 2 Mbit/s link, acked 1.3 s after its expected time.
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 0.25)).isTrue();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, SLOW, LOWAT, expected + 1.0)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, expected + 0.25)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, SLOW, 0, LOWAT, expected + 1.0)).isTrue();
         // A fast holder stalled: copied by a medium link once late by that link's time for it.
         double fastExpected = (PIECE + LOWAT) / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, fastExpected + 0.1)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, FAST, LOWAT, fastExpected + 0.25)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, 0, FAST, 0, LOWAT, fastExpected + 0.1)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, MEDIUM, 0, 0, FAST, 0, LOWAT, fastExpected + 0.25)).isTrue();
     }
 
     @Test
     void aSlowIdleLinkCopiesAFastHoldersPieceOnlyOnceTheHolderIsOverdue() {
         double fastExpected = (PIECE + LOWAT) / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, FAST, LOWAT, fastExpected + 0.3)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, FAST, LOWAT, 2 * fastExpected + 0.6)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, 0, FAST, 0, LOWAT, fastExpected + 0.3)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, SLOW, 0, 0, FAST, 0, LOWAT, 2 * fastExpected + 0.6)).isTrue();
     }
 
     @Test
     void unknownRates() {
-        assertThat(EndgameRule.worthCopying(PIECE, 0, 0, SLOW, LOWAT, 0)).as("own rate unknown: copy").isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, 0, 0, 0, SLOW, 0, LOWAT, 0)).as("own rate unknown: copy").isTrue();
         double mine = PIECE / FAST;
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, LOWAT, 1.9 * mine)).isFalse();
-        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, LOWAT, 2 * mine)).isTrue();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, 0, 0, LOWAT, 1.9 * mine)).isFalse();
+        assertThat(EndgameRule.worthCopying(PIECE, FAST, 0, 0, 0, 0, LOWAT, 2 * mine)).isTrue();
     }
 
     /**
@@ -95,8 +95,8 @@ class EndgameRuleTest {
                     double age = ages[0];
                     double more = ages[1];
                     double expected = (length + LOWAT) / holder;
-                    if (age > expected && EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age)) {
-                        assertThat(EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age + more))
+                    if (age > expected && EndgameRule.worthCopying(length, mine, 0, 0, holder, 0, LOWAT, age)) {
+                        assertThat(EndgameRule.worthCopying(length, mine, 0, 0, holder, 0, LOWAT, age + more))
                                 .as("length %d, rates %.0f / %.0f, age %.3f + %.3f", length, mine, holder, age, more)
                                 .isTrue();
                     }
@@ -111,7 +111,7 @@ class EndgameRuleTest {
                 .checkAssert((length, mine, holder, age) -> {
                     double holderLeft = (length + LOWAT) / holder - age;
                     if (holderLeft >= 0 && holderLeft < length / mine) {
-                        assertThat(EndgameRule.worthCopying(length, mine, 0, holder, LOWAT, age))
+                        assertThat(EndgameRule.worthCopying(length, mine, 0, 0, holder, 0, LOWAT, age))
                                 .as("length %d, rates %.0f / %.0f, age %.3f", length, mine, holder, age).isFalse();
                     }
                 });
@@ -123,9 +123,9 @@ class EndgameRuleTest {
         // piece (behind 128 KiB of its own), the 40 Mbit/s link 0.075 s (behind 100 KB).
         double[] rates = {FAST, SLOW};
         double[] backlogs = {100_000, 200_000};
-        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, rates, backlogs, 1)).isTrue();
+        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, 0, rates, backlogs, new double[2], 1)).isTrue();
         // Three left: the fast link would deliver its third at 0.19 s; the medium link one at 0.16 s.
-        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, rates, backlogs, 3)).isFalse();
+        assertThat(EndgameRule.refrain(PIECE, MEDIUM, LOWAT, 0, rates, backlogs, new double[2], 3)).isFalse();
     }
 
     @Test
@@ -133,15 +133,15 @@ class EndgameRuleTest {
         double[] rates = {FAST, MEDIUM};
         double[] backlogs = {0, 0};
         // 10 pieces take the others ~0.38 s; the 2 Mbit/s link needs 1.6 s for one.
-        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, rates, backlogs, 10)).isTrue();
+        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, 0, rates, backlogs, new double[2], 10)).isTrue();
         // 60 take them ~2.2 s: a piece on the slow link is then done before they are.
-        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, rates, backlogs, 60)).isFalse();
+        assertThat(EndgameRule.refrain(PIECE, SLOW, LOWAT, 0, rates, backlogs, new double[2], 60)).isFalse();
     }
 
     @Test
     void nothingLeftOrNobodyElseMeansNoRefraining() {
-        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, new double[] {FAST}, new double[] {0}, 0)).isFalse();
-        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, new double[0], new double[0], 5)).isFalse();
+        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, 0, new double[] {FAST}, new double[] {0}, new double[] {0}, 0)).isFalse();
+        assertThat(EndgameRule.refrain(PIECE, SLOW, 0, 0, new double[0], new double[0], new double[0], 5)).isFalse();
     }
 
     /** A link that would deliver a piece before any other link could deliver one never refrains. */
@@ -154,8 +154,8 @@ class EndgameRuleTest {
                     double mine = (myBacklog + PIECE) / myRate;
                     double theirs = (other[1] + PIECE) / other[0];
                     if (mine <= theirs) {
-                        assertThat(EndgameRule.refrain(PIECE, myRate, myBacklog, new double[] {other[0]},
-                                new double[] {other[1]}, unclaimed)).as("mine %.3f s, theirs %.3f s", mine, theirs).isFalse();
+                        assertThat(EndgameRule.refrain(PIECE, myRate, myBacklog, 0, new double[] {other[0]},
+                                new double[] {other[1]}, new double[1], unclaimed)).as("mine %.3f s, theirs %.3f s", mine, theirs).isFalse();
                     }
                 });
     }
@@ -168,11 +168,89 @@ class EndgameRuleTest {
                 .checkAssert((myRate, fast, medium, unclaimed) -> {
                     double[] rates = {fast, medium};
                     double[] backlogs = {PIECE, 0};
-                    boolean refrain = EndgameRule.refrain(PIECE, myRate, 0, rates, backlogs, unclaimed);
+                    boolean refrain = EndgameRule.refrain(PIECE, myRate, 0, 0, rates, backlogs, new double[2], unclaimed);
                     double alone = finish(rates, backlogs, unclaimed);
                     double shared = Math.max(PIECE / myRate, finish(rates, backlogs, unclaimed - 1));
                     assertThat(refrain).as("refrain %s: alone %.4f, shared %.4f", refrain, alone, shared)
                             .isEqualTo(shared > alone);
+                });
+    }
+
+    /** The satellite mix: 50 Mbit/s with 500 ms round trip, 20 Mbit/s with 20 ms. */
+    private static final double SAT = 6.0e6;
+    private static final double SAT_RTT = 0.5;
+    private static final double SHORT = 2.4e6;
+    private static final double SHORT_RTT = 0.02;
+    private static final double SMALL = 128 << 10;
+
+    @Test
+    void aLongLinkLeavesTheLastPiecesToAShortOneThoughItsRateIsHigher() {
+        // Three left: the short link delivers them within 0.19 s, the long one none before 0.52 s.
+        assertThat(EndgameRule.refrain(SMALL, SAT, 0, SAT_RTT, new double[] {SHORT}, new double[] {0},
+                new double[] {SHORT_RTT}, 3)).isTrue();
+        assertThat(EndgameRule.refrain(SMALL, SAT, 0, 0, new double[] {SHORT}, new double[] {0},
+                new double[] {SHORT_RTT}, 3)).as("without its round trip it would take one").isFalse();
+        // Forty left take the short link 2.2 s: the long link's share arrives well before.
+        assertThat(EndgameRule.refrain(SMALL, SAT, 0, SAT_RTT, new double[] {SHORT}, new double[] {0},
+                new double[] {SHORT_RTT}, 40)).isFalse();
+        assertThat(EndgameRule.refrain(SMALL, SHORT, 0, SHORT_RTT, new double[] {SAT}, new double[] {0},
+                new double[] {SAT_RTT}, 3)).as("the short link takes them").isFalse();
+    }
+
+    @Test
+    void aLongIdleLinkDoesNotCopyWhatAShortLinkDeliversWithinItsRoundTrip() {
+        double shortExpected = SHORT_RTT + (SMALL + LOWAT) / SHORT;
+        assertThat(EndgameRule.worthCopying(SMALL, SAT, 0, SAT_RTT, SHORT, SHORT_RTT, LOWAT, 0.01)).isFalse();
+        assertThat(EndgameRule.worthCopying(SMALL, SAT, 0, 0, SHORT, SHORT_RTT, LOWAT, 0.01))
+                .as("a copier without a round trip would").isTrue();
+        // Stalled by more than what the long link needs: copied.
+        assertThat(EndgameRule.worthCopying(SMALL, SAT, 0, SAT_RTT, SHORT, SHORT_RTT, LOWAT, shortExpected + 0.3))
+                .isFalse();
+        assertThat(EndgameRule.worthCopying(SMALL, SAT, 0, SAT_RTT, SHORT, SHORT_RTT, LOWAT, shortExpected + 0.6))
+                .isTrue();
+    }
+
+    @Test
+    void aShortIdleLinkCopiesALongLinksFreshPieceButNotOneAboutToArrive() {
+        double satExpected = SAT_RTT + (SMALL + LOWAT) / SAT;
+        assertThat(EndgameRule.worthCopying(SMALL, SHORT, 0, SHORT_RTT, SAT, SAT_RTT, LOWAT, 0.05)).isTrue();
+        assertThat(EndgameRule.worthCopying(SMALL, SHORT, 0, SHORT_RTT, SAT, SAT_RTT, LOWAT, satExpected - 0.05))
+                .isFalse();
+    }
+
+    /** With round trips too, a link that would deliver a piece before any other could never refrains. */
+    @Test
+    void theFirstToDeliverNeverRefrainsWhateverTheRoundTrips() {
+        qt().forAll(doubles().between(1e4, 1e8).zip(doubles().between(0, 4e6), (r, b) -> new double[] {r, b}),
+                doubles().between(0, 1),
+                doubles().between(1e4, 1e8).zip(doubles().between(0, 4e6), (r, b) -> new double[] {r, b}),
+                doubles().between(0, 1).zip(integers().between(1, 200), (rtt, n) -> new double[] {rtt, n}))
+                .checkAssert((me, myRtt, other, rest) -> {
+                    double mine = EndgameRule.start(me[0], me[1], myRtt) + PIECE / me[0];
+                    double theirs = EndgameRule.start(other[0], other[1], rest[0]) + PIECE / other[0];
+                    if (mine <= theirs) {
+                        assertThat(EndgameRule.refrain(PIECE, me[0], me[1], myRtt, new double[] {other[0]},
+                                new double[] {other[1]}, new double[] {rest[0]}, (int) rest[1]))
+                                .as("mine %.3f s, theirs %.3f s", mine, theirs).isFalse();
+                    }
+                });
+    }
+
+    /** An idle link never copies a piece the holder, on time, will deliver before this link could. */
+    @Test
+    void neverCopiesWhatTheHolderDeliversSoonerWhateverTheRoundTrips() {
+        qt().forAll(integers().between(16 << 10, 4 << 20), doubles().between(1e4, 1e8).zip(doubles().between(0, 1),
+                        (r, rtt) -> new double[] {r, rtt}),
+                doubles().between(1e4, 1e8).zip(doubles().between(0, 1), (r, rtt) -> new double[] {r, rtt}),
+                doubles().between(0, 30))
+                .checkAssert((length, me, holder, age) -> {
+                    double holderLeft = holder[1] + (length + LOWAT) / holder[0] - age;
+                    double mine = me[1] + length / me[0];
+                    if (holderLeft >= 0 && holderLeft < mine) {
+                        assertThat(EndgameRule.worthCopying(length, me[0], 0, me[1], holder[0], holder[1], LOWAT, age))
+                                .as("length %d, me %s, holder %s, age %.3f", length, java.util.Arrays.toString(me),
+                                        java.util.Arrays.toString(holder), age).isFalse();
+                    }
                 });
     }
 
