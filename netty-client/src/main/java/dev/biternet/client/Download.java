@@ -122,10 +122,20 @@ public final class Download {
         try {
             InetSocketAddress remote = new InetSocketAddress(server, target.port());
             List<ChannelFuture> connects = new ArrayList<>();
+            // The session is opened on the link that connects first, most likely the one with the
+            // shortest round trip: every link waits for it before attaching.
+            CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
+            OpenSession openRequest = resume.request();
             for (int i = 0; i < specs.size(); i++) {
-                LinkHandler h = new LinkHandler(specs.get(i), i == 0 ? resume.request() : null, 0, security.token());
+                LinkHandler h = new LinkHandler(specs.get(i), null, 0, security.token());
                 links.add(new Link(specs.get(i), h, transport, group, remote));
-                connects.add(connect(transport, group, specs.get(i), h, remote));
+                ChannelFuture connect = connect(transport, group, specs.get(i), h, remote);
+                connect.addListener(f -> {
+                    if (f.isSuccess() && opener.complete(h)) {
+                        h.open(openRequest);
+                    }
+                });
+                connects.add(connect);
             }
             for (int i = 0; i < connects.size(); i++) {
                 ChannelFuture f = connects.get(i).await();
@@ -137,7 +147,7 @@ public final class Download {
             }
             liveLinks = List.copyOf(links);
             trace("connected " + channels.size() + " link(s)");
-            SessionOpened session = awaitOpen(links.get(0).current);
+            SessionOpened session = awaitOpen(opener.getNow(links.get(0).current));
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
             PieceLayout layout = layoutOf(session);

@@ -88,6 +88,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** The round trip last told to the server, microseconds. */
     private long sentRttUs;
     private long lastTickNanos;
+    /** When Hello or Attach went out (0: no answer awaited), and the Hello-Welcome round trip in seconds. */
+    private long requestNanos;
+    private double handshakeRtt;
 
     private PieceHeader current;
     private long received;
@@ -183,6 +186,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        requestNanos = System.nanoTime();
         ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
                 .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
         if (open != null) {
@@ -190,6 +194,18 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         ctx.flush();
         ctx.fireChannelActive();
+    }
+
+    /**
+     * Sends OpenSession on this link, after its Hello; any thread, once the channel is active
+     * (its connect future has completed: the write is queued behind channelActive's Hello).
+     */
+    public void open(OpenSession request) {
+        ctx.executor().execute(() -> {
+            if (ctx.channel().isActive()) {
+                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request).build(), ctx.voidPromise());
+            }
+        });
     }
 
     /** Attaches this link to the session; any thread. */
@@ -201,6 +217,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.store = store;
             this.layout = store.layout();
             this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
+            // The handshake gave a first round trip: a long link's window opens from the first tick.
+            flow.rttSample(handshakeRtt);
+            requestNanos = System.nanoTime();
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             lastTickNanos = lastReadNanos;
@@ -238,9 +257,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                             + e.getWelcome().getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
                 }
                 welcomed = true;
+                handshakeRtt = answered();
             }
             case SESSION_OPENED -> opened.complete(e.getSessionOpened());
-            case ATTACHED -> { }
+            case ATTACHED -> {
+                if (flow != null) {
+                    flow.rttSample(answered());
+                    rtt = flow.rtt();
+                }
+            }
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
             case ERROR -> {
                 failure = "server: " + e.getError().getMessage();
@@ -453,6 +478,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
                 .setSentUs(micros())).build(), ctx.voidPromise());
+    }
+
+    /** Seconds since the request now answered went out (0 if none was awaited). */
+    private double answered() {
+        double seconds = requestNanos == 0 ? 0 : (System.nanoTime() - requestNanos) / 1e9;
+        requestNanos = 0;
+        return seconds;
     }
 
     private static long micros() {
