@@ -219,6 +219,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
             // The handshake gave a first round trip: a long link's window opens from the first tick.
             flow.rttSample(handshakeRtt);
+            rtt = flow.rtt();
             requestNanos = System.nanoTime();
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();

@@ -141,6 +141,47 @@ class LinkHandlerTest {
         return opened;
     }
 
+    /**
+     * Every ack carries the client's clock; a later block header echoes it with how long the
+     * server held it, and the difference is the link's round trip (in --json and the progress
+     * table). The test's "server" answers 40 ms after the ack, having held it 10 ms; the sample
+     * joins the handshake's as TCP smooths them (weight 1/8).
+     */
+    @Test
+    void aBlockHeaderEchoingAnAcksClockGivesTheRoundTrip() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        receivePiece(0, file);
+        List<Envelope> acks = sent();
+        assertThat(acks).singleElement().satisfies(e -> assertThat(e.getAck().getSentUs()).isPositive());
+        long sentUs = acks.get(0).getAck().getSentUs();
+        double before = handler.stats().rttMs();
+        assertThat(before).as("the handshake's round trip").isPositive();
+
+        Thread.sleep(40);
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                .setIndex(1).setOffset(layout.offset(1)).setLength(layout.length(1))
+                .setEchoUs(sentUs).setEchoHeldUs(10_000).build());
+        channel.writeInbound(Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(file, PIECE, PIECE)));
+
+        double sample = (handler.stats().rttMs() - 7 * before / 8) * 8;
+        assertThat(sample).as("40 ms and more since the ack, less the 10 ms held").isBetween(30.0, 10_000.0);
+        assertOnlyAck(sent(), 1, true);
+    }
+
+    @Test
+    void anEchoFromTheFutureIsNoRoundTrip() throws Exception {
+        open();
+        store.addHashes(0, allDigests(0, layout.pieceCount()));
+        double before = handler.stats().rttMs();
+        ByteBuf header = Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
+                .setIndex(0).setOffset(0).setLength(PIECE).setEchoUs(Long.MAX_VALUE / 2).build());
+        channel.writeInbound(Unpooled.wrappedBuffer(header, Unpooled.wrappedBuffer(file, 0, PIECE)));
+
+        assertThat(handler.stats().rttMs()).isEqualTo(before);
+        assertOnlyAck(sent(), 0, true);
+    }
+
     @Test
     void corruptPieceIsRejectedAndAGoodCopyIsWrittenAndAcked() throws Exception {
         open();

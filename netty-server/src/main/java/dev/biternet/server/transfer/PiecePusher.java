@@ -40,8 +40,6 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private static final double FAR_FROM_END = 4;
     /** A link's rate counts for the end-of-download decisions only after this many acks. */
     private static final int MIN_RATE_SAMPLES = 2;
-    /** Weight of the past in the rate's sums, per ack. */
-    private static final double RATE_DECAY = 0.8;
     /** Longest round trip a client may report (a minute); more is taken as a minute. */
     private static final int MAX_RTT_US = 60_000_000;
     /**
@@ -76,11 +74,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long bytesSent;
     private long piecesSent;
     private double rate;
-    /** Decaying sums of acked bytes and of the time they took: rate = ackedBytes / ackedSeconds. */
-    private double ackedBytes;
-    private double ackedSeconds;
+    private final DeliveryRate delivery = new DeliveryRate();
     private long lastAckNanos;
-    private int rateSamples;
     /** The client's round trip on this channel (Credit.rtt_us), seconds; 0: unknown. */
     private double rtt;
     /** The latest Ack.sent_us not echoed yet (0: none), and when that ack arrived. */
@@ -342,7 +337,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private boolean refrain(PieceAllocator allocator) {
         reportLoad();
         long pieceSize = session.layout().pieceSize();
-        if (rateSamples < MIN_RATE_SAMPLES || rtt + pieceSize / rate <= session.soonestDelivery(pieceSize)) {
+        if (delivery.samples() < MIN_RATE_SAMPLES || rtt + pieceSize / rate <= session.soonestDelivery(pieceSize)) {
             return false;
         }
         double others = session.totalRate() - rate;
@@ -361,19 +356,14 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     /**
-     * The link's delivery rate, from the spacing of acks while pieces were outstanding: what
-     * the client really received and verified, not what the kernel buffered. Bytes and time are
-     * averaged apart and divided (not the ratios averaged): acks that arrive in a burst after a
-     * retransmission stall would otherwise count as a huge rate each and make a lossy link look
-     * the fastest.
+     * The link's delivery rate ({@link DeliveryRate}), from the spacing of acks while pieces were
+     * outstanding: what the client really received and verified, not what the kernel buffered.
      */
     private void recordAck(int length) {
         long now = System.nanoTime();
         if (lastAckNanos != 0) {
-            ackedBytes = RATE_DECAY * ackedBytes + length;
-            ackedSeconds = RATE_DECAY * ackedSeconds + Math.max(now - lastAckNanos, 1000) / 1e9;
-            rate = ackedBytes / ackedSeconds;
-            rateSamples++;
+            delivery.ack(length, now - lastAckNanos);
+            rate = delivery.bytesPerSecond();
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
         reportLoad();

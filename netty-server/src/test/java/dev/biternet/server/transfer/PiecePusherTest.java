@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.proto.Ack;
 import dev.biternet.proto.Envelope;
 import dev.biternet.server.TestFiles;
 import dev.biternet.server.session.PieceAllocator;
@@ -122,6 +123,28 @@ class PiecePusherTest {
         assertThat(c.newPieces()).extracting(Piece::index).containsExactly(3, 4);
         c.pieces.forEach(this::assertMatchesLayout);
         assertThat(c.pusher().piecesSent()).isEqualTo(5);
+    }
+
+    /**
+     * The client's clock on an ack comes back on the next block header, with how long the
+     * server held it, so that the client can measure the round trip; each ack is echoed once.
+     */
+    @Test
+    void anAcksClockIsEchoedOnTheNextBlockHeaderOnce() throws Exception {
+        Conn c = server.connect();
+        attached(c, 2);
+        assertThat(c.pieces).extracting(p -> p.header().getEchoUs()).as("nothing to echo yet").containsOnly(0L);
+
+        c.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(0).setOk(true).setSentUs(123_456_789)).build());
+        List<Piece> second = c.newPieces();
+        c.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(1).setOk(true).setSentUs(123_999_999)).build());
+        List<Piece> third = c.newPieces();
+        c.credit(3);
+        List<Piece> fourth = c.newPieces();
+
+        assertThat(second).singleElement().satisfies(p -> assertThat(p.header().getEchoUs()).isEqualTo(123_456_789));
+        assertThat(third).singleElement().satisfies(p -> assertThat(p.header().getEchoUs()).isEqualTo(123_999_999));
+        assertThat(fourth).singleElement().satisfies(p -> assertThat(p.header().getEchoUs()).as("echoed once").isZero());
     }
 
     @Test
