@@ -12,8 +12,10 @@
 #              subflow endpoint per extra link, 16 MiB tcp_rmem/wmem for that run only
 #   single     curl over the fastest link alone (curl --interface 198.18.F.2), plain nginx
 #   alone      "the links alone": one curl from nginx over each link by itself, one link after
-#              the other, for the whole file or 10 s; their goodputs (bytes / curl's time,
-#              slow start included) summed. The honest ceiling on long or lossy links.
+#              the other, for the whole file or 10 s (--alone-seconds); their goodputs
+#              (bytes / curl's time, slow start included) summed. The honest ceiling on long
+#              or lossy links. Slow start over a 500 ms round trip takes ~6 s: for files that
+#              take much longer than 10 s, give --alone-seconds about the file's time.
 #
 # For each: the median over the rounds of wall seconds, goodput (file bits / wall), goodput
 # over the sum of link rates and over the links alone (medians), the SHA-256 check of the
@@ -28,7 +30,7 @@
 #
 # Usage: bench/lab/compare.sh [--links "40 20 10"] [--size-mib 128] [--rounds 3]
 #                             [--cc bbr|cubic] [--only biternet,aria2,mptcp,single,alone]
-#                             [--no-plot] [--keep]
+#                             [--alone-seconds 10] [--no-plot] [--keep]
 #   --links   one lab.sh link spec per link: RATE or RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]
 #             (e.g. "50:250 20:10", "30:20:1 30:20"); --rates is the same option
 #   --cc      TCP congestion control in both namespaces (default: the host's)
@@ -49,8 +51,9 @@ only="biternet,aria2,mptcp,single,alone"
 keep=0
 cc=""
 plot=1
+alone_s=10
 
-usage() { sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
     --links|--rates) rates=${2:?}; shift 2 ;;
     --cc) cc=${2:?}; shift 2 ;;
     --no-plot) plot=0; shift ;;
+    --alone-seconds) alone_s=${2:?}; shift 2 ;;
     --size-mib) size_mib=${2:?}; shift 2 ;;
     --rounds) rounds=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
@@ -80,6 +84,7 @@ done
 case "$cc" in ""|bbr|cubic|reno) ;; *) die "--cc: bbr, cubic or reno" ;; esac
 [[ "$size_mib" =~ ^[1-9][0-9]*$ ]] || die "--size-mib must be a positive whole number"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive whole number"
+[[ "$alone_s" =~ ^[1-9][0-9]*$ ]] || die "--alone-seconds must be a positive whole number"
 want() { [[ ",$only," == *",$1,"* ]]; }
 for m in ${only//,/ }; do
   case "$m" in biternet|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
@@ -314,17 +319,17 @@ start_sampler() { # start_sampler FILE: "epoch-seconds rx-bytes-per-link..." eve
 }
 stop_sampler() { [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null; sampler=""; } || true; }
 
-measure_alone() { # measure_alone ROUND: one curl per link, that link only, the file or 10 s
+measure_alone() { # measure_alone ROUND: one curl per link, that link only, the file or $alone_s s
   local rnd=$1 i line sum=0 mbit bytes_got secs rc
   for i in $(seq 1 "$nlinks"); do
     srv ip tcp_metrics flush all 2>/dev/null || true
     cli ip tcp_metrics flush all 2>/dev/null || true
     start_sampler "$samples/alone.r$rnd.l$i"
     rc=0
-    line=$(bg_wait cli curl -sS --interface "198.18.$i.2" -m 10 -o /dev/null -w '%{size_download} %{time_total}' \
+    line=$(bg_wait cli curl -sS --interface "198.18.$i.2" -m "$alone_s" -o /dev/null -w '%{size_download} %{time_total}' \
       "http://198.18.100.1:8080/data.bin" 2>"$logs/alone.r$rnd.l$i.err") || rc=$?
     stop_sampler
-    # 28: curl's own 10 s limit, the expected end on a link slower than the file.
+    # 28: curl's own time limit, the expected end on a link slower than the file.
     if [ "$rc" != 0 ] && [ "$rc" != 28 ]; then
       echo "compare.sh: link $i alone, round $rnd FAILED (curl exit $rc), see $logs/alone.r$rnd.l$i.err" >&2
       failed=1; mbit=0
@@ -474,7 +479,7 @@ echo "# One TCP flow on a tbf link reaches at most ~0.957 of the rate (Ethernet+
 echo "# so 0.957 in the /sum column is the physical ceiling. Wall = whole client process;"
 echo "# biternet's includes JVM start and its per-piece SHA-256 checks, the others' do not"
 echo "# (their output is hashed after the clock stops). rx = bytes on the wire per client link."
-echo "# /alone = goodput over the links alone (median over rounds of the per-link curls' sum)."
+echo "# /alone = goodput over the links alone (median over rounds of the sum of one curl per link, the file or ${alone_s} s)."
 echo
 printf '| %-10s | %8s | %13s | %7s | %6s | %6s | %6s | %-22s | %s |\n' method "wall s" "range s" Mbit/s "/sum" "/alone" sha256 "rx MiB per link" "biternet, median round"
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ------------ ---------: ---------------: --------: -------: -------: -------- ------------------------ ---
