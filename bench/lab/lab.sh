@@ -223,10 +223,19 @@ restore() {
   if [ "$i" = 1 ]; then cli "$name" ip route replace default via 198.18.1.1 dev "${name}c1"; fi
 }
 cc() {
-  local name=$1 algo=$2 ns
+  local name=$1 algo=$2 ns allowed
+  [[ " $(sysctl -n net.ipv4.tcp_available_congestion_control) " == *" $algo "* ]] ||
+    modprobe "tcp_$algo" 2>/dev/null ||
+    die "congestion control '$algo' is not available here (have: $(sysctl -n net.ipv4.tcp_available_congestion_control))"
+  # A namespace other than the host's may only pick an algorithm on the host's allowed list
+  # (EPERM otherwise); adding one there only lets more sockets choose it.
+  allowed=$(sysctl -n net.ipv4.tcp_allowed_congestion_control)
+  if [[ " $allowed " != *" $algo "* ]]; then
+    echo "lab.sh: adding $algo to the host's net.ipv4.tcp_allowed_congestion_control ($allowed)" >&2
+    sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed $algo"
+  fi
   for ns in "$name-cli" "$name-srv"; do
-    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$algo" 2>/dev/null ||
-      die "congestion control '$algo' is not available here (have: $(sysctl -n net.ipv4.tcp_available_congestion_control); try modprobe tcp_$algo)"
+    ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$algo"
   done
 }
 stats() {
