@@ -16,13 +16,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One instance of the network lab (bench/lab/lab.sh): a server namespace with one service
- * address and a client namespace with shaped uplinks and per-source policy routing. Runs the
- * real {@code bin/} launchers inside the namespaces. Always tear down with {@link #close()}; a
- * shutdown hook does it too if the JVM is stopped.
+ * address and a client namespace with shaped uplinks and per-source policy routing, and, for
+ * links with a delay or loss, the delay line in between. Runs the real {@code bin/} launchers
+ * inside the namespaces. Always tear down with {@link #close()}; a shutdown hook does it too if
+ * the JVM is stopped.
  */
 final class Lab implements AutoCloseable {
     static final String SERVICE = "198.18.100.1";
     static final int PORT = 7420;
+    /** Where {@link TcpFlow}'s sender listens, for the links-alone reference. */
+    static final int TCP_PORT = 7421;
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -31,6 +34,7 @@ final class Lab implements AutoCloseable {
     private final Path repo;
     private final Thread hook;
     private Process server;
+    private Process tcpSender;
 
     private Lab(String name, int[] mbit, Path repo) {
         this.name = name;
@@ -66,12 +70,26 @@ final class Lab implements AutoCloseable {
     }
 
     static Lab create(int... mbit) throws IOException, InterruptedException {
+        String[] links = new String[mbit.length];
+        for (int i = 0; i < mbit.length; i++) {
+            links[i] = Integer.toString(mbit[i]);
+        }
+        return create(links);
+    }
+
+    /**
+     * A lab with one link per lab.sh link spec: {@code RATE} (a direct veth pair) or
+     * {@code RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]} (through the delay line).
+     */
+    static Lab create(String... links) throws IOException, InterruptedException {
         String name = "bt" + ProcessHandle.current().pid() % 100000 + "x" + COUNTER.incrementAndGet();
+        int[] mbit = new int[links.length];
+        for (int i = 0; i < links.length; i++) {
+            mbit[i] = Integer.parseInt(links[i].split(":")[0]);
+        }
         Lab lab = new Lab(name, mbit, repo());
         List<String> cmd = new ArrayList<>(List.of("up", name));
-        for (int m : mbit) {
-            cmd.add(Integer.toString(m));
-        }
+        cmd.addAll(List.of(links));
         try {
             lab.script(cmd.toArray(String[]::new));
         } catch (IOException | RuntimeException e) {
@@ -133,6 +151,46 @@ final class Lab implements AutoCloseable {
     long rxBytes(int link) throws IOException, InterruptedException {
         return Long.parseLong(run(List.of("ip", "netns", "exec", name + "-cli", "cat",
                 "/sys/class/net/" + iface(link) + "/statistics/rx_bytes"), 10).trim());
+    }
+
+    /**
+     * Mbit/s of goodput of one plain TCP flow over {@code link} alone ({@link TcpFlow}: the
+     * server namespace sends, the client reads {@code maxBytes} or for {@code maxSeconds},
+     * from connect to last byte, slow start included), with the namespaces' congestion control.
+     */
+    double tcpAloneMbit(int link, long maxBytes, double maxSeconds) throws IOException, InterruptedException {
+        if (tcpSender == null) {
+            tcpSender = startOwnJava(name + "-srv", List.of("send", SERVICE, Integer.toString(TCP_PORT)));
+            BufferedReader r = new BufferedReader(new InputStreamReader(tcpSender.getInputStream(), StandardCharsets.UTF_8));
+            String line = r.readLine();
+            if (line == null || !line.startsWith("listening")) {
+                throw new IOException("the TCP reference sender did not start: " + line);
+            }
+        }
+        Process fetch = startOwnJava(name + "-cli", List.of("fetch", SERVICE, Integer.toString(TCP_PORT),
+                "198.18." + link + ".2", Long.toString(maxBytes), Double.toString(maxSeconds)));
+        String out = new String(fetch.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (!fetch.waitFor((long) maxSeconds + 30, TimeUnit.SECONDS) || fetch.exitValue() != 0) {
+            fetch.destroyForcibly();
+            throw new IOException("TCP reference flow over link " + link + " failed: " + out);
+        }
+        String[] bytesSeconds = out.split(" ");
+        return Long.parseLong(bytesSeconds[0]) * 8 / Double.parseDouble(bytesSeconds[1]) / 1e6;
+    }
+
+    /** Runs {@link TcpFlow} with this JVM's java and this class's class path, in a namespace. */
+    private static Process startOwnJava(String namespace, List<String> args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String classes;
+        try {
+            classes = Path.of(TcpFlow.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IOException(e);
+        }
+        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", namespace, java, "-cp", classes,
+                TcpFlow.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 
     /** Starts biternet-serve in the server namespace and waits until it listens. */
@@ -252,6 +310,9 @@ final class Lab implements AutoCloseable {
     }
 
     private void teardown() {
+        if (tcpSender != null) {
+            tcpSender.destroyForcibly();
+        }
         if (server != null) {
             server.descendants().forEach(ProcessHandle::destroy);
             server.destroy();
