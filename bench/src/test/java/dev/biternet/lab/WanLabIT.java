@@ -28,6 +28,7 @@ class WanLabIT {
 
     /** The generous floor: biternet over both links against the sum of the links alone. */
     private static final double FLOOR = 0.75;
+    private static final double[] ONE_WAY_MS = {30, 60};
 
     @Test
     void longAndLossyLinksAddUp() throws Exception {
@@ -62,6 +63,9 @@ class WanLabIT {
                     assertThat(payload).as("payload over link %d", i).isPositive();
                     assertThat(lab.rxBytes(i) - rxBefore[i - 1]).as("kernel rx counter of link %d vs its payload", i)
                             .isGreaterThanOrEqualTo(payload);
+                    // The round trip biternet measured: at least the delay line's, both ways.
+                    assertThat(links.get(i - 1).get("rtt_ms").asDouble()).as("round trip of link %d", i)
+                            .isBetween(2 * ONE_WAY_MS[i - 1], 10.0 * ONE_WAY_MS[i - 1]);
                 }
                 ratio = size * 8 / get.transferSeconds() / 1e6 / alone;
             }
