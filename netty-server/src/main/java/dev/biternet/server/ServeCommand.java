@@ -175,6 +175,10 @@ public final class ServeCommand implements Callable<Integer> {
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
                 + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT)
                 + (access.tls() != null ? ", TLS" : "") + ")");
+        Limits limits = access.limits();
+        LoggerFactory.getLogger("biternet.server").info("limits: {} connections, {} sessions, {} MiB of session piece state"
+                + " (descriptor limit {}, max heap {} MiB)", limits.maxConnections(), limits.maxSessions(),
+                limits.sessionMemory() >> 20, Limits.descriptorLimit(), Runtime.getRuntime().maxMemory() >> 20);
         if (endpoint != null) {
             out.println("biternet-serve: metrics on http://" + io.netty.util.NetUtil.toSocketAddressString(metricsHost, endpoint.port())
                     + "/metrics");
