@@ -153,6 +153,25 @@ class BoundsTest {
         assertThat(meter(server, "biternet_refused_total{limit=\"session_memory\"}")).isEqualTo(3);
     }
 
+    @Test
+    void connectionsBeyondTheServersLimitAreRefusedUntilOneCloses() throws Exception {
+        start(new Limits(64, 256, 5, 120).withServerWide(100, Limits.defaultSessionMemory(), 3));
+        for (int address = 30; address < 33; address++) {
+            client(address);
+        }
+        RawClient extra = new RawClient(server.address(), InetAddress.getByName("127.0.0.33"), 0);
+        clients.add(extra);
+        Error error = extra.expect(Envelope.BodyCase.ERROR).getError();
+        assertThat(error.getCode()).isEqualTo(Error.Code.LIMIT_EXCEEDED);
+        assertThat(error.getMessage()).isEqualTo("server busy: 3 connections open, its limit (--max-connections); try again later");
+        assertThat(extra.closedByServer()).isTrue();
+        clients.remove(0).close();
+        TestFiles.await("the closed connection to be counted out", 5_000,
+                () -> meter(server, "biternet_channels_open") < 3);
+        client(34);
+        assertThat(meter(server, "biternet_refused_total{limit=\"connections\"}")).isEqualTo(1);
+    }
+
     private List<String> serverLog() {
         return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
