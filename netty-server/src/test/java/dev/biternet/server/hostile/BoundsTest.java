@@ -10,7 +10,11 @@ import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.SessionOpened;
+import dev.biternet.proto.Attach;
+import dev.biternet.proto.OpenSession;
 import dev.biternet.server.BiternetServer;
+import dev.biternet.server.BiternetServerTest.Piece;
+import dev.biternet.server.BiternetServerTest.WireClient;
 import dev.biternet.server.TestFiles;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.Limits;
@@ -40,12 +44,12 @@ class BoundsTest {
     @TempDir
     Path root;
     private BiternetServer server;
-    private final List<RawClient> clients = new ArrayList<>();
+    private final List<WireClient> clients = new ArrayList<>();
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
 
     @AfterEach
     void tearDown() throws IOException {
-        for (RawClient c : clients) {
+        for (WireClient c : clients) {
             c.close();
         }
         ((Logger) LoggerFactory.getLogger("biternet.server")).detachAppender(log);
@@ -59,10 +63,25 @@ class BoundsTest {
                 .withAccess(Access.DEFAULT.withLimits(limits)));
     }
 
-    private RawClient client(int lastOctet) throws IOException {
-        RawClient c = new RawClient(server.address(), InetAddress.getByName("127.0.0." + lastOctet), 0);
+    private WireClient client(int lastOctet) throws IOException {
+        WireClient c = new WireClient(server.address(), InetAddress.getByName("127.0.0." + lastOctet));
         clients.add(c);
-        return c.welcomed();
+        c.hello();
+        return c;
+    }
+
+    private static void attach(WireClient c, SessionOpened opened, int window) throws IOException {
+        c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("bounds")).build());
+        c.expect(Envelope.BodyCase.ATTACHED);
+    }
+
+    /** The next piece frame; control frames before it (the root hash) are skipped. */
+    private static void nextPiece(WireClient c) throws IOException {
+        Object frame;
+        while (!((frame = c.read()) instanceof Piece)) {
+            assertThat(((Envelope) frame).getBodyCase()).isEqualTo(Envelope.BodyCase.PIECE_HASHES);
+        }
     }
 
     /** A meter's value from the server's Prometheus text, as an operator scrapes it. */
@@ -90,9 +109,9 @@ class BoundsTest {
         int opened = 0;
         int refused = 0;
         for (int address = 10; address < 22; address++) {
-            RawClient c = client(address);
+            WireClient c = client(address);
             for (int i = 0; i < 3; i++) {
-                c.send(RawClient.open("f.bin"));
+                c.open("f.bin");
                 Envelope answer = (Envelope) c.read();
                 if (answer.hasSessionOpened()) {
                     opened++;
@@ -112,10 +131,10 @@ class BoundsTest {
                 .isLessThanOrEqualTo(12 + limit + 16);
 
         // Sessions nobody attached to give way to a client that downloads (it asks again while busy).
-        RawClient normal = client(1);
+        WireClient normal = client(1);
         SessionOpened session = null;
         for (long deadline = System.nanoTime() + 15_000_000_000L; session == null && System.nanoTime() < deadline; ) {
-            normal.send(RawClient.open("f.bin"));
+            normal.open("f.bin");
             Envelope answer = (Envelope) normal.read();
             if (answer.hasSessionOpened()) {
                 session = answer.getSessionOpened();
@@ -125,7 +144,7 @@ class BoundsTest {
             }
         }
         assertThat(session).as("a session for the normal client within 15 s").isNotNull();
-        assertThat(normal.fetchAll(session)).isEqualTo(data);
+        assertThat(normal.fetchAll(session, 8)).isEqualTo(data);
         assertThat(meter(server, "biternet_sessions_open")).isLessThanOrEqualTo(limit);
     }
 
@@ -135,10 +154,10 @@ class BoundsTest {
             sparse.setLength(64L << 20); // 4,096 pieces of 16 KiB: 139,264 bytes of state a session
         }
         start(new Limits(64, 256, 5, 120).withServerWide(1000, 1 << 20, 10_000));
-        RawClient c = client(2);
+        WireClient c = client(2);
         int opened = 0;
         for (int i = 0; i < 10; i++) {
-            c.send(RawClient.open("big.bin"));
+            c.open("big.bin");
             Envelope answer = (Envelope) c.read();
             if (answer.hasSessionOpened()) {
                 opened++;
@@ -159,7 +178,7 @@ class BoundsTest {
         for (int address = 30; address < 33; address++) {
             client(address);
         }
-        RawClient extra = new RawClient(server.address(), InetAddress.getByName("127.0.0.33"), 0);
+        WireClient extra = new WireClient(server.address(), InetAddress.getByName("127.0.0.33"));
         clients.add(extra);
         Error error = extra.expect(Envelope.BodyCase.ERROR).getError();
         assertThat(error.getCode()).isEqualTo(Error.Code.LIMIT_EXCEEDED);
@@ -188,8 +207,8 @@ class BoundsTest {
         // A component longer than NAME_MAX: the file system's error names the whole absolute path.
         String forged = "x\n2026-01-01T00:00:00.000Z INFO  biternet.sessions session=1 result=complete path=\"f\"\r\n"
                 + "y".repeat(300) + "/f.bin";
-        RawClient c = client(3);
-        c.send(RawClient.open(forged));
+        WireClient c = client(3);
+        c.open(forged);
         Error error = c.expect(Envelope.BodyCase.ERROR).getError();
         assertThat(error.getMessage()).doesNotContain("\n").doesNotContain("\r")
                 .doesNotContain(root.toRealPath().toString()).contains("x\\n2026").contains("\\\"f\\\"");
@@ -205,14 +224,14 @@ class BoundsTest {
         TestFiles.write(root.resolve("f.bin"), 4, PIECE);
         start(Limits.DEFAULT);
         captureLog();
-        RawClient c = client(4);
-        c.send(RawClient.open("d/" + "p".repeat(1_000_000)));
+        WireClient c = client(4);
+        c.open("d/" + "p".repeat(1_000_000));
         Error error = c.expect(Envelope.BodyCase.ERROR).getError();
         assertThat(error.getCode()).isEqualTo(Error.Code.FORBIDDEN_PATH);
         assertThat(error.getMessage()).startsWith("refused path 'd/ppp").endsWith("…(1000002 bytes)': longer than 4096 bytes");
         assertThat(error.getMessage().length()).isLessThan(300);
         assertThat(serverLog()).allSatisfy(l -> assertThat(l.length()).isLessThan(1500));
-        c.send(RawClient.open("f.bin"));
+        c.open("f.bin");
         assertThat(c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened().getFileSize()).as("still served").isEqualTo(PIECE);
     }
 
@@ -220,11 +239,12 @@ class BoundsTest {
     void aPathFillingTheLargestFrameGetsAnAnswer() throws Exception {
         start(Limits.DEFAULT);
         int length = Frames.MAX_FRAME_LENGTH;
-        while (RawClient.open("q".repeat(length)).getSerializedSize() + 1 > Frames.MAX_FRAME_LENGTH) {
+        while (Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("q".repeat(length))).build()
+                .getSerializedSize() + 1 > Frames.MAX_FRAME_LENGTH) {
             length--;
         }
-        RawClient c = client(5);
-        c.send(RawClient.open("q".repeat(length)));
+        WireClient c = client(5);
+        c.open("q".repeat(length));
         Error error = c.expect(Envelope.BodyCase.ERROR).getError();
         assertThat(error.getCode()).isEqualTo(Error.Code.FORBIDDEN_PATH);
         assertThat(error.getMessage()).endsWith("…(" + length + " bytes)': longer than 4096 bytes");
@@ -234,24 +254,22 @@ class BoundsTest {
     void windowsOf2To31AndMoreAreLargeNotOne() throws Exception {
         TestFiles.write(root.resolve("f.bin"), 5, 8 * PIECE);
         start(Limits.DEFAULT);
-        RawClient attacher = client(6);
-        attacher.send(RawClient.open("f.bin"));
+        WireClient attacher = client(6);
+        attacher.open("f.bin");
         SessionOpened first = attacher.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
-        attacher.socket.setSoTimeout(5_000);
-        attacher.attach(first, Integer.MIN_VALUE); // 2^31 on the wire
+        attach(attacher, first, Integer.MIN_VALUE); // 2^31 on the wire
         for (int i = 0; i < 8; i++) {
-            attacher.nextPiece(); // times out after 5 s if the window were 1
+            nextPiece(attacher); // times out if the window were 1
         }
 
-        RawClient crediter = client(6);
-        crediter.send(RawClient.open("f.bin"));
+        WireClient crediter = client(6);
+        crediter.open("f.bin");
         SessionOpened second = crediter.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
-        crediter.socket.setSoTimeout(5_000);
-        crediter.attach(second, 1);
-        crediter.nextPiece();
+        attach(crediter, second, 1);
+        nextPiece(crediter);
         crediter.send(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(-1)).build()); // 2^32 - 1
         for (int i = 1; i < 8; i++) {
-            crediter.nextPiece();
+            nextPiece(crediter);
         }
     }
 }

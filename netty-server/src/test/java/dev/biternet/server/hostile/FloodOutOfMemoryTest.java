@@ -3,6 +3,7 @@ package dev.biternet.server.hostile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biternet.proto.Envelope;
+import dev.biternet.server.BiternetServerTest.WireClient;
 import dev.biternet.server.ServeCommand;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -61,10 +62,10 @@ class FloodOutOfMemoryTest {
 
             long deadline = System.nanoTime() + 10_000_000_000L;
             int opened = 0;
-            try (RawClient c = new RawClient(new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1))))) {
-                c.welcomed();
+            try (WireClient c = new WireClient(new InetSocketAddress("127.0.0.1", Integer.parseInt(m.group(1))))) {
+                c.hello();
                 while (System.nanoTime() < deadline) {
-                    c.send(RawClient.open("huge.bin"));
+                    c.open("huge.bin");
                     if (((Envelope) c.read()).hasSessionOpened()) {
                         opened++;
                     }

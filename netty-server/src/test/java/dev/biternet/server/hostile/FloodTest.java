@@ -2,18 +2,27 @@ package dev.biternet.server.hostile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Hello;
+import dev.biternet.proto.OpenSession;
 import dev.biternet.server.BiternetServer;
+import dev.biternet.server.BiternetServerTest.WireClient;
 import dev.biternet.server.TestFiles;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.Limits;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -45,6 +54,15 @@ class FloodTest {
         }
     }
 
+    private static byte[] frame(Envelope e) {
+        ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
+        try {
+            return ByteBufUtil.getBytes(frame);
+        } finally {
+            frame.release();
+        }
+    }
+
     private static long allocated() {
         ByteBufAllocatorMetric m = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
         return m.usedDirectMemory() + m.usedHeapMemory();
@@ -58,9 +76,13 @@ class FloodTest {
                 .withAccess(Access.DEFAULT.withLimits(new Limits(64, 256, 5, idleSeconds))));
         long before = allocated();
 
-        RawClient flooder = new RawClient(server.address(), InetAddress.getByName("127.0.0.7"), 4096);
+        Socket flooder = new Socket();
+        flooder.setReceiveBufferSize(4096); // before connecting: the window it offers stays small
+        flooder.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.7"), 0));
+        flooder.connect(server.address(), 5_000);
         ByteArrayOutputStream batch = new ByteArrayOutputStream();
-        byte[] request = RawClient.frame(RawClient.open("no-such-file-" + "n".repeat(100)));
+        byte[] request = frame(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder()
+                .setPath("no-such-file-" + "n".repeat(100))).build());
         while (batch.size() < 64 << 10) {
             batch.write(request);
         }
@@ -69,8 +91,9 @@ class FloodTest {
         AtomicReference<IOException> stopped = new AtomicReference<>();
         Thread writer = new Thread(() -> {
             try {
-                OutputStream out = flooder.socket.getOutputStream();
-                out.write(RawClient.frame(RawClient.hello()));
+                OutputStream out = flooder.getOutputStream();
+                out.write(frame(Envelope.newBuilder().setHello(Hello.newBuilder()
+                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("flooder")).build()));
                 while (sent.get() < FLOOD_BYTES) {
                     out.write(requests);
                     sent.addAndGet(requests.length);
@@ -84,9 +107,10 @@ class FloodTest {
         try {
             long peak = 0;
             // Served meanwhile: a client that reads its answers.
-            try (RawClient normal = new RawClient(server.address())) {
-                normal.welcomed().send(RawClient.open("f.bin"));
-                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened()))
+            try (WireClient normal = new WireClient(server.address())) {
+                normal.hello();
+                normal.open("f.bin");
+                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened(), 8))
                         .isEqualTo(data);
             }
             long deadline = System.nanoTime() + 20_000_000_000L;
