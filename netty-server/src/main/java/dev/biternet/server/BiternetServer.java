@@ -75,7 +75,7 @@ public final class BiternetServer implements AutoCloseable {
         this.transport = transport;
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
-                config.access().limits().sessionsPerAddress(), metrics);
+                config.access().limits(), metrics);
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
         ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access(), metrics);
@@ -107,7 +107,7 @@ public final class BiternetServer implements AutoCloseable {
                 b.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT);
             }
             this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
-            boss.scheduleAtFixedRate(sessions::reap, 1, 1, TimeUnit.SECONDS);
+            boss.scheduleAtFixedRate(this::reap, 1, 1, TimeUnit.SECONDS);
             ok = true;
         } catch (Exception e) {
             throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
@@ -115,6 +115,16 @@ public final class BiternetServer implements AutoCloseable {
             if (!ok) {
                 shutdown();
             }
+        }
+    }
+
+    /** A periodic task that throws is cancelled without a word: this one must not stop. */
+    private void reap() {
+        try {
+            sessions.reap();
+        } catch (RuntimeException | java.lang.Error e) {
+            Fatal.check(e);
+            LOG.warn("closing idle sessions failed (tried again in 1 s)", e);
         }
     }
 

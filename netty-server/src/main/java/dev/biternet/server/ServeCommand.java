@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
             "0:stopped normally",
             "1:could not start (root missing, address in use, ...)",
             "2:usage error",
+            "3:ran out of memory (exits at once, for a supervisor to restart it)",
         })
 public final class ServeCommand implements Callable<Integer> {
     @Spec
@@ -76,6 +77,19 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-channels-per-address", paramLabel = "N", defaultValue = "256",
             description = "Open connections one client address may hold (default: ${DEFAULT-VALUE}).")
     private int maxChannels;
+
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "Open connections over all clients (default: half the process's descriptor limit, `ulimit -n`).")
+    private Integer maxConnections;
+
+    @Option(names = "--max-sessions", paramLabel = "N",
+            description = "Open sessions over all clients; each holds an open file (default: a quarter of the descriptor limit).")
+    private Integer maxSessionsTotal;
+
+    @Option(names = "--session-memory", paramLabel = "MIB",
+            description = "Memory the open sessions' piece state may take, in MiB: 33 bytes a piece per session"
+                    + " (default: a quarter of the maximum heap, -Xmx).")
+    private Long sessionMemoryMib;
 
     @Option(names = "--hello-timeout", paramLabel = "SECONDS", defaultValue = "5",
             description = "Close a connection that has not sent Hello within this time (default: ${DEFAULT-VALUE}).")
@@ -161,6 +175,10 @@ public final class ServeCommand implements Callable<Integer> {
         out.println("biternet-serve: serving " + root.toRealPath() + " on " + io.netty.util.NetUtil.toAddressString(server.address().getAddress())
                 + " port " + server.port() + " (" + server.transport().name().toLowerCase(java.util.Locale.ROOT)
                 + (access.tls() != null ? ", TLS" : "") + ")");
+        Limits limits = access.limits();
+        LoggerFactory.getLogger("biternet.server").info("limits: {} connections, {} sessions, {} MiB of session piece state"
+                + " (descriptor limit {}, max heap {} MiB)", limits.maxConnections(), limits.maxSessions(),
+                limits.sessionMemory() >> 20, Limits.descriptorLimit(), Runtime.getRuntime().maxMemory() >> 20);
         if (endpoint != null) {
             out.println("biternet-serve: metrics on http://" + io.netty.util.NetUtil.toSocketAddressString(metricsHost, endpoint.port())
                     + "/metrics");
@@ -174,9 +192,13 @@ public final class ServeCommand implements Callable<Integer> {
         Limits limits;
         try {
             limits = new Limits(maxSessions, maxChannels, helloTimeout, idleTimeout);
-        } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--max-sessions-per-address, --max-channels-per-address"
-                    + " and --hello-timeout must be at least 1, --idle-timeout at least 0");
+            limits = limits.withServerWide(maxSessionsTotal != null ? maxSessionsTotal : limits.maxSessions(),
+                    sessionMemoryMib != null ? Math.multiplyExact(sessionMemoryMib, 1L << 20) : limits.sessionMemory(),
+                    maxConnections != null ? maxConnections : limits.maxConnections());
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-sessions-per-address, --max-channels-per-address,"
+                    + " --max-sessions, --max-connections, --session-memory and --hello-timeout must be at least 1,"
+                    + " --idle-timeout at least 0");
         }
         AccessToken token = AccessToken.NONE;
         if (tokenFile != null) {
@@ -249,6 +271,7 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        Fatal.install();
         System.exit(commandLine(args).execute(args));
     }
 }

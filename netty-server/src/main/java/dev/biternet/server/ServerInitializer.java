@@ -6,6 +6,7 @@ import dev.biternet.server.metrics.ErrorCounter;
 import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AddressLimiter;
+import dev.biternet.server.security.Capacity;
 import dev.biternet.server.security.ConnectionGuard;
 import dev.biternet.server.session.SessionRegistry;
 import dev.biternet.server.transfer.ControlHandler;
@@ -41,6 +42,8 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     private final Access access;
     /** Open connections per client address, shared by every channel this initializer builds. */
     private final AddressLimiter channelsPerAddress;
+    private final Capacity channels;
+    private final ServerMetrics metrics;
     private final ErrorCounter errorCounter;
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds) {
@@ -59,16 +62,19 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access,
                              ServerMetrics metrics) {
         this.errorCounter = new ErrorCounter(metrics);
+        this.metrics = metrics;
         this.sessions = sessions;
         this.readTimeoutSeconds = readTimeoutSeconds;
         this.blockSize = blockSize;
         this.access = access;
         this.channelsPerAddress = new AddressLimiter(access.limits().channelsPerAddress());
+        this.channels = new Capacity(access.limits().maxConnections());
+        metrics.bindConnectionLimit(channels);
     }
 
-    /** Connections open now (those counted against their address's limit). */
-    public int openChannels() {
-        return channelsPerAddress.total();
+    /** Connections open now (those counted against the limits). */
+    public long openChannels() {
+        return channels.held();
     }
 
     @Override
@@ -78,7 +84,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
         if (access.tls() != null) {
             p.addLast(TLS, access.tls().newHandler(ch.alloc()));
         }
-        p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress));
+        p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress, channels, metrics));
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
         p.addLast(ERROR_COUNTER, errorCounter);

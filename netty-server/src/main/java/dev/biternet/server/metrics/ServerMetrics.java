@@ -1,6 +1,7 @@
 package dev.biternet.server.metrics;
 
 import dev.biternet.proto.Error;
+import dev.biternet.server.security.Capacity;
 import dev.biternet.server.session.PieceAllocator;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -26,6 +27,13 @@ import java.util.function.Supplier;
  *  biternet_pieces_claimed_total{kind}         new, reclaimed (after a release), copy (endgame duplicate)
  *  biternet_pieces_done_total                  pieces the client verified
  *  biternet_errors_total{code}                 Error frames sent, by Error.Code
+ *  biternet_refused_total{limit}               LIMIT_EXCEEDED answers, by the limit reached: connections,
+ *                                              connections_per_address, sessions, sessions_per_address,
+ *                                              session_memory
+ *  biternet_sessions_limit                     gauge, --max-sessions
+ *  biternet_connections_limit                  gauge, --max-connections
+ *  biternet_session_memory_bytes               gauge, piece state the open sessions are charged
+ *  biternet_session_memory_limit_bytes         gauge, --session-memory
  * </pre>
  */
 public final class ServerMetrics implements PieceAllocator.Listener {
@@ -39,6 +47,7 @@ public final class ServerMetrics implements PieceAllocator.Listener {
     private final Map<PieceAllocator.ClaimKind, Counter> claims = new EnumMap<>(PieceAllocator.ClaimKind.class);
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, Counter> closed = new ConcurrentHashMap<>();
+    private final Map<String, Counter> refused = new ConcurrentHashMap<>();
 
     public ServerMetrics() {
         for (PieceAllocator.ClaimKind kind : PieceAllocator.ClaimKind.values()) {
@@ -58,6 +67,27 @@ public final class ServerMetrics implements PieceAllocator.Listener {
     public void bindOpen(Supplier<Number> sessions, Supplier<Number> channels) {
         Gauge.builder("biternet.sessions.open", sessions).description("Open sessions").register(registry);
         Gauge.builder("biternet.channels.open", channels).description("Open client connections").register(registry);
+    }
+
+    /** Registers the server-wide session limits and what is held of them. */
+    public void bindSessionLimits(Capacity sessions, Capacity memory) {
+        Gauge.builder("biternet.sessions.limit", sessions::max).description("Open sessions the server allows").register(registry);
+        Gauge.builder("biternet.session.memory", memory::held).baseUnit("bytes")
+                .description("Piece state the open sessions are charged").register(registry);
+        Gauge.builder("biternet.session.memory.limit", memory::max).baseUnit("bytes")
+                .description("Piece state all sessions may hold").register(registry);
+    }
+
+    /** Registers the server-wide connection limit. */
+    public void bindConnectionLimit(Capacity connections) {
+        Gauge.builder("biternet.connections.limit", connections::max).description("Open connections the server allows")
+                .register(registry);
+    }
+
+    /** A request refused with LIMIT_EXCEEDED because of {@code limit}. */
+    public void refused(String limit) {
+        refused.computeIfAbsent(limit, l -> Counter.builder("biternet.refused").tag("limit", l)
+                .description("Requests refused with LIMIT_EXCEEDED, by the limit reached").register(registry)).increment();
     }
 
     public void bytesSent(long n) {

@@ -56,11 +56,6 @@ public final class AddressLimiter {
         return ip == null ? 0 : counts.getOrDefault(ip, 0);
     }
 
-    /** Units held over all addresses. */
-    public int total() {
-        return counts.values().stream().mapToInt(Integer::intValue).sum();
-    }
-
     /** The address part of {@code address} for messages and logs ({@code 127.0.0.1}, {@code ::1}). */
     public static String hostOf(SocketAddress address) {
         InetAddress ip = ip(address);

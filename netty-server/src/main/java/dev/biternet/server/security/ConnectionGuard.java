@@ -2,38 +2,51 @@ package dev.biternet.server.security;
 
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Error;
-import io.netty.channel.ChannelFutureListener;
+import dev.biternet.server.metrics.ServerMetrics;
+import dev.biternet.server.transfer.ErrorClose;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.net.SocketAddress;
 
 /**
- * Early in the pipeline: a connection beyond its address's limit of open connections is told
- * {@code LIMIT_EXCEEDED} and closed before it can do anything, and what it sends is dropped.
+ * Early in the pipeline: a connection beyond its address's limit of open connections, or beyond
+ * the server's, is told {@code LIMIT_EXCEEDED} and closed before it can do anything, and what it
+ * sends is dropped.
  */
 public final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     private final AddressLimiter channels;
+    private final Capacity all;
+    private final ServerMetrics metrics;
     private SocketAddress counted;
     private boolean refused;
 
-    public ConnectionGuard(AddressLimiter channels) {
+    /** @param all open connections over all addresses */
+    public ConnectionGuard(AddressLimiter channels, Capacity all, ServerMetrics metrics) {
         this.channels = channels;
+        this.all = all;
+        this.metrics = metrics;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         SocketAddress remote = ctx.channel().remoteAddress();
-        if (channels.tryAcquire(remote)) {
+        String why;
+        if (!all.tryAcquire(1)) {
+            metrics.refused("connections");
+            why = "server busy: " + all.max() + " connections open, its limit (--max-connections); try again later";
+        } else if (!channels.tryAcquire(remote)) {
+            all.release(1);
+            metrics.refused("connections_per_address");
+            why = "too many connections from " + AddressLimiter.hostOf(remote) + " (limit " + channels.max() + ")";
+        } else {
             counted = remote;
             super.channelActive(ctx);
             return;
         }
         refused = true;
-        String host = AddressLimiter.hostOf(remote);
         // Through the whole pipeline (encoder, TLS), not from this stage towards the head.
-        ctx.channel().writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, "too many connections from " + host
-                + " (limit " + channels.max() + ")")).addListener(ChannelFutureListener.CLOSE);
+        ErrorClose.send(ctx.channel(), Frames.error(Error.Code.LIMIT_EXCEEDED, why));
     }
 
     @Override
@@ -49,6 +62,7 @@ public final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (counted != null) {
             channels.release(counted);
+            all.release(1);
             counted = null;
         }
         super.channelInactive(ctx);

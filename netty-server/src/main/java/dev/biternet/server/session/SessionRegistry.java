@@ -10,7 +10,9 @@ import dev.biternet.server.files.RequestException;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.AddressLimiter;
+import dev.biternet.server.security.Capacity;
 import dev.biternet.server.security.Limits;
+import dev.biternet.server.security.UntrustedText;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
@@ -26,7 +28,12 @@ import org.slf4j.LoggerFactory;
  * All open sessions of one server, by id. Opening resolves the path below the root, pins the
  * file version (the session keeps its own open file, so a file replaced by rename keeps serving
  * the old bytes) and starts or reuses the piece hashes. Sessions with no link for
- * {@code idleTimeout} are closed by {@link #reap()}.
+ * {@code idleTimeout} (sooner if no link ever attached) are closed by {@link #reap()}.
+ *
+ * <p>It also owns the session limits: per client address, server-wide (each session holds a
+ * descriptor) and the bytes of piece state all sessions hold ({@link #stateBytes}); an open
+ * beyond one is refused with {@code LIMIT_EXCEEDED}. Refusal texts carry the client's path
+ * only as {@link UntrustedText} renders it.
  */
 public final class SessionRegistry implements AutoCloseable {
     /** One line per session with its outcome, for operators (key=value pairs). */
@@ -37,58 +44,154 @@ public final class SessionRegistry implements AutoCloseable {
      * session slot it holds (see {@link #open(dev.biternet.proto.OpenSession, SocketAddress)}).
      */
     private static final long FINISHED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * A session no link ever attached to is closed after this (or the idle timeout, if shorter):
+     * the opener attaches moments after SessionOpened, so such a session only holds a descriptor
+     * and its piece state for someone who will not use them.
+     */
+    private static final long UNATTACHED_NANOS = TimeUnit.SECONDS.toNanos(20);
+    /**
+     * When the server's sessions or their memory are all taken, a session no link attached to
+     * within this time is closed to make room for a new one: a client that means to download
+     * attaches within moments, so the room held by those that do not goes to those that do.
+     */
+    private static final long UNATTACHED_EVICTABLE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** Longest path an OpenSession may name, in UTF-8 bytes (Linux's PATH_MAX). */
+    public static final int MAX_PATH_BYTES = 4096;
+    /** Piece state of a session beyond its per-piece bytes (the session, its maps, its descriptor). */
+    private static final long STATE_OVERHEAD_BYTES = 4096;
     private final ServedRoot root;
     private final FileHasher hasher;
     private final int pieceSizeOverride;
     private final long idleTimeoutNanos;
     private final Map<ByteString, Session> sessions = new ConcurrentHashMap<>();
     private final AddressLimiter perAddress;
+    /** Sessions open over all clients, and the bytes of piece state they hold. */
+    private final Capacity slots;
+    private final Capacity memory;
+    /** What each open session was charged against {@link #memory}, by id. */
+    private final Map<ByteString, Long> charged = new ConcurrentHashMap<>();
     private final ServerMetrics metrics;
     /** Set when the server starts shutting down: no new sessions, running ones may finish. */
     private volatile boolean draining;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
-        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT.sessionsPerAddress(), new ServerMetrics());
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT, new ServerMetrics());
     }
 
     /**
-     * @param sessionsPerAddress how many open sessions one client address may hold
+     * @param limits how many open sessions one client address and the whole server may hold, and
+     *               the bytes of piece state they may hold together
      * @param metrics where sessions count what they send and how they end
      */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
-                           int sessionsPerAddress, ServerMetrics metrics) {
+                           Limits limits, ServerMetrics metrics) {
         this.metrics = metrics;
         this.root = root;
         this.hasher = hasher;
         this.pieceSizeOverride = pieceSizeOverride;
         this.idleTimeoutNanos = unit.toNanos(idleTimeout);
-        this.perAddress = new AddressLimiter(sessionsPerAddress);
+        this.perAddress = new AddressLimiter(limits.sessionsPerAddress());
+        this.slots = new Capacity(limits.maxSessions());
+        this.memory = new Capacity(limits.sessionMemory());
+        metrics.bindSessionLimits(slots, memory);
     }
 
     /**
-     * Opens a session for {@code client}, which may hold at most the per-address number of
-     * open sessions; one more is refused with {@code LIMIT_EXCEEDED}. A resuming client's pieces
-     * ({@code have}) are marked done when the file is still the version it names (see
+     * The bytes of memory a session of {@code layout} is charged: its allocator's byte per piece
+     * and the piece digests (32 bytes a piece), which sessions of one file version share but each
+     * is charged for, an upper bound that needs no bookkeeping of who shares what.
+     */
+    public static long stateBytes(PieceLayout layout) {
+        return STATE_OVERHEAD_BYTES + (long) layout.pieceCount() * (1 + dev.biternet.common.piece.Digests.SHA256_BYTES);
+    }
+
+    /**
+     * Opens a session for {@code client}. Refused with {@code LIMIT_EXCEEDED}: one more than the
+     * client address's open sessions, than the server's, or a session whose piece state does not
+     * fit in what the open ones leave of the memory budget (the state is counted once the
+     * file's layout is known: at most one session per event loop is allocated and then refused).
+     * A path longer than {@link #MAX_PATH_BYTES} is {@code FORBIDDEN_PATH}. A resuming client's
+     * pieces ({@code have}) are marked done when the file is still the version it names (see
      * {@link Session#markHave}).
      */
     public Session open(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
         if (draining) {
             throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
         }
+        String path = request.getPath();
+        int pathBytes = request.getPathBytes().size();
+        if (pathBytes > MAX_PATH_BYTES) {
+            throw new RequestException(Error.Code.FORBIDDEN_PATH, "refused path '" + UntrustedText.field(path)
+                    + "': longer than " + MAX_PATH_BYTES + " bytes");
+        }
         if (!perAddress.tryAcquire(client) && (closeFinished(client) == 0 || !perAddress.tryAcquire(client))) {
-            throw new RequestException(Error.Code.LIMIT_EXCEEDED, "too many open sessions from "
+            throw limitExceeded("sessions_per_address", "too many open sessions from "
                     + AddressLimiter.hostOf(client) + " (limit " + perAddress.max() + ")");
         }
-        boolean ok = false;
+        if (!slots.tryAcquire(1) && (!makeRoom() || !slots.tryAcquire(1))) {
+            perAddress.release(client);
+            throw limitExceeded("sessions", "server busy: " + slots.max() + " sessions open, its limit (--max-sessions);"
+                    + " try again later");
+        }
+        if (memory.held() >= memory.max() && !makeRoom()) {
+            releaseSlots(client);
+            throw memoryExceeded(0);
+        }
+        Session session;
         try {
-            Session session = openFile(request, client);
-            ok = true;
-            return session;
-        } finally {
-            if (!ok) {
-                perAddress.release(client);
+            session = openFile(request, client);
+        } catch (RequestException e) {
+            releaseSlots(client);
+            throw new RequestException(e.code(), UntrustedText.message(e.getMessage(), path, root.path().toString()));
+        } catch (RuntimeException | java.lang.Error e) {
+            releaseSlots(client);
+            throw e;
+        }
+        long bytes = stateBytes(session.layout());
+        boolean fits;
+        while (!(fits = memory.tryAcquire(bytes)) && bytes <= memory.max() && makeRoom()) {
+            // closed a session that was not going to be used: look again
+        }
+        if (!fits) {
+            if (sessions.remove(session.id().bytes(), session)) {
+                releaseSlots(client);
+                session.close();
             }
+            throw memoryExceeded(bytes);
+        }
+        charged.put(session.id().bytes(), bytes);
+        if (!sessions.containsKey(session.id().bytes())) {
+            uncharge(session); // closed meanwhile (an empty file's session is finished at once)
+        }
+        return session;
+    }
+
+    private RequestException limitExceeded(String limit, String message) {
+        metrics.refused(limit);
+        return new RequestException(Error.Code.LIMIT_EXCEEDED, message);
+    }
+
+    private RequestException memoryExceeded(long bytes) {
+        return limitExceeded("session_memory", "server busy: its sessions hold " + mib(memory.held()) + " of piece state"
+                + (bytes > 0 ? " and this file's would take " + mib(bytes) : "") + ", its limit is " + mib(memory.max())
+                + " (--session-memory); try again later");
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+
+    private void releaseSlots(SocketAddress client) {
+        perAddress.release(client);
+        slots.release(1);
+    }
+
+    private void uncharge(Session s) {
+        Long bytes = charged.remove(s.id().bytes());
+        if (bytes != null) {
+            memory.release(bytes);
         }
     }
 
@@ -151,11 +254,16 @@ public final class SessionRegistry implements AutoCloseable {
         return sessions.size();
     }
 
-    /** Closes sessions that have had no link for the idle timeout, and finished ones with no link. */
+    /**
+     * Closes sessions that have had no link for the idle timeout (no link ever: for at most
+     * {@link #UNATTACHED_NANOS}), and finished ones with no link.
+     */
     public void reap() {
+        long unattached = Math.min(idleTimeoutNanos, UNATTACHED_NANOS);
         for (Session s : sessions.values()) {
             long idle = s.idleNanos();
-            if (idle >= 0 && (idle > idleTimeoutNanos || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
+            long timeout = s.linksEverAttached() == 0 ? unattached : idleTimeoutNanos;
+            if (idle >= 0 && (idle > timeout || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
                 if (sessions.remove(s.id().bytes(), s)) {
                     closeSession(s, s.allocator().remaining() == 0 ? "complete" : "abandoned");
                 }
@@ -164,15 +272,39 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     /**
-     * Closes the finished sessions of {@code client}'s address that have no link left, so that
-     * a client fetching many files in a row does not run into the per-address limit with
-     * downloads that are over; returns how many were closed.
+     * Makes room for one more session when the server's limits are reached: closes the finished
+     * sessions with no link left, or else the oldest session no link attached to for
+     * {@link #UNATTACHED_EVICTABLE_NANOS}; false if there was none.
+     */
+    private boolean makeRoom() {
+        if (closeFinished(null) > 0) {
+            return true;
+        }
+        Session oldest = null;
+        for (Session s : sessions.values()) {
+            if (s.linksEverAttached() == 0 && s.idleNanos() > UNATTACHED_EVICTABLE_NANOS
+                    && (oldest == null || s.idleNanos() > oldest.idleNanos())) {
+                oldest = s;
+            }
+        }
+        if (oldest != null && sessions.remove(oldest.id().bytes(), oldest)) {
+            closeSession(oldest, "abandoned");
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Closes the finished sessions of {@code client}'s address (of every address if null) that
+     * have no link left, so that a client fetching many files in a row does not run into a
+     * session limit with downloads that are over; returns how many were closed.
      */
     private int closeFinished(SocketAddress client) {
-        String host = AddressLimiter.hostOf(client);
+        String host = client == null ? null : AddressLimiter.hostOf(client);
         int closed = 0;
         for (Session s : sessions.values()) {
-            if (s.idleNanos() >= 0 && s.allocator().remaining() == 0 && host.equals(AddressLimiter.hostOf(s.client()))
+            if (s.idleNanos() >= 0 && s.allocator().remaining() == 0
+                    && (host == null || host.equals(AddressLimiter.hostOf(s.client())))
                     && sessions.remove(s.id().bytes(), s)) {
                 closeSession(s, "complete");
                 closed++;
@@ -197,19 +329,15 @@ public final class SessionRegistry implements AutoCloseable {
      * unreadable while it was hashed).
      */
     private void closeSession(Session s, String result) {
-        perAddress.release(s.client());
+        releaseSlots(s.client());
+        uncharge(s);
         s.close();
         String outcome = s.failure() != null ? "failed" : result;
         metrics.sessionClosed(outcome, s.bytesSent());
         SESSIONS.info("session={} result={} path={} client={} bytes={} file_bytes={} pieces_done={}/{} links={} seconds={}",
-                s.id(), outcome, quote(s.path()), AddressLimiter.hostOf(s.client()), s.bytesSent(), s.layout().fileSize(),
+                s.id(), outcome, UntrustedText.quoted(s.path()), AddressLimiter.hostOf(s.client()), s.bytesSent(), s.layout().fileSize(),
                 s.layout().pieceCount() - s.allocator().remaining(), s.layout().pieceCount(), s.linksEverAttached(),
                 String.format(java.util.Locale.ROOT, "%.3f", s.seconds(System.nanoTime())));
-    }
-
-    /** A value for a key=value log line: quoted, with quotes, backslashes and line breaks escaped. */
-    private static String quote(String value) {
-        return '"' + value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n").replace("\r", "\\r") + '"';
     }
 
     private static void closeQuietly(FileChannel c) {

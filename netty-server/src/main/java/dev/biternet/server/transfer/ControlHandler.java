@@ -7,12 +7,15 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
 import dev.biternet.proto.Welcome;
+import dev.biternet.server.Fatal;
 import dev.biternet.server.files.RequestException;
 import dev.biternet.server.security.Access;
+import dev.biternet.server.security.UntrustedText;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionRegistry;
-import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -25,7 +28,11 @@ import org.slf4j.LoggerFactory;
  * The server's dispatcher, last in the pipeline: the handshake, opening sessions and attaching
  * the channel to one. A request the server refuses (missing file, hostile path, unknown
  * session) is answered with an Error frame; a broken protocol (bad frame, wrong state, wrong
- * version) with an Error frame and a close. Either way only this channel is affected.
+ * version) with an Error frame and a close ({@link ErrorClose}: bounded even if the client does
+ * not read). Either way only this channel is affected. Before attaching, a client that does not
+ * read its answers is not read from either (until it does), and one that leaves more than
+ * {@link #MAX_UNREAD_ANSWER_BYTES} unread is closed: what a connection costs the server stays
+ * bounded however much it sends.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
@@ -35,6 +42,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     /** A connection must be attached to a session within this time (slowloris, half-open). */
     public static final long ATTACH_DEADLINE_SECONDS = 30;
+    /** Answers queued for a client that does not read them, beyond which it is closed. */
+    public static final long MAX_UNREAD_ANSWER_BYTES = 1 << 20;
 
     private final SessionRegistry sessions;
     private final PiecePusher pusher;
@@ -76,8 +85,36 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         if (!closing && ctx.channel().isActive()) {
             closing = true;
             LOG.info("closing {}: {}", ctx.channel().remoteAddress(), why);
-            ctx.writeAndFlush(Frames.error(Error.Code.LIMIT_EXCEEDED, why)).addListener(ChannelFutureListener.CLOSE);
+            ErrorClose.send(ctx.channel(), Frames.error(Error.Code.LIMIT_EXCEEDED, why));
         }
+    }
+
+    /**
+     * Writes an answer to a request. A client that leaves its answers unread is not read from
+     * until it has caught up, and is closed once they pass {@link #MAX_UNREAD_ANSWER_BYTES}.
+     */
+    private void answer(ChannelHandlerContext ctx, Envelope answer) {
+        ctx.writeAndFlush(answer);
+        Channel ch = ctx.channel();
+        if (ch.isWritable() || closing) {
+            return;
+        }
+        ch.config().setAutoRead(false);
+        ChannelOutboundBuffer queued = ch.unsafe().outboundBuffer();
+        long unread = queued == null ? 0 : queued.totalPendingWriteBytes();
+        if (unread > MAX_UNREAD_ANSWER_BYTES) {
+            closing = true;
+            LOG.info("closing {}: {} bytes of answers left unread", ch.remoteAddress(), unread);
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (state != State.ATTACHED && !closing && ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(true);
+        }
+        super.channelWritabilityChanged(ctx);
     }
 
     @Override
@@ -132,21 +169,23 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         if (helloDeadline != null) {
             helloDeadline.cancel(false);
         }
-        ctx.writeAndFlush(Envelope.newBuilder().setWelcome(
+        answer(ctx, Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
         expect(State.READY, "OPEN_SESSION");
-        String path = request.getPath();
         try {
             Session session = sessions.open(request, ctx.channel().remoteAddress());
-            LOG.debug("session {} opened by {} for {} ({} bytes, {} pieces)", session.id(),
-                    ctx.channel().remoteAddress(), path, session.layout().fileSize(), session.layout().pieceCount());
-            ctx.writeAndFlush(session.opened());
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("session {} opened by {} for {} ({} bytes, {} pieces)", session.id(), ctx.channel().remoteAddress(),
+                        UntrustedText.quoted(request.getPath()), session.layout().fileSize(), session.layout().pieceCount());
+            }
+            answer(ctx, session.opened());
         } catch (RequestException e) {
+            // The registry renders the client's path in its messages (UntrustedText).
             LOG.info("refused open from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
-            ctx.writeAndFlush(Frames.error(e.code(), e.getMessage()));
+            answer(ctx, Frames.error(e.code(), e.getMessage()));
         }
     }
 
@@ -156,24 +195,27 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         try {
             session = sessions.get(msg.getAttach().getSessionId());
         } catch (RequestException e) {
-            ctx.writeAndFlush(Frames.error(e.code(), e.getMessage())).addListener(ChannelFutureListener.CLOSE);
+            closing = true;
+            ErrorClose.send(ctx.channel(), Frames.error(e.code(), e.getMessage()));
             return;
         }
         if (!session.acceptsSecret(msg.getAttach().getSecret())) {
             LOG.info("refused attach from {} to session {}: wrong attach secret",
                     ctx.channel().remoteAddress(), session.id());
-            ctx.writeAndFlush(Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"))
-                    .addListener(ChannelFutureListener.CLOSE);
+            closing = true;
+            ErrorClose.send(ctx.channel(), Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"));
             return;
         }
         state = State.ATTACHED;
         cancelDeadlines();
+        // Attached: acks must be read whatever the pieces do to writability (PiecePusher's loop).
+        ctx.channel().config().setAutoRead(true);
         int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
                 msg.getAttach().getRateLimit(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
         LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,
-                ctx.channel().remoteAddress(), msg.getAttach().getLinkName());
+                ctx.channel().remoteAddress(), UntrustedText.quoted(msg.getAttach().getLinkName()));
     }
 
     private void expect(State wanted, String what) {
@@ -184,6 +226,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Fatal.check(cause);
         if (closing) {
             return;
         }
@@ -207,7 +250,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             LOG.warn("internal error on " + ctx.channel().remoteAddress(), c);
         }
         if (ctx.channel().isActive()) {
-            ctx.writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+            ErrorClose.send(ctx.channel(), error);
         }
     }
 }

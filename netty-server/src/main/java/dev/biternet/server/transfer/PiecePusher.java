@@ -375,8 +375,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                 session.rate(holder), session.rtt(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
+    /** The wire's window is a uint32: 2^31 and more are large, not negative. */
     private static int clampWindow(int window) {
-        return Math.max(1, Math.min(MAX_WINDOW, window));
+        return (int) Math.max(1, Math.min(MAX_WINDOW, Integer.toUnsignedLong(window)));
     }
 
     @Override
@@ -393,6 +394,6 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     @Override
     public void fail(Envelope error) {
-        ctx.channel().writeAndFlush(error).addListener(ChannelFutureListener.CLOSE);
+        ErrorClose.send(ctx.channel(), error);
     }
 }

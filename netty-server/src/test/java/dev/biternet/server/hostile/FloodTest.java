@@ -1,0 +1,133 @@
+package dev.biternet.server.hostile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Hello;
+import dev.biternet.proto.OpenSession;
+import dev.biternet.server.BiternetServer;
+import dev.biternet.server.BiternetServerTest.WireClient;
+import dev.biternet.server.TestFiles;
+import dev.biternet.server.security.Access;
+import dev.biternet.server.security.Limits;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A client that floods the server with requests and never reads an answer (a small receive
+ * buffer, no read at all), over a real socket against a real server: the server stops reading
+ * it, closes it within a bound (the idle timeout and the bounded "Error, then close"), its
+ * buffers stay bounded meanwhile, and a normal client is served all along.
+ */
+@Timeout(30)
+class FloodTest {
+    private static final int PIECE = 16 << 10;
+    /** What the flooder sends at most: enough answers to be far beyond any bound if all were queued. */
+    private static final long FLOOD_BYTES = 96L << 20;
+
+    @TempDir
+    Path root;
+    private BiternetServer server;
+
+    @AfterEach
+    void tearDown() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private static byte[] frame(Envelope e) {
+        ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
+        try {
+            return ByteBufUtil.getBytes(frame);
+        } finally {
+            frame.release();
+        }
+    }
+
+    private static long allocated() {
+        ByteBufAllocatorMetric m = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
+        return m.usedDirectMemory() + m.usedHeapMemory();
+    }
+
+    @Test
+    void aPeerThatFloodsAndNeverReadsIsClosedWithinABoundAndCostsBoundedMemory() throws Exception {
+        byte[] data = TestFiles.write(root.resolve("f.bin"), 7, 6 * PIECE);
+        int idleSeconds = 2;
+        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60)
+                .withAccess(Access.DEFAULT.withLimits(new Limits(64, 256, 5, idleSeconds))));
+        long before = allocated();
+
+        Socket flooder = new Socket();
+        flooder.setReceiveBufferSize(4096); // before connecting: the window it offers stays small
+        flooder.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.7"), 0));
+        flooder.connect(server.address(), 5_000);
+        ByteArrayOutputStream batch = new ByteArrayOutputStream();
+        byte[] request = frame(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder()
+                .setPath("no-such-file-" + "n".repeat(100))).build());
+        while (batch.size() < 64 << 10) {
+            batch.write(request);
+        }
+        byte[] requests = batch.toByteArray();
+        AtomicLong sent = new AtomicLong();
+        AtomicReference<IOException> stopped = new AtomicReference<>();
+        Thread writer = new Thread(() -> {
+            try {
+                OutputStream out = flooder.getOutputStream();
+                out.write(frame(Envelope.newBuilder().setHello(Hello.newBuilder()
+                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("flooder")).build()));
+                while (sent.get() < FLOOD_BYTES) {
+                    out.write(requests);
+                    sent.addAndGet(requests.length);
+                }
+            } catch (IOException e) {
+                stopped.set(e);
+            }
+        }, "flooder");
+        writer.setDaemon(true);
+        writer.start();
+        try {
+            long peak = 0;
+            // Served meanwhile: a client that reads its answers.
+            try (WireClient normal = new WireClient(server.address())) {
+                normal.hello();
+                normal.open("f.bin");
+                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened(), 8))
+                        .isEqualTo(data);
+            }
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (BoundsTest.meter(server, "biternet_channels_open") > 0 && System.nanoTime() < deadline) {
+                peak = Math.max(peak, allocated() - before);
+                Thread.sleep(10);
+            }
+            assertThat(BoundsTest.meter(server, "biternet_channels_open"))
+                    .as("connections open 20 s after the flood began (idle timeout %d s); flooder sent %d bytes",
+                            idleSeconds, sent.get()).isZero();
+            assertThat(peak).as("server buffers held for the flood (bytes)").isLessThan(24L << 20);
+            assertThat(sent.get()).as("requests the server read before it stopped reading").isLessThan(FLOOD_BYTES);
+            writer.join(5_000);
+            assertThat(stopped.get()).as("the flooder's writes fail once the server closed it").isNotNull();
+        } finally {
+            flooder.close();
+            writer.join(5_000);
+        }
+    }
+}
