@@ -52,7 +52,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * hand: what a real client sees on the wire, sendfile included.
  */
 @Timeout(60)
-class BiternetServerTest {
+public class BiternetServerTest {
     private static final int PIECE = 16 << 10;
     private static final String TRANSPORT_PROPERTY = "biternet.transport";
 
@@ -448,20 +448,20 @@ class BiternetServerTest {
         }
     }
 
-    record Piece(PieceHeader header, byte[] bytes) {}
+    public record Piece(PieceHeader header, byte[] bytes) {}
 
     /** A blocking client that writes and parses the frames by hand (see {@link Frames}). */
-    static final class WireClient implements AutoCloseable {
+    public static final class WireClient implements AutoCloseable {
         private final Socket socket = new Socket();
         private final DataInputStream in;
         private final OutputStream out;
 
-        WireClient(InetSocketAddress server) throws IOException {
+        public WireClient(InetSocketAddress server) throws IOException {
             this(server, null);
         }
 
         /** A client whose socket is bound to {@code local} (another loopback address, say) first. */
-        WireClient(InetSocketAddress server, java.net.InetAddress local) throws IOException {
+        public WireClient(InetSocketAddress server, java.net.InetAddress local) throws IOException {
             if (local != null) {
                 socket.bind(new InetSocketAddress(local, 0));
             }
@@ -472,17 +472,17 @@ class BiternetServerTest {
             out = socket.getOutputStream();
         }
 
-        void hello() throws IOException {
+        public void hello() throws IOException {
             send(Envelope.newBuilder().setHello(Hello.newBuilder()
                     .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("wire-test")).build());
             assertThat(expect(Envelope.BodyCase.WELCOME).getWelcome().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
         }
 
-        void open(String path) throws IOException {
+        public void open(String path) throws IOException {
             send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath(path)).build());
         }
 
-        synchronized void send(Envelope e) throws IOException {
+        public synchronized void send(Envelope e) throws IOException {
             ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
             try {
                 sendRaw(ByteBufUtil.getBytes(frame));
@@ -491,13 +491,13 @@ class BiternetServerTest {
             }
         }
 
-        synchronized void sendRaw(byte[] bytes) throws IOException {
+        public synchronized void sendRaw(byte[] bytes) throws IOException {
             out.write(bytes);
             out.flush();
         }
 
         /** The next frame: an {@link Envelope}, or a {@link Piece} with its raw body. */
-        Object read() throws IOException {
+        public Object read() throws IOException {
             long length = Integer.toUnsignedLong(in.readInt());
             assertThat(length).as("frame length").isBetween(1L, (long) Frames.MAX_FRAME_LENGTH);
             byte type = in.readByte();
@@ -513,7 +513,7 @@ class BiternetServerTest {
             return new Piece(header, body);
         }
 
-        Envelope expect(Envelope.BodyCase kind) throws IOException {
+        public Envelope expect(Envelope.BodyCase kind) throws IOException {
             Object frame = read();
             assertThat(frame).isInstanceOf(Envelope.class);
             Envelope e = (Envelope) frame;
@@ -525,12 +525,12 @@ class BiternetServerTest {
          * Attaches to {@code opened} with its secret and receives every piece, acking each; returns
          * the file's bytes (control frames in between are skipped).
          */
-        byte[] fetchAll(SessionOpened opened, int window) throws IOException {
+        public byte[] fetchAll(SessionOpened opened, int window) throws IOException {
             return fetchAll(opened, window, 0);
         }
 
         /** {@link #fetchAll(SessionOpened, int)} with the server pacing this link to {@code rateLimit} bytes/s. */
-        byte[] fetchAll(SessionOpened opened, int window, long rateLimit) throws IOException {
+        public byte[] fetchAll(SessionOpened opened, int window, long rateLimit) throws IOException {
             send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
                     .setSecret(opened.getAttachSecret()).setWindow(window).setLinkName("fetch").setRateLimit(rateLimit)).build());
             byte[] file = new byte[(int) opened.getFileSize()];
@@ -552,7 +552,7 @@ class BiternetServerTest {
         }
 
         /** True if the server closed the connection (end of stream or reset) rather than sending more. */
-        boolean closedByServer() throws IOException {
+        public boolean closedByServer() throws IOException {
             try {
                 InputStream raw = in;
                 return raw.read() == -1;
