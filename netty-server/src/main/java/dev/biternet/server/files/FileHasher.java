@@ -30,6 +30,7 @@ public final class FileHasher implements AutoCloseable {
     /** How long a file asked for counts as wanted before a session listens to its hashes. */
     private static final long ASKED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final int maxEntries;
+    private final long askedGraceNanos;
     private final Map<FileVersion, Job> cache;
     /** Files with pieces left that someone waits for, in turn order; guarded by this. */
     private final ArrayDeque<Job> turns = new ArrayDeque<>();
@@ -37,7 +38,13 @@ public final class FileHasher implements AutoCloseable {
     private boolean closed;
 
     public FileHasher(int threads, int maxEntries) {
+        this(threads, maxEntries, ASKED_GRACE_NANOS);
+    }
+
+    /** @param askedGraceNanos how long a file asked for counts as wanted with no session listening */
+    FileHasher(int threads, int maxEntries, long askedGraceNanos) {
         this.maxEntries = maxEntries;
+        this.askedGraceNanos = askedGraceNanos;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
             private static final long serialVersionUID = 1L;
 
@@ -106,7 +113,7 @@ public final class FileHasher implements AutoCloseable {
                 more = false;
             }
             synchronized (this) {
-                if (more && !closed && job.wanted(System.nanoTime())) {
+                if (more && !closed && (job.hashes.listened() || System.nanoTime() - job.askedNanos < askedGraceNanos)) {
                     turns.addLast(job);
                 } else {
                     job.release(); // done, failed, or paused with what was hashed kept
@@ -135,10 +142,6 @@ public final class FileHasher implements AutoCloseable {
 
         Job(PieceHashes hashes) {
             this.hashes = hashes;
-        }
-
-        boolean wanted(long now) {
-            return hashes.listened() || now - askedNanos < ASKED_GRACE_NANOS;
         }
 
         /** Hashes the next slice; returns true if pieces are left. */

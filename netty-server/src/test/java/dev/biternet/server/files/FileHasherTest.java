@@ -90,16 +90,6 @@ class FileHasherTest {
         assertThat(previous).isEqualTo(layout.pieceCount());
     }
 
-    /** Creates a FIFO; false if mkfifo is not installed. */
-    static boolean mkfifo(Path at) throws Exception {
-        try {
-            Process p = new ProcessBuilder("mkfifo", at.toString()).redirectErrorStream(true).start();
-            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException noMkfifo) {
-            return false;
-        }
-    }
-
     @Test
     void theSameVersionIsHashedOnceAndCached() throws Exception {
         Path file = dir.resolve("cached");
@@ -148,6 +138,51 @@ class FileHasherTest {
             assertThat(failed.failure()).contains("shrinks").doesNotContain(dir.toString());
             assertThat(hasher.hashes(opened, layout)).as("a failed table is not served from the cache").isNotSameAs(failed);
         }
+    }
+
+    /**
+     * A file nobody listens to any more is paused after its grace, keeping what was hashed; asked
+     * for again, it goes on from there to the right table.
+     */
+    @Test
+    void aFileNobodyWantsIsPausedAndResumedWhereItStopped() throws Exception {
+        Path file = dir.resolve("abandoned");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(512L << 20); // sparse: zeros
+        }
+        int piece = 1 << 20;
+        PieceLayout layout = new PieceLayout(512L << 20, piece);
+        try (FileHasher lazy = new FileHasher(1, 8, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+             ServedFile opened = new ServedRoot(dir).open("abandoned")) {
+            PieceHashes h = lazy.hashes(opened, layout);
+            await("some pieces hashed", TIMEOUT_MS, () -> h.published() > 0);
+            int paused = awaitSteady(h);
+            assertThat(paused).as("pieces hashed before the pause").isLessThan(layout.pieceCount());
+            assertThat(h.complete()).isFalse();
+
+            h.listen(count -> { }); // a session wants it now: it is hashed to the end
+            assertThat(lazy.hashes(opened, layout)).as("asked again: the same table goes on").isSameAs(h);
+            awaitComplete(h);
+            byte[] zeros = TestFiles.sha256(new byte[piece]);
+            for (int i = 0; i < layout.pieceCount(); i++) {
+                assertThat(h.digests(i, i + 1)).as("digest of piece %d", i).isEqualTo(zeros);
+            }
+        }
+    }
+
+    /** Waits until {@code h}'s published count stops growing for 200 ms; returns it. */
+    private static int awaitSteady(PieceHashes h) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        int last = -1;
+        while (System.currentTimeMillis() < deadline) {
+            int now = h.published();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+            Thread.sleep(200);
+        }
+        throw new AssertionError("hashing never paused: " + last + " pieces published");
     }
 
     @Test
