@@ -12,8 +12,8 @@ import java.util.Map;
  * The few Linux calls {@link ServedRoot} needs and {@code java.nio} cannot make: {@code openat}
  * with {@code O_NONBLOCK} (a FIFO's open must not wait for a writer) and {@code O_NOFOLLOW},
  * {@code readlinkat}, {@code fstatfs} and descriptor duplication. Names are passed as UTF-8 bytes,
- * the protocol's encoding. Linux on 64 bits only: flag values are those of its generic ABI, with
- * ARM's and PowerPC's own two.
+ * the protocol's encoding. 64-bit Linux only, on the architectures whose flag values are the
+ * generic ones (aarch64 and ppc64le differ in two, handled here).
  */
 final class Posix {
     static final int AT_FDCWD = -100;
@@ -45,13 +45,14 @@ final class Posix {
 
     static {
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        boolean armLike = arch.startsWith("aarch64") || arch.startsWith("arm") || arch.startsWith("ppc");
+        boolean armLike = arch.equals("aarch64") || arch.equals("ppc64le");
         O_DIRECTORY = armLike ? 040000 : 0200000;
         O_NOFOLLOW = armLike ? 0100000 : 0400000;
         String why = null;
-        if (!Platform.isLinux() || !Platform.is64Bit()) {
-            why = "serving files needs 64-bit Linux (files are opened by descriptor), not " + System.getProperty("os.name")
-                    + " " + arch;
+        if (!Platform.isLinux() || !java.util.Set.of("amd64", "x86_64", "aarch64", "ppc64le", "riscv64", "s390x",
+                "loongarch64").contains(arch)) {
+            why = "serving files needs 64-bit Linux on x86-64, aarch64, ppc64le, riscv64, s390x or loongarch64 (files are"
+                    + " opened by descriptor), not " + System.getProperty("os.name") + " " + arch;
         } else {
             try {
                 Native.register(Posix.class, Platform.C_LIBRARY_NAME);
