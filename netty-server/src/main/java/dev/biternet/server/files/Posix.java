@@ -10,17 +10,16 @@ import java.util.Map;
 
 /**
  * The few Linux calls {@link ServedRoot} needs and {@code java.nio} cannot make: {@code openat}
- * with {@code O_NONBLOCK} (a FIFO's open must not wait for a writer) and {@code O_NOFOLLOW},
- * {@code readlinkat}, {@code fstatfs} and descriptor duplication. Names are passed as UTF-8 bytes,
+ * with {@code O_PATH} (a FIFO or device is named, not opened: nothing waits for a writer) and
+ * {@code O_NOFOLLOW}, {@code readlinkat}, {@code fstatfs} and descriptor duplication. Names are passed as UTF-8 bytes,
  * the protocol's encoding. 64-bit Linux only, on the architectures whose flag values are the
  * generic ones (aarch64 and ppc64le differ in two, handled here).
  */
 final class Posix {
     static final int AT_FDCWD = -100;
-    static final int O_RDONLY = 0;
-    static final int O_NOCTTY = 0400;
-    static final int O_NONBLOCK = 04000;
     static final int O_CLOEXEC = 02000000;
+    /** A descriptor that names a file without opening it for reading (fstat, fstatfs, openat and readlink work). */
+    static final int O_PATH = 010000000;
     static final int O_DIRECTORY;
     static final int O_NOFOLLOW;
     private static final int F_DUPFD_CLOEXEC = 1030;
@@ -89,7 +88,10 @@ final class Posix {
         return openat(dirfd, cString(name), flags, 0);
     }
 
-    /** The target of the symbolic link {@code name} in {@code dirfd}, or null if it is not one. */
+    /**
+     * The target of the symbolic link {@code name} in {@code dirfd}, or null if it is not one
+     * ({@code name} empty: of the link {@code dirfd} itself, opened with O_PATH | O_NOFOLLOW).
+     */
     static String readLinkAt(int dirfd, String name) {
         byte[] buf = new byte[4096];
         try {

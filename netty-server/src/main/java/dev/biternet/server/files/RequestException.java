@@ -2,6 +2,7 @@ package dev.biternet.server.files;
 
 import dev.biternet.proto.Error;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 
 /** A request the server refuses, with the code and one-line reason the client is told. */
@@ -25,7 +26,10 @@ public final class RequestException extends Exception {
     /** {@link #ioError(String, String)} with the reason an exception gives, without the path it may carry. */
     public static RequestException ioError(String requested, IOException e) {
         String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
-        return ioError(requested, reason != null ? reason : e.getClass().getSimpleName());
+        if (reason == null) {
+            reason = e instanceof AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+        }
+        return ioError(requested, reason);
     }
 
     public Error.Code code() {

@@ -9,10 +9,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A regular file below the served root, open by descriptor: what {@link ServedRoot#open} checked
- * is what every later read uses. Readers get their own channels on this very file through
- * {@code /proc/self/fd} (the file, not its name, whatever has been renamed over it since), and the
- * hasher its own duplicate descriptor; each owner closes what it was given.
+ * A regular file below the served root, held by an {@code O_PATH} descriptor: what {@link
+ * ServedRoot#open} checked is what every later read uses. Readers get their own channels on this
+ * very file by opening {@code /proc/self/fd/N} (the file, not its name, whatever has been renamed
+ * over it since), and the hasher its own duplicate descriptor; each owner closes what it was given.
  */
 public final class ServedFile implements AutoCloseable {
     private final int fd;

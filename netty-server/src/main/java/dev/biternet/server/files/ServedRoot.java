@@ -15,14 +15,15 @@ import java.util.List;
 /**
  * The directory the server serves from, and the one place that turns a client's path into an
  * open file. A request path is relative, uses '/' as separator and may not contain "..", NUL or
- * backslashes. It is opened once, one component at a time from the root with {@code O_NOFOLLOW}
- * and {@code O_NONBLOCK}: a symbolic link is read and followed by hand only while it stays below
- * the root (one leading out is refused before its target is looked at, so the answer tells
- * nothing about files outside), and a FIFO cannot make the open wait. What was opened is then
- * checked through its descriptor (a regular file, below the root, not on proc, sysfs or the like)
- * and every later read goes through that descriptor ({@link ServedFile}), so a name swapped
- * during or after the checks cannot change what is served. Refusals name the requested path,
- * never the root's.
+ * backslashes. It is opened once, one component at a time from the root with {@code O_PATH} and
+ * {@code O_NOFOLLOW}: a symbolic link is read and followed by hand only while it stays below the
+ * root (one leading out is refused before its target is looked at, so the answer tells nothing
+ * about files outside), and nothing is opened for reading until it is known to be a regular file
+ * (a FIFO cannot make the open wait, a device is never opened). What was opened is checked
+ * through its descriptor (a regular file, below the root, not on proc, sysfs or the like) and
+ * every later read goes through that descriptor ({@link ServedFile}), so a name swapped during
+ * or after the checks cannot change what is served. Refusals name the requested path, never the
+ * root's.
  */
 public final class ServedRoot {
     /** Longest request path, in UTF-8 bytes (Linux's PATH_MAX). */
@@ -56,7 +57,7 @@ public final class ServedRoot {
         Deque<Integer> dirs = new ArrayDeque<>(); // directories below the root, innermost first
         int rootFd;
         try {
-            rootFd = Posix.openAt(Posix.AT_FDCWD, rootName, Posix.O_RDONLY | Posix.O_DIRECTORY | Posix.O_CLOEXEC);
+            rootFd = Posix.openAt(Posix.AT_FDCWD, rootName, Posix.O_PATH | Posix.O_DIRECTORY | Posix.O_CLOEXEC);
         } catch (LastErrorException e) {
             throw RequestException.ioError(requested, "the served root: " + Posix.describe(e));
         }
@@ -73,37 +74,46 @@ public final class ServedRoot {
                 }
                 int dir = dirs.isEmpty() ? rootFd : dirs.peek();
                 boolean last = todo.isEmpty();
-                int fd;
+                int fd = -1;
+                String target;
                 try {
-                    fd = Posix.openAt(dir, name, Posix.O_RDONLY | Posix.O_NOFOLLOW | Posix.O_NONBLOCK | Posix.O_CLOEXEC
-                            | Posix.O_NOCTTY | (last ? 0 : Posix.O_DIRECTORY));
+                    // O_PATH: nothing is opened for reading here (no FIFO waits, no device acts);
+                    // O_NOFOLLOW: a link is this fd itself (last) or ENOTDIR (on the way).
+                    fd = Posix.openAt(dir, name, Posix.O_PATH | Posix.O_NOFOLLOW | Posix.O_CLOEXEC
+                            | (last ? 0 : Posix.O_DIRECTORY));
+                    target = last ? Posix.readLinkAt(fd, "") : null;
                 } catch (LastErrorException e) {
-                    String target = e.getErrorCode() == Posix.ELOOP || e.getErrorCode() == Posix.ENOTDIR
+                    Posix.closeQuietly(fd);
+                    fd = -1;
+                    target = e.getErrorCode() == Posix.ENOTDIR || e.getErrorCode() == Posix.ELOOP
                             ? readLink(dir, name, requested) : null;
                     if (target == null) {
                         throw refusal(requested, e);
                     }
-                    if (++links > MAX_LINKS) {
-                        throw forbidden(requested, "too many symbolic links");
+                }
+                if (target == null) {
+                    if (last) {
+                        return checked(fd, requested);
                     }
-                    if (target.startsWith("/")) {
-                        if (!target.equals(rootName) && !target.startsWith(rootPrefix)) {
-                            throw forbidden(requested, LINK_LEAVES);
-                        }
-                        dirs.forEach(Posix::closeQuietly);
-                        dirs.clear();
-                        target = target.length() <= rootPrefix.length() ? "" : target.substring(rootPrefix.length());
-                    }
-                    List<String> parts = segments(target);
-                    for (int i = parts.size() - 1; i >= 0; i--) {
-                        todo.push(parts.get(i));
-                    }
+                    dirs.push(fd);
                     continue;
                 }
-                if (last) {
-                    return checked(fd, requested);
+                Posix.closeQuietly(fd);
+                if (++links > MAX_LINKS) {
+                    throw forbidden(requested, "too many symbolic links");
                 }
-                dirs.push(fd);
+                if (target.startsWith("/")) {
+                    if (!target.equals(rootName) && !target.startsWith(rootPrefix)) {
+                        throw forbidden(requested, LINK_LEAVES);
+                    }
+                    dirs.forEach(Posix::closeQuietly);
+                    dirs.clear();
+                    target = target.length() <= rootPrefix.length() ? "" : target.substring(rootPrefix.length());
+                }
+                List<String> parts = segments(target);
+                for (int i = parts.size() - 1; i >= 0; i--) {
+                    todo.push(parts.get(i));
+                }
             }
             throw forbidden(requested, "is a directory");
         } finally {

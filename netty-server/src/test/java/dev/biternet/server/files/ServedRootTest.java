@@ -86,16 +86,18 @@ class ServedRootTest {
     @Test
     void aFifoIsForbidden() throws Exception {
         Path fifo = rootDir.resolve("pipe");
-        int exit;
-        try {
-            Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("mkfifo finishes").isTrue();
-            exit = p.exitValue();
-        } catch (IOException noMkfifo) {
-            exit = -1;
-        }
+        int exit = run("mkfifo", fifo.toString());
         assumeThat(exit).as("mkfifo is available").isZero();
         RequestException e = assertRefused("pipe", Error.Code.FORBIDDEN_PATH, "'pipe'");
+        assertThat(e.getMessage()).contains("not a regular file");
+    }
+
+    /** A device is named with O_PATH, never opened (opening some has effects: a tape rewinds, a watchdog arms). */
+    @Test
+    void aDeviceIsForbidden() throws Exception {
+        int exit = run("mknod", rootDir.resolve("null").toString(), "c", "1", "3");
+        assumeThat(exit).as("mknod works here (root)").isZero();
+        RequestException e = assertRefused("null", Error.Code.FORBIDDEN_PATH, "'null'");
         assertThat(e.getMessage()).contains("not a regular file");
     }
 
@@ -128,6 +130,17 @@ class ServedRootTest {
     void aMissingFileWithALineBreakInItsNameStillGetsAOneLineMessage() {
         RequestException e = assertRefused("nope\nINFO: forged log line", Error.Code.NOT_FOUND, "nope");
         assertThat(e.getMessage()).doesNotContain("\n");
+    }
+
+    /** Runs a command and returns its exit status (-1 if it is not installed). */
+    private static int run(String... command) throws Exception {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("%s finishes", command[0]).isTrue();
+            return p.exitValue();
+        } catch (IOException notInstalled) {
+            return -1;
+        }
     }
 
     /** The real path of the file {@code path} opens (the file is closed again). */
