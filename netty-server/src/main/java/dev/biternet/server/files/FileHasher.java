@@ -5,96 +5,207 @@ import dev.biternet.common.piece.PieceLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Computes and caches piece hashes, once per file version. Hashing runs on its own threads, in
- * file order, publishing in small batches, so a session can serve the first pieces of a huge file
+ * Computes and caches piece hashes, once per file version, reading through the descriptor the
+ * session opened ({@link ServedFile}), never by name. The hashing threads take the files being
+ * waited for in turn, a slice of at most {@link #SLICE_BYTES} at a time, so a small file is not
+ * stuck behind a huge one; a file nobody wants any more (no session listening, not asked for
+ * lately) is paused and its descriptor closed, keeping what was hashed for the next request.
+ * Hashes are published in small batches, so a session can serve the first pieces of a huge file
  * while the rest is still being hashed. Entries are keyed by {@link FileVersion}, so a changed
  * file (size, mtime or inode) is hashed anew; the cache keeps the most recent versions.
  */
 public final class FileHasher implements AutoCloseable {
+    /** Bytes one turn hashes (at least a piece) before the next waiting file gets its turn. */
+    static final long SLICE_BYTES = 4 << 20;
     private static final int PUBLISH_EVERY = 8;
+    /** How long a file asked for counts as wanted before a session listens to its hashes. */
+    private static final long ASKED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
     private final int maxEntries;
-    private final ExecutorService pool;
-    private final Map<FileVersion, PieceHashes> cache;
+    private final long askedGraceNanos;
+    private final Map<FileVersion, Job> cache;
+    /** Files with pieces left that someone waits for, in turn order; guarded by this. */
+    private final ArrayDeque<Job> turns = new ArrayDeque<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private boolean closed;
 
     public FileHasher(int threads, int maxEntries) {
+        this(threads, maxEntries, ASKED_GRACE_NANOS);
+    }
+
+    /** @param askedGraceNanos how long a file asked for counts as wanted with no session listening */
+    FileHasher(int threads, int maxEntries, long askedGraceNanos) {
         this.maxEntries = maxEntries;
-        ThreadFactory tf = r -> {
-            Thread t = new Thread(r, "biternet-hasher");
-            t.setDaemon(true);
-            return t;
-        };
-        this.pool = Executors.newFixedThreadPool(threads, tf);
+        this.askedGraceNanos = askedGraceNanos;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
             private static final long serialVersionUID = 1L;
 
             @Override
-            protected boolean removeEldestEntry(Map.Entry<FileVersion, PieceHashes> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<FileVersion, Job> eldest) {
                 return size() > FileHasher.this.maxEntries;
             }
         };
-    }
-
-    /** The hashes of this file version: cached, in progress, or started now. */
-    public synchronized PieceHashes hashes(FileVersion version, PieceLayout layout) {
-        PieceHashes h = cache.get(version);
-        if (h != null && h.layout().equals(layout) && h.failure() == null) {
-            return h;
+        for (int i = 0; i < threads; i++) {
+            Thread t = new Thread(this::work, "biternet-hasher");
+            t.setDaemon(true);
+            this.threads.add(t);
+            t.start();
         }
-        PieceHashes fresh = new PieceHashes(version, layout);
-        cache.put(version, fresh);
-        pool.execute(() -> compute(fresh));
-        return fresh;
     }
 
-    private void compute(PieceHashes h) {
-        PieceLayout layout = h.layout();
-        int count = layout.pieceCount();
-        MessageDigest piece = Digests.sha256();
-        MessageDigest whole = Digests.sha256();
-        byte[] all = new byte[count * Digests.SHA256_BYTES];
-        ByteBuffer buf = ByteBuffer.allocate(layout.pieceSize());
-        try (FileChannel ch = FileChannel.open(h.version().path(), StandardOpenOption.READ)) {
-            for (int i = 0; i < count; i++) {
-                buf.clear().limit(layout.length(i));
-                long pos = layout.offset(i);
+    /**
+     * The hashes of {@code file}'s version: cached, in progress, or started now. Hashing (or a
+     * paused hashing resumed) reads a duplicate of {@code file}'s descriptor; the caller keeps
+     * its own.
+     */
+    public synchronized PieceHashes hashes(ServedFile file, PieceLayout layout) throws IOException {
+        FileVersion version = file.version();
+        Job job = cache.get(version);
+        if (job == null || !job.hashes.layout().equals(layout) || job.hashes.failure() != null) {
+            job = new Job(new PieceHashes(version, layout));
+            cache.put(version, job);
+        }
+        job.askedNanos = System.nanoTime();
+        if (!job.hashes.complete() && job.file == null) {
+            job.file = file.duplicate();
+            turns.addLast(job);
+            notifyAll();
+        }
+        return job.hashes;
+    }
+
+    private void work() {
+        ByteBuffer buf = ByteBuffer.allocate(0);
+        while (true) {
+            Job job;
+            synchronized (this) {
+                while (turns.isEmpty() && !closed) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (closed) {
+                    return;
+                }
+                job = turns.pollFirst();
+            }
+            int pieceSize = job.hashes.layout().pieceSize();
+            if (buf.capacity() < pieceSize) {
+                buf = ByteBuffer.allocate(pieceSize);
+            }
+            String failure = null;
+            boolean more;
+            try {
+                more = job.slice(buf);
+            } catch (IOException | RuntimeException e) {
+                failure = job.hashes.version().path().getFileName() + ": "
+                        + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+                more = false;
+            }
+            synchronized (this) {
+                if (more && !closed && (job.hashes.listened() || System.nanoTime() - job.askedNanos < askedGraceNanos)) {
+                    turns.addLast(job);
+                } else {
+                    job.release(); // done, failed, or paused with what was hashed kept
+                    if (failure != null) {
+                        cache.remove(job.hashes.version(), job);
+                    }
+                }
+            }
+            if (failure != null) {
+                job.hashes.fail(failure);
+            }
+        }
+    }
+
+    /** One file version's hashing: where it stands, and the descriptor it reads while it has a turn. */
+    private static final class Job {
+        final PieceHashes hashes;
+        final MessageDigest piece = Digests.sha256();
+        final MessageDigest whole = Digests.sha256();
+        /** The next piece to hash. */
+        int next;
+        /** Non-null while the job is queued or hashing; guarded by the hasher. */
+        ServedFile file;
+        FileChannel channel;
+        long askedNanos;
+
+        Job(PieceHashes hashes) {
+            this.hashes = hashes;
+        }
+
+        /** Hashes the next slice; returns true if pieces are left. */
+        boolean slice(ByteBuffer buf) throws IOException {
+            PieceLayout layout = hashes.layout();
+            int count = layout.pieceCount();
+            if (channel == null) {
+                channel = file.channel();
+            }
+            long budget = SLICE_BYTES;
+            while (next < count && budget > 0) {
+                int length = layout.length(next);
+                buf.clear().limit(length);
+                long pos = layout.offset(next);
                 while (buf.hasRemaining()) {
-                    int n = ch.read(buf, pos + buf.position());
-                    if (n < 0) {
+                    if (channel.read(buf, pos + buf.position()) < 0) {
                         throw new IOException("file shrank while hashing");
                     }
                 }
-                piece.update(buf.array(), 0, buf.limit());
-                whole.update(buf.array(), 0, buf.limit());
-                byte[] d = piece.digest();
-                System.arraycopy(d, 0, all, i * Digests.SHA256_BYTES, d.length);
-                h.set(i, d);
-                if ((i + 1) % PUBLISH_EVERY == 0 && i + 1 < count) {
-                    h.publish(i + 1, null, null);
+                piece.update(buf.array(), 0, length);
+                whole.update(buf.array(), 0, length);
+                hashes.set(next, piece.digest());
+                next++;
+                budget -= length;
+                if (next % PUBLISH_EVERY == 0 && next < count) {
+                    hashes.publish(next, null, null);
                 }
             }
-            if (!FileVersion.of(h.version().path()).equals(h.version())) {
+            if (next < count) {
+                if (next % PUBLISH_EVERY != 0) {
+                    hashes.publish(next, null, null);
+                }
+                return true;
+            }
+            if (!file.current().equals(hashes.version())) {
                 throw new IOException("file changed while hashing");
             }
-            h.publish(count, Digests.root(all), whole.digest());
-        } catch (IOException | RuntimeException e) {
-            synchronized (this) {
-                cache.remove(h.version(), h);
+            hashes.publish(count, Digests.root(hashes.allDigests()), whole.digest());
+            return false;
+        }
+
+        void release() {
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // read-only: nothing is lost
+                }
+                channel = null;
             }
-            h.fail(h.version().path().getFileName() + ": " + e.getMessage());
+            if (file != null) {
+                file.close();
+                file = null;
+            }
         }
     }
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+            turns.forEach(Job::release);
+            turns.clear();
+        }
     }
 }

@@ -76,6 +76,16 @@ public final class PieceHashes {
         listeners.remove(onPublished);
     }
 
+    /** True while someone (a session) listens: the hasher keeps hashing a file only while it is wanted. */
+    boolean listened() {
+        return !listeners.isEmpty();
+    }
+
+    /** Every digest, in order (complete once every piece is set). */
+    byte[] allDigests() {
+        return digests;
+    }
+
     void set(int index, byte[] digest) {
         System.arraycopy(digest, 0, digests, index * Digests.SHA256_BYTES, Digests.SHA256_BYTES);
     }

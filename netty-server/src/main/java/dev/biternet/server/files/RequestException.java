@@ -1,6 +1,9 @@
 package dev.biternet.server.files;
 
 import dev.biternet.proto.Error;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 
 /** A request the server refuses, with the code and one-line reason the client is told. */
 public final class RequestException extends Exception {
@@ -12,7 +15,34 @@ public final class RequestException extends Exception {
         this.code = code;
     }
 
+    /**
+     * An {@code IO_ERROR} for the file a client asked for, named as it asked (never by the
+     * server's own path) and with the system's reason.
+     */
+    public static RequestException ioError(String requested, String reason) {
+        return new RequestException(Error.Code.IO_ERROR, "cannot open '" + printable(requested) + "': " + reason);
+    }
+
+    /** {@link #ioError(String, String)} with the reason an exception gives, without the path it may carry. */
+    public static RequestException ioError(String requested, IOException e) {
+        String reason = e instanceof FileSystemException fse ? fse.getReason() : e.getMessage();
+        if (reason == null) {
+            reason = e instanceof AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+        }
+        return ioError(requested, reason);
+    }
+
     public Error.Code code() {
         return code;
+    }
+
+    /** A client's path as it may appear in a one-line message: control characters as '?', at most 200 of them. */
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
+        for (int i = 0; i < s.length() && i < 200; i++) {
+            char c = s.charAt(i);
+            b.append(c < 0x20 || c == 0x7f ? '?' : c);
+        }
+        return b.toString();
     }
 }

@@ -7,6 +7,7 @@ import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.PieceHashes;
 import dev.biternet.server.files.RequestException;
+import dev.biternet.server.files.ServedFile;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.AddressLimiter;
@@ -16,8 +17,6 @@ import dev.biternet.server.security.UntrustedText;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -195,31 +194,35 @@ public final class SessionRegistry implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens the file once, by descriptor ({@link ServedRoot#open}): the session reads its own
+     * channel on that very file and the hasher a duplicate of it, never the name again.
+     */
     private Session openFile(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
         String path = request.getPath();
-        Path file = root.resolve(path);
-        FileChannel channel;
-        FileVersion version;
-        try {
-            channel = FileChannel.open(file, StandardOpenOption.READ);
-        } catch (IOException e) {
-            throw new RequestException(Error.Code.IO_ERROR, "cannot open " + path + ": " + e.getMessage());
+        try (ServedFile file = root.open(path)) {
+            FileVersion version = file.version();
+            PieceLayout layout = pieceSizeOverride > 0
+                    ? new PieceLayout(version.size(), pieceSizeOverride)
+                    : PieceLayout.forFile(version.size());
+            FileChannel channel = null;
+            try {
+                channel = file.channel();
+                PieceHashes hashes = hasher.hashes(file, layout);
+                Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes,
+                        channel, path, client, metrics);
+                channel = null;
+                session.markHave(request);
+                sessions.put(session.id().bytes(), session);
+                return session;
+            } catch (IOException e) {
+                throw RequestException.ioError(path, e);
+            } finally {
+                if (channel != null) {
+                    closeQuietly(channel);
+                }
+            }
         }
-        try {
-            version = FileVersion.of(file);
-        } catch (IOException e) {
-            closeQuietly(channel);
-            throw new RequestException(Error.Code.IO_ERROR, "cannot read " + path + ": " + e.getMessage());
-        }
-        PieceLayout layout = pieceSizeOverride > 0
-                ? new PieceLayout(version.size(), pieceSizeOverride)
-                : PieceLayout.forFile(version.size());
-        PieceHashes hashes = hasher.hashes(version, layout);
-        Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes, channel,
-                path, client, metrics);
-        session.markHave(request);
-        sessions.put(session.id().bytes(), session);
-        return session;
     }
 
     public Session get(ByteString id) throws RequestException {

@@ -3,7 +3,6 @@ package dev.biternet.server.files;
 import static dev.biternet.server.TestFiles.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
@@ -47,7 +46,7 @@ class FileHasherTest {
         PieceLayout layout = new PieceLayout(size, PIECE);
         List<Integer> publishedCounts = new CopyOnWriteArrayList<>();
 
-        PieceHashes h = hasher.hashes(FileVersion.of(file.toRealPath()), layout);
+        PieceHashes h = hashes(hasher, file, layout);
         h.listen(publishedCounts::add);
         awaitComplete(h);
 
@@ -66,16 +65,13 @@ class FileHasherTest {
         PieceLayout layout = new PieceLayout(size, PIECE);
         record Heard(int count, boolean complete, byte[] digests) {}
         List<Heard> seen = new CopyOnWriteArrayList<>();
-        Path gate = dir.resolve("gate");
-        assumeTrue(mkfifo(gate), "mkfifo is available");
         try (FileHasher single = new FileHasher(1, 8)) {
-            // The only hashing thread blocks opening the FIFO until a writer comes, so the
-            // listener below is in place before the big file's first batch.
-            single.hashes(FileVersion.of(gate.toRealPath()), new PieceLayout(0, PIECE));
-            PieceHashes h = single.hashes(FileVersion.of(file.toRealPath()), layout);
-            h.listen(count -> seen.add(new Heard(count, h.complete(), h.digests(0, count))));
-            try (var unblock = Files.newOutputStream(gate)) {
-                unblock.flush();
+            PieceHashes h;
+            // The hashing thread takes a file's turn under the hasher's lock: holding it puts
+            // the listener in place before the big file's first batch.
+            synchronized (single) {
+                h = hashes(single, file, layout);
+                h.listen(count -> seen.add(new Heard(count, h.complete(), h.digests(0, count))));
             }
             awaitComplete(h);
             assertCorrect(h, data, layout);
@@ -94,27 +90,16 @@ class FileHasherTest {
         assertThat(previous).isEqualTo(layout.pieceCount());
     }
 
-    /** Creates a FIFO; false if mkfifo is not installed. */
-    static boolean mkfifo(Path at) throws Exception {
-        try {
-            Process p = new ProcessBuilder("mkfifo", at.toString()).redirectErrorStream(true).start();
-            return p.waitFor(10, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (java.io.IOException noMkfifo) {
-            return false;
-        }
-    }
-
     @Test
     void theSameVersionIsHashedOnceAndCached() throws Exception {
         Path file = dir.resolve("cached");
         TestFiles.write(file, 3, 5 * PIECE + 3);
-        FileVersion v = FileVersion.of(file.toRealPath());
-        PieceLayout layout = new PieceLayout(v.size(), PIECE);
-        PieceHashes first = hasher.hashes(v, layout);
-        assertThat(hasher.hashes(v, layout)).as("asked again while hashing").isSameAs(first);
+        PieceLayout layout = new PieceLayout(5 * PIECE + 3, PIECE);
+        PieceHashes first = hashes(hasher, file, layout);
+        assertThat(hashes(hasher, file, layout)).as("asked again while hashing").isSameAs(first);
         awaitComplete(first);
-        assertThat(hasher.hashes(FileVersion.of(file.toRealPath()), layout)).as("asked again once done").isSameAs(first);
-        assertThat(hasher.hashes(v, new PieceLayout(v.size(), 2 * PIECE)))
+        assertThat(hashes(hasher, file, layout)).as("asked again once done").isSameAs(first);
+        assertThat(hashes(hasher, file, new PieceLayout(layout.fileSize(), 2 * PIECE)))
                 .as("another piece size is another table").isNotSameAs(first);
     }
 
@@ -122,18 +107,16 @@ class FileHasherTest {
     void aModifiedFileGetsANewCorrectTable() throws Exception {
         Path file = dir.resolve("changing");
         byte[] before = TestFiles.write(file, 11, 3 * PIECE + 100);
-        FileVersion v1 = FileVersion.of(file.toRealPath());
-        PieceLayout l1 = new PieceLayout(v1.size(), PIECE);
-        PieceHashes h1 = hasher.hashes(v1, l1);
+        PieceLayout l1 = new PieceLayout(before.length, PIECE);
+        PieceHashes h1 = hashes(hasher, file, l1);
         awaitComplete(h1);
 
         byte[] after = TestFiles.write(file, 12, 4 * PIECE + 1);
         Files.setLastModifiedTime(file, FileTime.fromMillis(Files.getLastModifiedTime(file).toMillis() + 5_000));
-        FileVersion v2 = FileVersion.of(file.toRealPath());
-        assertThat(v2).isNotEqualTo(v1);
-        assertThat(v2.tag()).as("the version number a client sees").isNotEqualTo(v1.tag());
-        PieceLayout l2 = new PieceLayout(v2.size(), PIECE);
-        PieceHashes h2 = hasher.hashes(v2, l2);
+        PieceLayout l2 = new PieceLayout(after.length, PIECE);
+        PieceHashes h2 = hashes(hasher, file, l2);
+        assertThat(h2.version()).isNotEqualTo(h1.version());
+        assertThat(h2.version().tag()).as("the version number a client sees").isNotEqualTo(h1.version().tag());
         assertThat(h2).isNotSameAs(h1);
         awaitComplete(h2);
 
@@ -142,29 +125,81 @@ class FileHasherTest {
     }
 
     @Test
-    void aFileThatShrankSinceItsVersionWasTakenFailsAndIsRetriedNextTime() throws Exception {
+    void aFileThatShrankSinceItWasOpenedFailsAndIsRetriedNextTime() throws Exception {
         Path file = dir.resolve("shrinks");
         TestFiles.write(file, 5, 6 * PIECE);
-        FileVersion stale = FileVersion.of(file.toRealPath());
-        PieceLayout layout = new PieceLayout(stale.size(), PIECE);
-        TestFiles.write(file, 6, 2 * PIECE);
+        try (ServedFile opened = new ServedRoot(dir).open("shrinks")) {
+            PieceLayout layout = new PieceLayout(opened.version().size(), PIECE);
+            TestFiles.write(file, 6, 2 * PIECE);
 
-        PieceHashes failed = hasher.hashes(stale, layout);
-        await("hashing to fail", TIMEOUT_MS, () -> failed.failure() != null);
-        assertThat(failed.complete()).isFalse();
-        assertThat(failed.failure()).contains("shrinks");
-        assertThat(hasher.hashes(stale, layout)).as("a failed table is not served from the cache").isNotSameAs(failed);
+            PieceHashes failed = hasher.hashes(opened, layout);
+            await("hashing to fail", TIMEOUT_MS, () -> failed.failure() != null);
+            assertThat(failed.complete()).isFalse();
+            assertThat(failed.failure()).contains("shrinks").doesNotContain(dir.toString());
+            assertThat(hasher.hashes(opened, layout)).as("a failed table is not served from the cache").isNotSameAs(failed);
+        }
+    }
+
+    /**
+     * A file nobody listens to any more is paused after its grace, keeping what was hashed; asked
+     * for again, it goes on from there to the right table.
+     */
+    @Test
+    void aFileNobodyWantsIsPausedAndResumedWhereItStopped() throws Exception {
+        Path file = dir.resolve("abandoned");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            f.setLength(512L << 20); // sparse: zeros
+        }
+        int piece = 1 << 20;
+        PieceLayout layout = new PieceLayout(512L << 20, piece);
+        try (FileHasher lazy = new FileHasher(1, 8, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+             ServedFile opened = new ServedRoot(dir).open("abandoned")) {
+            PieceHashes h = lazy.hashes(opened, layout);
+            await("some pieces hashed", TIMEOUT_MS, () -> h.published() > 0);
+            int paused = awaitSteady(h);
+            assertThat(paused).as("pieces hashed before the pause").isLessThan(layout.pieceCount());
+            assertThat(h.complete()).isFalse();
+
+            h.listen(count -> { }); // a session wants it now: it is hashed to the end
+            assertThat(lazy.hashes(opened, layout)).as("asked again: the same table goes on").isSameAs(h);
+            awaitComplete(h);
+            byte[] zeros = TestFiles.sha256(new byte[piece]);
+            for (int i = 0; i < layout.pieceCount(); i++) {
+                assertThat(h.digests(i, i + 1)).as("digest of piece %d", i).isEqualTo(zeros);
+            }
+        }
+    }
+
+    /** Waits until {@code h}'s published count stops growing for 200 ms; returns it. */
+    private static int awaitSteady(PieceHashes h) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + TIMEOUT_MS;
+        int last = -1;
+        while (System.currentTimeMillis() < deadline) {
+            int now = h.published();
+            if (now == last) {
+                return now;
+            }
+            last = now;
+            Thread.sleep(200);
+        }
+        throw new AssertionError("hashing never paused: " + last + " pieces published");
     }
 
     @Test
     void unpublishedDigestsCannotBeRead() throws Exception {
         Path file = dir.resolve("small");
         TestFiles.write(file, 9, 2 * PIECE);
-        FileVersion v = FileVersion.of(file.toRealPath());
-        PieceHashes h = hasher.hashes(v, new PieceLayout(v.size(), PIECE));
+        PieceHashes h = hashes(hasher, file, new PieceLayout(2 * PIECE, PIECE));
         awaitComplete(h);
         assertThatThrownBy(() -> h.digests(0, 3)).isInstanceOf(IndexOutOfBoundsException.class);
         assertThatThrownBy(() -> h.digests(2, 1)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    /** Hashes {@code file} as a session would: opened below its directory, by descriptor. */
+    static PieceHashes hashes(FileHasher hasher, Path file, PieceLayout layout) throws Exception {
+        try (ServedFile opened = new ServedRoot(file.getParent()).open(file.getFileName().toString())) {
+            return hasher.hashes(opened, layout);
+        }
     }
 
     private static void awaitComplete(PieceHashes h) throws InterruptedException {

@@ -35,8 +35,8 @@ class ServedRootTest {
 
     @Test
     void aRegularFileResolvesToItsRealPath() throws Exception {
-        assertThat(root.resolve("file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
-        assertThat(root.resolve("sub/deeper/nested.bin")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
+        assertThat(realPath(root, "file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+        assertThat(realPath(root, "sub/deeper/nested.bin")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
         assertThat(root.path()).isEqualTo(rootDir.toRealPath());
     }
 
@@ -44,8 +44,8 @@ class ServedRootTest {
     void aSymlinkToAFileInsideTheRootIsAllowed() throws Exception {
         Files.createSymbolicLink(rootDir.resolve("alias"), rootDir.resolve("sub/deeper/nested.bin"));
         Files.createSymbolicLink(rootDir.resolve("relative-alias"), Path.of("file.txt"));
-        assertThat(root.resolve("alias")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
-        assertThat(root.resolve("relative-alias")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+        assertThat(realPath(root, "alias")).isEqualTo(rootDir.resolve("sub/deeper/nested.bin").toRealPath());
+        assertThat(realPath(root, "relative-alias")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
     }
 
     @ParameterizedTest
@@ -73,7 +73,7 @@ class ServedRootTest {
     void aServedRootThatIsItselfASymlinkStillServesItsFiles() throws Exception {
         Path link = Files.createSymbolicLink(tmp.resolve("root-link"), rootDir);
         ServedRoot viaLink = new ServedRoot(link);
-        assertThat(viaLink.resolve("file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
+        assertThat(realPath(viaLink, "file.txt")).isEqualTo(rootDir.resolve("file.txt").toRealPath());
     }
 
     @Test
@@ -86,16 +86,18 @@ class ServedRootTest {
     @Test
     void aFifoIsForbidden() throws Exception {
         Path fifo = rootDir.resolve("pipe");
-        int exit;
-        try {
-            Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
-            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("mkfifo finishes").isTrue();
-            exit = p.exitValue();
-        } catch (IOException noMkfifo) {
-            exit = -1;
-        }
+        int exit = run("mkfifo", fifo.toString());
         assumeThat(exit).as("mkfifo is available").isZero();
         RequestException e = assertRefused("pipe", Error.Code.FORBIDDEN_PATH, "'pipe'");
+        assertThat(e.getMessage()).contains("not a regular file");
+    }
+
+    /** A device is named with O_PATH, never opened (opening some has effects: a tape rewinds, a watchdog arms). */
+    @Test
+    void aDeviceIsForbidden() throws Exception {
+        int exit = run("mknod", rootDir.resolve("null").toString(), "c", "1", "3");
+        assumeThat(exit).as("mknod works here (root)").isZero();
+        RequestException e = assertRefused("null", Error.Code.FORBIDDEN_PATH, "'null'");
         assertThat(e.getMessage()).contains("not a regular file");
     }
 
@@ -130,8 +132,30 @@ class ServedRootTest {
         assertThat(e.getMessage()).doesNotContain("\n");
     }
 
+    /** Runs a command and returns its exit status (-1 if it is not installed). */
+    private static int run(String... command) throws Exception {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            assertThat(p.waitFor(10, TimeUnit.SECONDS)).as("%s finishes", command[0]).isTrue();
+            return p.exitValue();
+        } catch (IOException notInstalled) {
+            return -1;
+        }
+    }
+
+    /** The real path of the file {@code path} opens (the file is closed again). */
+    private static Path realPath(ServedRoot root, String path) throws RequestException {
+        try (ServedFile f = root.open(path)) {
+            return f.version().path();
+        }
+    }
+
+    private static void open(ServedRoot root, String path) throws RequestException {
+        root.open(path).close();
+    }
+
     private RequestException assertRefused(String path, Error.Code code, String namedAs) {
-        RequestException e = org.junit.jupiter.api.Assertions.assertThrows(RequestException.class, () -> root.resolve(path),
+        RequestException e = org.junit.jupiter.api.Assertions.assertThrows(RequestException.class, () -> open(root, path),
                 () -> "resolving '" + path + "' should be refused");
         assertThat(e.code()).as("code for '%s' (%s)", path, e.getMessage()).isEqualTo(code);
         assertThat(e.getMessage()).as("message for '%s'", path)

@@ -17,8 +17,8 @@ import dev.biternet.proto.PieceHeader;
 import dev.biternet.server.ServerInitializer;
 import dev.biternet.server.TestFiles;
 import dev.biternet.server.files.FileHasher;
-import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.PieceHashes;
+import dev.biternet.server.files.ServedFile;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.session.SessionRegistry;
 import io.netty.buffer.ByteBuf;
@@ -52,20 +52,25 @@ final class ServerHarness implements AutoCloseable {
 
     final Path dir;
     final FileHasher hasher;
+    private final ServedRoot root;
     final SessionRegistry registry;
     private final List<Conn> conns = new ArrayList<>();
 
     ServerHarness(Path dir) throws IOException {
         this.dir = dir;
         this.hasher = new FileHasher(1, 8);
-        this.registry = new SessionRegistry(new ServedRoot(dir), hasher, PIECE, 60, TimeUnit.SECONDS);
+        this.root = new ServedRoot(dir);
+        this.registry = new SessionRegistry(root, hasher, PIECE, 60, TimeUnit.SECONDS);
     }
 
     /** Writes a random file below the root and waits until its hashes are complete. */
     byte[] file(String name, int size) throws Exception {
         Path file = dir.resolve(name);
         byte[] data = TestFiles.write(file, name.hashCode(), size);
-        PieceHashes h = hasher.hashes(FileVersion.of(file.toRealPath()), new PieceLayout(size, PIECE));
+        PieceHashes h;
+        try (ServedFile opened = root.open(name)) {
+            h = hasher.hashes(opened, new PieceLayout(size, PIECE));
+        }
         TestFiles.await("hashes of " + name, 10_000, () -> h.complete() || h.failure() != null);
         assertThat(h.failure()).isNull();
         return data;
