@@ -17,10 +17,12 @@ public final class RequestException extends Exception {
 
     /**
      * An {@code IO_ERROR} for the file a client asked for, named as it asked (never by the
-     * server's own path) and with the system's reason.
+     * server's own path) and with the system's reason. The path is left as the client sent it:
+     * the session registry renders the whole message for the wire and the log
+     * ({@code UntrustedText.message}: escaped, bounded, without the root).
      */
     public static RequestException ioError(String requested, String reason) {
-        return new RequestException(Error.Code.IO_ERROR, "cannot open '" + printable(requested) + "': " + reason);
+        return new RequestException(Error.Code.IO_ERROR, "cannot open '" + requested + "': " + reason);
     }
 
     /** {@link #ioError(String, String)} with the reason an exception gives, without the path it may carry. */
@@ -34,15 +36,5 @@ public final class RequestException extends Exception {
 
     public Error.Code code() {
         return code;
-    }
-
-    /** A client's path as it may appear in a one-line message: control characters as '?', at most 200 of them. */
-    static String printable(String s) {
-        StringBuilder b = new StringBuilder(Math.min(s.length(), 200));
-        for (int i = 0; i < s.length() && i < 200; i++) {
-            char c = s.charAt(i);
-            b.append(c < 0x20 || c == 0x7f ? '?' : c);
-        }
-        return b.toString();
     }
 }

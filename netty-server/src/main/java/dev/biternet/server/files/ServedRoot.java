@@ -185,7 +185,7 @@ public final class ServedRoot {
     /** The answer to a failed open: what a client may learn is only about names below the root. */
     private static RequestException refusal(String requested, LastErrorException e) {
         return switch (e.getErrorCode()) {
-            case Posix.ENOENT, Posix.ENOTDIR -> new RequestException(Error.Code.NOT_FOUND, "no such file: " + RequestException.printable(requested));
+            case Posix.ENOENT, Posix.ENOTDIR -> new RequestException(Error.Code.NOT_FOUND, "no such file: " + requested);
             case Posix.ELOOP -> forbidden(requested, "too many symbolic links");
             default -> RequestException.ioError(requested, Posix.describe(e));
         };
@@ -202,6 +202,6 @@ public final class ServedRoot {
     }
 
     private static RequestException forbidden(String requested, String why) {
-        return new RequestException(Error.Code.FORBIDDEN_PATH, "refused path '" + RequestException.printable(requested) + "': " + why);
+        return new RequestException(Error.Code.FORBIDDEN_PATH, "refused path '" + requested + "': " + why);
     }
 }

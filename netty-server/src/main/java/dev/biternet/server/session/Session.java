@@ -88,12 +88,14 @@ public final class Session implements AutoCloseable {
         this.hashes = hashes;
         this.file = file;
         this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
-        this.hashesCompleteAtOpen = hashes.complete();
         // The hasher may publish (and call published() on its thread) as soon as this session
         // listens: hold the lock published() takes until the starting point is set, so that it
-        // sees it, rather than setting a count this constructor would then lower.
+        // sees it, rather than setting a count this constructor would then lower. Whether hashing
+        // is complete is read after listening too: read before, a hasher finishing in between
+        // told nobody, and the session never sent the root hash (a download waiting forever).
         synchronized (this) {
             hashes.listen(onPublished);
+            this.hashesCompleteAtOpen = hashes.complete();
             this.forwarded = hashes.published();
             this.rootForwarded = hashesCompleteAtOpen;
             allocator.setAvailable(forwarded);

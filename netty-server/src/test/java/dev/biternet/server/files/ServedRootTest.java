@@ -52,13 +52,13 @@ class ServedRootTest {
     @ValueSource(strings = {"../x", "..", "a/../../x", "sub/../file.txt", "sub/deeper/../../../secret.txt",
         "/etc/passwd", "/", "sub\\file.txt", "..\\secret.txt", ""})
     void hostilePathsAreForbidden(String path) {
-        assertRefused(path, Error.Code.FORBIDDEN_PATH, "'" + path + "'");
+        assertRefused(path, Error.Code.FORBIDDEN_PATH, "'" + dev.biternet.server.security.UntrustedText.field(path) + "'");
     }
 
     @Test
     void aNulByteIsForbiddenAndTheMessageStaysPrintable() {
-        RequestException e = assertRefused("file.txt\0.jpg", Error.Code.FORBIDDEN_PATH, "'file.txt?.jpg'");
-        assertThat(e.getMessage()).doesNotContain("\0");
+        RequestException e = assertRefused("file.txt\0.jpg", Error.Code.FORBIDDEN_PATH, "'file.txt\\u0000.jpg'");
+        assertThat(rendered(e, "file.txt\0.jpg")).doesNotContain("\0");
     }
 
     @Test
@@ -128,8 +128,8 @@ class ServedRootTest {
      */
     @Test
     void aMissingFileWithALineBreakInItsNameStillGetsAOneLineMessage() {
-        RequestException e = assertRefused("nope\nINFO: forged log line", Error.Code.NOT_FOUND, "nope");
-        assertThat(e.getMessage()).doesNotContain("\n");
+        RequestException e = assertRefused("nope\nINFO: forged log line", Error.Code.NOT_FOUND, "nope\\nINFO");
+        assertThat(rendered(e, "nope\nINFO: forged log line")).doesNotContain("\n");
     }
 
     /** Runs a command and returns its exit status (-1 if it is not installed). */
@@ -154,11 +154,16 @@ class ServedRootTest {
         root.open(path).close();
     }
 
+    /** The refusal as the session registry sends and logs it (escaped, bounded, without the root). */
+    private String rendered(RequestException e, String path) {
+        return dev.biternet.server.security.UntrustedText.message(e.getMessage(), path, rootDir.toString());
+    }
+
     private RequestException assertRefused(String path, Error.Code code, String namedAs) {
         RequestException e = org.junit.jupiter.api.Assertions.assertThrows(RequestException.class, () -> open(root, path),
                 () -> "resolving '" + path + "' should be refused");
         assertThat(e.code()).as("code for '%s' (%s)", path, e.getMessage()).isEqualTo(code);
-        assertThat(e.getMessage()).as("message for '%s'", path)
+        assertThat(rendered(e, path)).as("message for '%s'", path)
                 .contains(namedAs)
                 .doesNotContain("\n", "\r");
         return e;
