@@ -133,8 +133,8 @@ public final class ResumeLog implements AutoCloseable {
     }
 
     /**
-     * Continues an existing log after its last valid record: a torn tail is zeroed, and the
-     * space for the remaining records is reserved again (on a disk too full for that, the
+     * Continues an existing log after its last valid record: a torn tail is zeroed, and space
+     * for {@link #headroom} records ahead is reserved again (on a disk too full for that, the
      * tail is cut off instead and appends take space as they go).
      */
     public static ResumeLog reopen(Path out, Contents contents) throws IOException {
@@ -142,8 +142,12 @@ public final class ResumeLog implements AutoCloseable {
         FileChannel c = LocalFiles.openExisting(log, StandardOpenOption.WRITE);
         long valid = contents.validLength();
         long headroom = headroom(contents.identity());
-        long reserved = valid + headroom;
         try {
+            // The reservation the last run left, cut to one headroom, renewed when less than half is left.
+            long reserved = Math.max(valid, Math.min(c.size(), valid + headroom));
+            if (reserved - valid < headroom / 2) {
+                reserved = valid + headroom;
+            }
             try {
                 c.truncate(reserved);
                 writeZeros(c, valid, reserved);
@@ -152,11 +156,11 @@ public final class ResumeLog implements AutoCloseable {
                 reserved = valid;
             }
             c.force(true);
+            return new ResumeLog(log, c, valid, reserved, headroom, true);
         } catch (IOException e) {
             c.close();
             throw e;
         }
-        return new ResumeLog(log, c, valid, reserved, headroom, true);
     }
 
     /**
