@@ -157,6 +157,10 @@ class OutputFilesTest {
             assertThat(out).doesNotExist();
             Files.delete(link);
         }
+        // A hard link is another name of the victim itself: the lock file is written into, so it is refused too.
+        Path hard = Files.createLink(Path.of(out + ".part.lock"), victim);
+        assertOneLine(get("-q", "-o", out.toString(), url("f.bin")), ExitCodes.LOCAL_IO, hard + " has 2 names (hard links)");
+        assertThat(Files.readString(victim)).isEqualTo("keep me");
     }
 
     @Test

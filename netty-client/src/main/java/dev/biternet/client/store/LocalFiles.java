@@ -91,10 +91,26 @@ public final class LocalFiles {
         return FileChannel.open(p, with(options, StandardOpenOption.CREATE_NEW));
     }
 
-    /** Opens the existing regular file {@code p}, never through a link. */
+    /**
+     * Opens the existing regular file {@code p}, never through a link, and not if it has other
+     * names (a hard link planted there would have writes land in someone else's file).
+     */
     public static FileChannel openExisting(Path p, OpenOption... options) throws IOException {
-        requireRegularOrAbsent(p, ownAdvice(p));
+        requireOwnFile(p);
         return FileChannel.open(p, with(options, LinkOption.NOFOLLOW_LINKS));
+    }
+
+    /** Refuses unless {@code p} is absent or a regular file with no other name. */
+    static void requireOwnFile(Path p) throws IOException {
+        requireRegularOrAbsent(p, ownAdvice(p));
+        try {
+            int names = (Integer) Files.getAttribute(p, "unix:nlink", NOFOLLOW);
+            if (names > 1) {
+                throw new Refused(p + " has " + names + " names (hard links)" + ownAdvice(p));
+            }
+        } catch (NoSuchFileException | UnsupportedOperationException | IllegalArgumentException e) {
+            // absent, or no unix view to ask
+        }
     }
 
     private static String ownAdvice(Path p) {

@@ -79,7 +79,7 @@ public final class OutputLock implements AutoCloseable {
 
     private static OutputLock acquire(Path out, Path p) throws IOException {
         for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-            LocalFiles.requireRegularOrAbsent(p, "; remove it and rerun");
+            LocalFiles.requireOwnFile(p);
             FileChannel c = FileChannel.open(p, StandardOpenOption.CREATE, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
             FileLock l = null;
