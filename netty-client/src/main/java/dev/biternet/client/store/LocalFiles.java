@@ -132,9 +132,14 @@ public final class LocalFiles {
     public static Object openedKey(Path p) throws IOException {
         BasicFileAttributes a = lstat(p);
         if (a == null || !a.isRegularFile() || a.fileKey() == null || !heldOpen(a.fileKey())) {
-            throw new Refused(p + " was replaced while biternet-get opened it; rerun");
+            throw replacedWhileOpening(p);
         }
         return a.fileKey();
+    }
+
+    /** The refusal for a name that led elsewhere between opening it and checking what was opened. */
+    static Refused replacedWhileOpening(Path p) {
+        return new Refused(p + " was replaced while biternet-get opened it; rerun");
     }
 
     /**

@@ -40,6 +40,10 @@ import java.util.concurrent.Executors;
  * ({@code biternet-get --verify-disk}); without it the SHA-256 reported is the server's, which
  * the verified pieces are the bytes of.
  *
+ * <p>{@code OUT.part} is created new or opened as an existing regular file of its own, never
+ * through a link ({@link LocalFiles}), and {@link #finish} renames it only if the name still
+ * leads to the file this store wrote and holds open, and only over a regular file or nothing.
+ *
  * <p>Thread-safe: links on different event loops call in concurrently; state is guarded by
  * this object's lock, file writes are positional and need no lock.
  */
@@ -196,7 +200,7 @@ public final class PieceStore implements AutoCloseable {
                         java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 if (!LocalFiles.isStill(part, partKey)) {
                     d.close();
-                    throw new LocalFiles.Refused(part + " was replaced while biternet-get opened it; rerun");
+                    throw LocalFiles.replacedWhileOpening(part);
                 }
             }
         } catch (LocalFiles.Refused e) {
