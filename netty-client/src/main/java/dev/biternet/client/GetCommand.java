@@ -124,7 +124,8 @@ public final class GetCommand implements Callable<Integer> {
                 .description("Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).").build());
         s.addOption(OptionSpec.builder("--retry-time").paramLabel("SECONDS").type(int.class)
                 .defaultValue("" + Download.DEFAULT_RETRY_SECONDS)
-                .description("While every link is lost, keep reconnecting for this long before giving up with exit 3",
+                .description("While every link is lost (or the server answers that it is busy), keep reconnecting for this"
+                        + " long before giving up with exit 3",
                         "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes.").build());
         s.addOption(flag("--verify-disk").description("Before the rename, read the whole file back from disk and check its"
                 + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
