@@ -9,6 +9,8 @@ import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.store.LocalFiles;
+import dev.biternet.client.store.OutputLock;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
@@ -41,6 +43,8 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +56,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * One download: connects one channel per link (each bound to its interface), opens the session
  * on the first, attaches them all, and waits until every piece is verified, the whole file's
- * hash checks out and the file is renamed into place.
+ * hash checks out and the file is renamed into place. It holds the output's lock
+ * ({@link OutputLock}) from before it reads a previous run's state until it ends.
  */
 public final class Download {
     /** SOL_SOCKET / SO_BINDTODEVICE on Linux; Netty has no named option for it. */
@@ -113,6 +118,55 @@ public final class Download {
         }
         long start = System.nanoTime();
         this.start = start;
+        OutputLock lock = lockOutput();
+        try {
+            return fetch(server, specs, start);
+        } finally {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                // the lock goes with the process; a stale lock file is taken over by the next run
+            }
+        }
+    }
+
+    /**
+     * Refuses an output that is not a regular file (or nothing) and takes the output's lock,
+     * before anything reads or writes {@code OUT.part} or its state.
+     */
+    private OutputLock lockOutput() throws DownloadException {
+        Path out = request.output();
+        Path dir = out.toAbsolutePath().getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw new DownloadException(ExitCodes.USAGE, "cannot write " + out + ": " + dir
+                    + (Files.exists(dir) ? " is not a directory" : ": No such file or directory"));
+        }
+        try {
+            // A link is refused, not followed: the file is renamed into place, which would replace
+            // the link, not write where it leads.
+            LocalFiles.requireRegularOrAbsent(out, "; -o must name a regular file, a new file or a directory"
+                    + " (biternet-get renames the finished file into place, replacing what is there)");
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.USAGE, LocalFiles.describe(out, e));
+        }
+        try {
+            return OutputLock.acquire(out);
+        } catch (OutputLock.Busy e) {
+            throw new DownloadException(ExitCodes.BUSY, e.getMessage());
+        } catch (IOException e) {
+            throw localFailure("cannot lock " + out, OutputLock.pathFor(out), e);
+        }
+    }
+
+    /** A local file failure: the file, the system's reason, and what was being done. */
+    private static DownloadException localFailure(String doing, Path file, IOException e) {
+        return new DownloadException(ExitCodes.LOCAL_IO, e instanceof LocalFiles.Refused ? e.getMessage()
+                : doing + ": " + LocalFiles.describe(file, e));
+    }
+
+    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start)
+            throws DownloadException, InterruptedException {
+        Target target = request.target();
         Resume resume = loadResume();
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
@@ -147,7 +201,11 @@ public final class Download {
             }
             liveLinks = List.copyOf(links);
             trace("connected " + channels.size() + " link(s)");
-            SessionOpened session = awaitOpen(opener.getNow(links.get(0).current));
+            // Every connect succeeded, so one listener has picked the opener (perhaps a moment after
+            // its connect's await returned here: listeners run on the event loop).
+            LinkHandler openerHandler = opener.join();
+            Link first = links.stream().filter(l -> l.current == openerHandler).findFirst().orElseThrow();
+            SessionOpened session = openSession(first, openRequest);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
             PieceLayout layout = layoutOf(session);
@@ -182,7 +240,7 @@ public final class Download {
                 }
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
             } catch (IOException e) {
-                throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
+                throw localFailure("cannot finish " + request.output(), store.partPath(), e);
             }
             trace("file verified and renamed");
             phase = Progress.Phase.DONE;
@@ -246,35 +304,61 @@ public final class Download {
      * file is still that version.
      */
     private Resume loadResume() throws DownloadException {
-        OpenSession.Builder open = OpenSession.newBuilder().setPath(request.target().path());
+        Path out = request.output();
+        Path state = ResumeLog.pathFor(out);
         Optional<ResumeLog.Contents> log;
+        boolean stateThere;
         try {
-            log = ResumeLog.read(request.output());
+            log = ResumeLog.read(out);
+            stateThere = log.isPresent() || Files.exists(state, LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
-            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot read " + ResumeLog.pathFor(request.output()) + ": "
-                    + e.getMessage());
+            throw localFailure("cannot read the resume state", state, e);
         }
-        if (log.isEmpty() || !log.get().identity().path().equals(request.target().path())) {
-            return new Resume(open.build(), null, Map.of());
+        if (log.isEmpty()) {
+            return stateThere ? discard(state + " is damaged (not a state this client wrote, or cut short)") : fresh();
         }
         ResumeLog.Identity id = log.get().identity();
+        if (!id.path().equals(request.target().path())) {
+            return discard(state + " belongs to a download of " + id.path() + ", not " + request.target().path());
+        }
         PieceLayout layout;
         try {
             layout = new PieceLayout(id.fileSize(), id.pieceSize());
         } catch (IllegalArgumentException e) {
-            return new Resume(open.build(), null, Map.of());
+            layout = null;
+        }
+        if (layout == null || layout.pieceCount() > PieceStore.MAX_PIECES) {
+            return discard(state + " names an impossible file layout (" + id.fileSize() + " bytes in pieces of "
+                    + id.pieceSize() + ")");
         }
         Map<Integer, byte[]> pieces;
         try {
-            pieces = PieceStore.recheck(request.output(), layout, log.get().pieces());
+            pieces = PieceStore.recheck(out, layout, log.get().pieces());
         } catch (IOException e) {
-            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot read " + request.output() + ".part: " + e.getMessage());
+            throw localFailure("cannot read " + out + ".part to resume", PieceStore.partFor(out), e);
         }
         trace("resume state: " + log.get().pieces().size() + " piece(s) logged, " + pieces.size() + " re-hashed intact");
+        if (pieces.isEmpty() && !log.get().pieces().isEmpty()) {
+            return discard("none of the " + log.get().pieces().size() + " pieces " + state + " names is intact in "
+                    + out + ".part" + (Files.exists(PieceStore.partFor(out), LinkOption.NOFOLLOW_LINKS)
+                    ? " (changed or truncated since)" : " (it is missing)"));
+        }
         BitSet have = new BitSet(layout.pieceCount());
         pieces.keySet().forEach(have::set);
         byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
         return new Resume(openRequest(bitmap, id.fileVersion(), id.fileSize(), id.pieceSize()), log.get(), pieces);
+    }
+
+    /** A download that starts from nothing. */
+    private Resume fresh() {
+        return new Resume(OpenSession.newBuilder().setPath(request.target().path()).build(), null, Map.of());
+    }
+
+    /** Says in one line why a previous run's state is not used, and starts from nothing. */
+    private Resume discard(String why) {
+        err.println("biternet-get: warning: " + why + "; the download starts over");
+        err.flush();
+        return fresh();
     }
 
     /** OpenSession for the target, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
@@ -290,21 +374,29 @@ public final class Download {
         Path out = request.output();
         try {
             boolean sameFile = resume.log() != null && resume.log().identity().equals(now);
-            if (sameFile && !resume.pieces().isEmpty()) {
+            boolean resuming = sameFile && !resume.pieces().isEmpty();
+            if (resuming) {
                 err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
                         + layout.pieceCount() + " pieces already verified");
                 err.flush();
-                return new PieceStore(out, layout, ResumeLog.reopen(out, resume.log()), resume.pieces(),
-                        request.verifyDisk());
+            } else if (resume.log() != null && !sameFile) {
+                discard(out + ".part is from another version of " + request.target().path()
+                        + " (the file changed on the server)");
             }
-            if (resume.log() != null && !sameFile) {
-                err.println("biternet-get: " + out + ".part is from another version of " + request.target().path()
-                        + " (the file changed on the server); starting over");
-                err.flush();
+            ResumeLog log = resuming ? ResumeLog.reopen(out, resume.log()) : ResumeLog.create(out, now);
+            try {
+                return new PieceStore(out, layout, log, resuming ? resume.pieces() : Map.of(), request.verifyDisk());
+            } catch (IOException | RuntimeException e) {
+                // A new state without its part file would only be discarded by the next run.
+                if (resuming) {
+                    log.close();
+                } else {
+                    log.delete();
+                }
+                throw e;
             }
-            return new PieceStore(out, layout, ResumeLog.create(out, now), Map.of(), request.verifyDisk());
         } catch (IOException e) {
-            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + out + ".part: " + e.getMessage());
+            throw localFailure("cannot create " + out + ".part and its state", null, e);
         }
     }
 
@@ -390,6 +482,18 @@ public final class Download {
             this.remote = remote;
         }
 
+        /** {@code delay} give or take 20 %, so links (and clients) that lost the server together do not return together. */
+        static long jittered(long delay) {
+            return (long) (delay * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+        }
+
+        /** Replaces the connection with a new one that sends {@code open}; completes when connected. */
+        ChannelFuture redial(OpenSession open) {
+            LinkHandler h = new LinkHandler(spec, open, 0, security.token());
+            current = h;
+            return connect(transport, group, spec, h, remote);
+        }
+
         void start(SessionKeeper keeper, PieceStore store) {
             current.attach(keeper.current(), store);
             thread = new Thread(() -> {
@@ -471,9 +575,7 @@ public final class Download {
                 if (code == Error.Code.UNKNOWN_SESSION) {
                     keeper.forget(h.sessionId());
                     delay = FIRST_DELAY_MILLIS;
-                } else if (code == Error.Code.FILE_CHANGED || code == Error.Code.IO_ERROR || code == Error.Code.NOT_FOUND
-                        || code == Error.Code.FORBIDDEN_PATH || code == Error.Code.UNSUPPORTED_VERSION
-                        || code == Error.Code.UNAUTHORIZED) {
+                } else if (code != null && ServerErrors.isFinal(code)) {
                     fail(new DownloadException(ExitCodes.SERVER_REFUSED, reason + "; " + request.output()
                             + " was not written (rerun to start over)"));
                     return;
@@ -492,8 +594,7 @@ public final class Download {
         /** Reconnects until attached; returns the next backoff, or -1 if the download ended meanwhile. */
         private long reconnect(SessionKeeper keeper, PieceStore store, long delay) throws InterruptedException {
             while (!over) {
-                long jittered = (long) (delay * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
-                Thread.sleep(jittered);
+                Thread.sleep(jittered(delay));
                 delay = Math.min(MAX_DELAY_MILLIS, delay * 2);
                 SessionOpened session = keeper.current();
                 OpenSession open = null;
@@ -541,9 +642,7 @@ public final class Download {
             } catch (ExecutionException | TimeoutException e) {
                 keeper.reopenFailed();
                 h.close();
-                // A server over its limits or on its way down is asked again later; a refusal is final.
-                if (h.serverError() != null && h.serverError() != Error.Code.LIMIT_EXCEEDED
-                        && h.serverError() != Error.Code.SHUTTING_DOWN) {
+                if (h.serverError() != null && ServerErrors.isFinal(h.serverError())) {
                     fail(new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
                             + " on reconnecting: " + rootMessage(e)));
                 }
@@ -652,34 +751,76 @@ public final class Download {
         return buf;
     }
 
-    private SessionOpened awaitOpen(LinkHandler opener) throws DownloadException, InterruptedException {
-        try {
-            return opener.opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            if (c instanceof LinkHandler.ServerError se) {
-                throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
-                        + ": " + se.getMessage());
+    /**
+     * The first link's answer to OpenSession. A server error that is not final
+     * ({@link ServerErrors}: a busy server, one shutting down) is asked again on a new
+     * connection, with the links' backoff, until {@code --retry-time} is over.
+     */
+    private SessionOpened openSession(Link first, OpenSession open) throws DownloadException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
+        long delay = Link.FIRST_DELAY_MILLIS;
+        for (int attempt = 1; ; attempt++) {
+            String again;
+            try {
+                return first.current.opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof LinkHandler.ServerError se)) {
+                    throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
+                }
+                if (ServerErrors.isFinal(se.code())) {
+                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
+                            + ": " + se.getMessage());
+                }
+                again = "server: " + se.getMessage() + " (" + se.code() + ")";
+            } catch (TimeoutException e) {
+                throw new DownloadException(ExitCodes.NETWORK, "the server did not answer within " + HANDSHAKE_SECONDS + " s");
             }
-            throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(c));
-        } catch (TimeoutException e) {
-            throw new DownloadException(ExitCodes.NETWORK, "the server did not answer within " + HANDSHAKE_SECONDS + " s");
+            while (true) {
+                first.current.close();
+                long wait = Link.jittered(delay);
+                delay = Math.min(Link.MAX_DELAY_MILLIS, delay * 2);
+                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
+                    throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
+                            + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
+                            + (attempt == 1 ? "" : "s") + "); last answer: " + again + "; rerun later");
+                }
+                trace(again + "; asking again in " + wait + " ms");
+                Thread.sleep(wait);
+                ChannelFuture f = first.redial(open).await();
+                if (f.isSuccess()) {
+                    break;
+                }
+                again = "cannot connect: " + rootMessage(f.cause());
+                attempt++;
+            }
         }
     }
 
+    /**
+     * The session's layout, if this client takes it: pieces of 16 KiB to 16 MiB (the sizes a
+     * server uses), at most {@link PieceStore#MAX_PIECES} of them. Checked before anything is
+     * allocated or written: a server announcing 819 GB in 16 KiB pieces would otherwise have the
+     * client hold 50 million digests.
+     */
     private static PieceLayout layoutOf(SessionOpened s) throws DownloadException {
-        try {
-            if (s.getPieceSize() > Frames.MAX_PIECE_SIZE) {
-                throw new IllegalArgumentException("piece size " + s.getPieceSize());
-            }
-            PieceLayout layout = new PieceLayout(s.getFileSize(), s.getPieceSize());
-            if (layout.pieceCount() != s.getPieceCount()) {
-                throw new IllegalArgumentException("piece count " + s.getPieceCount());
-            }
-            return layout;
-        } catch (IllegalArgumentException e) {
-            throw new DownloadException(ExitCodes.NETWORK, "the server sent an impossible file layout: " + e.getMessage());
+        String what = "the server announced " + Long.toUnsignedString(s.getFileSize()) + " bytes in "
+                + Integer.toUnsignedString(s.getPieceCount()) + " pieces of " + Integer.toUnsignedString(s.getPieceSize())
+                + " bytes";
+        String wrong;
+        PieceLayout layout = null;
+        if (s.getPieceSize() < PieceLayout.MIN_PIECE_SIZE || s.getPieceSize() > Frames.MAX_PIECE_SIZE) {
+            wrong = "pieces must be " + PieceLayout.MIN_PIECE_SIZE + " to " + Frames.MAX_PIECE_SIZE + " bytes";
+        } else if (s.getFileSize() < 0 || s.getFileSize() / s.getPieceSize()
+                + (s.getFileSize() % s.getPieceSize() == 0 ? 0 : 1) > PieceStore.MAX_PIECES) {
+            wrong = "this client takes at most " + PieceStore.MAX_PIECES + " pieces";
+        } else {
+            layout = new PieceLayout(s.getFileSize(), s.getPieceSize());
+            wrong = layout.pieceCount() == s.getPieceCount() ? null : "the piece count does not fit the size";
         }
+        if (wrong != null) {
+            throw new DownloadException(ExitCodes.NETWORK, what + ": " + wrong + "; nothing was written");
+        }
+        return layout;
     }
 
     /**

@@ -15,9 +15,7 @@ import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -96,20 +94,12 @@ public final class GetCommand implements Callable<Integer> {
         CommandSpec s = CommandSpec.wrapWithoutInspection(command);
         command.spec = s;
         s.name("biternet-get").versionProvider(new VersionProvider());
-        Map<String, String> exitCodes = new LinkedHashMap<>();
-        exitCodes.put("0", "the file is complete and verified");
-        exitCodes.put("2", "usage error (bad option, unknown or unusable --iface)");
-        exitCodes.put("3", "network failure (cannot connect, every link lost for --retry-time)");
-        exitCodes.put("4", "integrity failure (the data does not match the server's hashes)");
-        exitCodes.put("5", "local I/O failure (cannot write the output, disk full; rerun to resume)");
-        exitCodes.put("6", "the server refused (no such file, path outside its root, the file changed on the server)");
-        exitCodes.put("7", "--doctor found a link whose traffic does not leave through its interface");
         s.usageMessage().sortOptions(false)
                 .description("Downloads one file from a biternet-serve server over several network links at once,"
                         + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
                         + " the file is renamed into place only when the whole file verifies.")
                 .exitCodeListHeading("%nExit codes:%n")
-                .exitCodeList(exitCodes);
+                .exitCodeList(ExitCodes.MEANINGS);
         s.addPositional(PositionalParamSpec.builder().index("0").arity("0..1").paramLabel("URL").type(String.class)
                 .description("biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)").build());
         s.addOption(OptionSpec.builder("--iface").paramLabel("IFACE").type(List.class).auxiliaryTypes(String.class)
@@ -117,7 +107,8 @@ public final class GetCommand implements Callable<Integer> {
                         + " more links. Without it, one link over the default route. Limits per link:"
                         + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).").build());
         s.addOption(OptionSpec.builder("-o", "--output").paramLabel("FILE").type(Path.class)
-                .description("Where to write the file (default: its name in the current directory).").build());
+                .description("Where to write the file (default: its name in the current directory); an existing"
+                        + " directory: the file goes into it under its name.").build());
         s.addOption(flag("--json").description("Print the summary as one JSON object on stdout.").build());
         s.addOption(flag("-v", "--verbose").description("Print the download's timeline on stderr.").build());
         s.addOption(flag("-q", "--quiet").description("Show no progress while downloading (errors and the summary"
@@ -133,7 +124,8 @@ public final class GetCommand implements Callable<Integer> {
                 .description("Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).").build());
         s.addOption(OptionSpec.builder("--retry-time").paramLabel("SECONDS").type(int.class)
                 .defaultValue("" + Download.DEFAULT_RETRY_SECONDS)
-                .description("While every link is lost, keep reconnecting for this long before giving up with exit 3",
+                .description("While every link is lost (or the server answers that it is busy), keep reconnecting for this"
+                        + " long before giving up with exit 3",
                         "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes.").build());
         s.addOption(flag("--verify-disk").description("Before the rename, read the whole file back from disk and check its"
                 + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
@@ -224,7 +216,9 @@ public final class GetCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust: " + e.getMessage());
             }
         }
-        Path out1 = output != null ? output : Path.of(target.fileName());
+        // -o naming a directory saves into it under the URL's file name, as cp, wget -P and aria2 -d do.
+        Path out1 = output == null ? Path.of(target.fileName())
+                : java.nio.file.Files.isDirectory(output) ? output.resolve(target.fileName()) : output;
         Download download = new Download(
                 new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
         // Work that would compete with connecting for the two cores waits until the links are

@@ -28,6 +28,9 @@ public record Target(String host, int port, String path) {
         if (path == null || path.length() <= 1) {
             throw new IllegalArgumentException("no file path in " + url);
         }
+        if (path.endsWith("/")) {
+            throw new IllegalArgumentException("no file name in " + url + " (it ends in /; name a file)");
+        }
         return new Target(host, uri.getPort() < 0 ? DEFAULT_PORT : uri.getPort(), path.substring(1));
     }
 

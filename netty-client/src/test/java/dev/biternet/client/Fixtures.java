@@ -56,6 +56,29 @@ final class Fixtures {
         }
     }
 
+    /** Waits until the download to {@code out}, running while {@code running} says so, has made {@code pieces} pieces durable. */
+    static void awaitLogged(Path out, int pieces, java.util.function.BooleanSupplier running) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            int n;
+            try {
+                n = dev.biternet.client.store.ResumeLog.read(out).map(c -> c.pieces().size()).orElse(0);
+            } catch (IOException e) {
+                n = 0;
+            }
+            if (n >= pieces) {
+                return;
+            }
+            if (!running.getAsBoolean()) {
+                throw new AssertionError("the download ended before " + pieces + " pieces were logged");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(pieces + " pieces not logged within 60 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     /** Output of one in-process biternet-get run. */
     record Run(int exitCode, String out, String err) {}
 

@@ -59,10 +59,19 @@ class RouteCommandsTest {
 
         assertThat(run.exitCode()).isZero();
         assertThat(run.out()).contains("Exit codes:");
-        for (int code : new int[] {ExitCodes.OK, ExitCodes.USAGE, ExitCodes.NETWORK, ExitCodes.INTEGRITY,
-            ExitCodes.LOCAL_IO, ExitCodes.SERVER_REFUSED, ExitCodes.ROUTING}) {
+        for (String code : ExitCodes.MEANINGS.keySet()) {
             assertThat(run.out()).containsPattern("(?m)^\\s+" + code + "\\s+\\S");
         }
+    }
+
+    @Test
+    void theReadmeListsTheSameExitCodes() throws Exception {
+        String readme = java.nio.file.Files.readString(java.nio.file.Path.of("..", "README.md"));
+        String table = readme.substring(readme.indexOf("### Exit codes"), readme.indexOf("biternet-serve:", readme.indexOf("### Exit codes")));
+        java.util.List<String> codes = table.lines().filter(l -> l.matches("\\| \\d+ \\|.*"))
+                .map(l -> l.split("\\|")[1].strip()).toList();
+
+        assertThat(codes).containsExactlyElementsOf(ExitCodes.MEANINGS.keySet());
     }
 
     @Test

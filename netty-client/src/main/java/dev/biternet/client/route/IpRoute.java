@@ -64,19 +64,58 @@ public final class IpRoute {
     /** A route, or the reason there is none. */
     public record Result(Route route, String error) {}
 
+    /** The main table, where a route without a "table" field is. */
+    private static final int MAIN_TABLE = 254;
+
+    /**
+     * The routing tables in use: every table that holds a route or that a policy rule looks up,
+     * IPv4 and IPv6 ({@code ip -N -j route show table all}, {@code ip -N -j rule show}; -N prints
+     * tables as numbers, not as their names in rt_tables). Null if ip could not say.
+     */
+    public java.util.Set<Integer> tablesInUse() {
+        List<List<String>> queries = List.of(List.of("-N", "route", "show", "table", "all"),
+                List.of("-6", "-N", "route", "show", "table", "all"), List.of("-N", "rule", "show"),
+                List.of("-6", "-N", "rule", "show"));
+        List<Supplier<Answer>> running = new ArrayList<>();
+        for (List<String> q : queries) {
+            running.add(runner.start(q));
+        }
+        java.util.Set<Integer> tables = new java.util.TreeSet<>();
+        for (Supplier<Answer> f : running) {
+            Answer a = f.get();
+            try {
+                if (!a.ok()) {
+                    return null;
+                }
+                for (java.util.Map<String, String> o : objects(a.output())) {
+                    tables.add(Integer.parseInt(o.getOrDefault("table", "" + MAIN_TABLE)));
+                }
+            } catch (IOException | NumberFormatException e) {
+                return null;
+            }
+        }
+        return tables;
+    }
+
     /** Parses {@code ip -j route} output: an array of objects with string fields. */
     static List<Route> parse(String json) throws IOException {
         List<Route> routes = new ArrayList<>();
+        for (java.util.Map<String, String> o : objects(json)) {
+            routes.add(new Route(o.getOrDefault("dst", ""), o.getOrDefault("dev", ""), o.getOrDefault("gateway", ""),
+                    o.getOrDefault("prefsrc", ""), o.getOrDefault("type", "")));
+        }
+        return routes;
+    }
+
+    /** The objects of an {@code ip -j} answer, each as its scalar fields (nested ones are skipped). */
+    private static List<java.util.Map<String, String>> objects(String json) throws IOException {
+        List<java.util.Map<String, String>> objects = new ArrayList<>();
         try (JsonParser p = new JsonFactory().createParser(json)) {
             if (p.nextToken() != JsonToken.START_ARRAY) {
                 throw new IOException("not a JSON array");
             }
             while (p.nextToken() == JsonToken.START_OBJECT) {
-                String dst = "";
-                String dev = "";
-                String gateway = "";
-                String prefsrc = "";
-                String type = "";
+                java.util.Map<String, String> fields = new java.util.HashMap<>();
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String name = p.currentName();
                     JsonToken value = p.nextToken();
@@ -84,20 +123,12 @@ public final class IpRoute {
                         p.skipChildren();
                         continue;
                     }
-                    String text = p.getValueAsString("");
-                    switch (name) {
-                        case "dst" -> dst = text;
-                        case "dev" -> dev = text;
-                        case "gateway" -> gateway = text;
-                        case "prefsrc" -> prefsrc = text;
-                        case "type" -> type = text;
-                        default -> { }
-                    }
+                    fields.put(name, p.getValueAsString(""));
                 }
-                routes.add(new Route(dst, dev, gateway, prefsrc, type));
+                objects.add(fields);
             }
         }
-        return routes;
+        return objects;
     }
 
     private static Supplier<Answer> start(List<String> args) {

@@ -6,7 +6,6 @@ import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
@@ -60,7 +59,7 @@ public final class RoutingDoctor {
         List<IpRoute.Result> firstAnswers = ip.routes(first);
         List<Finding> findings = new ArrayList<>();
         int q = 0;
-        Set<Integer> tables = new HashSet<>();
+        Tables tables = new Tables();
         for (int i = 0; i < links.size(); i++) {
             LinkSpec l = links.get(i);
             String dev = devices.get(i);
@@ -94,7 +93,7 @@ public final class RoutingDoctor {
 
     /** A link the first lookup did not settle: by-source route, and the device's own route (for its gateway). */
     private Finding judge(LinkSpec l, String dev, String to, IpRoute.Result bySource, IpRoute.Result byDevice,
-                          Set<Integer> tables) {
+                          Tables tables) {
         String from = l.addressText();
         if (bySource.route() == null) {
             return new Finding(l, dev, false, "the kernel has no route to " + to + " from " + from + ": "
@@ -117,31 +116,42 @@ public final class RoutingDoctor {
         return r.gateway().isEmpty() ? " (directly connected)" : " via " + r.gateway();
     }
 
-    /** The two commands for {@code from}'s own table: the first one that is empty and not given to another link here. */
-    private List<String> fix(String from, String dev, IpRoute.Result byDevice, Set<Integer> tables) {
+    /** The two commands that give {@code from} a table of its own whose default route leaves through {@code dev}. */
+    private static List<String> fix(String from, String dev, IpRoute.Result byDevice, Tables tables) {
         String gateway = byDevice.route() != null && !byDevice.route().gateway().isEmpty() ? byDevice.route().gateway()
                 : "GATEWAY";
-        int t = freeTable(tables);
-        tables.add(t);
+        String t = tables.next();
         // "default" alone means the IPv4 default route to ip(8).
         String ip = from.contains(":") ? "ip -6 " : "ip ";
         return List.of(ip + "rule add from " + from + " table " + t,
                 ip + "route add default via " + gateway + " dev " + dev + " table " + t);
     }
 
-    /** The first routing table from 101 on that holds no route yet and is not taken. */
-    private int freeTable(Set<Integer> taken) {
-        int first = 101;
-        for (int t = first; t < first + 100; t++) {
-            if (taken.contains(t)) {
-                continue;
+    /**
+     * The tables fixes are given: the first from 101 on that no route or rule uses (listed once,
+     * when the first fix needs one) and that no other link's fix was given. "TABLE" if ip could
+     * not list them.
+     */
+    private final class Tables {
+        private static final int FIRST = 101;
+        private Set<Integer> taken;
+        private boolean listed;
+
+        String next() {
+            if (!listed) {
+                taken = ip.tablesInUse();
+                listed = true;
             }
-            IpRoute.Result r = ip.routes(List.of(List.of("route", "show", "table", Integer.toString(t)))).get(0);
-            if (r.route() == null && "no route".equals(r.error())) {
-                return t;
+            if (taken == null) {
+                return "TABLE";
             }
+            int t = FIRST;
+            while (taken.contains(t)) {
+                t++;
+            }
+            taken.add(t);
+            return Integer.toString(t);
         }
-        return first;
     }
 
     /** The report as the user reads it: one line per link, and for each failing link its fix. */
@@ -165,8 +175,9 @@ public final class RoutingDoctor {
             }
         }
         if (anyFix) {
-            b.append("  (GATEWAY, where shown, is the router on that interface's network; the rules last until"
-                    + " reboot: add them to the interface's network configuration to keep them)").append(System.lineSeparator());
+            b.append("  (GATEWAY, where shown, is the router on that interface's network; TABLE, where shown, a routing"
+                    + " table number no route or rule uses yet; the rules last until reboot: add them to the interface's"
+                    + " network configuration to keep them)").append(System.lineSeparator());
         }
         return b.toString();
     }

@@ -40,6 +40,10 @@ import java.util.concurrent.Executors;
  * ({@code biternet-get --verify-disk}); without it the SHA-256 reported is the server's, which
  * the verified pieces are the bytes of.
  *
+ * <p>{@code OUT.part} is created new or opened as an existing regular file of its own, never
+ * through a link ({@link LocalFiles}), and {@link #finish} renames it only if the name still
+ * leads to the file this store wrote and holds open, and only over a regular file or nothing.
+ *
  * <p>Thread-safe: links on different event loops call in concurrently; state is guarded by
  * this object's lock, file writes are positional and need no lock.
  */
@@ -60,10 +64,20 @@ public final class PieceStore implements AutoCloseable {
         }
     }
 
+    /**
+     * The most pieces a download may have: the store keeps 32 bytes of digest and a few flags per
+     * piece in memory (about 80 MiB at this limit). A server's default layout has at most
+     * 262,144 pieces for files of up to 4 TiB, and in 16 MiB pieces this limit is 32 TiB; a
+     * layout of more pieces is refused before anything is allocated or written.
+     */
+    public static final int MAX_PIECES = 1 << 21;
+
     private final Path out;
     private final Path part;
     private final PieceLayout layout;
     private final FileChannel channel;
+    /** The part file's identity (device and inode), to check before the rename that it is still the one written. */
+    private final Object partKey;
     /**
      * The part file opened with {@code O_DIRECT} for whole pieces ({@link #writePiece}), or null
      * where the file system refuses it (tmpfs) or it failed once: then every write goes through
@@ -158,7 +172,7 @@ public final class PieceStore implements AutoCloseable {
         this.out = out;
         this.verifyDisk = verifyDisk;
         this.log = log;
-        this.part = out.resolveSibling(out.getFileName() + ".part");
+        this.part = partFor(out);
         this.layout = layout;
         this.expected = new byte[layout.pieceCount() * Digests.SHA256_BYTES];
         this.verifiedFlags = new boolean[layout.pieceCount()];
@@ -168,17 +182,30 @@ public final class PieceStore implements AutoCloseable {
             stripes[i] = new Object();
         }
         this.channel = resumed.isEmpty()
-                ? FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                        StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)
-                : FileChannel.open(part, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                ? LocalFiles.createNew(part, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : LocalFiles.openExisting(part, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        try {
+            this.partKey = LocalFiles.openedKey(part);
+        } catch (IOException e) {
+            channel.close();
+            throw e;
+        }
         int block = 4096;
         FileChannel d = null;
         try {
             long reported = Files.getFileStore(part).getBlockSize();
             if (reported >= 512 && reported <= 1 << 16 && Long.bitCount(reported) == 1) {
                 block = (int) reported;
-                d = FileChannel.open(part, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT);
+                d = FileChannel.open(part, StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                if (!LocalFiles.isStill(part, partKey)) {
+                    d.close();
+                    throw LocalFiles.replacedWhileOpening(part);
+                }
             }
+        } catch (LocalFiles.Refused e) {
+            channel.close();
+            throw e;
         } catch (IOException | UnsupportedOperationException e) {
             // no O_DIRECT here: the page cache it is
         }
@@ -224,13 +251,13 @@ public final class PieceStore implements AutoCloseable {
      */
     public static Map<Integer, byte[]> recheck(Path out, PieceLayout layout, Map<Integer, byte[]> logged)
             throws IOException {
-        Path part = out.resolveSibling(out.getFileName() + ".part");
+        Path part = partFor(out);
         Map<Integer, byte[]> good = new java.util.TreeMap<>();
-        if (logged.isEmpty() || !Files.exists(part)) {
+        if (logged.isEmpty() || LocalFiles.lstat(part) == null) {
             return good;
         }
         ByteBuffer buf = ByteBuffer.allocateDirect(READ_BUFFER_BYTES);
-        try (FileChannel c = FileChannel.open(part, StandardOpenOption.READ)) {
+        try (FileChannel c = LocalFiles.openExisting(part, StandardOpenOption.READ)) {
             for (Map.Entry<Integer, byte[]> e : logged.entrySet()) {
                 int index = e.getKey();
                 if (index >= 0 && index < layout.pieceCount()
@@ -265,6 +292,11 @@ public final class PieceStore implements AutoCloseable {
             pos += n;
         }
         return md.digest();
+    }
+
+    /** {@code OUT.part}: where the download is written until it is verified and renamed to {@code out}. */
+    public static Path partFor(Path out) {
+        return out.resolveSibling(out.getFileName() + ".part");
     }
 
     /** Pieces taken over from a previous run. */
@@ -734,6 +766,13 @@ public final class PieceStore implements AutoCloseable {
         }
         channel.truncate(layout.fileSize());
         channel.force(true);
+        // What is renamed must be what was written and verified (a part file replaced under this
+        // run, by hand or by a tool, is not), and only a regular file or nothing is replaced.
+        if (!LocalFiles.isStill(part, partKey)) {
+            throw new LocalFiles.Refused(part + " is no longer the file this download wrote (replaced or removed"
+                    + " meanwhile); " + out + " was not written: rerun to start over");
+        }
+        LocalFiles.requireRegularOrAbsent(out, "; " + part + " is kept: remove " + out + " or choose another -o, then rerun");
         channel.close();
         try {
             Files.move(part, out, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

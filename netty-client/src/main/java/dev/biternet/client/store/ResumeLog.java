@@ -7,7 +7,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -33,12 +32,14 @@ import java.util.zip.CRC32C;
  * piece that is not on disk. A resuming run still re-hashes every logged piece from disk before
  * trusting it (see {@link #verifiedPieces}).
  *
- * <p>The log reserves its space when it is created: zeros for one record per piece follow the
- * header (a zero record fails its CRC, so it reads as the end of the log). A disk that fills up
- * during the download then still takes the records of what was verified: appending needed a new
- * block exactly when the part file had taken the last one, and a download that filled a disk
- * before its first checkpoint kept nothing (FaultTest in CI: 142 records crossing into a new
- * page of a full tmpfs). The reservation is 40 bytes per piece, about 0.015 % of the file at 256 KiB.
+ * <p>The log reserves space ahead of its records: zeros follow the last record (a zero record
+ * fails its CRC, so it reads as the end of the log). A disk that fills up during the download
+ * then still takes the records of what was verified: appending needed a new block exactly when
+ * the part file had taken the last one, and a download that filled a disk before its first
+ * checkpoint kept nothing (FaultTest in CI: 142 records crossing into a new page of a full
+ * tmpfs). The reservation is {@link #headroom} records (all of them for files of up to 4,096
+ * pieces) and grows with the records, never with what the server announces: a server that
+ * announces a huge file in small pieces gets no disk space for pieces it never sends.
  */
 public final class ResumeLog implements AutoCloseable {
     private static final byte[] MAGIC = "BTRNRES1".getBytes(StandardCharsets.US_ASCII);
@@ -58,29 +59,37 @@ public final class ResumeLog implements AutoCloseable {
     private final Object appendLock = new Object();
     private long length;
     /** Where the reserved (zeroed) space ends; appends below it need no new space. */
-    private final long reservedEnd;
+    private long reservedEnd;
+    /** Bytes of records reserved ahead of the last record. */
+    private final long headroomBytes;
     private boolean broken;
 
     /** False from {@link #create} until the first append has made the log's name durable (guarded by appendLock). */
     private boolean directorySynced;
 
-    private ResumeLog(Path path, FileChannel channel, long length, long reservedEnd, boolean directorySynced) {
+    private ResumeLog(Path path, FileChannel channel, long length, long reservedEnd, long headroomBytes,
+                      boolean directorySynced) {
         this.path = path;
         this.directorySynced = directorySynced;
         this.channel = channel;
         this.length = length;
         this.reservedEnd = reservedEnd;
+        this.headroomBytes = headroomBytes;
     }
 
-    /** Header plus one record per piece of the identity's file (no records for a layout that cannot be). */
-    private static long reservedLength(Identity identity) {
+    /**
+     * Records reserved ahead of the last one: every piece of a file of up to 4,096 pieces,
+     * else 2 % of the pieces (a checkpoint logs 0.5 % of the file or 50 ms of data), never more
+     * than the file has. No records for a layout that cannot be.
+     */
+    static long headroom(Identity identity) {
         long pieces;
         try {
             pieces = new PieceLayout(identity.fileSize(), identity.pieceSize()).pieceCount();
         } catch (IllegalArgumentException e) {
             pieces = 0;
         }
-        return header(identity).length + pieces * RECORD_BYTES;
+        return Math.min(pieces, Math.max(4096, pieces / 50)) * RECORD_BYTES;
     }
 
     public static Path pathFor(Path out) {
@@ -98,32 +107,47 @@ public final class ResumeLog implements AutoCloseable {
         // Not synced here (two syncs, 5-20 ms before the first byte could be asked for): until
         // the first append a lost log loses nothing, and the first append syncs the header with
         // its records and then the directory entry.
-        long reserved = reservedLength(identity);
-        try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        long headroom = headroom(identity);
+        long reserved = header.length + headroom;
+        FileChannel c = LocalFiles.createNew(tmp, StandardOpenOption.WRITE);
+        boolean done = false;
+        try {
             writeFully(c, ByteBuffer.wrap(header), 0);
             // Real zeros, not a sparse length: the blocks must be taken now.
             writeZeros(c, header.length, reserved);
+            LocalFiles.requireRegularOrAbsent(log, "; remove it and rerun");
+            try {
+                Files.move(tmp, log, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.nio.file.AtomicMoveNotSupportedException e) {
+                Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
+            }
+            done = true;
+            // The channel writes on: the file it has open is the log now (renamed, not reopened by name).
+            return new ResumeLog(log, c, header.length, reserved, headroom, false);
+        } finally {
+            if (!done) {
+                c.close();
+                Files.deleteIfExists(tmp);
+            }
         }
-        try {
-            Files.move(tmp, log, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (java.nio.file.AtomicMoveNotSupportedException e) {
-            Files.move(tmp, log, StandardCopyOption.REPLACE_EXISTING);
-        }
-        return new ResumeLog(log, FileChannel.open(log, StandardOpenOption.WRITE), header.length, reserved, false);
     }
 
     /**
-     * Continues an existing log after its last valid record: a torn tail is zeroed, and the
-     * space for the remaining records is reserved again (on a disk too full for that, the
+     * Continues an existing log after its last valid record: a torn tail is zeroed, and space
+     * for {@link #headroom} records ahead is reserved again (on a disk too full for that, the
      * tail is cut off instead and appends take space as they go).
      */
     public static ResumeLog reopen(Path out, Contents contents) throws IOException {
         Path log = pathFor(out);
-        FileChannel c = FileChannel.open(log, StandardOpenOption.WRITE);
+        FileChannel c = LocalFiles.openExisting(log, StandardOpenOption.WRITE);
         long valid = contents.validLength();
-        long reserved = Math.max(valid, reservedLength(contents.identity()));
+        long headroom = headroom(contents.identity());
         try {
+            // The reservation the last run left, cut to one headroom, renewed when less than half is left.
+            long reserved = Math.max(valid, Math.min(c.size(), valid + headroom));
+            if (reserved - valid < headroom / 2) {
+                reserved = valid + headroom;
+            }
             try {
                 c.truncate(reserved);
                 writeZeros(c, valid, reserved);
@@ -132,11 +156,11 @@ public final class ResumeLog implements AutoCloseable {
                 reserved = valid;
             }
             c.force(true);
+            return new ResumeLog(log, c, valid, reserved, headroom, true);
         } catch (IOException e) {
             c.close();
             throw e;
         }
-        return new ResumeLog(log, c, valid, reserved, true);
     }
 
     /**
@@ -145,10 +169,20 @@ public final class ResumeLog implements AutoCloseable {
      */
     public static java.util.Optional<Contents> read(Path out) throws IOException {
         byte[] all;
-        try {
-            all = Files.readAllBytes(pathFor(out));
-        } catch (NoSuchFileException e) {
+        Path log = pathFor(out);
+        if (LocalFiles.lstat(log) == null) {
             return java.util.Optional.empty();
+        }
+        try (FileChannel c = LocalFiles.openExisting(log, StandardOpenOption.READ)) {
+            // Larger than an array can hold: not a log this client wrote.
+            if (c.size() > Integer.MAX_VALUE - 64) {
+                return java.util.Optional.empty();
+            }
+            ByteBuffer b = ByteBuffer.allocate((int) c.size());
+            while (b.hasRemaining() && c.read(b, b.position()) >= 0) {
+                // positional reads until the buffer is full or the file ends
+            }
+            all = java.util.Arrays.copyOf(b.array(), b.position());
         }
         ByteBuffer b = ByteBuffer.wrap(all);
         Identity id;
@@ -213,6 +247,9 @@ public final class ResumeLog implements AutoCloseable {
                     directorySynced = true;
                 }
                 length += entries.size() * (long) RECORD_BYTES;
+                if (reservedEnd - length < headroomBytes / 2) {
+                    reserveAhead();
+                }
             } catch (IOException e) {
                 // Undo a partial append: cut what went past the reservation, zero what is inside it.
                 try {
@@ -223,6 +260,21 @@ public final class ResumeLog implements AutoCloseable {
                 }
                 throw e;
             }
+        }
+    }
+
+    /**
+     * Zeros for {@link #headroom} more records after the last one (appendLock held). On a full
+     * disk whatever is reserved already stays, and appends take space as they go.
+     */
+    private void reserveAhead() {
+        long from = Math.max(length, reservedEnd);
+        long to = length + headroomBytes;
+        try {
+            writeZeros(channel, from, to);
+            reservedEnd = to;
+        } catch (IOException e) {
+            // zeros written part-way read as the end of the log, like the reservation itself
         }
     }
 

@@ -52,6 +52,9 @@ class RoutingDoctorNetnsTest {
             server = new ProcessBuilder(inNs(srv, serverCommand(root))).redirectErrorStream(true)
                     .redirectOutput(dir.resolve("serve.log").toFile()).start();
             String url = "biternet://" + SERVICE + ":7420/f.bin";
+            // Table 101 already holds another link's route (no rule uses it yet): the fix must not
+            // name it. An unused table answers "FIB table does not exist", which is no reason to skip it.
+            sh(inNs(cli, List.of("ip", "route", "add", "default", "via", "198.18.11.1", "dev", up1, "table", "101")));
 
             Exec before = client("--doctor", "--iface", "198.18.11.2", "--iface", "198.18.12.2", "--iface", up2, url);
 
@@ -62,8 +65,8 @@ class RoutingDoctorNetnsTest {
             // A link pinned to the device uses the device's own default route (metric 200): fine as it is.
             assertThat(before.out()).contains(up2 + " (198.18.12.2): ok, pinned to " + up2 + ", leaves through it via 198.18.12.1");
             List<String> fix = before.out().lines().map(String::strip).filter(l -> l.startsWith("ip ")).toList();
-            assertThat(fix).containsExactly("ip rule add from 198.18.12.2 table 101",
-                    "ip route add default via 198.18.12.1 dev " + up2 + " table 101");
+            assertThat(fix).containsExactly("ip rule add from 198.18.12.2 table 102",
+                    "ip route add default via 198.18.12.1 dev " + up2 + " table 102");
             awaitServer();
             // For real: a download bound to 198.18.12.2 sends its packets out of the first uplink,
             // and biternet-get warns before it starts, with the same fix.
@@ -126,7 +129,7 @@ class RoutingDoctorNetnsTest {
         assertThat(Files.size(dir.resolve("out.bin"))).isEqualTo(4_000_000);
         if (warned) {
             assertThat(r.out()).contains("biternet-get: warning: not every link's traffic leaves through its own interface",
-                    "      ip rule add from " + iface + " table 101\n");
+                    "      ip rule add from " + iface + " table 102\n");
         } else {
             assertThat(r.out()).doesNotContain("warning");
         }

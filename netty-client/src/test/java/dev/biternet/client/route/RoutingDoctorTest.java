@@ -21,7 +21,9 @@ class RoutingDoctorTest {
             String q = String.join(" ", args);
             asked.add(q);
             String json = answers.get(q);
-            return () -> json == null ? new IpRoute.Answer(q.startsWith("route show"), q.startsWith("route show") ? "[]"
+            // Listing tables and rules: nothing beyond the main table unless given.
+            boolean listing = q.contains("-N ");
+            return () -> json == null ? new IpRoute.Answer(listing, listing ? "[]"
                     : "RTNETLINK answers: Network is unreachable") : new IpRoute.Answer(true, json);
         });
         return new RoutingDoctor(ip, a -> a.getHostAddress().startsWith("10.1.") ? "eth0" : "usb0");
@@ -45,7 +47,8 @@ class RoutingDoctorTest {
                 "route get 203.0.113.9 from 10.1.0.5", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
                 "route get 203.0.113.9 from 192.168.42.7", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
                 "route get 203.0.113.9 oif usb0", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"192.168.42.129\",\"dev\":\"usb0\"}]",
-                "route show table 101", "[{\"dst\":\"default\",\"gateway\":\"172.16.0.1\",\"dev\":\"wg0\"}]"));
+                "-N route show table all", "[{\"dst\":\"default\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"},"
+                        + "{\"dst\":\"default\",\"gateway\":\"172.16.0.1\",\"dev\":\"wg0\",\"table\":\"101\"}]"));
 
         List<RoutingDoctor.Finding> f = d.check(List.of(link("10.1.0.5", "10.1.0.5", null),
                 link("192.168.42.7", "192.168.42.7", null)), InetAddress.getByName("203.0.113.9"));
@@ -101,5 +104,59 @@ class RoutingDoctorTest {
 
         assertThat(f.fix()).containsExactly("ip -6 rule add from 2001:db8:42::7 table 101",
                 "ip -6 route add default via fe80::2 dev usb0 table 101");
+    }
+
+    @Test
+    void aTableThatOnlyARuleUsesOrThatHoldsIpv6RoutesIsNotProposedEither() throws Exception {
+        // A VPN's rule looks up table 101 (empty while the VPN is down); table 102 holds another link's IPv6 routes.
+        RoutingDoctor d = doctor(Map.of(
+                "route get 203.0.113.9 from 192.168.42.7", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
+                "route get 203.0.113.9 oif usb0", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"192.168.42.129\",\"dev\":\"usb0\"}]",
+                "-N rule show", "[{\"priority\":0,\"src\":\"all\",\"table\":\"255\"},{\"priority\":100,\"src\":\"10.8.0.2\","
+                        + "\"table\":\"101\"},{\"priority\":32766,\"src\":\"all\",\"table\":\"254\"}]",
+                "-6 -N route show table all", "[{\"dst\":\"default\",\"gateway\":\"fe80::1\",\"dev\":\"eth1\",\"table\":\"102\"}]"));
+
+        RoutingDoctor.Finding f = d.check(List.of(link("192.168.42.7", "192.168.42.7", null)),
+                InetAddress.getByName("203.0.113.9")).get(0);
+
+        assertThat(f.fix()).containsExactly("ip rule add from 192.168.42.7 table 103",
+                "ip route add default via 192.168.42.129 dev usb0 table 103");
+    }
+
+    @Test
+    void twoLinksGetTwoTablesAndTablesAreListedOnlyWhenAFixNeedsOne() throws Exception {
+        RoutingDoctor d = doctor(Map.of(
+                "route get 203.0.113.9 from 192.168.42.7", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
+                "route get 203.0.113.9 from 192.168.43.7", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]",
+                "route get 203.0.113.9 oif usb0", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"192.168.42.129\",\"dev\":\"usb0\"}]"));
+
+        List<RoutingDoctor.Finding> f = d.check(List.of(link("192.168.42.7", "192.168.42.7", null),
+                link("192.168.43.7", "192.168.43.7", null)), InetAddress.getByName("203.0.113.9"));
+
+        assertThat(f.get(0).fix()).first().isEqualTo("ip rule add from 192.168.42.7 table 101");
+        assertThat(f.get(1).fix()).first().isEqualTo("ip rule add from 192.168.43.7 table 102");
+        assertThat(asked.stream().filter(q -> q.equals("-N route show table all"))).hasSize(1);
+
+        asked.clear();
+        doctor(Map.of("route get 203.0.113.9 from 10.1.0.5", "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]"))
+                .check(List.of(link("10.1.0.5", "10.1.0.5", null)), InetAddress.getByName("203.0.113.9"));
+        assertThat(asked).as("a healthy link costs no table listing").noneMatch(q -> q.contains("-N"));
+    }
+
+    @Test
+    void whenIpCannotListTheTablesTheFixSaysTable() throws Exception {
+        IpRoute ip = new IpRoute(args -> {
+            String q = String.join(" ", args);
+            return () -> q.contains("-N ") ? new IpRoute.Answer(false, "Option \"-N\" is unknown, try \"ip -help\".")
+                    : q.equals("route get 203.0.113.9 oif usb0")
+                    ? new IpRoute.Answer(true, "[{\"dst\":\"203.0.113.9\",\"gateway\":\"192.168.42.129\",\"dev\":\"usb0\"}]")
+                    : new IpRoute.Answer(true, "[{\"dst\":\"203.0.113.9\",\"gateway\":\"10.1.0.1\",\"dev\":\"eth0\"}]");
+        });
+        List<RoutingDoctor.Finding> f = new RoutingDoctor(ip, a -> "usb0").check(
+                List.of(link("192.168.42.7", "192.168.42.7", null)), InetAddress.getByName("203.0.113.9"));
+
+        assertThat(f.get(0).fix()).containsExactly("ip rule add from 192.168.42.7 table TABLE",
+                "ip route add default via 192.168.42.129 dev usb0 table TABLE");
+        assertThat(RoutingDoctor.report("203.0.113.9", f)).contains("TABLE, where shown, a routing table number no route");
     }
 }

@@ -130,13 +130,7 @@ class ResumeLogTest {
      */
     @Test
     void recordsStillFitWhenTheDiskFilledUpAfterTheLogWasCreated() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-                "needs root to mount a size-limited tmpfs");
-        Path small = Files.createDirectories(dir.resolve("small"));
-        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
-                .redirectErrorStream(true).start();
-        String said = new String(mount.getInputStream().readAllBytes());
-        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs: " + said.strip());
+        Path small = smallTmpfs();
         try {
             // 2,000 pieces: 80,000 bytes of records, many pages past the header's.
             ResumeLog.Identity id = new ResumeLog.Identity("f.bin", 2000L * 65536, 65536, 1L);
@@ -167,6 +161,39 @@ class ResumeLogTest {
         } finally {
             new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
         }
+    }
+
+    @Test
+    void aLogThatDoesNotFitLeavesNoTemporaryFileAndTheOldLogAsItWas() throws Exception {
+        Path small = smallTmpfs();
+        try {
+            Path out = small.resolve("f.bin");
+            try (ResumeLog log = ResumeLog.create(out, ID)) {
+                log.append(List.of(new ResumeLog.Entry(1, digest(1))));
+            }
+            fill(small.resolve("filler"));
+            // A million pieces: 20,971 records (840 KB) reserved ahead, more than the full disk takes.
+            ResumeLog.Identity huge = new ResumeLog.Identity("f.bin", 1L << 34, 16384, 2L);
+
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> ResumeLog.create(out, huge))
+                    .isInstanceOf(java.io.IOException.class).hasMessageContaining("No space left");
+            assertThat(Files.exists(small.resolve("f.bin.part.state.tmp"))).isFalse();
+            assertThat(ResumeLog.read(out).orElseThrow().pieces()).containsOnlyKeys(1);
+        } finally {
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
+        }
+    }
+
+    /** A 1 MiB tmpfs under the test's directory (unmount it when done); the test is skipped without root. */
+    private Path smallTmpfs() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+                "needs root to mount a size-limited tmpfs");
+        Path small = Files.createDirectories(dir.resolve("small"));
+        Process mount = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString())
+                .redirectErrorStream(true).start();
+        String said = new String(mount.getInputStream().readAllBytes());
+        org.junit.jupiter.api.Assumptions.assumeTrue(mount.waitFor() == 0, "cannot mount a tmpfs: " + said.strip());
+        return small;
     }
 
     /** Writes until the file system is full. */
