@@ -58,7 +58,7 @@ class TerminalProgressTest {
         String done = awaitScreen(s -> s.contains("biternet-get exited with"));
 
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
-                "127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +up +\\d+\\.\\d MiB/s +\\d+\\.\\d MiB +\\d+\\.\\d% +rate limit 3\\.8 MiB/s"));
+                "127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +up +\\d+\\.\\d MiB/s +\\d+ ms +\\d+\\.\\d MiB +\\d+\\.\\d% +rate limit 3\\.8 MiB/s"));
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
                 "127\\.0\\.0\\.3 +127\\.0\\.0\\.3 +up .* cap \\d+% of 9\\.5 MiB, rate limit 1\\.9 MiB/s"));
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
