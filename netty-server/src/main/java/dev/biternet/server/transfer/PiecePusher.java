@@ -73,7 +73,6 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long pieceEnd;
     private long bytesSent;
     private long piecesSent;
-    private double rate;
     private final DeliveryRate delivery = new DeliveryRate();
     private long lastAckNanos;
     /** The client's round trip on this channel (Credit.rtt_us), seconds; 0: unknown. */
@@ -337,22 +336,27 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private boolean refrain(PieceAllocator allocator) {
         reportLoad();
         long pieceSize = session.layout().pieceSize();
-        if (delivery.samples() < MIN_RATE_SAMPLES || rtt + pieceSize / rate <= session.soonestDelivery(pieceSize)) {
+        if (delivery.samples() < MIN_RATE_SAMPLES || rtt + pieceSize / rate() <= session.soonestDelivery(pieceSize)) {
             return false;
         }
-        double others = session.totalRate() - rate;
+        double others = session.totalRate() - rate();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
-        if (left / others > FAR_FROM_END * pieceSize / rate + rtt) {
+        if (left / others > FAR_FROM_END * pieceSize / rate() + rtt) {
             return false;
         }
         // Near the end: which links should take the last pieces (EndgameRule.refrain).
         double[][] load = session.otherLinks(linkId);
-        return EndgameRule.refrain(pieceSize, rate, session.backlog(linkId), rtt, load[0], load[1], load[2],
+        return EndgameRule.refrain(pieceSize, rate(), session.backlog(linkId), rtt, load[0], load[1], load[2],
                 allocator.unclaimed());
     }
 
+    /** The link's delivery rate in bytes/s ({@link DeliveryRate}); 0 before its first timed ack. */
+    private double rate() {
+        return delivery.bytesPerSecond();
+    }
+
     private void reportLoad() {
-        session.reportLoad(linkId, rate, unacked.size(), lastAckNanos, rtt);
+        session.reportLoad(linkId, rate(), unacked.size(), lastAckNanos, rtt);
     }
 
     /**
@@ -363,7 +367,6 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         long now = System.nanoTime();
         if (lastAckNanos != 0) {
             delivery.ack(length, now - lastAckNanos);
-            rate = delivery.bytesPerSecond();
         }
         lastAckNanos = unacked.isEmpty() ? 0 : now;
         reportLoad();
@@ -371,7 +374,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /** {@link EndgameRule}, with this link's and the holder's measured rates and this link's backlog. */
     private boolean worthCopying(int index, int holder, long ageNanos) {
-        return EndgameRule.worthCopying(session.layout().length(index), rate, session.backlog(linkId), rtt,
+        return EndgameRule.worthCopying(session.layout().length(index), rate(), session.backlog(linkId), rtt,
                 session.rate(holder), session.rtt(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
