@@ -218,8 +218,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.layout = store.layout();
             this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
             // The handshake gave a first round trip: a long link's window opens from the first tick.
-            flow.rttSample(handshakeRtt);
-            rtt = flow.rtt();
+            roundTrip(handshakeRtt);
             requestNanos = System.nanoTime();
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
@@ -263,8 +262,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             case SESSION_OPENED -> opened.complete(e.getSessionOpened());
             case ATTACHED -> {
                 if (flow != null) {
-                    flow.rttSample(answered());
-                    rtt = flow.rtt();
+                    roundTrip(answered());
                 }
             }
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
@@ -319,8 +317,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
         }
         if (h.getEchoUs() != 0) {
-            flow.rttSample((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
-            rtt = flow.rtt();
+            roundTrip((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
         }
         int index = h.getIndex();
         if (index < 0 || index >= layout.pieceCount()) {
@@ -479,6 +476,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
                 .setSentUs(micros())).build(), ctx.voidPromise());
+    }
+
+    /** One round-trip sample, seconds, into the window and the stats (impossible ones are ignored). */
+    private void roundTrip(double seconds) {
+        flow.rttSample(seconds);
+        rtt = flow.rtt();
     }
 
     /** Seconds since the request now answered went out (0 if none was awaited). */
