@@ -4,6 +4,7 @@ import static dev.biternet.common.cli.Causes.rootMessage;
 
 import dev.biternet.client.link.ClientInitializer;
 import dev.biternet.client.link.ClientTls;
+import dev.biternet.client.link.FlowCount;
 import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
@@ -181,8 +182,9 @@ public final class Download {
             CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
             OpenSession openRequest = resume.request();
             for (int i = 0; i < specs.size(); i++) {
-                LinkHandler h = new LinkHandler(specs.get(i), null, 0, security.token());
-                links.add(new Link(specs.get(i), h, transport, group, remote));
+                Link link = new Link(specs.get(i), i + 1, transport, group, remote);
+                links.add(link);
+                LinkHandler h = link.first().current;
                 ChannelFuture connect = connect(transport, group, specs.get(i), h, remote);
                 connect.addListener(f -> {
                     if (f.isSuccess() && opener.complete(h)) {
@@ -204,7 +206,7 @@ public final class Download {
             // Every connect succeeded, so one listener has picked the opener (perhaps a moment after
             // its connect's await returned here: listeners run on the event loop).
             LinkHandler openerHandler = opener.join();
-            Link first = links.stream().filter(l -> l.current == openerHandler).findFirst().orElseThrow();
+            Flow first = links.stream().map(Link::primary).filter(f -> f.current == openerHandler).findFirst().orElseThrow();
             SessionOpened session = openSession(first, openRequest);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
@@ -220,8 +222,10 @@ public final class Download {
             liveStore = store;
             phase = Progress.Phase.DOWNLOADING;
             SessionKeeper keeper = new SessionKeeper(session);
+            // One server: its Welcome on the opening link says for all whether flows can share a cap.
+            boolean flowGroups = openerHandler.flowGroups();
             for (Link l : links) {
-                l.start(keeper, store);
+                l.start(keeper, store, flowGroups);
             }
             underway.complete(null);
             awaitFinish(store, links);
@@ -457,25 +461,183 @@ public final class Download {
     }
 
     /**
-     * One {@code --iface} over the whole download: its current connection and, when that is
-     * lost, a thread that reconnects with exponential backoff (0.25 s doubling to 5 s, with
-     * jitter) and re-attaches to the session. A link that keeps delivering bad pieces is not
-     * reconnected.
+     * One {@code --iface} over the whole download: one TCP flow, or several when they carry
+     * more together ({@link FlowCount}, judged from the link's bytes every look), all attached
+     * with the link's flow group so that the server holds them to the link's one cap and rate.
+     * A link whose pieces keep failing their hash is dropped, all its flows with it.
      */
     private final class Link {
+        private final LinkSpec spec;
+        /** The link's Attach.flow_group: its number among the links, from 1. */
+        private final int group;
+        private final List<Flow> flows = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final FlowCount count;
+        private final Transport transport;
+        private final EventLoopGroup loops;
+        private final InetSocketAddress remote;
+        private volatile boolean dropped;
+        /** The most flows the link had at once. */
+        private volatile int peakFlows = 1;
+        private SessionKeeper keeper;
+        private PieceStore store;
+        /** The server holds a link's flows to one cap and rate: more than one flow is safe. */
+        private boolean flowGroups;
+
+        Link(LinkSpec spec, int group, Transport transport, EventLoopGroup loops, InetSocketAddress remote) {
+            this.spec = spec;
+            this.group = group;
+            this.count = spec.flowCount();
+            this.transport = transport;
+            this.loops = loops;
+            this.remote = remote;
+        }
+
+        /** A connection of this link, counting for its cap whatever the link's flows carried. */
+        LinkHandler handler(OpenSession open) {
+            LinkHandler h = new LinkHandler(spec, open, 0, security.token());
+            h.partOf(this::carried, this::activeFlows);
+            return h;
+        }
+
+        private int activeFlows() {
+            return (int) Math.max(1, flows.stream().filter(f -> !f.retired).count());
+        }
+
+        /** The first flow, connecting now; its handler may open the session. */
+        Flow first() {
+            Flow f = new Flow(this, handler(null), transport, loops, remote);
+            flows.add(f);
+            return f;
+        }
+
+        Flow primary() {
+            return flows.get(0);
+        }
+
+        void start(SessionKeeper keeper, PieceStore store, boolean flowGroups) {
+            this.keeper = keeper;
+            this.store = store;
+            this.flowGroups = flowGroups;
+            primary().start(keeper, store, false);
+            adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
+        }
+
+        /**
+         * One look (the download's supervising thread): the flows {@link FlowCount} wants now,
+         * opened or retired. Only with a server that shares a cap over a flow group.
+         */
+        void adjust(double seconds, double secondsLeft) {
+            LinkHandler h = primary().current;
+            if (dropped || !flowGroups) {
+                return;
+            }
+            double rtt = h.rttSeconds();
+            long bytes = carried();
+            boolean atLimit = spec.rateLimit() > 0 && rateMeter.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
+            boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
+            int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
+            List<Flow> active = flows.stream().filter(f -> !f.retired).toList();
+            for (int i = active.size(); i < want && !over; i++) {
+                Flow f = new Flow(this, handler(null), transport, loops, remote);
+                flows.add(f);
+                f.start(keeper, store, true);
+                trace("link " + spec.name() + ": flow " + flows.size() + " opened (" + want + " flows)");
+            }
+            peakFlows = Math.max(peakFlows, want);
+            for (int i = active.size() - 1; i >= Math.max(1, want); i--) {
+                active.get(i).retire();
+                trace("link " + spec.name() + ": a flow retired (" + want + " flows)");
+            }
+        }
+
+        private final RateMeter rateMeter = new RateMeter();
+
+        /** True while a flow of the link has a live connection attached to the session. */
+        boolean up() {
+            return flows.stream().anyMatch(Flow::up);
+        }
+
+        /** True once the link cannot take another piece without passing its cap. */
+        boolean capReached() {
+            return spec.capBytes() > 0 && store != null && carried() + store.layout().pieceSize() > spec.capBytes();
+        }
+
+        /** Payload over all of the link's flows and connections. */
+        long carried() {
+            long n = 0;
+            for (Flow f : flows) {
+                n += f.carried();
+            }
+            return n;
+        }
+
+        void drop() {
+            if (!dropped) {
+                dropped = true;
+                flows.forEach(Flow::stop);
+            }
+        }
+
+        void stop() {
+            flows.forEach(Flow::stop);
+        }
+
+        /** Why the link is down, for the message when every link is lost. */
+        String state() {
+            return primary().current.closed().getNow("up");
+        }
+
+        LinkStats stats() {
+            LinkStats s = null;
+            int live = 0;
+            for (Flow f : flows) {
+                LinkStats one = f.stats();
+                s = s == null ? one : s.alongside(one);
+                live += f.retired || f.current.closed().isDone() ? 0 : 1;
+            }
+            // while it runs, the flows it has; in the summary, the most it had
+            return s.withFlows(over ? peakFlows : Math.max(1, live));
+        }
+    }
+
+    /** A link's rate over the last second or so, for "is it at its rate limit". */
+    private static final class RateMeter {
+        private double lastSeconds;
+        private long lastBytes;
+        private double rate;
+
+        double rate(double seconds, long bytes) {
+            if (seconds - lastSeconds >= 1) {
+                rate = (bytes - lastBytes) / (seconds - lastSeconds);
+                lastSeconds = seconds;
+                lastBytes = bytes;
+            }
+            return rate;
+        }
+    }
+
+    /**
+     * One TCP flow of a link over the whole download: its current connection and, when that is
+     * lost, a thread that reconnects with exponential backoff (0.25 s doubling to 5 s, with
+     * jitter) and re-attaches to the session. A flow that keeps delivering bad pieces is not
+     * reconnected (its link is dropped), nor one its link retired.
+     */
+    private final class Flow {
         private static final long FIRST_DELAY_MILLIS = 250;
         private static final long MAX_DELAY_MILLIS = 5000;
+        private final Link link;
         private final LinkSpec spec;
         private final Transport transport;
         private final EventLoopGroup group;
         private final InetSocketAddress remote;
         private final List<LinkHandler> past = new java.util.concurrent.CopyOnWriteArrayList<>();
         private volatile LinkHandler current;
-        private volatile boolean dropped;
+        private volatile boolean retired;
         private Thread thread;
 
-        Link(LinkSpec spec, LinkHandler first, Transport transport, EventLoopGroup group, InetSocketAddress remote) {
-            this.spec = spec;
+        Flow(Link link, LinkHandler first, Transport transport, EventLoopGroup group, InetSocketAddress remote) {
+            this.link = link;
+            this.spec = link.spec;
             this.current = first;
             this.transport = transport;
             this.group = group;
@@ -489,22 +651,36 @@ public final class Download {
 
         /** Replaces the connection with a new one that sends {@code open}; completes when connected. */
         ChannelFuture redial(OpenSession open) {
-            LinkHandler h = new LinkHandler(spec, open, 0, security.token());
+            LinkHandler h = link.handler(open);
             current = h;
             return connect(transport, group, spec, h, remote);
         }
 
-        void start(SessionKeeper keeper, PieceStore store) {
-            current.attach(keeper.current(), store);
+        /**
+         * Attaches the connected flow (or, with {@code connect}, first connects it) and keeps it
+         * up from a thread of its own.
+         */
+        void start(SessionKeeper keeper, PieceStore store, boolean connect) {
+            if (!connect) {
+                current.attach(keeper.current(), store, link.group);
+            }
             thread = new Thread(() -> {
                 try {
-                    keepUp(keeper, store);
+                    if (!connect || reconnect(keeper, store, 0) >= 0) {
+                        keepUp(keeper, store);
+                    }
                 } catch (InterruptedException e) {
                     // the download is over
                 }
             }, "biternet-link-" + spec.name());
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** Takes no new piece on this flow, and closes it once the pieces under way have come. */
+        void retire() {
+            retired = true;
+            current.retire();
         }
 
         /** True while the link has a live connection attached to the session. */
@@ -537,8 +713,10 @@ public final class Download {
             return s;
         }
 
-        private long carried() {
-            long n = 0;
+        /** Payload this flow carried on all its connections so far. */
+        long carried() {
+            LinkHandler now = current;
+            long n = past.contains(now) ? 0 : now.bytes();
             for (LinkHandler h : past) {
                 n += h.bytes();
             }
@@ -556,7 +734,7 @@ public final class Download {
                     reason = rootMessage(e);
                 }
                 past.add(h);
-                if (over) {
+                if (over || retired) {
                     return;
                 }
                 if (h.failedLocally()) {
@@ -565,7 +743,7 @@ public final class Download {
                     return;
                 }
                 if (h.dropped()) {
-                    dropped = true;
+                    link.drop();
                     err.println("biternet-get: warning: link " + spec.name() + " dropped: " + reason
                             + "; the other links finish the file");
                     err.flush();
@@ -593,9 +771,9 @@ public final class Download {
 
         /** Reconnects until attached; returns the next backoff, or -1 if the download ended meanwhile. */
         private long reconnect(SessionKeeper keeper, PieceStore store, long delay) throws InterruptedException {
-            while (!over) {
+            while (!over && !retired) {
                 Thread.sleep(jittered(delay));
-                delay = Math.min(MAX_DELAY_MILLIS, delay * 2);
+                delay = Math.min(MAX_DELAY_MILLIS, Math.max(FIRST_DELAY_MILLIS, delay * 2));
                 SessionOpened session = keeper.current();
                 OpenSession open = null;
                 if (session == null) {
@@ -606,7 +784,7 @@ public final class Download {
                     open = openRequest(store.haveBitmap(), keeper.first.getFileVersion(), keeper.first.getFileSize(),
                             keeper.first.getPieceSize());
                 }
-                LinkHandler h = new LinkHandler(spec, open, carried(), security.token());
+                LinkHandler h = link.handler(open);
                 ChannelFuture f = connect(transport, group, spec, h, remote).await();
                 if (!f.isSuccess()) {
                     if (open != null) {
@@ -623,12 +801,12 @@ public final class Download {
                     }
                 }
                 current = h;
-                if (over) {
+                if (over || retired) {
                     h.close();
                     return -1;
                 }
-                h.attach(session, store);
-                trace("link " + spec.name() + " reconnected");
+                h.attach(session, store, link.group);
+                trace("link " + spec.name() + (past.isEmpty() ? ": flow attached" : " reconnected"));
                 return delay;
             }
             return -1;
@@ -756,9 +934,9 @@ public final class Download {
      * ({@link ServerErrors}: a busy server, one shutting down) is asked again on a new
      * connection, with the links' backoff, until {@code --retry-time} is over.
      */
-    private SessionOpened openSession(Link first, OpenSession open) throws DownloadException, InterruptedException {
+    private SessionOpened openSession(Flow first, OpenSession open) throws DownloadException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
-        long delay = Link.FIRST_DELAY_MILLIS;
+        long delay = Flow.FIRST_DELAY_MILLIS;
         for (int attempt = 1; ; attempt++) {
             String again;
             try {
@@ -777,8 +955,8 @@ public final class Download {
             }
             while (true) {
                 first.current.close();
-                long wait = Link.jittered(delay);
-                delay = Math.min(Link.MAX_DELAY_MILLIS, delay * 2);
+                long wait = Flow.jittered(delay);
+                delay = Math.min(Flow.MAX_DELAY_MILLIS, delay * 2);
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
                     throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
                             + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
@@ -833,12 +1011,20 @@ public final class Download {
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
         long downSince = 0;
+        RateMeter all = new RateMeter();
         while (true) {
             try {
                 CompletableFuture.anyOf(finished, fatal).get(200, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
                 long now = System.nanoTime();
+                double seconds = (now - start) / 1e9;
+                long carried = links.stream().mapToLong(Link::carried).sum();
+                long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
+                double rate = all.rate(seconds, carried);
+                for (Link l : links) {
+                    l.adjust(seconds, rate > 0 ? left / rate : Double.MAX_VALUE);
+                }
                 int verified = store.verifiedCount();
                 if (verified != lastVerified) {
                     lastVerified = verified;
@@ -852,8 +1038,8 @@ public final class Download {
                 // Capped links may still be finishing pieces they started; only a download that
                 // has stopped moving with every link capped (or lost) has run out of links.
                 boolean stalled = now - lastProgress > TimeUnit.SECONDS.toNanos(2);
-                if (stalled && links.stream().allMatch(l -> l.current.capReached() || !l.up() || l.dropped)
-                        && links.stream().anyMatch(l -> l.current.capReached())) {
+                if (stalled && links.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped)
+                        && links.stream().anyMatch(Link::capReached)) {
                     throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
                             + " download finished" + progress + "; raise a cap or add a link, then rerun");
                 }
@@ -865,7 +1051,7 @@ public final class Download {
                     StringBuilder why = new StringBuilder("every link was lost for ").append(request.retrySeconds())
                             .append(" s").append(progress);
                     for (Link l : links) {
-                        why.append("; ").append(l.spec.name()).append(": ").append(l.current.closed().getNow("up"));
+                        why.append("; ").append(l.spec.name()).append(": ").append(l.state());
                     }
                     why.append("; rerun the same command to resume");
                     throw new DownloadException(ExitCodes.NETWORK, why.toString());

@@ -97,7 +97,7 @@ final class EarlyStart {
         try {
             DownloadResult r = new DownloadResult(java.nio.file.Path.of("warm-up"), 0, 0, "", "", 0, 0,
                     java.util.List.of(new dev.biternet.client.link.LinkStats("l", "a", 0, 0, 0, 0, 0, 0, 0, "up", 0, 0, 0,
-                            false, 0)), 0, false);
+                            false, 0, 1)), 0, false);
             Summary.json(r);
             Summary.text(r);
         } catch (RuntimeException | LinkageError e) {

@@ -90,6 +90,7 @@ public final class Summary {
                 g.writeNumberField("reconnects", l.reconnects());
                 g.writeBooleanField("dropped", l.dropped());
                 g.writeNumberField("rtt_ms", round(l.rttMs()));
+                g.writeNumberField("flows", l.flows());
                 g.writeEndObject();
             }
             g.writeEndArray();

@@ -198,4 +198,56 @@ class LoopbackDownloadTest {
         // 3 MiB at 2 MiB/s: 1.5 s; allow the kernel's buffers a head start of 0.5 MiB.
         assertThat(summary.get("seconds").asDouble()).isGreaterThanOrEqualTo(1.25);
     }
+
+    @Test
+    void aLinkOfFourFlowsCarriesItsShareAndSaysSo() throws Exception {
+        Path source = randomFile(root, "flows.bin", 24L << 20, 14);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("flows.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1:flows=4", "--iface", "127.0.0.2:flows=1",
+                "-o", out.toString(), url("flows.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode links = JSON.readTree(run.out()).get("links");
+        assertThat(links.get(0).get("flows").asInt()).isEqualTo(4);
+        assertThat(links.get(1).get("flows").asInt()).isEqualTo(1);
+        assertThat(links.get(0).get("bytes").asLong() + links.get(1).get("bytes").asLong()
+                - links.get(0).get("duplicate_bytes").asLong() - links.get(1).get("duplicate_bytes").asLong())
+                .isEqualTo(24L << 20);
+    }
+
+    @Test
+    void theFlowsOfACappedLinkShareItsCap() throws Exception {
+        // Each flow held to the whole cap would let the link carry four times it.
+        Path source = randomFile(root, "capped4.bin", 16L << 20, 15);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("capped4.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1:cap=2Mi,flows=4", "--iface", "127.0.0.2",
+                "-o", out.toString(), url("capped4.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode capped = JSON.readTree(run.out()).get("links").get(0);
+        assertThat(capped.get("flows").asInt()).isEqualTo(4);
+        assertThat(capped.get("bytes").asLong()).isPositive().isLessThanOrEqualTo(2L << 20);
+    }
+
+    @Test
+    void theFlowsOfARateLimitedLinkShareItsRate() throws Exception {
+        Path source = randomFile(root, "slow4.bin", 6L << 20, 16);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        Path out = downloads.resolve("slow4.bin");
+
+        Fixtures.Run run = get("--json", "--iface", "127.0.0.1:rate=2Mi,flows=4", "-o", out.toString(), url("slow4.bin"));
+
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(run.out());
+        assertThat(summary.get("links").get(0).get("flows").asInt()).isEqualTo(4);
+        // 6 MiB at 2 MiB/s over all four flows: 3 s of sending (four flows each at the limit: under 1 s)
+        assertThat(summary.get("links").get(0).get("seconds").asDouble()).isGreaterThanOrEqualTo(2.5);
+    }
 }

@@ -26,7 +26,7 @@ final class FlowWindow {
     static final double MAX_RTT_SECONDS = 60;
 
     private final long pieceSize;
-    private final int maxWindow;
+    private int maxWindow;
     private int window = INITIAL_WINDOW;
     private double rate;
     private double srtt;
@@ -37,6 +37,11 @@ final class FlowWindow {
      */
     FlowWindow(long pieceSize, long maxBytes) {
         this.pieceSize = pieceSize;
+        this.maxWindow = (int) Math.max(MIN_WINDOW, Math.min(Integer.MAX_VALUE, maxBytes / pieceSize));
+    }
+
+    /** A new byte cap (a link's flows share one); the window comes down to it at the next tick. */
+    void maxBytes(long maxBytes) {
         this.maxWindow = (int) Math.max(MIN_WINDOW, Math.min(Integer.MAX_VALUE, maxBytes / pieceSize));
     }
 

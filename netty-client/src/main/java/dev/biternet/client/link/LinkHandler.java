@@ -69,6 +69,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private final OpenSession open;
     /** Payload this link carried on earlier connections (its cap counts all of them). */
     private final long priorBytes;
+    /** The link's payload over all its flows and connections, this one included (its cap counts all). */
+    private java.util.function.LongSupplier linkBytes;
+    /** The flows the link has now: they share its window's byte cap. */
+    private java.util.function.IntSupplier linkFlows = () -> 1;
+    private volatile boolean flowGroups;
+    /** Taking no new piece: closes once the pieces under way have come. */
+    private boolean retiring;
     private volatile com.google.protobuf.ByteString sessionId;
     private volatile Error.Code serverError;
     private volatile boolean dropped;
@@ -136,6 +143,49 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         this.open = open;
         this.priorBytes = priorBytes;
         this.token = token;
+        this.linkBytes = () -> this.priorBytes + bytes;
+    }
+
+    /**
+     * Makes this connection one of a link's flows: its cap counts {@code linkBytes} (the link's
+     * payload over all its flows and connections, this one's included) and its window's byte
+     * cap is the link's divided among {@code linkFlows}. Before the connection is made.
+     */
+    public void partOf(java.util.function.LongSupplier linkBytes, java.util.function.IntSupplier linkFlows) {
+        this.linkBytes = linkBytes;
+        this.linkFlows = linkFlows;
+    }
+
+    /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
+    public boolean flowGroups() {
+        return flowGroups;
+    }
+
+    /** The link's smoothed round trip, seconds (0 until measured); any thread. */
+    public double rttSeconds() {
+        return rtt;
+    }
+
+    /**
+     * Takes no new piece on this connection (Credit with window 0) and closes it once the pieces
+     * under way have arrived and been judged; any thread.
+     */
+    public void retire() {
+        if (ctx == null) {
+            retiring = true; // not connected yet: it never attaches
+            return;
+        }
+        ctx.executor().execute(() -> {
+            retiring = true;
+            if (sessionId == null) {
+                failure = "retired";
+                ctx.close();
+            } else if (ctx.channel().isActive()) {
+                window = 0;
+                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)).build(),
+                        ctx.voidPromise());
+            }
+        });
     }
 
     /** The session this link attached to, or null before {@link #attach}. */
@@ -210,8 +260,16 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Attaches this link to the session; any thread. */
     public void attach(SessionOpened session, PieceStore store) {
+        attach(session, store, 0);
+    }
+
+    /**
+     * Attaches this connection to the session as one of the flows of the link numbered
+     * {@code flowGroup} (0: a link of one flow); any thread.
+     */
+    public void attach(SessionOpened session, PieceStore store, int flowGroup) {
         ctx.executor().execute(() -> {
-            if (!ctx.channel().isActive()) {
+            if (!ctx.channel().isActive() || retiring) {
                 return;
             }
             this.store = store;
@@ -224,11 +282,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             lastReadNanos = System.nanoTime();
             lastTickNanos = lastReadNanos;
             // A cap counts every connection of the link; 1 byte left lets no piece through.
-            long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - priorBytes);
+            long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - linkBytes.getAsLong());
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
                     .setSessionId(session.getSessionId()).setSecret(session.getAttachSecret())
                     .setWindow(window).setLinkName(spec.name())
-                    .setCapBytes(cap).setRateLimit(spec.rateLimit())).build());
+                    .setCapBytes(cap).setRateLimit(spec.rateLimit()).setFlowGroup(flowGroup)).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });
     }
@@ -257,6 +315,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                             + e.getWelcome().getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
                 }
                 welcomed = true;
+                flowGroups = e.getWelcome().getFlowGroups();
                 handshakeRtt = answered();
             }
             case SESSION_OPENED -> opened.complete(e.getSessionOpened());
@@ -504,6 +563,17 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         long now = System.nanoTime();
+        if (retiring) {
+            // Closed once nothing is under way: no piece half-received or being written, and
+            // quiet for two round trips (a piece the server started is on its way by then).
+            long quiet = Math.max(TimeUnit.MILLISECONDS.toNanos(500), (long) (2e9 * flow.rtt()));
+            if (current == null && writing.get() == 0 && now - lastReadNanos > quiet) {
+                failure = "retired";
+                ctx.close();
+            }
+            return;
+        }
+        flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
         int wanted = flow.tick(tickBytes, (now - lastTickNanos) / 1e9);
         tickBytes = 0;
         lastTickNanos = now;
@@ -551,7 +621,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * giving it pieces then); any thread, may lag by one event.
      */
     public boolean capReached() {
-        return spec.capBytes() > 0 && layout != null && priorBytes + bytes + layout.pieceSize() > spec.capBytes();
+        return spec.capBytes() > 0 && layout != null && linkBytes.getAsLong() + layout.pieceSize() > spec.capBytes();
     }
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
@@ -580,7 +650,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         long partial = current != null ? received : 0;
         return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
                 duplicateBytes + abandonedBytes + partial,
-                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped, rtt * 1e3);
+                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped, rtt * 1e3, 1);
     }
 
     private String localAddressText() {

@@ -37,10 +37,10 @@ public final class LinkResolver {
         return links;
     }
 
-    private static final java.util.regex.Pattern OPTIONS = java.util.regex.Pattern.compile(":(cap|rate)=");
+    private static final java.util.regex.Pattern OPTIONS = java.util.regex.Pattern.compile(":(cap|rate|flows)=");
 
     /**
-     * Splits {@code IFACE[:cap=SIZE][,rate=SIZE]} (the options may come in either order) and
+     * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto]} (the options in any order) and
      * resolves the interface part. SIZE is a number with an optional suffix: k, M, G (powers of
      * 1000) or Ki, Mi, Gi (powers of 1024); rate is bytes per second.
      */
@@ -52,6 +52,7 @@ public final class LinkResolver {
         String iface = value.substring(0, m.start());
         long cap = 0;
         long rate = 0;
+        int flows = LinkSpec.AUTO_FLOWS;
         for (String option : value.substring(m.start() + 1).split(",")) {
             int eq = option.indexOf('=');
             String key = eq < 0 ? option : option.substring(0, eq);
@@ -59,11 +60,28 @@ public final class LinkResolver {
             switch (key) {
                 case "cap" -> cap = size(value, key, amount);
                 case "rate" -> rate = size(value, key, amount);
+                case "flows" -> flows = flows(value, amount);
                 default -> throw new LinkException("--iface " + value + ": unknown option '" + key
-                        + "' (use cap=SIZE and rate=SIZE)");
+                        + "' (use cap=SIZE, rate=SIZE and flows=N)");
             }
         }
-        return resolveIface(iface, server).withLimits(cap, rate);
+        return resolveIface(iface, server).with(cap, rate, flows);
+    }
+
+    /** {@code auto} or 1 to {@link FlowCount#MAX_FLOWS}. */
+    static int flows(String value, String amount) throws LinkException {
+        if (amount.equals("auto")) {
+            return LinkSpec.AUTO_FLOWS;
+        }
+        try {
+            int n = Integer.parseInt(amount);
+            if (n >= 1 && n <= FlowCount.MAX_FLOWS) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new LinkException("--iface " + value + ": flows=" + amount + " must be auto or 1 to " + FlowCount.MAX_FLOWS);
     }
 
     /** Parses 500M, 2Mi, 1.5G, 100k, 123 into bytes. */

@@ -6,19 +6,28 @@ import java.net.InetAddress;
  * One link as the user named it ({@code --iface}), resolved: the local address its channel binds
  * to and, when an interface was named, the device it is pinned to with SO_BINDTODEVICE.
  * {@code localAddress} is null for the default route. {@code capBytes} (payload this link may
- * carry) and {@code rateLimit} (bytes per second) are 0 when not set.
+ * carry) and {@code rateLimit} (bytes per second) are 0 when not set; {@code flows} is the number
+ * of TCP flows the link uses, or {@link #AUTO_FLOWS}: as many as pay ({@link FlowCount}).
  */
-public record LinkSpec(String name, InetAddress localAddress, String device, long capBytes, long rateLimit) {
+public record LinkSpec(String name, InetAddress localAddress, String device, long capBytes, long rateLimit, int flows) {
+    public static final int AUTO_FLOWS = 0;
+
     public LinkSpec(String name, InetAddress localAddress, String device) {
-        this(name, localAddress, device, 0, 0);
+        this(name, localAddress, device, 0, 0, AUTO_FLOWS);
     }
 
     public static LinkSpec defaultRoute() {
         return new LinkSpec("default", null, null);
     }
 
-    public LinkSpec withLimits(long cap, long rate) {
-        return new LinkSpec(name, localAddress, device, cap, rate);
+    /** This link with the options given after its name ({@code cap=}, {@code rate=}, {@code flows=}). */
+    public LinkSpec with(long cap, long rate, int flows) {
+        return new LinkSpec(name, localAddress, device, cap, rate, flows);
+    }
+
+    /** How many flows this link uses, judged as the download runs. */
+    public FlowCount flowCount() {
+        return flows == AUTO_FLOWS ? new FlowCount(FlowCount.MAX_FLOWS) : FlowCount.fixed(flows);
     }
 
     public String addressText() {

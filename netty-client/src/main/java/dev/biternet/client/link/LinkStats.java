@@ -1,9 +1,12 @@
 package dev.biternet.client.link;
 
-/** What one link carried, for the summary; {@code rttMs} is its latest smoothed round trip (0: not measured). */
+/**
+ * What one link carried, for the summary; {@code rttMs} is its latest smoothed round trip (0: not
+ * measured), {@code flows} the TCP flows it uses now.
+ */
 public record LinkStats(String iface, String address, long bytes, int pieces, int duplicates, long duplicateBytes,
                         int failed, long failedBytes, double seconds, String state, long capBytes, long rateLimit,
-                        int reconnects, boolean dropped, double rttMs) {
+                        int reconnects, boolean dropped, double rttMs, int flows) {
     /** Average payload rate in bytes per second over the link's active time. */
     public double rate() {
         return seconds > 0 ? bytes / seconds : 0;
@@ -17,6 +20,22 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
         return new LinkStats(iface, later.address, bytes + later.bytes, pieces + later.pieces,
                 duplicates + later.duplicates, duplicateBytes + later.duplicateBytes, failed + later.failed,
                 failedBytes + later.failedBytes, seconds + later.seconds, later.state, capBytes, rateLimit,
-                reconnects + 1, dropped || later.dropped, later.rttMs);
+                reconnects + 1, dropped || later.dropped, later.rttMs, later.flows);
+    }
+
+    /**
+     * This link's counters with those of another of its flows ({@code other}), which ran at the
+     * same time: sums, the longer active time, this flow's address, state and round trip.
+     */
+    public LinkStats alongside(LinkStats other) {
+        return new LinkStats(iface, address, bytes + other.bytes, pieces + other.pieces,
+                duplicates + other.duplicates, duplicateBytes + other.duplicateBytes, failed + other.failed,
+                failedBytes + other.failedBytes, Math.max(seconds, other.seconds), state, capBytes, rateLimit,
+                reconnects + other.reconnects, dropped || other.dropped, rttMs, flows);
+    }
+
+    public LinkStats withFlows(int n) {
+        return new LinkStats(iface, address, bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds,
+                state, capBytes, rateLimit, reconnects, dropped, rttMs, n);
     }
 }

@@ -52,6 +52,20 @@ class LinkResolverTest {
     }
 
     @Test
+    void flowsAreAutoUnlessGiven() throws Exception {
+        assertThat(LinkResolver.resolveOne("127.0.0.1", V4).flows()).isEqualTo(LinkSpec.AUTO_FLOWS);
+        assertThat(LinkResolver.resolveOne("127.0.0.1:flows=auto", V4).flows()).isEqualTo(LinkSpec.AUTO_FLOWS);
+        LinkSpec four = LinkResolver.resolveOne("127.0.0.1:cap=1M,flows=4", V4);
+        assertThat(four.flows()).isEqualTo(4);
+        assertThat(four.capBytes()).isEqualTo(1_000_000);
+        assertThat(four.flowCount().sample(0, 0, 0, false, false)).isEqualTo(4);
+        for (String bad : List.of("0", "17", "many", "")) {
+            assertThatThrownBy(() -> LinkResolver.resolveOne("lo:flows=" + bad, V4))
+                    .hasMessage("--iface lo:flows=" + bad + ": flows=" + bad + " must be auto or 1 to 16");
+        }
+    }
+
+    @Test
     void sameInterfaceTwiceIsRefused() {
         assertThatThrownBy(() -> LinkResolver.resolve(List.of("127.0.0.1", "127.0.0.1:cap=1M"), V4))
                 .hasMessageContaining("given twice");

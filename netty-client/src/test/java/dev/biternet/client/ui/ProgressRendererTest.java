@@ -16,7 +16,7 @@ class ProgressRendererTest {
     private static final int PIECE = 256 * 1024;
 
     private static LinkStats link(String name, String address, long bytes, String state, long cap, long rate) {
-        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate, 0, false, 40);
+        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate, 0, false, 40, 1);
     }
 
     private static Progress downloading(long verified, LinkStats... links) {
@@ -54,7 +54,7 @@ class ProgressRendererTest {
     @Test
     void aLinkDroppedForBadPiecesSaysSoAndWhy() {
         LinkStats bad = new LinkStats("eth1", "10.0.0.2", MIB, 4, 0, 0, 3, 3 * PIECE, 1.0,
-                "dropped: 3 pieces failed their hash", 0, 0, 0, true, 0);
+                "dropped: 3 pieces failed their hash", 0, 0, 0, true, 0, 1);
         Progress p = downloading(10 * MIB, link("eth0", "10.0.0.1", 9 * MIB, "up", 0, 0), bad);
 
         List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);

@@ -42,6 +42,8 @@ public final class Session implements AutoCloseable {
     private final PieceAllocator allocator;
     private final boolean hashesCompleteAtOpen;
     private final Map<Integer, SessionLink> links = new ConcurrentHashMap<>();
+    /** Budgets of the client links attached with a flow group, while a channel of theirs is. */
+    private final Map<Integer, LinkBudget> budgets = new java.util.HashMap<>();
     private final AtomicInteger nextLinkId = new AtomicInteger();
     /** Last reported delivery rate per link; a report older than RATE_FRESH_NANOS is ignored. */
     private final Map<Integer, Rate> rates = new ConcurrentHashMap<>();
@@ -383,6 +385,30 @@ public final class Session implements AutoCloseable {
             link.send(Envelope.newBuilder().setPieceHashes(rootBatch()).build());
         }
         return linkId;
+    }
+
+    /**
+     * The budget a channel attaching with {@code group} shares with the link's other channels:
+     * the group's, made from this attach's limits if none of its channels is attached.
+     * Group 0 is a channel alone.
+     */
+    public LinkBudget joinBudget(int group, long capBytes, long rateLimit) {
+        LinkBudget b;
+        synchronized (budgets) {
+            b = group == 0 ? new LinkBudget(capBytes, rateLimit) : budgets.computeIfAbsent(group,
+                    g -> new LinkBudget(capBytes, rateLimit));
+            b.join();
+        }
+        return b;
+    }
+
+    /** A channel of {@code group} left; the group's budget goes with its last channel. */
+    public void leaveBudget(int group, LinkBudget budget) {
+        synchronized (budgets) {
+            if (budget.leave() && group != 0) {
+                budgets.remove(group, budget);
+            }
+        }
     }
 
     public void detach(int linkId) {

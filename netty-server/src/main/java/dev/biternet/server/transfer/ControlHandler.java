@@ -170,7 +170,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             helloDeadline.cancel(false);
         }
         answer(ctx, Envelope.newBuilder().setWelcome(
-                Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)).build());
+                Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)
+                        .setFlowGroups(true)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
@@ -211,7 +212,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         // Attached: acks must be read whatever the pieces do to writability (PiecePusher's loop).
         ctx.channel().config().setAutoRead(true);
         int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
-                msg.getAttach().getRateLimit(), id -> ctx.write(
+                msg.getAttach().getRateLimit(), msg.getAttach().getFlowGroup(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
         LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,

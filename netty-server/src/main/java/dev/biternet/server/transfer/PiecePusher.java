@@ -5,6 +5,7 @@ import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Ack;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.PieceHeader;
+import dev.biternet.server.session.LinkBudget;
 import dev.biternet.server.session.PieceAllocator;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionLink;
@@ -65,9 +66,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private boolean sending;
     /** The piece being sent, block by block, or NO_PIECE; and the next and end offsets in the file. */
     private int piece = NO_PIECE;
-    private long capBytes;
-    private long rateLimit;
-    private long nextBlockNanos;
+    /** The link's cap and rate, shared with its other flows ({@link LinkBudget}). */
+    private LinkBudget budget;
+    private int flowGroup;
     private boolean pacingQueued;
     private long pieceNext;
     private long pieceEnd;
@@ -106,24 +107,26 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * passes in how to answer (the answer must precede the hashes and pieces that follow).
      */
     public int attach(Session session, int window, java.util.function.IntConsumer answer) {
-        return attach(session, window, 0, 0, answer);
+        return attach(session, window, 0, 0, 0, answer);
     }
 
     /**
      * Attaches with the link's limits: at most {@code capBytes} of piece payload in total and
-     * at most {@code rateLimit} bytes per second (0: none).
+     * at most {@code rateLimit} bytes per second (0: none), shared with the channels attached
+     * with the same nonzero {@code flowGroup} ({@link Session#joinBudget}).
      */
-    public int attach(Session session, int window, long capBytes, long rateLimit, java.util.function.IntConsumer answer) {
+    public int attach(Session session, int window, long capBytes, long rateLimit, int flowGroup,
+                      java.util.function.IntConsumer answer) {
         assert ctx.executor().inEventLoop();
         if (this.session != null) {
             throw new IllegalStateException("already attached");
         }
-        this.capBytes = capBytes;
-        this.rateLimit = rateLimit;
         this.window = clampWindow(window);
         this.linkId = session.attach(this, answer);
         if (linkId > 0) {
             this.session = session;
+            this.flowGroup = flowGroup;
+            this.budget = session.joinBudget(flowGroup, capBytes, rateLimit);
             pump();
         }
         return linkId;
@@ -158,7 +161,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                     return;
                 }
                 case CREDIT -> {
-                    window = clampWindow(e.getCredit().getWindow());
+                    // 0 is allowed here (not at attach): the client retires this channel and
+                    // takes no new piece on it; the pieces under way still come.
+                    window = e.getCredit().getWindow() == 0 ? 0 : clampWindow(e.getCredit().getWindow());
                     rtt = Math.min(Integer.toUnsignedLong(e.getCredit().getRttUs()), MAX_RTT_US) / 1e6;
                     pump();
                     return;
@@ -199,6 +204,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (session != null) {
             session.reportRate(linkId, 0);
             session.detach(linkId);
+            if (piece != NO_PIECE) {
+                giveBack();
+            }
+            session.leaveBudget(flowGroup, budget);
         }
         ctx.fireChannelInactive();
     }
@@ -221,7 +230,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (piece != NO_PIECE && allocator.isDone(piece)) {
             // Another link's copy was verified first: stop sending this one at a block boundary.
             unacked.remove(piece);
-            piece = NO_PIECE;
+            giveBack();
         }
         if (piece == NO_PIECE && !startPiece(allocator)) {
             return;
@@ -229,21 +238,35 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         sendBlock();
     }
 
+    /**
+     * Drops the current piece part-way: the bytes not sent go back to the link's cap, where
+     * another flow of the link may be waiting for them.
+     */
+    private void giveBack() {
+        budget.giveBack(pieceEnd - pieceNext);
+        piece = NO_PIECE;
+        if (budget.capBytes() > 0) {
+            session.wakeAll();
+        }
+    }
+
     /** Claims the next piece if the window has room and it is worth it; false if none. */
     private boolean startPiece(PieceAllocator allocator) {
         if (unacked.size() >= window) {
             return false;
         }
-        if (capBytes > 0 && bytesSent + session.layout().pieceSize() > capBytes) {
-            // This link's data cap: it takes no piece it could not carry whole; the others finish.
-            return false;
-        }
-        if (session.fileChanged()) {
+        long pieceSize = session.layout().pieceSize();
+        // The link's data cap: it takes no piece it could not carry whole; the others finish.
+        // (Booked before the claim, so two flows of one link cannot both take the last room.)
+        if (session.fileChanged() || !budget.book(pieceSize, pieceSize)) {
             return false;
         }
         boolean refrained = refrain(allocator);
         int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, this::worthCopying);
-        if (index == PieceAllocator.NONE) {
+        if (index != PieceAllocator.NONE) {
+            budget.giveBack(pieceSize - session.layout().length(index));
+        } else {
+            budget.giveBack(pieceSize);
             if (allocator.remaining() > 0 && (refrained || allocator.unclaimed() == 0) && !retryQueued) {
                 // Near the end: in-flight pieces elsewhere may become worth copying as they
                 // age, or this link worth using again as others drain. Look again soon.
@@ -269,21 +292,17 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /** Sends the next block of the current piece: a header frame and a FileRegion. */
     private void sendBlock() {
-        if (rateLimit > 0) {
-            long now = System.nanoTime();
-            if (now < nextBlockNanos) {
-                // Paced: the link's rate limit says this block may go only later.
-                if (!pacingQueued) {
-                    pacingQueued = true;
-                    ctx.executor().schedule(() -> {
-                        pacingQueued = false;
-                        pump();
-                    }, nextBlockNanos - now, TimeUnit.NANOSECONDS);
-                }
-                return;
+        long wait = budget.pace(System.nanoTime(), Math.min(blockSize, pieceEnd - pieceNext));
+        if (wait > 0) {
+            // Paced: the link's rate limit says this block may go only later.
+            if (!pacingQueued) {
+                pacingQueued = true;
+                ctx.executor().schedule(() -> {
+                    pacingQueued = false;
+                    pump();
+                }, wait, TimeUnit.NANOSECONDS);
             }
-            nextBlockNanos = Math.max(now, nextBlockNanos)
-                    + (long) (Math.min(blockSize, pieceEnd - pieceNext) * 1e9 / rateLimit);
+            return;
         }
         long offset = pieceNext;
         int length = (int) Math.min(blockSize, pieceEnd - offset);

@@ -217,13 +217,25 @@ class PiecePusherTest {
     }
 
     @Test
-    void aZeroWindowStillLetsOnePieceGo() throws Exception {
+    void aZeroWindowAtAttachStillLetsOnePieceGo() throws Exception {
         Conn c = server.connect();
         attached(c, 0);
         assertThat(c.pieces).extracting(Piece::index).containsExactly(0);
-        c.credit(0);
         c.ack(0, true);
         assertThat(c.newPieces()).extracting(Piece::index).containsExactly(1);
+    }
+
+    @Test
+    void aZeroCreditRetiresTheChannelUntilItIsGivenWindowAgain() throws Exception {
+        Conn c = server.connect();
+        attached(c, 2);
+        assertThat(c.pieces).extracting(Piece::index).containsExactly(0, 1);
+        c.credit(0);
+        c.ack(0, true);
+        c.ack(1, true);
+        assertThat(c.newPieces()).as("retiring: no new piece").isEmpty();
+        c.credit(1);
+        assertThat(c.newPieces()).extracting(Piece::index).containsExactly(2);
     }
 
     @Test

@@ -1,0 +1,155 @@
+package dev.biternet.client.link;
+
+/**
+ * How many TCP flows one link uses: a pure calculation, fed the link's byte count over time,
+ * with no Netty in it.
+ *
+ * <p>One TCP flow fills a clean link, however long its round trip, but on a lossy one a
+ * loss-based congestion control (cubic, reno: what most desktops run) holds each flow far
+ * below the link's rate: its window halves at every loss. Several flows over the same
+ * interface then carry several times more, which is why download managers open many
+ * connections. Whether a link is such a link is not known beforehand, so it is measured: once
+ * the link's first flow is past its start, the link's rate over a period is the baseline; the
+ * flows are then doubled, and after they have settled the rate is measured again. A doubling
+ * that raised the rate by at least {@value #MIN_GAIN} of the baseline stays and the next one is
+ * tried, up to {@link #maxFlows}; one that did not is undone (the added flows are retired) and
+ * tried again only after a pause that doubles with each failure, since links change.
+ *
+ * <p>Periods scale with the round trip (a satellite link settles in seconds, not in a fraction
+ * of one). No step is tried near the end of the download (a new flow would not settle before
+ * it), nor on a link held at its rate limit (more flows cannot pass the limit).
+ */
+public final class FlowCount {
+    public static final int MAX_FLOWS = 16;
+    /** A doubling must raise the link's rate by this fraction to stay. */
+    static final double MIN_GAIN = 0.2;
+    /** After the first byte, the first flow's start (slow start, the window opening) is left alone this long. */
+    static final double WARMUP_SECONDS = 0.5;
+    static final double WARMUP_RTTS = 8;
+    /** A rate is measured over this long. */
+    static final double MEASURE_SECONDS = 0.5;
+    static final double MEASURE_RTTS = 8;
+    /** New flows connect, handshake, attach and leave slow start within this long. */
+    static final double SETTLE_SECONDS = 0.3;
+    static final double SETTLE_RTTS = 6;
+    /** After a doubling that did not pay, the next try waits this long (doubling each time). */
+    static final double FIRST_PAUSE_SECONDS = 30;
+
+    private enum Phase { WARMUP, BASELINE, SETTLE, TRIAL, PAUSE, DONE }
+
+    private final int maxFlows;
+    private Phase phase = Phase.WARMUP;
+    private int flows = 1;
+    private int before = 1;
+    private double phaseStart = -1;
+    private long phaseBytes;
+    private double baseline;
+    private double pause = FIRST_PAUSE_SECONDS;
+
+    /** Measured, from one flow up to {@code maxFlows}; 1: one flow, nothing to measure. */
+    public FlowCount(int maxFlows) {
+        this.maxFlows = Math.max(1, Math.min(MAX_FLOWS, maxFlows));
+        if (this.maxFlows == 1) {
+            phase = Phase.DONE;
+        }
+    }
+
+    /** Exactly {@code n} flows from the start, nothing measured. */
+    public static FlowCount fixed(int n) {
+        FlowCount c = new FlowCount(n);
+        c.flows = c.maxFlows;
+        c.phase = Phase.DONE;
+        return c;
+    }
+
+    /** The flows the link should use now. */
+    public int flows() {
+        return flows;
+    }
+
+    /**
+     * One look at the link.
+     *
+     * @param seconds time since the download started
+     * @param bytes payload the link received so far, all flows together
+     * @param rtt the link's smoothed round trip in seconds (0: not known yet)
+     * @param nearEnd true when the rest of the file would be done before a step could be judged
+     * @param atRateLimit true when the link runs at the rate limit the user set for it
+     * @return the flows the link should use from now on
+     */
+    public int sample(double seconds, long bytes, double rtt, boolean nearEnd, boolean atRateLimit) {
+        if (phase == Phase.DONE) {
+            return flows;
+        }
+        if (phaseStart < 0) {
+            if (bytes == 0) {
+                return flows; // the warm-up starts with the first byte
+            }
+            enter(Phase.WARMUP, seconds, bytes);
+        }
+        double elapsed = seconds - phaseStart;
+        double rate = elapsed > 0 ? (bytes - phaseBytes) / elapsed : 0;
+        switch (phase) {
+            case WARMUP -> {
+                if (elapsed >= Math.max(WARMUP_SECONDS, WARMUP_RTTS * rtt)) {
+                    enter(Phase.BASELINE, seconds, bytes);
+                }
+            }
+            case BASELINE -> {
+                if (elapsed >= measureSeconds(rtt)) {
+                    if (nearEnd || atRateLimit || rate <= 0) {
+                        enter(Phase.BASELINE, seconds, bytes); // look again later
+                    } else {
+                        baseline = rate;
+                        before = flows;
+                        flows = Math.min(maxFlows, 2 * flows);
+                        enter(Phase.SETTLE, seconds, bytes);
+                    }
+                }
+            }
+            case SETTLE -> {
+                if (elapsed >= Math.max(SETTLE_SECONDS, SETTLE_RTTS * rtt)) {
+                    enter(Phase.TRIAL, seconds, bytes);
+                }
+            }
+            case TRIAL -> {
+                if (elapsed >= measureSeconds(rtt)) {
+                    if (rate >= baseline * (1 + MIN_GAIN)) {
+                        // It paid: keep the flows, and try the next doubling from this rate.
+                        baseline = rate;
+                        if (flows >= maxFlows) {
+                            phase = Phase.DONE;
+                        } else if (!nearEnd) {
+                            before = flows;
+                            flows = Math.min(maxFlows, 2 * flows);
+                            enter(Phase.SETTLE, seconds, bytes);
+                        } else {
+                            phase = Phase.DONE;
+                        }
+                    } else {
+                        flows = before;
+                        enter(Phase.PAUSE, seconds, bytes);
+                    }
+                }
+            }
+            case PAUSE -> {
+                if (elapsed >= Math.max(pause, 4 * MEASURE_RTTS * rtt)) {
+                    pause *= 2;
+                    enter(Phase.BASELINE, seconds, bytes);
+                }
+            }
+            default -> { }
+        }
+        return flows;
+    }
+
+    private static double measureSeconds(double rtt) {
+        return Math.max(MEASURE_SECONDS, MEASURE_RTTS * rtt);
+    }
+
+    private void enter(Phase next, double seconds, long bytes) {
+        phase = next;
+        phaseStart = seconds;
+        phaseBytes = bytes;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.biternet.client.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.doubles;
+import static org.quicktheories.generators.SourceDSL.integers;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The flow count against a model link: {@code capacity} bytes/s that each flow can reach only
+ * up to {@code perFlow} (a lossy path under a loss-based congestion control: each flow is held
+ * down by its losses), so k flows carry min(capacity, k x perFlow). New flows carry nothing
+ * for their first {@code connect} seconds.
+ */
+class FlowCountTest {
+    private static final double STEP = 0.05;
+    private static final double MB = 1e6;
+
+    private static final class Model {
+        final double capacity;
+        final double perFlow;
+        final double rtt;
+        final double connect;
+        double bytes;
+        double now;
+        int flows = 1;
+        /** When each flow started carrying (by index). */
+        final double[] since = new double[FlowCount.MAX_FLOWS];
+        int maxSeen = 1;
+        double secondsAboveOne;
+
+        Model(double capacity, double perFlow, double rtt) {
+            this.capacity = capacity;
+            this.perFlow = perFlow;
+            this.rtt = rtt;
+            this.connect = 3 * rtt;
+        }
+
+        /** Runs {@code seconds} of the link under {@code count}; returns the flows at the end. */
+        int run(FlowCount count, double seconds, boolean nearEnd, boolean atRateLimit) {
+            double end = now + seconds;
+            while (now < end) {
+                int carrying = 0;
+                for (int i = 0; i < flows; i++) {
+                    carrying += now >= since[i] ? 1 : 0;
+                }
+                bytes += Math.min(capacity, carrying * perFlow) * STEP;
+                now += STEP;
+                int next = count.sample(now, (long) bytes, rtt, nearEnd, atRateLimit);
+                for (int i = flows; i < next; i++) {
+                    since[i] = now + connect;
+                }
+                flows = next;
+                maxSeen = Math.max(maxSeen, flows);
+                secondsAboveOne += flows > 1 ? STEP : 0;
+            }
+            return flows;
+        }
+    }
+
+    @Test
+    void aLossyLinkGetsFlowsUntilItIsFull() {
+        // 30 Mbit/s, 40 ms round trip, one cubic flow held to a sixth of it by 1 % loss.
+        Model link = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
+        assertThat(link.run(count, 5, false, false)).isGreaterThanOrEqualTo(8);
+        // and the link is full with them: the last doubling did not pay and was undone
+        link.run(count, 20, false, false);
+        assertThat(Math.min(link.capacity, link.flows * link.perFlow)).isEqualTo(link.capacity);
+        assertThat(link.flows).isLessThanOrEqualTo(8);
+    }
+
+    @Test
+    void aCleanLinkKeepsOneFlowAfterATrial() {
+        Model link = new Model(6.25 * MB, 6.25 * MB, 0.04);
+        FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
+        assertThat(link.run(count, 5, false, false)).isEqualTo(1);
+        assertThat(link.maxSeen).isEqualTo(2);
+        // the next trial waits for the pause
+        link.run(count, 20, false, false);
+        assertThat(link.secondsAboveOne).isLessThan(2);
+        // and is tried again later, once
+        link.run(count, 40, false, false);
+        assertThat(link.flows).isEqualTo(1);
+        assertThat(link.secondsAboveOne).isLessThan(4);
+    }
+
+    @Test
+    void aLongLinkWaitsForItsRoundTrips() {
+        // satellite: 600 ms; a step before eight round trips of warm-up would judge slow start
+        Model link = new Model(6.25 * MB, 6.25 * MB / 4, 0.6);
+        FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
+        link.run(count, 4.5, false, false);
+        assertThat(link.maxSeen).isEqualTo(1);
+        link.run(count, 60, false, false);
+        assertThat(link.flows).isEqualTo(4);
+    }
+
+    @Test
+    void noStepNearTheEndNorAtTheRateLimit() {
+        Model lossy = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        FlowCount nearEnd = new FlowCount(FlowCount.MAX_FLOWS);
+        assertThat(lossy.run(nearEnd, 10, true, false)).isEqualTo(1);
+        Model limited = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        FlowCount atLimit = new FlowCount(FlowCount.MAX_FLOWS);
+        assertThat(limited.run(atLimit, 10, false, true)).isEqualTo(1);
+    }
+
+    @Test
+    void fixedFlowsFromTheStart() {
+        assertThat(FlowCount.fixed(3).sample(0, 0, 0, false, false)).isEqualTo(3);
+        assertThat(FlowCount.fixed(3).sample(10, 1 << 20, 0.1, true, true)).isEqualTo(3);
+    }
+
+    @Test
+    void oneFlowWhenTheUserSaysSo() {
+        Model lossy = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        assertThat(lossy.run(new FlowCount(1), 30, false, false)).isEqualTo(1);
+        Model capped = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        assertThat(capped.run(new FlowCount(4), 30, false, false)).isEqualTo(4);
+        assertThat(capped.maxSeen).isEqualTo(4);
+    }
+
+    @Test
+    void anyLinkStaysWithinItsBoundsAndAddsOnlyWhatPays() {
+        qt().withExamples(200).forAll(doubles().between(0.2, 40), integers().between(1, 32),
+                doubles().between(0.001, 0.7), integers().between(1, FlowCount.MAX_FLOWS)).checkAssert((mb, share, rtt, max) -> {
+            Model link = new Model(mb * MB, mb * MB / share, rtt);
+            FlowCount count = new FlowCount(max);
+            link.run(count, 120, false, false);
+            assertThat(link.maxSeen).isBetween(1, max);
+            // never more than twice what fills the link (a trial of one doubling too many)
+            assertThat(link.maxSeen).isLessThanOrEqualTo(Math.max(1, Math.min(max, 4 * share)));
+            if (share == 1) {
+                // flows that do not pay are tried, not kept: most of the time the link has one
+                assertThat(link.secondsAboveOne).isLessThan(0.2 * 120);
+            }
+        });
+    }
+}
