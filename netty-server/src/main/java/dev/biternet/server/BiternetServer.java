@@ -7,6 +7,7 @@ import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.Access;
+import dev.biternet.server.security.Fatal;
 import dev.biternet.server.session.SessionRegistry;
 import dev.biternet.server.transfer.PiecePusher;
 import io.netty.bootstrap.ServerBootstrap;
@@ -57,8 +58,6 @@ public final class BiternetServer implements AutoCloseable {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
-    /** Unsent bytes a socket may hold before it stops accepting more (TCP_NOTSENT_LOWAT). */
-    public static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     private final Transport transport;
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
@@ -104,7 +103,7 @@ public final class BiternetServer implements AutoCloseable {
                 // sent what it has, so a slow link never sits on megabytes of queued pieces
                 // that a faster link could have taken. Sent-but-unacked data is still the full
                 // congestion window, so throughput is unaffected.
-                b.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, NOTSENT_LOWAT);
+                b.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, PiecePusher.NOTSENT_LOWAT);
             }
             this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
             boss.scheduleAtFixedRate(this::reap, 1, 1, TimeUnit.SECONDS);
@@ -189,7 +188,7 @@ public final class BiternetServer implements AutoCloseable {
         }
         // The Error must be the last frame: stop every pusher first (queued on each channel's
         // event loop ahead of the write), so an ack arriving meanwhile cannot start a block after it.
-        channels.forEach(ch -> ch.pipeline().fireUserEventTriggered(dev.biternet.server.transfer.PiecePusher.STOP));
+        channels.forEach(ch -> ch.pipeline().fireUserEventTriggered(PiecePusher.STOP));
         channels.writeAndFlush(Frames.error(Error.Code.SHUTTING_DOWN, "the server is shutting down"))
                 .awaitUninterruptibly(2, TimeUnit.SECONDS);
         channels.close().awaitUninterruptibly(2, TimeUnit.SECONDS);

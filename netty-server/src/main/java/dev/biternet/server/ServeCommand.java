@@ -7,6 +7,7 @@ import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.server.metrics.MetricsEndpoint;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AccessToken;
+import dev.biternet.server.security.Fatal;
 import dev.biternet.server.security.Limits;
 import dev.biternet.server.security.Tls;
 import io.netty.handler.ssl.SslContext;

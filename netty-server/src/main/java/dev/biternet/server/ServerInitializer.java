@@ -56,7 +56,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
     }
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access) {
-        this(sessions, readTimeoutSeconds, blockSize, access, sessions.metrics());
+        this(sessions, readTimeoutSeconds, blockSize, access, new ServerMetrics());
     }
 
     public ServerInitializer(SessionRegistry sessions, int readTimeoutSeconds, int blockSize, Access access,
@@ -84,7 +84,7 @@ public final class ServerInitializer extends ChannelInitializer<Channel> {
         if (access.tls() != null) {
             p.addLast(TLS, access.tls().newHandler(ch.alloc()));
         }
-        p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress, channels, metrics));
+        p.addLast(CONNECTION_GUARD, new ConnectionGuard(channelsPerAddress, channels, metrics::refused));
         p.addLast(FRAME_DECODER, FrameDecoder.forServer());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
         p.addLast(ERROR_COUNTER, errorCounter);

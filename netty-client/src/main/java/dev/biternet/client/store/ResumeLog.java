@@ -27,7 +27,7 @@ import java.util.zip.CRC32C;
  *  record:  u32 piece index | 32-byte SHA-256 of the piece | u32 CRC-32C of index and digest
  * </pre>
  *
- * A record is appended only after the piece's bytes were forced to disk ({@link PieceStore}
+ * A record is appended only after the piece's bytes were forced to disk ({@link Checkpointer}
  * syncs the part file first), and the log is forced after each batch: the log never claims a
  * piece that is not on disk. A resuming run still re-hashes every logged piece from disk before
  * trusting it (see {@link #verifiedPieces}).
@@ -36,8 +36,7 @@ import java.util.zip.CRC32C;
  * fails its CRC, so it reads as the end of the log). A disk that fills up during the download
  * then still takes the records of what was verified: appending needed a new block exactly when
  * the part file had taken the last one, and a download that filled a disk before its first
- * checkpoint kept nothing (FaultTest in CI: 142 records crossing into a new page of a full
- * tmpfs). The reservation is {@link #headroom} records (all of them for files of up to 4,096
+ * checkpoint kept nothing (docs/DESIGN.md, "Reliability"). The reservation is {@link #headroom} records (all of them for files of up to 4,096
  * pieces) and grows with the records, never with what the server announces: a server that
  * announces a huge file in small pieces gets no disk space for pieces it never sends.
  */

@@ -19,7 +19,7 @@ class PieceStoreTest {
     @TempDir
     Path dir;
 
-    private static byte[] data(int size, long seed) {
+    static byte[] data(int size, long seed) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);
         return b;

@@ -3,6 +3,7 @@ package dev.biternet.server.metrics;
 import dev.biternet.proto.Error;
 import dev.biternet.server.security.Capacity;
 import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.SessionMeters;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -36,7 +37,7 @@ import java.util.function.Supplier;
  *  biternet_session_memory_limit_bytes         gauge, --session-memory
  * </pre>
  */
-public final class ServerMetrics implements PieceAllocator.Listener {
+public final class ServerMetrics implements SessionMeters {
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final Counter bytesSent = Counter.builder("biternet.bytes.sent")
             .description("Piece payload sent, endgame copies included").register(registry);

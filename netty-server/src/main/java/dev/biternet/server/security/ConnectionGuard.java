@@ -2,12 +2,11 @@ package dev.biternet.server.security;
 
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Error;
-import dev.biternet.server.metrics.ServerMetrics;
-import dev.biternet.server.transfer.ErrorClose;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import java.net.SocketAddress;
+import java.util.function.Consumer;
 
 /**
  * Early in the pipeline: a connection beyond its address's limit of open connections, or beyond
@@ -17,15 +16,19 @@ import java.net.SocketAddress;
 public final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     private final AddressLimiter channels;
     private final Capacity all;
-    private final ServerMetrics metrics;
+    private final Consumer<String> refusals;
     private SocketAddress counted;
     private boolean refused;
 
-    /** @param all open connections over all addresses */
-    public ConnectionGuard(AddressLimiter channels, Capacity all, ServerMetrics metrics) {
+    /**
+     * @param all open connections over all addresses
+     * @param refusals told the limit's name ({@code connections}, {@code connections_per_address})
+     *     for every connection refused
+     */
+    public ConnectionGuard(AddressLimiter channels, Capacity all, Consumer<String> refusals) {
         this.channels = channels;
         this.all = all;
-        this.metrics = metrics;
+        this.refusals = refusals;
     }
 
     @Override
@@ -33,11 +36,11 @@ public final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         SocketAddress remote = ctx.channel().remoteAddress();
         String why;
         if (!all.tryAcquire(1)) {
-            metrics.refused("connections");
+            refusals.accept("connections");
             why = "server busy: " + all.max() + " connections open, its limit (--max-connections); try again later";
         } else if (!channels.tryAcquire(remote)) {
             all.release(1);
-            metrics.refused("connections_per_address");
+            refusals.accept("connections_per_address");
             why = "too many connections from " + AddressLimiter.hostOf(remote) + " (limit " + channels.max() + ")";
         } else {
             counted = remote;

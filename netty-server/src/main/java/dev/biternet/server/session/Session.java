@@ -7,12 +7,10 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.server.files.FileVersion;
-import dev.biternet.server.metrics.ServerMetrics;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,7 +28,7 @@ import java.util.function.IntConsumer;
 public final class Session implements AutoCloseable {
     private final SessionId id;
     private final ByteString attachSecret;
-    private final ServerMetrics metrics;
+    private final SessionMeters metrics;
     private final String path;
     /** The address that opened the session (counted against its per-address limit), or null. */
     private final SocketAddress client;
@@ -45,28 +43,8 @@ public final class Session implements AutoCloseable {
     /** Budgets of the client links attached with a flow group, while a channel of theirs is. */
     private final Map<Integer, LinkBudget> budgets = new java.util.HashMap<>();
     private final AtomicInteger nextLinkId = new AtomicInteger();
-    /** Last reported delivery rate per link; a report older than RATE_FRESH_NANOS is ignored. */
-    private final Map<Integer, Rate> rates = new ConcurrentHashMap<>();
-    private static final long RATE_FRESH_NANOS = TimeUnit.SECONDS.toNanos(3);
-
-    /**
-     * A link's delivery rate, and what it still has to deliver: {@code unacked} pieces, being
-     * delivered since {@code sinceNanos} (its last ack, or the claim that ended an idle spell;
-     * 0: nothing outstanding); and its round trip in seconds as the client measured it (0: unknown).
-     */
-    private record Rate(double bytesPerSecond, long atNanos, int unacked, long sinceNanos, double rttSeconds) {
-        boolean fresh(long now) {
-            return now - atNanos < RATE_FRESH_NANOS;
-        }
-
-        /** Bytes still to deliver, estimated: the outstanding pieces less what the rate has carried since. */
-        double backlog(long now, long pieceSize) {
-            if (unacked == 0 || sinceNanos == 0) {
-                return 0;
-            }
-            return Math.max(0, unacked * (double) pieceSize - bytesPerSecond * (now - sinceNanos) / 1e9);
-        }
-    }
+    /** What each link last reported of its rate and load, for the tail rules. */
+    private final RateBoard rates;
     private final AtomicLong bytesSent = new AtomicLong();
     private final IntConsumer onPublished = this::published;
     /** Pieces made claimable so far (their digests are published). */
@@ -81,7 +59,7 @@ public final class Session implements AutoCloseable {
     private static final long STAT_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
-            String path, SocketAddress client, ServerMetrics metrics) {
+            String path, SocketAddress client, SessionMeters metrics) {
         this.metrics = metrics;
         this.id = id;
         this.path = path;
@@ -90,6 +68,7 @@ public final class Session implements AutoCloseable {
         this.hashes = hashes;
         this.file = file;
         this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
+        this.rates = new RateBoard(hashes.layout().pieceSize());
         // The hasher may publish (and call published() on its thread) as soon as this session
         // listens: hold the lock published() takes until the starting point is set, so that it
         // sees it, rather than setting a count this constructor would then lower. Whether hashing
@@ -236,93 +215,9 @@ public final class Session implements AutoCloseable {
         return allocator;
     }
 
-    /**
-     * Links report their measured delivery rate (bytes/s) as they get acks and claim; 0 when
-     * unknown or gone. A link that stops reporting (stalled, silent) drops out of the sums
-     * after a few seconds.
-     */
-    public void reportRate(int linkId, double bytesPerSecond) {
-        reportLoad(linkId, bytesPerSecond, 0, 0, 0);
-    }
-
-    /**
-     * A link's delivery rate (0: unknown, forget it) with its outstanding pieces, since when
-     * it has been delivering them and its round trip (seconds, 0: unknown), for {@link #otherLinks}.
-     */
-    public void reportLoad(int linkId, double bytesPerSecond, int unacked, long sinceNanos, double rttSeconds) {
-        if (bytesPerSecond > 0) {
-            rates.put(linkId, new Rate(bytesPerSecond, System.nanoTime(), unacked, sinceNanos, rttSeconds));
-        } else {
-            rates.remove(linkId);
-        }
-    }
-
-    /**
-     * The other attached links with a fresh rate: {@code [0]} their rates in bytes/s, {@code [1]}
-     * the bytes each still has to deliver (estimated), {@code [2]} their round trips in seconds
-     * (0: unknown), for the end-of-download decisions.
-     */
-    public double[][] otherLinks(int linkId) {
-        long now = System.nanoTime();
-        long pieceSize = layout().pieceSize();
-        List<Rate> others = new ArrayList<>();
-        rates.forEach((id, r) -> {
-            if (id != linkId && r.fresh(now)) {
-                others.add(r);
-            }
-        });
-        double[][] out = new double[3][others.size()];
-        for (int i = 0; i < others.size(); i++) {
-            out[0][i] = others.get(i).bytesPerSecond();
-            out[1][i] = others.get(i).backlog(now, pieceSize);
-            out[2][i] = others.get(i).rttSeconds();
-        }
-        return out;
-    }
-
-    /** The bytes a link still has to deliver, estimated from its last report (0 if unknown). */
-    public double backlog(int linkId) {
-        Rate r = rates.get(linkId);
-        return r == null ? 0 : r.backlog(System.nanoTime(), layout().pieceSize());
-    }
-
-    /** A link's last reported round trip in seconds (0 if unknown). */
-    public double rtt(int linkId) {
-        Rate r = rates.get(linkId);
-        return r == null ? 0 : r.rttSeconds();
-    }
-
-    /** A link's last reported rate in bytes/s, even if stale (0 if unknown). */
-    public double rate(int linkId) {
-        Rate r = rates.get(linkId);
-        return r == null ? 0 : r.bytesPerSecond();
-    }
-
-    /**
-     * The shortest time in which an attached link with a fresh rate, idle, would deliver a piece
-     * of {@code bytes}: its round trip plus the piece at its rate (infinite if none is known).
-     */
-    public double soonestDelivery(double bytes) {
-        long now = System.nanoTime();
-        double min = Double.POSITIVE_INFINITY;
-        for (Rate r : rates.values()) {
-            if (r.fresh(now)) {
-                min = Math.min(min, r.rttSeconds() + bytes / r.bytesPerSecond());
-            }
-        }
-        return min;
-    }
-
-    /** Sum of the attached links' fresh rates, bytes/s. */
-    public double totalRate() {
-        long now = System.nanoTime();
-        double sum = 0;
-        for (Rate r : rates.values()) {
-            if (r.fresh(now)) {
-                sum += r.bytesPerSecond();
-            }
-        }
-        return sum;
+    /** The links' reports of their rate, backlog and round trip, for the tail rules. */
+    public RateBoard rates() {
+        return rates;
     }
 
     public void addBytesSent(long n) {

@@ -9,7 +9,6 @@ import dev.biternet.server.files.PieceHashes;
 import dev.biternet.server.files.RequestException;
 import dev.biternet.server.files.ServedFile;
 import dev.biternet.server.files.ServedRoot;
-import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.AddressLimiter;
 import dev.biternet.server.security.Capacity;
 import dev.biternet.server.security.Limits;
@@ -70,13 +69,13 @@ public final class SessionRegistry implements AutoCloseable {
     private final Capacity memory;
     /** What each open session was charged against {@link #memory}, by id. */
     private final Map<ByteString, Long> charged = new ConcurrentHashMap<>();
-    private final ServerMetrics metrics;
+    private final SessionMeters metrics;
     /** Set when the server starts shutting down: no new sessions, running ones may finish. */
     private volatile boolean draining;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
-        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT, new ServerMetrics());
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, Limits.DEFAULT, SessionMeters.NONE);
     }
 
     /**
@@ -85,7 +84,7 @@ public final class SessionRegistry implements AutoCloseable {
      * @param metrics where sessions count what they send and how they end
      */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
-                           Limits limits, ServerMetrics metrics) {
+                           Limits limits, SessionMeters metrics) {
         this.metrics = metrics;
         this.root = root;
         this.hasher = hasher;
@@ -231,10 +230,6 @@ public final class SessionRegistry implements AutoCloseable {
             throw new RequestException(Error.Code.UNKNOWN_SESSION, "unknown or expired session");
         }
         return s;
-    }
-
-    public ServerMetrics metrics() {
-        return metrics;
     }
 
     /** From now on, opening a session is refused with {@code SHUTTING_DOWN}. */

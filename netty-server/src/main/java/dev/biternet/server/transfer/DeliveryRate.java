@@ -2,11 +2,10 @@ package dev.biternet.server.transfer;
 
 /**
  * A link's delivery rate from the spacing of its acks: sums of the bytes acknowledged and of
- * the time between acks, both decaying with time (not per ack), divided. Averaging the ratios
- * (each ack's length over its gap) counted the acks that arrive in a burst after a
- * retransmission stall as huge rates and made a lossy link look the fastest; so did sums that
- * decay per ack, since a burst of acks pushed the stall out of them. Decaying with time, a burst
- * adds its bytes to the stall it ended, which is what the link delivered over that time.
+ * the time between acks, both decaying with time (not per ack), divided. So the burst of acks
+ * that ends a retransmission stall adds its bytes to the stall it ended, which is what the link
+ * delivered over that time, and a lossy link does not look the fastest (what was tried before:
+ * docs/DESIGN.md, "Real networks").
  */
 final class DeliveryRate {
     /** The sums' time constant: the past weighs e^(-t / this) after t seconds. */

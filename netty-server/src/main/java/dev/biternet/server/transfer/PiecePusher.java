@@ -5,8 +5,10 @@ import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Ack;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.PieceHeader;
+import dev.biternet.server.security.ErrorClose;
 import dev.biternet.server.session.LinkBudget;
 import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.RateBoard;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionLink;
 import io.netty.channel.ChannelFutureListener;
@@ -48,6 +50,14 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * can stop sending a piece that another link's copy already completed.
      */
     public static final int BLOCK_SIZE = 128 << 10;
+
+    /**
+     * Unsent bytes a link's socket may hold before it stops being writable
+     * ({@code TCP_NOTSENT_LOWAT}, set on epoll by the server's bootstrap): the pusher then claims
+     * its next piece only once the link has nearly sent what it has, and {@link EndgameRule}
+     * counts this much as already queued on a link.
+     */
+    public static final long NOTSENT_LOWAT = Long.getLong("biternet.notsentLowat", 128 << 10);
     /**
      * User event: send nothing more on this connection (the server is about to write its last
      * frame, an Error, and close). Fired before that frame, on the same event loop, so no block
@@ -202,7 +212,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (session != null) {
-            session.reportRate(linkId, 0);
+            session.rates().forget(linkId);
             session.detach(linkId);
             if (piece != NO_PIECE) {
                 giveBack();
@@ -355,17 +365,18 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private boolean refrain(PieceAllocator allocator) {
         reportLoad();
         long pieceSize = session.layout().pieceSize();
-        if (delivery.samples() < MIN_RATE_SAMPLES || rtt + pieceSize / rate() <= session.soonestDelivery(pieceSize)) {
+        if (delivery.samples() < MIN_RATE_SAMPLES || rtt + pieceSize / rate() <= session.rates().soonestDelivery(pieceSize)) {
             return false;
         }
-        double others = session.totalRate() - rate();
+        double others = session.rates().totalRate() - rate();
         double left = (double) (allocator.unclaimed() + allocator.inFlight()) * pieceSize;
         if (left / others > FAR_FROM_END * pieceSize / rate() + rtt) {
             return false;
         }
         // Near the end: which links should take the last pieces (EndgameRule.refrain).
-        double[][] load = session.otherLinks(linkId);
-        return EndgameRule.refrain(pieceSize, rate(), session.backlog(linkId), rtt, load[0], load[1], load[2],
+        RateBoard.Others load = session.rates().others(linkId);
+        return EndgameRule.refrain(pieceSize, rate(), session.rates().backlog(linkId), rtt, load.bytesPerSecond(),
+                load.backlogBytes(), load.rttSeconds(),
                 allocator.unclaimed());
     }
 
@@ -375,7 +386,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     private void reportLoad() {
-        session.reportLoad(linkId, rate(), unacked.size(), lastAckNanos, rtt);
+        session.rates().report(linkId, rate(), unacked.size(), lastAckNanos, rtt);
     }
 
     /**
@@ -393,8 +404,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /** {@link EndgameRule}, with this link's and the holder's measured rates and this link's backlog. */
     private boolean worthCopying(int index, int holder, long ageNanos) {
-        return EndgameRule.worthCopying(session.layout().length(index), rate(), session.backlog(linkId), rtt,
-                session.rate(holder), session.rtt(holder), dev.biternet.server.BiternetServer.NOTSENT_LOWAT, ageNanos / 1e9);
+        RateBoard board = session.rates();
+        return EndgameRule.worthCopying(session.layout().length(index), rate(), board.backlog(linkId), rtt,
+                board.rate(holder), board.rtt(holder), NOTSENT_LOWAT, ageNanos / 1e9);
     }
 
     /** The wire's window is a uint32: 2^31 and more are large, not negative. */

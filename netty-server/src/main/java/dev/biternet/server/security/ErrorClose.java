@@ -1,4 +1,4 @@
-package dev.biternet.server.transfer;
+package dev.biternet.server.security;
 
 import dev.biternet.proto.Envelope;
 import io.netty.channel.Channel;

@@ -1,4 +1,4 @@
-package dev.biternet.server;
+package dev.biternet.server.security;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
@@ -15,7 +15,7 @@ import org.slf4j.Marker;
  * ({@link #check}), or a log call where Netty catches a Throwable from a listener or a task and
  * only logs it (a Logback filter sees it there). The launcher's {@code -XX:+ExitOnOutOfMemoryError}
  * does the same inside the JVM; this covers a JVM started without it. An embedded server
- * ({@link BiternetServer}) does not halt its host unless {@link #install} was called.
+ * ({@code BiternetServer}) does not halt its host unless {@link #install} was called.
  */
 public final class Fatal {
     /** The exit code, as the JVM's own {@code -XX:+ExitOnOutOfMemoryError} uses. */
