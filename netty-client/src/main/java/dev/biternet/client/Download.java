@@ -531,7 +531,7 @@ public final class Download {
             if (dropped || !flowGroups) {
                 return;
             }
-            double rtt = h.rttSeconds();
+            double rtt = h.minRttSeconds();
             long bytes = carried();
             boolean atLimit = spec.rateLimit() > 0 && rateMeter.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
             boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);

@@ -10,10 +10,11 @@ package dev.biternet.client.link;
  * interface then carry several times more, which is why download managers open many
  * connections. Whether a link is such a link is not known beforehand, so it is measured: once
  * the link's first flow is past its start, the link's rate over a period is the baseline; the
- * flows are then doubled, and after they have settled the rate is measured again. A doubling
+ * flows are then doubled, and after they have settled the rate is measured again. A step
  * that raised the rate by at least {@value #MIN_GAIN} of the baseline stays and the next one is
- * tried, up to {@link #maxFlows}; one that did not is undone (the added flows are retired) and
- * tried again only after a pause that doubles with each failure, since links change.
+ * tried (a quadrupling when the new flows carried nearly as much as the old ones: the link is
+ * far from full), up to {@link #maxFlows}; one that did not is undone (the added flows are
+ * retired) and tried again only after a pause that doubles with each failure, since links change.
  *
  * <p>Periods scale with the round trip (a satellite link settles in seconds, not in a fraction
  * of one). No step is tried near the end of the download (a new flow would not settle before
@@ -23,6 +24,8 @@ public final class FlowCount {
     public static final int MAX_FLOWS = 16;
     /** A doubling must raise the link's rate by this fraction to stay. */
     static final double MIN_GAIN = 0.2;
+    /** New flows that each carry this share of what an old one does: the next step quadruples. */
+    static final double FAST_GAIN = 0.6;
     /** After the first byte, the first flow's start (slow start, the window opening) is left alone this long. */
     static final double WARMUP_SECONDS = 0.5;
     static final double WARMUP_RTTS = 8;
@@ -72,7 +75,7 @@ public final class FlowCount {
      *
      * @param seconds time since the download started
      * @param bytes payload the link received so far, all flows together
-     * @param rtt the link's smoothed round trip in seconds (0: not known yet)
+     * @param rtt the link's least round trip in seconds (0: not known yet)
      * @param nearEnd true when the rest of the file would be done before a step could be judged
      * @param atRateLimit true when the link runs at the rate limit the user set for it
      * @return the flows the link should use from now on
@@ -115,13 +118,18 @@ public final class FlowCount {
             case TRIAL -> {
                 if (elapsed >= measureSeconds(rtt)) {
                     if (rate >= baseline * (1 + MIN_GAIN)) {
-                        // It paid: keep the flows, and try the next doubling from this rate.
+                        // It paid: keep the flows, and try the next step from this rate. New
+                        // flows that carried nearly as much as the old ones each (a link far
+                        // from full) make it a quadrupling.
+                        double perOld = baseline / before;
+                        double perNew = (rate - baseline) / (flows - before);
+                        int factor = perNew >= FAST_GAIN * perOld ? 4 : 2;
                         baseline = rate;
                         if (flows >= maxFlows) {
                             phase = Phase.DONE;
                         } else if (!nearEnd) {
                             before = flows;
-                            flows = Math.min(maxFlows, 2 * flows);
+                            flows = Math.min(maxFlows, factor * flows);
                             enter(Phase.SETTLE, seconds, bytes);
                         } else {
                             phase = Phase.DONE;

@@ -30,6 +30,7 @@ final class FlowWindow {
     private int window = INITIAL_WINDOW;
     private double rate;
     private double srtt;
+    private double minRtt;
 
     /**
      * @param pieceSize the session's piece size in bytes
@@ -59,12 +60,18 @@ final class FlowWindow {
         return srtt;
     }
 
+    /** The least round trip seen, seconds (0 until a sample came): the path's, without queues and repairs. */
+    double minRtt() {
+        return minRtt;
+    }
+
     /** One round-trip measurement, seconds; an impossible one (not positive, over a minute) is ignored. */
     void rttSample(double seconds) {
         if (!(seconds > 0) || seconds > MAX_RTT_SECONDS) {
             return;
         }
         srtt = srtt == 0 ? seconds : (1 - RTT_GAIN) * srtt + RTT_GAIN * seconds;
+        minRtt = minRtt == 0 ? seconds : Math.min(minRtt, seconds);
     }
 
     /**

@@ -121,6 +121,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private long tickBytes;
     /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
     private volatile double rtt;
+    private volatile double minRtt;
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
@@ -161,9 +162,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return flowGroups;
     }
 
-    /** The link's smoothed round trip, seconds (0 until measured); any thread. */
-    public double rttSeconds() {
-        return rtt;
+    /**
+     * The least round trip measured on this connection, seconds (0 until measured); any thread.
+     * The smoothed one grows with queues and with a lossy path's repairs, which are not what
+     * sets how fast TCP's flows settle.
+     */
+    public double minRttSeconds() {
+        return minRtt;
     }
 
     /**
@@ -541,6 +546,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void roundTrip(double seconds) {
         flow.rttSample(seconds);
         rtt = flow.rtt();
+        minRtt = flow.minRtt();
     }
 
     /** Seconds since the request now answered went out (0 if none was awaited). */
