@@ -23,9 +23,10 @@ import java.util.Set;
  * number as plain digits, one positional) and gives up on anything else: help and the other
  * options that start no download, clustered or attached short options, {@code @argfiles},
  * {@code --}, a value that looks like an option, a single-valued option given twice. Picocli
- * then reads the line, with its messages and usage for every error; so a line this accepts
- * means to picocli exactly what it means here ({@code QuickArgsTest} checks that over random
- * command lines), and every other line behaves as it always did.
+ * then reads the line, with its messages and usage for every error, as it does for a line the
+ * command refuses after this read it (a URL that does not parse: {@code Usage.Unparsed}). So a
+ * line this accepts means to picocli exactly what it means here ({@code QuickArgsTest} checks
+ * that over random command lines), and every other line behaves as it always did.
  */
 final class QuickArgs {
     /** The value types this converts, besides flags and lists of strings. */
