@@ -7,32 +7,15 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * What a download needs before its first connect, done on a side thread while the main thread
- * is in picocli (building the command model and parsing takes it 60-80 ms): the transport
- * (loading its native library, ~30 ms) and the links' event loops, which {@link Download}
- * takes over; the protocol's descriptors and SHA-256 (first use). The summary's formatting is
- * warmed later, once the download is under way ({@link #warmSummary}). Class initialisation is
- * thread-safe: whichever thread gets there first does it, the other waits.
- *
- * <p>Measured on a 2-core machine, where the side thread competes with the main thread and
- * the JIT for the cores: Download's start to "all links connected" went from 35-50 ms to
- * 15-25 ms (lab, three links), but the whole process gained only a few ms (4 MiB over three
- * loopback links, medians of 15 interleaved runs), within the noise. A second side thread
- * (picocli's annotation proxies, the resume check's first lookup, a list of classes to
- * initialise) and a throwaway channel on the early event loops were tried and removed: with
- * them the same download's median was 5-14 ms lower in two series of 20-25 interleaved runs,
- * inside a quartile spread of +-25 ms, not worth their code.
- *
- * <p>The group is handed out as soon as it exists; the warm-ups follow on this thread. When
- * they came first, the main thread, done with picocli, waited 15-25 ms for them before its
- * first connect (timestamps in the client, lab, three links): the last link's first piece
- * header now comes 10 ms sooner (median 148.6 against 158.6 ms from {@code main}, quartiles
- * 144-154 against 155-165, 20 interleaved 4 MiB downloads each).
+ * reads the command line: the transport (loading its native library) and the links' event
+ * loops, which {@link Download} takes over; then the protocol's descriptors and SHA-256 (first
+ * use). The group is handed out as soon as it exists, the warm-ups follow. The summary's
+ * formatting is warmed later, once the download is under way ({@link #warmSummary}). Class
+ * initialisation is thread-safe: whichever thread gets there first does it, the other waits.
+ * What each of these gained, and what was tried and removed: docs/DESIGN.md, "Start-up: the
+ * command line and the early start".
  */
 final class EarlyStart {
-    /** Options after which no download follows. */
-    private static final java.util.Set<String> NO_DOWNLOAD = java.util.Set.of(
-            "-h", "--help", "-V", "--version", "--doctor", "--list-ifaces");
-
     private static volatile CompletableFuture<EventLoopGroup> early;
     private static volatile int earlyLinks;
     private static volatile Transport earlyTransport;
@@ -40,19 +23,17 @@ final class EarlyStart {
     private EarlyStart() {}
 
     /**
-     * Starts the work on a daemon thread. {@code args} are only counted ({@code --iface}
-     * occurrences size the event loop group); picocli alone interprets them.
+     * Starts the work on a daemon thread, unless {@code args} ask for no download. They are
+     * only looked at: {@code --iface} occurrences size the event loop group.
      */
     static void begin(String[] args) {
         int links = 0;
         for (String a : args) {
-            if (a.equals("--iface") || a.startsWith("--iface=")) {
+            if (a.equals(GetCommand.IFACE) || a.startsWith(GetCommand.IFACE + "=")) {
                 links++;
             }
-            if (NO_DOWNLOAD.contains(a)) {
-                // Nothing to download: the side thread would only compete with picocli for
-                // the cores (--version took 0.17-0.21 s with it, 0.13-0.17 s without).
-                return;
+            if (QuickArgs.noDownload(a)) {
+                return; // the side thread would only compete with picocli for the cores
             }
         }
         int n = Math.max(1, links);
@@ -87,11 +68,9 @@ final class EarlyStart {
     }
 
     /**
-     * The summary is printed after the rename, while the user waits: its first use of Jackson
-     * and of {@code String.format} (class loading, a regex) cost 10-20 ms there. Run once the
-     * download is under way (it used to run on the side thread at start-up, where it competed
-     * with picocli and the connects for the two cores: 1 MiB over three lab links took 14-23
-     * ms longer, medians of two series of 25 interleaved runs).
+     * The summary is printed after the rename, while the user waits: this makes the first use
+     * of Jackson and of {@code String.format} earlier, once the download is under way, where it
+     * does not compete with connecting for the cores.
      */
     static void warmSummary() {
         try {

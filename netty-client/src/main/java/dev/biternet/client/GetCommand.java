@@ -3,7 +3,9 @@ package dev.biternet.client;
 import dev.biternet.client.ui.ProgressReporter;
 import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkSecurity;
-import dev.biternet.common.cli.TokenFile;
+import dev.biternet.common.cli.TlsOptions;
+import dev.biternet.common.cli.TokenOption;
+import dev.biternet.common.cli.Usage;
 import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
@@ -19,41 +21,93 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /**
- * {@code biternet-get}: downloads one file over several network links at once.
- *
- * <p>The command's picocli model is built in code ({@link #commandLine()}), not read from
- * annotations: reflecting on them generated seven annotation proxy classes at every start,
- * which a class-data archive cannot hold (a model built in code: 51 ms from {@code main} to
- * parsed, against 67 ms; every download pays it before its first connect).
+ * {@code biternet-get}: downloads one file over several network links at once. Its options are
+ * declared here, the one definition of its command line: picocli reads it, and the quick path
+ * for plain download lines ({@link QuickArgs}) reads a table generated from it at build time
+ * ({@link QuickTable}). Options with their defaults as field initialisers, so that a line read
+ * either way leaves the same values.
  */
+@Command(name = "biternet-get", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        sortOptions = false,
+        description = "Downloads one file from a biternet-serve server over several network links at once,"
+                + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
+                + " the file is renamed into place only when the whole file verifies.",
+        exitCodeListHeading = "%nExit codes:%n")
 public final class GetCommand implements Callable<Integer> {
+    /** The option naming a link (counted before parsing, to size the event loops). */
+    static final String IFACE = "--iface";
     private static final String LIST_ALL = "*";
 
+    @Spec
     private CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "URL",
+            description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
     private String url;
+
+    @Option(names = IFACE, paramLabel = "IFACE", description = "Network interface name (eth0, wlan0) or local address to"
+            + " use as one link; repeat for more links. Without it, one link over the default route. Limits per link:"
+            + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).")
     private List<String> ifaces;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Where to write the file (default: its name in"
+            + " the current directory); an existing directory: the file goes into it under its name.")
     private Path output;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
     private boolean json;
+
+    @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
     private boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "Show no progress while downloading (errors and the summary"
+            + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.")
     private boolean quiet;
+
+    @QuickTable.NoDownload
+    @Option(names = "--doctor", description = "Only check the routing: does each --iface's traffic to the server"
+            + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
+            + " (The check also runs before every download with --iface, and warns.)")
     private boolean doctor;
+
+    @QuickTable.NoDownload
+    @Option(names = "--list-ifaces", arity = "0..1", paramLabel = "SERVER", fallbackValue = LIST_ALL,
+            description = "List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
+                    + " URL), also whether each one reaches it through itself.")
     private String listIfaces;
-    private int connectTimeout;
-    private int retryTime;
+
+    @Option(names = "--connect-timeout", paramLabel = "SECONDS",
+            description = "Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).")
+    private int connectTimeout = 10;
+
+    @Option(names = "--retry-time", paramLabel = "SECONDS", description = {"While every link is lost (or the server"
+            + " answers that it is busy), keep reconnecting for this long before giving up with exit 3",
+        "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes."})
+    private int retryTime = Download.DEFAULT_RETRY_SECONDS;
+
+    @Option(names = "--verify-disk", description = {"Before the rename, read the whole file back from disk and check its"
+            + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
+            + " as it arrives either way)."})
     private boolean verifyDisk;
-    private Path tokenFile;
-    private boolean tls;
-    private Path tlsTrust;
-    private boolean tlsInsecure;
+
+    @Mixin
+    private final TokenOption token = new TokenOption();
+
+    @Mixin
+    private final TlsOptions.Client tls = new TlsOptions.Client();
+
     private PrintWriter out;
     private PrintWriter err;
 
-    private GetCommand() {}
+    GetCommand() {}
 
     /**
      * A download read by {@link QuickArgs} instead of picocli, with picocli's default writers
@@ -61,15 +115,7 @@ public final class GetCommand implements Callable<Integer> {
      */
     private static GetCommand of(QuickArgs.Line line) {
         GetCommand c = new GetCommand();
-        c.url = line.url();
-        c.ifaces = new ArrayList<>(line.ifaces());
-        c.output = line.output();
-        c.json = line.json();
-        c.verbose = line.verbose();
-        c.quiet = line.quiet();
-        c.verifyDisk = line.verifyDisk();
-        c.connectTimeout = line.connectTimeout();
-        c.retryTime = line.retryTime();
+        line.applyTo(c);
         c.out = writer(System.out, System.getProperty("sun.stdout.encoding"));
         c.err = writer(System.err, System.getProperty("sun.stderr.encoding"));
         return c;
@@ -88,133 +134,66 @@ public final class GetCommand implements Callable<Integer> {
         return new PrintWriter(new java.io.BufferedWriter(new java.io.OutputStreamWriter(stream, charset)), true);
     }
 
-    /** biternet-get's command line: run it with {@code execute(args)}. */
+    /** biternet-get's command line: run it with {@code execute(args)}. Its exit codes come from {@link ExitCodes}. */
     public static CommandLine commandLine() {
-        GetCommand command = new GetCommand();
-        CommandSpec s = CommandSpec.wrapWithoutInspection(command);
-        command.spec = s;
-        s.name("biternet-get").versionProvider(new VersionProvider());
-        s.usageMessage().sortOptions(false)
-                .description("Downloads one file from a biternet-serve server over several network links at once,"
-                        + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
-                        + " the file is renamed into place only when the whole file verifies.")
-                .exitCodeListHeading("%nExit codes:%n")
-                .exitCodeList(ExitCodes.MEANINGS);
-        s.addPositional(PositionalParamSpec.builder().index("0").arity("0..1").paramLabel("URL").type(String.class)
-                .description("biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)").build());
-        s.addOption(OptionSpec.builder("--iface").paramLabel("IFACE").type(List.class).auxiliaryTypes(String.class)
-                .description("Network interface name (eth0, wlan0) or local address to use as one link; repeat for"
-                        + " more links. Without it, one link over the default route. Limits per link:"
-                        + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).").build());
-        s.addOption(OptionSpec.builder("-o", "--output").paramLabel("FILE").type(Path.class)
-                .description("Where to write the file (default: its name in the current directory); an existing"
-                        + " directory: the file goes into it under its name.").build());
-        s.addOption(flag("--json").description("Print the summary as one JSON object on stdout.").build());
-        s.addOption(flag("-v", "--verbose").description("Print the download's timeline on stderr.").build());
-        s.addOption(flag("-q", "--quiet").description("Show no progress while downloading (errors and the summary"
-                + " still print). Progress goes to stderr: redrawn in place on a terminal, a line every 5 s otherwise.").build());
-        s.addOption(flag("--doctor").description("Only check the routing: does each --iface's traffic to the server"
-                + " leave through that interface? Prints the 'ip rule'/'ip route' commands that fix a link that does not."
-                + " (The check also runs before every download with --iface, and warns.)").build());
-        s.addOption(OptionSpec.builder("--list-ifaces").arity("0..1").paramLabel("SERVER").fallbackValue(LIST_ALL)
-                .type(String.class)
-                .description("List the interfaces that are up and their addresses; given a SERVER (host, host:port or"
-                        + " URL), also whether each one reaches it through itself.").build());
-        s.addOption(OptionSpec.builder("--connect-timeout").paramLabel("SECONDS").type(int.class).defaultValue("10")
-                .description("Seconds to wait for each link to connect (default: ${DEFAULT-VALUE}).").build());
-        s.addOption(OptionSpec.builder("--retry-time").paramLabel("SECONDS").type(int.class)
-                .defaultValue("" + Download.DEFAULT_RETRY_SECONDS)
-                .description("While every link is lost (or the server answers that it is busy), keep reconnecting for this"
-                        + " long before giving up with exit 3",
-                        "(default: ${DEFAULT-VALUE}). Rerunning the same command later resumes.").build());
-        s.addOption(flag("--verify-disk").description("Before the rename, read the whole file back from disk and check its"
-                + " SHA-256 against the server's", "(a second hash pass: about 0.7 CPU s per GiB; every piece is verified"
-                + " as it arrives either way).").build());
-        s.addOption(OptionSpec.builder("--token-file").paramLabel("FILE").type(Path.class)
-                .description("File holding the server's access token (when biternet-serve has --token-file).").build());
-        s.addOption(flag("--tls").description("Connect with TLS (the server runs with --tls-cert).").build());
-        s.addOption(OptionSpec.builder("--tls-trust").paramLabel("PEM").type(Path.class)
-                .description("With --tls: trust the certificates in this PEM file (the server's CA or its own certificate).")
-                .build());
-        s.addOption(flag("--tls-insecure")
-                .description("With --tls: accept any server certificate (encrypts, but does not authenticate).").build());
-        // What mixinStandardHelpOptions adds, built like the rest: the mixin is read from an
-        // annotated class (annotation proxies and reflection, 23-40 ms of the start).
-        s.addOption(flag("-h", "--help").usageHelp(true).description("Show this help message and exit.").build());
-        s.addOption(flag("-V", "--version").versionHelp(true).description("Print version information and exit.").build());
-        return new CommandLine(s);
+        CommandLine cmd = new CommandLine(new GetCommand());
+        cmd.getCommandSpec().usageMessage().exitCodeList(ExitCodes.MEANINGS);
+        cmd.setExitCodeExceptionMapper(ExitCodes::of);
+        cmd.setExecutionExceptionHandler((e, line, parsed) -> failed(e, line.getErr()));
+        return cmd;
     }
 
-    private static OptionSpec.Builder flag(String... names) {
-        return OptionSpec.builder(names).type(boolean.class).arity("0");
+    /**
+     * How a download that threw ends, on either path: one line for a {@link DownloadException};
+     * anything else is a bug, shown with its stack trace.
+     */
+    private static int failed(Exception e, PrintWriter err) {
+        if (e instanceof DownloadException) {
+            err.println("biternet-get: " + e.getMessage());
+        } else {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return ExitCodes.of(e);
     }
 
-    /** The parsed values, from the model into the fields the command reads. */
-    private void readOptions() {
-        out = spec.commandLine().getOut();
-        err = spec.commandLine().getErr();
-        url = spec.positionalParameters().get(0).getValue();
-        List<String> given = spec.findOption("--iface").getValue();
-        ifaces = given == null ? new ArrayList<>() : given;
-        output = spec.findOption("--output").getValue();
-        json = isSet("--json");
-        verbose = isSet("--verbose");
-        quiet = isSet("--quiet");
-        doctor = isSet("--doctor");
-        listIfaces = spec.findOption("--list-ifaces").getValue();
-        connectTimeout = spec.findOption("--connect-timeout").<Integer>getValue();
-        retryTime = spec.findOption("--retry-time").<Integer>getValue();
-        verifyDisk = isSet("--verify-disk");
-        tokenFile = spec.findOption("--token-file").getValue();
-        tls = isSet("--tls");
-        tlsTrust = spec.findOption("--tls-trust").getValue();
-        tlsInsecure = isSet("--tls-insecure");
-    }
-
-    private boolean isSet(String option) {
-        return Boolean.TRUE.equals(spec.findOption(option).getValue());
-    }
-
+    /**
+     * The download, or --doctor, or --list-ifaces. Every usage error is thrown before anything
+     * else is done: on the quick path ({@link Usage.Unparsed}) picocli then reads the line again.
+     */
     @Override
     public Integer call() throws Exception {
         if (spec != null) {
-            readOptions();
+            out = spec.commandLine().getOut();
+            err = spec.commandLine().getErr();
         }
         if (listIfaces != null) {
             return listInterfaces(out);
         }
         if (url == null) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameter: 'URL'");
+            throw Usage.error(spec, "Missing required parameter: 'URL'");
         }
         Target target;
         try {
             target = Target.parse(url);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            throw Usage.error(spec, e.getMessage());
         }
         if (retryTime < 0) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--retry-time must be 0 or more seconds, not " + retryTime);
+            throw Usage.error(spec, "--retry-time must be 0 or more seconds, not " + retryTime);
         }
+        List<String> ifaces = this.ifaces == null ? new ArrayList<>() : this.ifaces;
         if (doctor) {
-            return checkRouting(target, out);
+            return checkRouting(target, ifaces, out);
         }
         LinkSecurity security = LinkSecurity.NONE;
-        if (tokenFile != null) {
-            try {
-                security = security.withToken(TokenFile.read(tokenFile));
-            } catch (java.io.IOException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
-            }
+        com.google.protobuf.ByteString secret = token.token();
+        if (secret != null) {
+            security = security.withToken(secret);
         }
-        if (!tls && (tlsTrust != null || tlsInsecure)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust and --tls-insecure need --tls");
-        }
-        if (tls) {
-            try {
-                security = security.withTls(ClientTls.context(tlsTrust, tlsInsecure));
-            } catch (java.io.IOException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-trust: " + e.getMessage());
-            }
+        io.netty.handler.ssl.SslContext context = tls.context(ClientTls::context);
+        if (context != null) {
+            security = security.withTls(context);
         }
         // -o naming a directory saves into it under the URL's file name, as cp, wget -P and aria2 -d do.
         Path out1 = output == null ? Path.of(target.fileName())
@@ -228,8 +207,9 @@ public final class GetCommand implements Callable<Integer> {
         // the progress display waits for.
         download.underway().thenRunAsync(EarlyStart::warmSummary, daemon("biternet-warmup-summary"));
         CompletableFuture<Void> routing = ifaces.isEmpty() ? CompletableFuture.completedFuture(null)
-                : download.underway().thenRunAsync(() -> checkRouting(target, err), daemon("biternet-routing-check"));
+                : download.underway().thenRunAsync(() -> checkRouting(target, ifaces, err), daemon("biternet-routing-check"));
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
+        // A DownloadException ends the command in failed(), after the progress display is closed.
         try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
             DownloadResult result;
             try {
@@ -243,10 +223,6 @@ public final class GetCommand implements Callable<Integer> {
             out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
             out.flush();
             return ExitCodes.OK;
-        } catch (DownloadException e) {
-            err.println("biternet-get: " + e.getMessage());
-            err.flush();
-            return e.exitCode();
         }
     }
 
@@ -275,7 +251,7 @@ public final class GetCommand implements Callable<Integer> {
      * download it only speaks (on stderr) when a link would not leave through its interface.
      * Links that cannot be resolved are left to the download, which reports them.
      */
-    private int checkRouting(Target target, PrintWriter to) {
+    private int checkRouting(Target target, List<String> ifaces, PrintWriter to) {
         InetAddress server;
         List<LinkSpec> links;
         try {
@@ -311,7 +287,7 @@ public final class GetCommand implements Callable<Integer> {
             try {
                 server = InetAddress.getByName(host);
             } catch (UnknownHostException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--list-ifaces: cannot resolve " + host);
+                throw Usage.error(spec, "--list-ifaces: cannot resolve " + host);
             }
         }
         out.print(InterfaceList.render(InterfaceList.up(), server, RoutingDoctor.system()));
@@ -333,17 +309,16 @@ public final class GetCommand implements Callable<Integer> {
     }
 
     /**
-     * {@link #call} for a line picocli did not read: everything {@code call} would throw as a
-     * usage error was ruled out by {@link QuickArgs}; anything else ends as picocli's
-     * {@code execute} ends it (stack trace, exit 1).
+     * {@link #call} for a line picocli did not read. A usage error sends the line to picocli,
+     * which reads it again and reports the error as it reports its own.
      */
-    private int callQuick() {
+    private int callQuick(String[] args) {
         try {
             return call();
+        } catch (Usage.Unparsed e) {
+            return commandLine().execute(args);
         } catch (Exception e) {
-            e.printStackTrace(err);
-            err.flush();
-            return 1;
+            return failed(e, err);
         }
     }
 
@@ -357,6 +332,6 @@ public final class GetCommand implements Callable<Integer> {
         NettyLog.install();
         EarlyStart.begin(args);
         QuickArgs.Line line = QuickArgs.parse(args);
-        System.exit(line != null ? of(line).callQuick() : commandLine().execute(args));
+        System.exit(line != null ? of(line).callQuick(args) : commandLine().execute(args));
     }
 }

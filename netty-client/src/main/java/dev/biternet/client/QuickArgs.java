@@ -1,42 +1,76 @@
 package dev.biternet.client;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
- * The plain download command lines, read without picocli: building picocli's model and parsing
- * with it takes 45-60 ms of a fresh JVM (its code runs interpreted the first time), and every
- * download paid that before its first connect. This reads only the forms a download is
- * normally given ({@code --iface X}, {@code --iface=X}, {@code -o F}, {@code --output F},
- * {@code --output=F}, the flags {@code --json -v --verbose -q --quiet --verify-disk}, the two
- * timeouts as plain digits, one URL) and gives up on anything else: help, version, the other
- * options, clustered or attached short options, {@code @argfiles}, {@code --}, a value that
- * looks like an option, an option given twice, a URL that does not parse. Picocli then reads
- * the line as before, with its messages and usage for every error; so a line this accepts
- * means to picocli exactly what it means here ({@code QuickArgsTest} checks that against
- * picocli over generated command lines), and every other line behaves as it always did.
+ * Reads plain download command lines without picocli, which a fresh JVM takes tens of
+ * milliseconds to build its model and parse with, before a download's first connect
+ * (docs/DESIGN.md, "Start-up"). The options, their names and their fields come from a table
+ * generated from {@link GetCommand}'s picocli model ({@link QuickTable}); this reads only the
+ * plainest forms ({@code --name value}, {@code --name=value}, {@code -o value}, flags alone, a
+ * number as plain digits, one positional) and gives up on anything else: help and the other
+ * options that start no download, clustered or attached short options, {@code @argfiles},
+ * {@code --}, a value that looks like an option, a single-valued option given twice. Picocli
+ * then reads the line, with its messages and usage for every error, as it does for a line the
+ * command refuses after this read it (a URL that does not parse: {@code Usage.Unparsed}). So a
+ * line this accepts means to picocli exactly what it means here ({@code QuickArgsTest} checks
+ * that over random command lines), and every other line behaves as it always did.
  */
 final class QuickArgs {
-    /** A download's options, as picocli would have set them. */
-    record Line(String url, List<String> ifaces, Path output, boolean json, boolean verbose, boolean quiet,
-                boolean verifyDisk, int connectTimeout, int retryTime) {}
+    /** The value types this converts, besides flags and lists of strings. */
+    static final Set<Class<?>> READS = Set.of(int.class, String.class, Path.class);
 
-    private static final java.util.Set<String> FLAGS = java.util.Set.of("--json", "--verbose", "--quiet", "--verify-disk");
+    private static final Table TABLE = Table.load();
 
     private QuickArgs() {}
 
+    /** The values a line sets, by field ({@code MIXIN.FIELD} for a mixin's). */
+    record Line(Map<String, Object> values) {
+        /** Sets the values into a command's fields, as picocli would have. */
+        void applyTo(GetCommand command) {
+            try {
+                for (Map.Entry<String, Object> v : values.entrySet()) {
+                    Object owner = command;
+                    String[] path = v.getKey().split("\\.");
+                    for (int i = 0; i < path.length - 1; i++) {
+                        owner = field(owner.getClass(), path[i]).get(owner);
+                    }
+                    field(owner.getClass(), path[path.length - 1]).set(owner, v.getValue());
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("the quick path's table does not fit GetCommand", e);
+            }
+        }
+    }
+
+    /** True for an argument after which no download follows (help, version, --doctor, ...). */
+    static boolean noDownload(String arg) {
+        return TABLE.stops.contains(arg);
+    }
+
     /** The download {@code args} ask for, or null when picocli must read them. */
     static Line parse(String[] args) {
+        if (TABLE.positional == null) {
+            return null; // no table (classes not built by Maven): picocli reads every line
+        }
         for (Object key : System.getProperties().keySet()) {
             if (key instanceof String k && k.startsWith("picocli.")) {
                 return null; // picocli's own switches (picocli.trimQuotes, ...) change how it reads a line
             }
         }
-        String url = null;
-        List<String> ifaces = new ArrayList<>();
-        java.util.Map<String, String> single = new java.util.HashMap<>();
+        Map<String, Object> values = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             String name = a;
@@ -48,18 +82,17 @@ final class QuickArgs {
                     value = a.substring(eq + 1);
                 }
             } else if (!a.startsWith("-")) {
-                if (url != null || a.isEmpty() || a.charAt(0) == '@') {
+                if (!set(values, TABLE.positional, a)) {
                     return null; // a second positional is an error; @FILE is an argument file
                 }
-                url = a;
                 continue;
             }
-            String option = canonical(name);
-            if (option == null) {
+            String field = TABLE.fields.get(name);
+            if (field == null) {
                 return null;
             }
-            if (FLAGS.contains(option)) {
-                if (value != null || single.put(option, "true") != null) {
+            if (TABLE.types.get(field) == boolean.class) {
+                if (value != null || values.put(field, Boolean.TRUE) != null) {
                     return null;
                 }
                 continue;
@@ -70,43 +103,38 @@ final class QuickArgs {
                 }
                 value = args[++i];
             }
-            if (value.isEmpty() || value.charAt(0) == '-' || value.charAt(0) == '@') {
+            if (value.startsWith("-") || !set(values, field, value)) {
                 return null;
             }
-            if (option.equals("--iface")) {
-                ifaces.add(value);
-            } else if (single.put(option, value) != null) {
-                return null; // picocli: "option should be specified only once"
-            }
         }
-        if (url == null) {
-            return null;
-        }
-        try {
-            Target.parse(url);
-            String output = single.get("--output");
-            Integer connectTimeout = digits(single.getOrDefault("--connect-timeout", "10"));
-            Integer retryTime = digits(single.getOrDefault("--retry-time", "" + Download.DEFAULT_RETRY_SECONDS));
-            if (connectTimeout == null || retryTime == null) {
-                return null;
-            }
-            return new Line(url, ifaces, output == null ? null : Path.of(output), single.containsKey("--json"),
-                    single.containsKey("--verbose"), single.containsKey("--quiet"), single.containsKey("--verify-disk"),
-                    connectTimeout, retryTime);
-        } catch (IllegalArgumentException e) { // InvalidPathException too
-            return null;
-        }
+        return new Line(values);
     }
 
-    /** The long name of an option this reads, or null. */
-    private static String canonical(String name) {
-        return switch (name) {
-            case "-o", "--output" -> "--output";
-            case "-v", "--verbose" -> "--verbose";
-            case "-q", "--quiet" -> "--quiet";
-            case "--iface", "--json", "--verify-disk", "--connect-timeout", "--retry-time" -> name;
-            default -> null;
-        };
+    /** Converts and records one value; false where picocli must read it (or would refuse it). */
+    private static boolean set(Map<String, Object> values, String field, String value) {
+        if (value.isEmpty() || value.charAt(0) == '@') {
+            return false;
+        }
+        Class<?> type = TABLE.types.get(field);
+        if (type == List.class) {
+            @SuppressWarnings("unchecked")
+            List<String> list = (List<String>) values.computeIfAbsent(field, k -> new ArrayList<String>());
+            list.add(value);
+            return true;
+        }
+        Object converted;
+        if (type == int.class) {
+            converted = digits(value);
+        } else if (type == Path.class) {
+            try {
+                converted = Path.of(value);
+            } catch (InvalidPathException e) {
+                converted = null;
+            }
+        } else {
+            converted = value;
+        }
+        return converted != null && values.put(field, converted) == null; // twice: "should be specified only once"
     }
 
     /** A plain decimal of at most 9 digits, or null. */
@@ -120,5 +148,55 @@ final class QuickArgs {
             }
         }
         return Integer.parseInt(s);
+    }
+
+    private static Field field(Class<?> owner, String name) throws NoSuchFieldException {
+        Field f = owner.getDeclaredField(name);
+        f.setAccessible(true);
+        return f;
+    }
+
+    /** The generated table: each option name's field, each field's type, the positional's field, the stop names. */
+    private record Table(Map<String, String> fields, Map<String, Class<?>> types, String positional, Set<String> stops) {
+        static Table load() {
+            Map<String, String> fields = new HashMap<>();
+            Map<String, Class<?>> types = new HashMap<>();
+            Set<String> stops = new HashSet<>();
+            String positional = null;
+            try (InputStream in = QuickArgs.class.getResourceAsStream(QuickTable.RESOURCE)) {
+                if (in == null) {
+                    return new Table(fields, types, null, stops);
+                }
+                for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                    String[] words = line.split(" ");
+                    switch (words[0]) {
+                        case "param" -> {
+                            positional = words[1];
+                            types.put(words[1], type(words[1]));
+                        }
+                        case "option" -> {
+                            types.put(words[1], type(words[1]));
+                            for (int i = 2; i < words.length; i++) {
+                                fields.put(words[i], words[1]);
+                            }
+                        }
+                        case "stop" -> stops.addAll(List.of(words).subList(2, words.length));
+                        default -> { } // the comment
+                    }
+                }
+            } catch (IOException | ReflectiveOperationException e) {
+                return new Table(Map.of(), Map.of(), null, Set.of());
+            }
+            return new Table(fields, types, positional, stops);
+        }
+
+        /** The type of the field at {@code path} in GetCommand. */
+        private static Class<?> type(String path) throws NoSuchFieldException {
+            Class<?> type = GetCommand.class;
+            for (String name : path.split("\\.")) {
+                type = field(type, name).getType();
+            }
+            return type;
+        }
     }
 }

@@ -2,7 +2,8 @@ package dev.biternet.server;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import dev.biternet.common.cli.TokenFile;
+import dev.biternet.common.cli.TlsOptions;
+import dev.biternet.common.cli.TokenOption;
 import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.server.metrics.MetricsEndpoint;
 import dev.biternet.server.security.Access;
@@ -10,7 +11,6 @@ import dev.biternet.server.security.AccessToken;
 import dev.biternet.server.security.Fatal;
 import dev.biternet.server.security.Limits;
 import dev.biternet.server.security.Tls;
-import io.netty.handler.ssl.SslContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +18,7 @@ import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -67,9 +68,8 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Threads hashing files seen for the first time (default: ${DEFAULT-VALUE}).")
     private int hashThreads;
 
-    @Option(names = "--token-file", paramLabel = "FILE",
-            description = "Require this access token (the file's content, trimmed) in every client's Hello.")
-    private Path tokenFile;
+    @Mixin
+    private final TokenOption token = new TokenOption();
 
     @Option(names = "--max-sessions-per-address", paramLabel = "N", defaultValue = "64",
             description = "Open sessions one client address may hold (default: ${DEFAULT-VALUE}).")
@@ -100,12 +100,8 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Close a connection on which nothing is read or written for this long; 0: never (default: ${DEFAULT-VALUE}).")
     private int idleTimeout;
 
-    @Option(names = "--tls-cert", paramLabel = "PEM",
-            description = "Serve over TLS with this certificate chain (PEM); needs --tls-key.")
-    private Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "PEM", description = "The certificate's private key (unencrypted PKCS#8 PEM).")
-    private Path tlsKey;
+    @Mixin
+    private final TlsOptions.Server tls = new TlsOptions.Server();
 
     /** Levels --log-level takes, as Logback names them. */
     enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR, OFF }
@@ -201,26 +197,8 @@ public final class ServeCommand implements Callable<Integer> {
                     + " --max-sessions, --max-connections, --session-memory and --hello-timeout must be at least 1,"
                     + " --idle-timeout at least 0");
         }
-        AccessToken token = AccessToken.NONE;
-        if (tokenFile != null) {
-            try {
-                token = AccessToken.of(TokenFile.read(tokenFile));
-            } catch (java.io.IOException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
-            }
-        }
-        SslContext tls = null;
-        if ((tlsCert == null) != (tlsKey == null)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together");
-        }
-        if (tlsCert != null) {
-            try {
-                tls = Tls.server(tlsCert, tlsKey);
-            } catch (java.io.IOException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--tls-cert/--tls-key: " + e.getMessage());
-            }
-        }
-        return new Access(token, limits, tls);
+        com.google.protobuf.ByteString secret = token.token();
+        return new Access(secret == null ? AccessToken.NONE : AccessToken.of(secret), limits, tls.context(Tls::server));
     }
 
     static void setLogLevel(LogLevel level) {

@@ -2,15 +2,26 @@ package dev.biternet.common.cli;
 
 import dev.biternet.common.wire.Frames;
 import picocli.CommandLine.IVersionProvider;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
-/** Version line for both commands: the build's version, the protocol version and the JVM. */
+/**
+ * The line {@code --version} prints for both commands: the command's name, the build's version
+ * and git commit ({@link BuildInfo}), the protocol version and the JDK, so a bug report names
+ * exactly what ran.
+ */
 public final class VersionProvider implements IVersionProvider {
+    @Spec
+    private CommandSpec spec;
+
     @Override
     public String[] getVersion() {
-        String version = VersionProvider.class.getPackage().getImplementationVersion();
-        return new String[] {
-            "biternet " + (version == null ? "dev" : version) + " (protocol " + Frames.PROTOCOL_VERSION + ")",
-            "JVM: ${java.version} (${java.vendor} ${java.vm.name})",
-        };
+        return new String[] {line(spec.name())};
+    }
+
+    /** E.g. {@code biternet-get 0.1.0 (commit 5079bdaf759f, protocol 1, Java 17.0.15)}. */
+    public static String line(String command) {
+        return command + " " + BuildInfo.version() + " (commit " + BuildInfo.commit() + ", protocol "
+                + Frames.PROTOCOL_VERSION + ", Java " + System.getProperty("java.version") + ")";
     }
 }
