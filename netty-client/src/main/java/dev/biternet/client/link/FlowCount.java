@@ -14,7 +14,7 @@ package dev.biternet.client.link;
  * that raised the rate by at least {@value #MIN_GAIN} of the baseline stays and the next one is
  * tried (a quadrupling when the new flows carried nearly as much as the old ones: the link is
  * far from full), up to {@link #maxFlows}; one that did not is undone (the added flows are
- * retired) and tried again only after a pause that doubles with each failure, since links change.
+ * retired) and tried again after a pause that doubles with each failure, since links change.
  *
  * <p>Periods scale with the round trip (a satellite link settles in seconds, not in a fraction
  * of one). No step is tried near the end of the download (a new flow would not settle before
@@ -35,8 +35,15 @@ public final class FlowCount {
     /** New flows connect, handshake, attach and leave slow start within this long. */
     static final double SETTLE_SECONDS = 0.3;
     static final double SETTLE_RTTS = 6;
-    /** After a doubling that did not pay, the next try waits this long (doubling each time). */
-    static final double FIRST_PAUSE_SECONDS = 30;
+    /**
+     * After a step that did not pay, the next try waits this long, or this many round trips,
+     * doubling with each failure up to a minute: on a lossy link one unlucky trial (a
+     * retransmission timeout in the measuring period) must not end the ramp for good, while a
+     * full link is asked again less and less often.
+     */
+    static final double FIRST_PAUSE_SECONDS = 2;
+    static final double PAUSE_RTTS = 30;
+    static final double MAX_PAUSE_SECONDS = 60;
 
     private enum Phase { WARMUP, BASELINE, SETTLE, TRIAL, PAUSE, DONE }
 
@@ -47,7 +54,8 @@ public final class FlowCount {
     private double phaseStart = -1;
     private long phaseBytes;
     private double baseline;
-    private double pause = FIRST_PAUSE_SECONDS;
+    /** The next pause in first pauses: 1, 2, 4, ... */
+    private double pause = 1;
 
     /** Measured, from one flow up to {@code maxFlows}; 1: one flow, nothing to measure. */
     public FlowCount(int maxFlows) {
@@ -141,7 +149,7 @@ public final class FlowCount {
                 }
             }
             case PAUSE -> {
-                if (elapsed >= Math.max(pause, 4 * MEASURE_RTTS * rtt)) {
+                if (elapsed >= Math.min(MAX_PAUSE_SECONDS, Math.max(FIRST_PAUSE_SECONDS, PAUSE_RTTS * rtt) * pause)) {
                     pause *= 2;
                     enter(Phase.BASELINE, seconds, bytes);
                 }
