@@ -5,6 +5,7 @@
 #   biternet   biternet-get over every link (after a 1 MiB warm-up download, so server and
 #              client have run before); wall time of the whole biternet-get process, JVM
 #              start and biternet's per-piece SHA-256 checks included
+#   biternet1  (only with biternet) the same with one TCP flow per link (--iface X:flows=1)
 #   aria2      aria2c --multiple-interface (one client address per link) from nginx
 #              (sendfile on) in the server namespace: "-x N -s N -k 1M" for N links, and
 #              "-x16 -s16 -k 1M"
@@ -29,7 +30,7 @@
 # round of each method is drawn with gnuplot, one PNG per method, into bench/lab/out/RUN/.
 #
 # Usage: bench/lab/compare.sh [--links "40 20 10"] [--size-mib 128] [--rounds 3]
-#                             [--cc bbr|cubic] [--only biternet,aria2,mptcp,single,alone]
+#                             [--cc bbr|cubic] [--only biternet,biternet1,aria2,mptcp,single,alone]
 #                             [--alone-seconds 10] [--no-plot] [--keep]
 #   --links   one lab.sh link spec per link: RATE or RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]
 #             (e.g. "50:250 20:10", "30:20:1 30:20"); --rates is the same option
@@ -87,7 +88,7 @@ case "$cc" in ""|bbr|cubic|reno) ;; *) die "--cc: bbr, cubic or reno" ;; esac
 [[ "$alone_s" =~ ^[1-9][0-9]*$ ]] || die "--alone-seconds must be a positive whole number"
 want() { [[ ",$only," == *",$1,"* ]]; }
 for m in ${only//,/ }; do
-  case "$m" in biternet|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
+  case "$m" in biternet|biternet1|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 
@@ -109,8 +110,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
 fi
 if want biternet; then
   if ! ls "$repo"/netty-client/target/biternet-get.jar "$repo"/netty-server/target/biternet-serve.jar >/dev/null 2>&1; then
-    echo "compare.sh: building biternet (./mvnw -q -B -o install -DskipTests)" >&2
-    (cd "$repo" && ./mvnw -q -B -o install -DskipTests) >&2
+    echo "compare.sh: building biternet (./mvnw -q -B -o package -DskipTests)" >&2
+    (cd "$repo" && ./mvnw -q -B -o package -DskipTests) >&2
   fi
 fi
 
@@ -243,7 +244,8 @@ if want biternet; then
   cp "$repo/netty-client/target/biternet-get.jar" "$snap/netty-client/target/"
   cp "$repo/netty-server/target/biternet-serve.jar" "$snap/netty-server/target/"
   biternet_args=()
-  for c in "${ifaces[@]}"; do biternet_args+=(--iface "$c"); done
+  biternet1_args=()
+  for c in "${ifaces[@]}"; do biternet_args+=(--iface "$c"); biternet1_args+=(--iface "$c:flows=1"); done
   serve_starts=0
   start_biternet() { # the server, then a 1 MiB warm-up download through every link
     serve_starts=$((serve_starts + 1))
@@ -298,6 +300,7 @@ saved_wmem=$(cli sysctl -n net.ipv4.tcp_wmem | tr -s '\t ' ' ')
 
 methods=()
 want biternet && methods+=(biternet)
+want biternet1 && methods+=(biternet1)
 want aria2 && methods+=(aria2-x$nlinks aria2-x16)
 want mptcp && methods+=(mptcp)
 want single && methods+=(single)
@@ -363,6 +366,9 @@ measure() { # measure METHOD ROUND
   case "$m" in
     biternet)
       bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$file" \
+        biternet://198.18.100.1:7420/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
+    biternet1)
+      bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet1_args[@]}" -o "$file" \
         biternet://198.18.100.1:7420/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
     aria2-x*)
       local x=${m#aria2-x}

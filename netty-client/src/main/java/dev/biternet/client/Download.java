@@ -224,8 +224,9 @@ public final class Download {
             SessionKeeper keeper = new SessionKeeper(session);
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
             boolean flowGroups = openerHandler.flowGroups();
+            String congestion = openerHandler.congestionControl();
             for (Link l : links) {
-                l.start(keeper, store, flowGroups);
+                l.start(keeper, store, flowGroups, congestion);
             }
             underway.complete(null);
             awaitFinish(store, links);
@@ -471,7 +472,7 @@ public final class Download {
         /** The link's Attach.flow_group: its number among the links, from 1. */
         private final int group;
         private final List<Flow> flows = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private final FlowCount count;
+        private FlowCount count;
         private final Transport transport;
         private final EventLoopGroup loops;
         private final InetSocketAddress remote;
@@ -486,7 +487,6 @@ public final class Download {
         Link(LinkSpec spec, int group, Transport transport, EventLoopGroup loops, InetSocketAddress remote) {
             this.spec = spec;
             this.group = group;
-            this.count = spec.flowCount();
             this.transport = transport;
             this.loops = loops;
             this.remote = remote;
@@ -514,10 +514,11 @@ public final class Download {
             return flows.get(0);
         }
 
-        void start(SessionKeeper keeper, PieceStore store, boolean flowGroups) {
+        void start(SessionKeeper keeper, PieceStore store, boolean flowGroups, String serverCongestion) {
             this.keeper = keeper;
             this.store = store;
             this.flowGroups = flowGroups;
+            this.count = spec.flowCount(serverCongestion);
             primary().start(keeper, store, false);
             adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
         }

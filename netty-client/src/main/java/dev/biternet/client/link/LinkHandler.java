@@ -74,6 +74,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** The flows the link has now: they share its window's byte cap. */
     private java.util.function.IntSupplier linkFlows = () -> 1;
     private volatile boolean flowGroups;
+    private volatile String congestionControl = "";
     /** Taking no new piece: closes once the pieces under way have come. */
     private boolean retiring;
     private volatile com.google.protobuf.ByteString sessionId;
@@ -160,6 +161,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
     public boolean flowGroups() {
         return flowGroups;
+    }
+
+    /** The congestion control the server said it sends with (Welcome; "" until then or if it did not say). */
+    public String congestionControl() {
+        return congestionControl;
     }
 
     /**
@@ -321,6 +327,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 }
                 welcomed = true;
                 flowGroups = e.getWelcome().getFlowGroups();
+                congestionControl = e.getWelcome().getCongestionControl();
                 handshakeRtt = answered();
             }
             case SESSION_OPENED -> opened.complete(e.getSessionOpened());

@@ -25,9 +25,18 @@ public record LinkSpec(String name, InetAddress localAddress, String device, lon
         return new LinkSpec(name, localAddress, device, cap, rate, flows);
     }
 
-    /** How many flows this link uses, judged as the download runs. */
-    public FlowCount flowCount() {
-        return flows == AUTO_FLOWS ? new FlowCount(FlowCount.MAX_FLOWS) : FlowCount.fixed(flows);
+    /**
+     * How many flows this link uses, judged as the download runs: the number given, or with
+     * {@code auto} as many as pay, unless the server sends with a congestion control that random
+     * loss does not hold down (BBR: one flow fills a lossy link, more only crowd it).
+     *
+     * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
+     */
+    public FlowCount flowCount(String serverCongestion) {
+        if (flows != AUTO_FLOWS) {
+            return FlowCount.fixed(flows);
+        }
+        return new FlowCount(serverCongestion.startsWith("bbr") ? 1 : FlowCount.MAX_FLOWS);
     }
 
     public String addressText() {

@@ -58,11 +58,34 @@ class LinkResolverTest {
         LinkSpec four = LinkResolver.resolveOne("127.0.0.1:cap=1M,flows=4", V4);
         assertThat(four.flows()).isEqualTo(4);
         assertThat(four.capBytes()).isEqualTo(1_000_000);
-        assertThat(four.flowCount().sample(0, 0, 0, false, false)).isEqualTo(4);
+        assertThat(four.flowCount("cubic").sample(0, 0, 0, false, false)).isEqualTo(4);
+        assertThat(four.flowCount("bbr").sample(0, 0, 0, false, false)).as("given, not judged").isEqualTo(4);
         for (String bad : List.of("0", "17", "many", "")) {
             assertThatThrownBy(() -> LinkResolver.resolveOne("lo:flows=" + bad, V4))
                     .hasMessage("--iface lo:flows=" + bad + ": flows=" + bad + " must be auto or 1 to 16");
         }
+    }
+
+    @Test
+    void autoTriesMoreFlowsOnlyWhenTheServerSendsWithALossBasedControl() throws Exception {
+        LinkSpec auto = LinkResolver.resolveOne("127.0.0.1", V4);
+        for (String cc : List.of("bbr", "bbr2", "bbr3")) {
+            assertThat(run(auto.flowCount(cc))).as(cc).isEqualTo(1);
+        }
+        for (String cc : List.of("cubic", "reno", "")) {
+            assertThat(run(auto.flowCount(cc))).as(cc.isEmpty() ? "unknown" : cc).isGreaterThan(1);
+        }
+    }
+
+    /** A link whose every flow adds its share: the flows the count ends at after a minute. */
+    private static int run(FlowCount count) {
+        long bytes = 0;
+        int flows = 1;
+        for (double t = 0; t < 60; t += 0.05) {
+            bytes += (long) (Math.min(16, flows) * 100_000 * 0.05);
+            flows = count.sample(t, bytes, 0.04, false, false);
+        }
+        return flows;
     }
 
     @Test

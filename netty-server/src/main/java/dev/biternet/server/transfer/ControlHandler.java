@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     private static final String AGENT = "biternet-serve";
+    /**
+     * The congestion control new TCP connections get here (the network namespace's default,
+     * which biternet-serve does not change), or empty where the system does not say.
+     */
+    static final String CONGESTION_CONTROL = congestionControl();
 
     private enum State { AWAIT_HELLO, READY, ATTACHED }
 
@@ -172,7 +177,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         }
         answer(ctx, Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)
-                        .setFlowGroups(true)).build());
+                        .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
@@ -253,6 +258,15 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         }
         if (ctx.channel().isActive()) {
             ErrorClose.send(ctx.channel(), error);
+        }
+    }
+
+    private static String congestionControl() {
+        try {
+            String name = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_congestion_control")).strip();
+            return name.matches("[a-z0-9_]{1,15}") ? name : "";
+        } catch (java.io.IOException | RuntimeException e) {
+            return "";
         }
     }
 }

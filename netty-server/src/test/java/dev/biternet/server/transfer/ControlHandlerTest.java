@@ -94,6 +94,10 @@ class ControlHandlerTest {
         assertThat(answer.getBodyCase()).isEqualTo(Envelope.BodyCase.WELCOME);
         assertThat(answer.getWelcome().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
         assertThat(answer.getWelcome().getAgent()).isNotEmpty();
+        assertThat(answer.getWelcome().getFlowGroups()).isTrue();
+        // what this machine's TCP sends with, as the client needs it to judge lossy links
+        assertThat(answer.getWelcome().getCongestionControl()).isEqualTo(
+                java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/net/ipv4/tcp_congestion_control")).strip());
         assertThat(c.ch.isActive()).isTrue();
     }
 
