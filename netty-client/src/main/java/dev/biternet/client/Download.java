@@ -2,7 +2,13 @@ package dev.biternet.client;
 
 import static dev.biternet.common.cli.Causes.rootMessage;
 
+import dev.biternet.client.link.Backoff;
 import dev.biternet.client.link.ClientInitializer;
+import dev.biternet.client.link.Connector;
+import dev.biternet.client.link.Link;
+import dev.biternet.client.link.LinkOwner;
+import dev.biternet.client.link.ServerErrors;
+import dev.biternet.client.link.SessionKeeper;
 import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.FlowCount;
 import dev.biternet.client.link.LinkHandler;
@@ -18,16 +24,12 @@ import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.client.store.ResumeLog;
-import dev.biternet.proto.Error;
 import dev.biternet.proto.OpenSession;
-import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.SessionOpened;
-import com.google.protobuf.ByteString;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
@@ -64,7 +66,7 @@ public final class Download {
     /** SOL_SOCKET / SO_BINDTODEVICE on Linux; Netty has no named option for it. */
     private static final int IFNAMSIZ = 16;
     private static final RawUnixChannelOption SO_BINDTODEVICE = new RawUnixChannelOption("SO_BINDTODEVICE", 1, 25, IFNAMSIZ);
-    private static final long HANDSHAKE_SECONDS = 30;
+    private static final long HANDSHAKE_SECONDS = SessionKeeper.HANDSHAKE_SECONDS;
 
     /**
      * What to fetch, where to put it, over which links, how long to keep retrying lost links, and
@@ -172,41 +174,40 @@ public final class Download {
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         List<Link> links = new ArrayList<>();
-        List<Channel> channels = new ArrayList<>();
         PieceStore store = null;
         try {
-            InetSocketAddress remote = new InetSocketAddress(server, target.port());
-            List<ChannelFuture> connects = new ArrayList<>();
+            Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
+            List<CompletableFuture<Void>> connects = new ArrayList<>();
             // The session is opened on the link that connects first, most likely the one with the
             // shortest round trip: every link waits for it before attaching.
             CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
             OpenSession openRequest = resume.request();
+            LinkOwner owner = new Owner();
             for (int i = 0; i < specs.size(); i++) {
-                Link link = new Link(specs.get(i), i + 1, transport, group, remote);
+                Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
                 links.add(link);
-                LinkHandler h = link.first().current;
-                ChannelFuture connect = connect(transport, group, specs.get(i), h, remote);
-                connect.addListener(f -> {
-                    if (f.isSuccess() && opener.complete(h)) {
+                CompletableFuture<Void> connect = link.connect();
+                LinkHandler h = link.handler();
+                connect.thenRun(() -> {
+                    if (opener.complete(h)) {
                         h.open(openRequest);
                     }
                 });
                 connects.add(connect);
             }
             for (int i = 0; i < connects.size(); i++) {
-                ChannelFuture f = connects.get(i).await();
-                if (!f.isSuccess()) {
+                Throwable failed = Connector.await(connects.get(i));
+                if (failed != null) {
                     throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
-                            + target.host() + ":" + target.port() + ": " + rootMessage(f.cause()));
+                            + target.host() + ":" + target.port() + ": " + rootMessage(failed));
                 }
-                channels.add(f.channel());
             }
             liveLinks = List.copyOf(links);
-            trace("connected " + channels.size() + " link(s)");
-            // Every connect succeeded, so one listener has picked the opener (perhaps a moment after
-            // its connect's await returned here: listeners run on the event loop).
+            trace("connected " + links.size() + " link(s)");
+            // Every connect succeeded, so one has picked the opener (perhaps a moment after its
+            // future completed here: the callbacks run on the event loops).
             LinkHandler openerHandler = opener.join();
-            Flow first = links.stream().map(Link::primary).filter(f -> f.current == openerHandler).findFirst().orElseThrow();
+            Link first = links.stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
             SessionOpened session = openSession(first, openRequest);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
@@ -214,14 +215,14 @@ public final class Download {
             store = openStore(session, layout, resume);
             trace("part file and resume log created");
             try {
-                addHashes(store, session.getHashes());
+                SessionKeeper.takeHashes(store, session.getHashes());
             } catch (IOException e) {
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server;"
                         + " delete " + request.output() + ".part and rerun)");
             }
             liveStore = store;
             phase = Progress.Phase.DOWNLOADING;
-            SessionKeeper keeper = new SessionKeeper(session);
+            SessionKeeper keeper = new SessionKeeper(target.path(), session, store);
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
             boolean flowGroups = openerHandler.flowGroups();
             String congestion = openerHandler.congestionControl();
@@ -260,9 +261,6 @@ public final class Download {
         } finally {
             over = true;
             underway.complete(null);
-            for (Channel c : channels) {
-                c.close();
-            }
             for (Link l : links) {
                 l.stop();
             }
@@ -351,7 +349,8 @@ public final class Download {
         BitSet have = new BitSet(layout.pieceCount());
         pieces.keySet().forEach(have::set);
         byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
-        return new Resume(openRequest(bitmap, id.fileVersion(), id.fileSize(), id.pieceSize()), log.get(), pieces);
+        return new Resume(SessionKeeper.request(request.target().path(), bitmap, id.fileVersion(), id.fileSize(),
+                id.pieceSize()), log.get(), pieces);
     }
 
     /** A download that starts from nothing. */
@@ -364,12 +363,6 @@ public final class Download {
         err.println("biternet-get: warning: " + why + "; the download starts over");
         err.flush();
         return fresh();
-    }
-
-    /** OpenSession for the target, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
-    private OpenSession openRequest(byte[] have, long fileVersion, long fileSize, int pieceSize) {
-        return OpenSession.newBuilder().setPath(request.target().path()).setHave(ByteString.copyFrom(have))
-                .setExpectedFileVersion(fileVersion).setExpectedFileSize(fileSize).setHavePieceSize(pieceSize).build();
     }
 
     /** The store for this session: the previous run's pieces if the file is the same version, else a fresh start. */
@@ -405,454 +398,77 @@ public final class Download {
         }
     }
 
-    private static void addHashes(PieceStore store, PieceHashes hashes) throws IOException {
-        store.addHashes(hashes.getFirstIndex(), hashes.getDigests().toByteArray());
-        if (!hashes.getRootHash().isEmpty()) {
-            store.setRoot(hashes.getRootHash().toByteArray(), hashes.getFileSha256().toByteArray());
+    /** What the links report, turned into the download's messages and exit codes. */
+    private final class Owner implements LinkOwner {
+        @Override
+        public boolean over() {
+            return over;
+        }
+
+        @Override
+        public void localFailure(String reason) {
+            fail(new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
+                    + " (free space), then rerun the same command to resume"));
+        }
+
+        @Override
+        public void refused(String reason) {
+            fail(new DownloadException(ExitCodes.SERVER_REFUSED, reason + "; " + request.output()
+                    + " was not written (rerun to start over)"));
+        }
+
+        @Override
+        public void integrity(String reason) {
+            fail(new DownloadException(ExitCodes.INTEGRITY, reason + " (the file changed on the server)"));
+        }
+
+        @Override
+        public void warn(String message) {
+            err.println("biternet-get: warning: " + message);
+            err.flush();
+        }
+
+        @Override
+        public void trace(String event) {
+            Download.this.trace(event);
+        }
+
+        private void fail(DownloadException e) {
+            fatal.complete(e);
         }
     }
 
     /**
-     * The session all links attach to. When the server forgets it (restarted: UNKNOWN_SESSION),
-     * one link re-opens the file, telling the server every piece already verified, and the
-     * others attach to the new session.
+     * Connects a link's flows with Netty: each channel bound to its link's device
+     * ({@code SO_BINDTODEVICE}) and address, with TLS when asked for.
      */
-    private static final class SessionKeeper {
-        private final SessionOpened first;
-        private SessionOpened current;
-        private boolean reopening;
-
-        SessionKeeper(SessionOpened first) {
-            this.first = first;
-            this.current = first;
-        }
-
-        synchronized SessionOpened current() {
-            return current;
-        }
-
-        synchronized void forget(ByteString id) {
-            if (current != null && current.getSessionId().equals(id)) {
-                current = null;
-            }
-        }
-
-        /** True if the caller is to re-open the session (no one else is doing it). */
-        synchronized boolean claimReopen() {
-            if (current == null && !reopening) {
-                reopening = true;
-                return true;
-            }
-            return false;
-        }
-
-        synchronized void reopened(SessionOpened s) {
-            current = s;
-            reopening = false;
-        }
-
-        synchronized void reopenFailed() {
-            reopening = false;
-        }
-
-        boolean sameFile(SessionOpened s) {
-            return s.getFileSize() == first.getFileSize() && s.getPieceSize() == first.getPieceSize()
-                    && s.getPieceCount() == first.getPieceCount() && s.getFileVersion() == first.getFileVersion();
-        }
-    }
-
-    /**
-     * One {@code --iface} over the whole download: one TCP flow, or several when they carry
-     * more together ({@link FlowCount}, judged from the link's bytes every look), all attached
-     * with the link's flow group so that the server holds them to the link's one cap and rate.
-     * A link whose pieces keep failing their hash is dropped, all its flows with it.
-     */
-    private final class Link {
-        private final LinkSpec spec;
-        /** The link's Attach.flow_group: its number among the links, from 1. */
-        private final int group;
-        private final List<Flow> flows = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private FlowCount count;
-        private final Transport transport;
-        private final EventLoopGroup loops;
-        private final InetSocketAddress remote;
-        private volatile boolean dropped;
-        /** The most flows the link had at once. */
-        private volatile int peakFlows = 1;
-        private SessionKeeper keeper;
-        private PieceStore store;
-        /** The server holds a link's flows to one cap and rate: more than one flow is safe. */
-        private boolean flowGroups;
-
-        Link(LinkSpec spec, int group, Transport transport, EventLoopGroup loops, InetSocketAddress remote) {
-            this.spec = spec;
-            this.group = group;
-            this.transport = transport;
-            this.loops = loops;
-            this.remote = remote;
-        }
-
-        /** A connection of this link, counting for its cap whatever the link's flows carried. */
-        LinkHandler handler(OpenSession open) {
-            LinkHandler h = new LinkHandler(spec, open, 0, security.token());
-            h.partOf(this::carried, this::activeFlows);
-            return h;
-        }
-
-        private int activeFlows() {
-            return (int) Math.max(1, flows.stream().filter(f -> !f.retired).count());
-        }
-
-        /** The first flow, connecting now; its handler may open the session. */
-        Flow first() {
-            Flow f = new Flow(this, handler(null), transport, loops, remote);
-            flows.add(f);
-            return f;
-        }
-
-        Flow primary() {
-            return flows.get(0);
-        }
-
-        void start(SessionKeeper keeper, PieceStore store, boolean flowGroups, String serverCongestion) {
-            this.keeper = keeper;
-            this.store = store;
-            this.flowGroups = flowGroups;
-            this.count = spec.flowCount(serverCongestion);
-            primary().start(keeper, store, false);
-            adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
-        }
-
-        /**
-         * One look (the download's supervising thread): the flows {@link FlowCount} wants now,
-         * opened or retired. Only with a server that shares a cap over a flow group.
-         */
-        void adjust(double seconds, double secondsLeft) {
-            LinkHandler h = primary().current;
-            if (dropped || !flowGroups) {
-                return;
-            }
-            double rtt = h.minRttSeconds();
-            long bytes = carried();
-            boolean atLimit = spec.rateLimit() > 0 && rateMeter.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
-            boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
-            int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
-            List<Flow> active = flows.stream().filter(f -> !f.retired).toList();
-            for (int i = active.size(); i < want && !over; i++) {
-                Flow f = new Flow(this, handler(null), transport, loops, remote);
-                flows.add(f);
-                f.start(keeper, store, true);
-                trace("link " + spec.name() + ": flow " + flows.size() + " opened (" + want + " flows)");
-            }
-            peakFlows = Math.max(peakFlows, want);
-            for (int i = active.size() - 1; i >= Math.max(1, want); i--) {
-                active.get(i).retire();
-                trace("link " + spec.name() + ": a flow retired (" + want + " flows)");
-            }
-        }
-
-        private final RateMeter rateMeter = new RateMeter();
-
-        /** True while a flow of the link has a live connection attached to the session. */
-        boolean up() {
-            return flows.stream().anyMatch(Flow::up);
-        }
-
-        /** True once the link cannot take another piece without passing its cap. */
-        boolean capReached() {
-            return spec.capBytes() > 0 && store != null && carried() + store.layout().pieceSize() > spec.capBytes();
-        }
-
-        /** Payload over all of the link's flows and connections. */
-        long carried() {
-            long n = 0;
-            for (Flow f : flows) {
-                n += f.carried();
-            }
-            return n;
-        }
-
-        void drop() {
-            if (!dropped) {
-                dropped = true;
-                flows.forEach(Flow::stop);
-            }
-        }
-
-        void stop() {
-            flows.forEach(Flow::stop);
-        }
-
-        /** Why the link is down, for the message when every link is lost. */
-        String state() {
-            return primary().current.closed().getNow("up");
-        }
-
-        LinkStats stats() {
-            LinkStats s = null;
-            int live = 0;
-            for (Flow f : flows) {
-                LinkStats one = f.stats();
-                s = s == null ? one : s.alongside(one);
-                live += f.retired || f.current.closed().isDone() ? 0 : 1;
-            }
-            // while it runs, the flows it has; in the summary, the most it had
-            return s.withFlows(over ? peakFlows : Math.max(1, live));
-        }
-    }
-
-    /** A link's rate over the last second or so, for "is it at its rate limit". */
-    private static final class RateMeter {
-        private double lastSeconds;
-        private long lastBytes;
-        private double rate;
-
-        double rate(double seconds, long bytes) {
-            if (seconds - lastSeconds >= 1) {
-                rate = (bytes - lastBytes) / (seconds - lastSeconds);
-                lastSeconds = seconds;
-                lastBytes = bytes;
-            }
-            return rate;
-        }
-    }
-
-    /**
-     * One TCP flow of a link over the whole download: its current connection and, when that is
-     * lost, a thread that reconnects with exponential backoff (0.25 s doubling to 5 s, with
-     * jitter) and re-attaches to the session. A flow that keeps delivering bad pieces is not
-     * reconnected (its link is dropped), nor one its link retired.
-     */
-    private final class Flow {
-        private static final long FIRST_DELAY_MILLIS = 250;
-        private static final long MAX_DELAY_MILLIS = 5000;
-        private final Link link;
-        private final LinkSpec spec;
+    private final class Dialer implements Connector {
         private final Transport transport;
         private final EventLoopGroup group;
         private final InetSocketAddress remote;
-        private final List<LinkHandler> past = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private volatile LinkHandler current;
-        private volatile boolean retired;
-        private Thread thread;
 
-        Flow(Link link, LinkHandler first, Transport transport, EventLoopGroup group, InetSocketAddress remote) {
-            this.link = link;
-            this.spec = link.spec;
-            this.current = first;
+        Dialer(Transport transport, EventLoopGroup group, InetSocketAddress remote) {
             this.transport = transport;
             this.group = group;
             this.remote = remote;
         }
 
-        /** {@code delay} give or take 20 %, so links (and clients) that lost the server together do not return together. */
-        static long jittered(long delay) {
-            return (long) (delay * (0.8 + 0.4 * ThreadLocalRandom.current().nextDouble()));
+        @Override
+        public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            Download.this.connect(transport, group, spec, handler, remote).addListener(f -> {
+                if (f.isSuccess()) {
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(f.cause());
+                }
+            });
+            return done;
         }
-
-        /** Replaces the connection with a new one that sends {@code open}; completes when connected. */
-        ChannelFuture redial(OpenSession open) {
-            LinkHandler h = link.handler(open);
-            current = h;
-            return connect(transport, group, spec, h, remote);
-        }
-
-        /**
-         * Attaches the connected flow (or, with {@code connect}, first connects it) and keeps it
-         * up from a thread of its own.
-         */
-        void start(SessionKeeper keeper, PieceStore store, boolean connect) {
-            if (!connect) {
-                current.attach(keeper.current(), store, link.group);
-            }
-            thread = new Thread(() -> {
-                try {
-                    if (!connect || reconnect(keeper, store, 0) >= 0) {
-                        keepUp(keeper, store);
-                    }
-                } catch (InterruptedException e) {
-                    // the download is over
-                }
-            }, "biternet-link-" + spec.name());
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        /** Takes no new piece on this flow, and closes it once the pieces under way have come. */
-        void retire() {
-            retired = true;
-            current.retire();
-        }
-
-        /** True while the link has a live connection attached to the session. */
-        boolean up() {
-            return !current.closed().isDone() && current.sessionId() != null;
-        }
-
-        void stop() {
-            LinkHandler h = current;
-            if (thread != null) {
-                thread.interrupt();
-            }
-            h.close();
-        }
-
-        LinkStats stats() {
-            // One snapshot, the current handler read first: the link's reconnect thread adds a
-            // closed handler to past and then replaces current. Reading past twice (iterate,
-            // then contains) could see it empty and then holding current, and return null
-            // (a 0-byte download, whose links close as it ends, did: Summary's NPE).
-            LinkHandler now = current;
-            List<LinkHandler> all = new ArrayList<>(past);
-            if (!all.contains(now)) {
-                all.add(now);
-            }
-            LinkStats s = null;
-            for (LinkHandler h : all) {
-                s = s == null ? h.stats() : s.plus(h.stats());
-            }
-            return s;
-        }
-
-        /** Payload this flow carried on all its connections so far. */
-        long carried() {
-            LinkHandler now = current;
-            long n = past.contains(now) ? 0 : now.bytes();
-            for (LinkHandler h : past) {
-                n += h.bytes();
-            }
-            return n;
-        }
-
-        private void keepUp(SessionKeeper keeper, PieceStore store) throws InterruptedException {
-            long delay = FIRST_DELAY_MILLIS;
-            while (!over) {
-                LinkHandler h = current;
-                String reason;
-                try {
-                    reason = h.closed().get();
-                } catch (ExecutionException e) {
-                    reason = rootMessage(e);
-                }
-                past.add(h);
-                if (over || retired) {
-                    return;
-                }
-                if (h.failedLocally()) {
-                    fail(new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
-                            + " (free space), then rerun the same command to resume"));
-                    return;
-                }
-                if (h.dropped()) {
-                    link.drop();
-                    err.println("biternet-get: warning: link " + spec.name() + " dropped: " + reason
-                            + "; the other links finish the file");
-                    err.flush();
-                    return;
-                }
-                Error.Code code = h.serverError();
-                if (code == Error.Code.UNKNOWN_SESSION) {
-                    keeper.forget(h.sessionId());
-                    delay = FIRST_DELAY_MILLIS;
-                } else if (code != null && ServerErrors.isFinal(code)) {
-                    fail(new DownloadException(ExitCodes.SERVER_REFUSED, reason + "; " + request.output()
-                            + " was not written (rerun to start over)"));
-                    return;
-                }
-                if (h.bytes() > 0) {
-                    delay = FIRST_DELAY_MILLIS;
-                }
-                trace("link " + spec.name() + " lost (" + reason + "); reconnecting");
-                delay = reconnect(keeper, store, delay);
-                if (delay < 0) {
-                    return;
-                }
-            }
-        }
-
-        /** Reconnects until attached; returns the next backoff, or -1 if the download ended meanwhile. */
-        private long reconnect(SessionKeeper keeper, PieceStore store, long delay) throws InterruptedException {
-            while (!over && !retired) {
-                Thread.sleep(jittered(delay));
-                delay = Math.min(MAX_DELAY_MILLIS, Math.max(FIRST_DELAY_MILLIS, delay * 2));
-                SessionOpened session = keeper.current();
-                OpenSession open = null;
-                if (session == null) {
-                    if (!keeper.claimReopen()) {
-                        delay = FIRST_DELAY_MILLIS;
-                        continue;
-                    }
-                    open = openRequest(store.haveBitmap(), keeper.first.getFileVersion(), keeper.first.getFileSize(),
-                            keeper.first.getPieceSize());
-                }
-                LinkHandler h = link.handler(open);
-                ChannelFuture f = connect(transport, group, spec, h, remote).await();
-                if (!f.isSuccess()) {
-                    if (open != null) {
-                        keeper.reopenFailed();
-                    }
-                    trace("link " + spec.name() + ": cannot reconnect: " + rootMessage(f.cause()));
-                    continue;
-                }
-                if (open != null) {
-                    session = reopen(keeper, store, h);
-                    if (session == null) {
-                        past.add(h);
-                        continue;
-                    }
-                }
-                current = h;
-                if (over || retired) {
-                    h.close();
-                    return -1;
-                }
-                h.attach(session, store, link.group);
-                trace("link " + spec.name() + (past.isEmpty() ? ": flow attached" : " reconnected"));
-                return delay;
-            }
-            return -1;
-        }
-
-        /** Opens a new session for the same file on {@code h}; null if that failed (retried later). */
-        private SessionOpened reopen(SessionKeeper keeper, PieceStore store, LinkHandler h) throws InterruptedException {
-            SessionOpened s;
-            try {
-                s = h.opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                keeper.reopenFailed();
-                h.close();
-                if (h.serverError() != null && ServerErrors.isFinal(h.serverError())) {
-                    fail(new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
-                            + " on reconnecting: " + rootMessage(e)));
-                }
-                return null;
-            }
-            if (!keeper.sameFile(s)) {
-                h.close();
-                fail(new DownloadException(ExitCodes.SERVER_REFUSED, "the file changed on the server while the download"
-                        + " was interrupted (" + s.getFileSize() + " bytes now); " + request.output()
-                        + " was not written (rerun to start over)"));
-                return null;
-            }
-            try {
-                addHashes(store, s.getHashes());
-            } catch (IOException e) {
-                h.close();
-                fail(new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server)"));
-                return null;
-            }
-            keeper.reopened(s);
-            trace("session re-opened on " + spec.name() + " (the server had forgotten it)");
-            return s;
-        }
-    }
-
-    private void fail(DownloadException e) {
-        fatal.complete(e);
     }
 
     /**
-     * Connects one link. The device binding is set on the registered channel before it binds,
+     * Connects one flow. The device binding is set on the registered channel before it binds,
      * and a failure to set it fails the link: it never silently goes out another interface.
      */
     private ChannelFuture connect(Transport transport, EventLoopGroup group, LinkSpec spec, LinkHandler handler,
@@ -935,13 +551,13 @@ public final class Download {
      * ({@link ServerErrors}: a busy server, one shutting down) is asked again on a new
      * connection, with the links' backoff, until {@code --retry-time} is over.
      */
-    private SessionOpened openSession(Flow first, OpenSession open) throws DownloadException, InterruptedException {
+    private SessionOpened openSession(Link first, OpenSession open) throws DownloadException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
-        long delay = Flow.FIRST_DELAY_MILLIS;
+        Backoff backoff = new Backoff();
         for (int attempt = 1; ; attempt++) {
             String again;
             try {
-                return first.current.opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
+                return first.handler().opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof LinkHandler.ServerError se)) {
                     throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
@@ -955,9 +571,8 @@ public final class Download {
                 throw new DownloadException(ExitCodes.NETWORK, "the server did not answer within " + HANDSHAKE_SECONDS + " s");
             }
             while (true) {
-                first.current.close();
-                long wait = Flow.jittered(delay);
-                delay = Math.min(Flow.MAX_DELAY_MILLIS, delay * 2);
+                first.handler().close();
+                long wait = backoff.next();
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
                     throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
                             + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
@@ -965,11 +580,11 @@ public final class Download {
                 }
                 trace(again + "; asking again in " + wait + " ms");
                 Thread.sleep(wait);
-                ChannelFuture f = first.redial(open).await();
-                if (f.isSuccess()) {
+                Throwable failed = Connector.await(first.redial(open));
+                if (failed == null) {
                     break;
                 }
-                again = "cannot connect: " + rootMessage(f.cause());
+                again = "cannot connect: " + rootMessage(failed);
                 attempt++;
             }
         }
@@ -1012,7 +627,7 @@ public final class Download {
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
         long downSince = 0;
-        RateMeter all = new RateMeter();
+        Link.RecentRate all = new Link.RecentRate();
         while (true) {
             try {
                 CompletableFuture.anyOf(finished, fatal).get(200, TimeUnit.MILLISECONDS);
@@ -1032,14 +647,14 @@ public final class Download {
                     lastProgress = now;
                 }
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces verified)";
-                if (links.stream().allMatch(l -> l.dropped)) {
+                if (links.stream().allMatch(Link::dropped)) {
                     throw new DownloadException(ExitCodes.NETWORK, "every link was dropped for delivering pieces that"
                             + " failed their hash" + progress + "; " + request.output() + ".part is kept");
                 }
                 // Capped links may still be finishing pieces they started; only a download that
                 // has stopped moving with every link capped (or lost) has run out of links.
                 boolean stalled = now - lastProgress > TimeUnit.SECONDS.toNanos(2);
-                if (stalled && links.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped)
+                if (stalled && links.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())
                         && links.stream().anyMatch(Link::capReached)) {
                     throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
                             + " download finished" + progress + "; raise a cap or add a link, then rerun");
@@ -1052,7 +667,7 @@ public final class Download {
                     StringBuilder why = new StringBuilder("every link was lost for ").append(request.retrySeconds())
                             .append(" s").append(progress);
                     for (Link l : links) {
-                        why.append("; ").append(l.spec.name()).append(": ").append(l.state());
+                        why.append("; ").append(l.spec().name()).append(": ").append(l.state());
                     }
                     why.append("; rerun the same command to resume");
                     throw new DownloadException(ExitCodes.NETWORK, why.toString());

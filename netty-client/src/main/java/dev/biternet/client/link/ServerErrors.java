@@ -1,4 +1,4 @@
-package dev.biternet.client;
+package dev.biternet.client.link;
 
 import dev.biternet.proto.Error;
 

@@ -1,4 +1,4 @@
-package dev.biternet.client;
+package dev.biternet.client.link;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

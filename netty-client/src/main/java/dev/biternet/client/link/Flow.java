@@ -1,0 +1,212 @@
+package dev.biternet.client.link;
+
+import static dev.biternet.common.cli.Causes.rootMessage;
+
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.SessionOpened;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * One TCP flow of a {@link Link} over the whole download: its current connection and, when that
+ * is lost, a thread of its own that connects again with {@link Backoff} and re-attaches to the
+ * session ({@link SessionKeeper}: re-opened first if the server forgot it). A flow that delivers
+ * bad pieces drops its link and is not reconnected, nor one its link retired.
+ */
+final class Flow {
+    private final Link link;
+    private final List<LinkHandler> past = new CopyOnWriteArrayList<>();
+    private volatile LinkHandler current;
+    private volatile boolean retired;
+    private Thread thread;
+
+    Flow(Link link, LinkHandler first) {
+        this.link = link;
+        this.current = first;
+    }
+
+    LinkHandler current() {
+        return current;
+    }
+
+    /** Replaces the connection with a new one that sends {@code open}; completes when connected. */
+    CompletableFuture<Void> redial(OpenSession open) {
+        LinkHandler h = link.handler(open);
+        current = h;
+        return link.connector().connect(link.spec(), h);
+    }
+
+    /**
+     * Attaches the connected flow (or, with {@code connect}, first connects it) and keeps it
+     * up from a thread of its own.
+     */
+    void start(SessionKeeper keeper, PieceStore store, boolean connect) {
+        if (!connect) {
+            current.attach(keeper.current(), store, link.group());
+        }
+        thread = new Thread(() -> {
+            try {
+                if (!connect || reconnect(keeper, store, Backoff.immediate())) {
+                    keepUp(keeper, store);
+                }
+            } catch (InterruptedException e) {
+                // the download is over
+            }
+        }, "biternet-link-" + link.spec().name());
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    /** Takes no new piece on this flow, and closes it once the pieces under way have come. */
+    void retire() {
+        retired = true;
+        current.retire();
+    }
+
+    boolean retired() {
+        return retired;
+    }
+
+    /** True while the flow has a live connection attached to the session. */
+    boolean up() {
+        return !current.closed().isDone() && current.sessionId() != null;
+    }
+
+    /** True while the flow's connection is open or it is connecting again. */
+    boolean live() {
+        return !retired && !current.closed().isDone();
+    }
+
+    void stop() {
+        LinkHandler h = current;
+        if (thread != null) {
+            thread.interrupt();
+        }
+        h.close();
+    }
+
+    /** Waits until the flow's thread has ended (tests). */
+    void awaitEnd(long millis) throws InterruptedException {
+        if (thread != null) {
+            thread.join(millis);
+        }
+    }
+
+    LinkStats stats() {
+        // One snapshot, the current handler read first: the reconnect thread adds a closed
+        // handler to past and then replaces current. Reading past twice (iterate, then
+        // contains) could see it empty and then holding current, and return null (a 0-byte
+        // download, whose links close as it ends, did: Summary's NPE).
+        LinkHandler now = current;
+        List<LinkHandler> all = new ArrayList<>(past);
+        if (!all.contains(now)) {
+            all.add(now);
+        }
+        LinkStats s = null;
+        for (LinkHandler h : all) {
+            s = s == null ? h.stats() : s.plus(h.stats());
+        }
+        return s;
+    }
+
+    /** Payload this flow carried on all its connections so far. */
+    long carried() {
+        LinkHandler now = current;
+        long n = past.contains(now) ? 0 : now.bytes();
+        for (LinkHandler h : past) {
+            n += h.bytes();
+        }
+        return n;
+    }
+
+    private void keepUp(SessionKeeper keeper, PieceStore store) throws InterruptedException {
+        LinkOwner owner = link.owner();
+        Backoff backoff = new Backoff();
+        while (!owner.over()) {
+            LinkHandler h = current;
+            String reason;
+            try {
+                reason = h.closed().get();
+            } catch (ExecutionException e) {
+                reason = rootMessage(e);
+            }
+            past.add(h);
+            if (owner.over() || retired) {
+                return;
+            }
+            if (h.failedLocally()) {
+                owner.localFailure(reason);
+                return;
+            }
+            if (h.dropped()) {
+                link.drop();
+                owner.warn("link " + link.spec().name() + " dropped: " + reason + "; the other links finish the file");
+                return;
+            }
+            Error.Code code = h.serverError();
+            if (code == Error.Code.UNKNOWN_SESSION) {
+                keeper.forget(h.sessionId());
+                backoff.reset();
+            } else if (code != null && ServerErrors.isFinal(code)) {
+                owner.refused(reason);
+                return;
+            }
+            if (h.bytes() > 0) {
+                backoff.reset();
+            }
+            owner.trace("link " + link.spec().name() + " lost (" + reason + "); reconnecting");
+            if (!reconnect(keeper, store, backoff)) {
+                return;
+            }
+        }
+    }
+
+    /** Connects again until attached; false if the download ended or the flow was retired meanwhile. */
+    private boolean reconnect(SessionKeeper keeper, PieceStore store, Backoff backoff) throws InterruptedException {
+        LinkOwner owner = link.owner();
+        String name = link.spec().name();
+        while (!owner.over() && !retired) {
+            Thread.sleep(backoff.next());
+            SessionOpened session = keeper.current();
+            OpenSession open = null;
+            if (session == null) {
+                if (!keeper.claimReopen()) {
+                    backoff.reset();
+                    continue;
+                }
+                open = keeper.reopenRequest();
+            }
+            LinkHandler h = link.handler(open);
+            Throwable failed = Connector.await(link.connector().connect(link.spec(), h));
+            if (failed != null) {
+                if (open != null) {
+                    keeper.reopenFailed();
+                }
+                owner.trace("link " + name + ": cannot reconnect: " + rootMessage(failed));
+                continue;
+            }
+            if (open != null) {
+                session = keeper.reopen(h, owner);
+                if (session == null) {
+                    past.add(h);
+                    continue;
+                }
+                owner.trace("session re-opened on " + name + " (the server had forgotten it)");
+            }
+            current = h;
+            if (owner.over() || retired) {
+                h.close();
+                return false;
+            }
+            h.attach(session, store, link.group());
+            owner.trace("link " + name + (past.isEmpty() ? ": flow attached" : " reconnected"));
+            return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,215 @@
+package dev.biternet.client.link;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.proto.OpenSession;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * One {@code --iface} over the whole download: its {@link Flow}s (one TCP flow, or several when
+ * they carry more together: {@link FlowCount}, judged from the link's bytes every look), all
+ * attached with the link's flow group so that the server holds them to the link's one cap and
+ * rate. It owns what counts for the whole link: the bytes of every flow and connection (its cap),
+ * its stats, and dropping it: a link whose pieces keep failing their hash stops all its flows.
+ */
+public final class Link {
+    private final LinkSpec spec;
+    /** The link's Attach.flow_group: its number among the links, from 1. */
+    private final int group;
+    private final Connector connector;
+    private final ByteString token;
+    private final LinkOwner owner;
+    private final List<Flow> flows = new CopyOnWriteArrayList<>();
+    private final RecentRate rate = new RecentRate();
+    private FlowCount count;
+    private volatile boolean dropped;
+    /** The most flows the link had at once. */
+    private volatile int peakFlows = 1;
+    private SessionKeeper keeper;
+    private PieceStore store;
+    /** The server holds a link's flows to one cap and rate: more than one flow is safe. */
+    private boolean flowGroups;
+
+    /**
+     * @param group the link's number among the download's links, from 1
+     * @param token the server's access token, sent in every connection's Hello (empty: none)
+     */
+    public Link(LinkSpec spec, int group, Connector connector, ByteString token, LinkOwner owner) {
+        this.spec = spec;
+        this.group = group;
+        this.connector = connector;
+        this.token = token;
+        this.owner = owner;
+    }
+
+    public LinkSpec spec() {
+        return spec;
+    }
+
+    int group() {
+        return group;
+    }
+
+    Connector connector() {
+        return connector;
+    }
+
+    LinkOwner owner() {
+        return owner;
+    }
+
+    /** A connection of this link, counting for its cap whatever the link's flows carried. */
+    LinkHandler handler(OpenSession open) {
+        LinkHandler h = new LinkHandler(spec, open, 0, token);
+        h.partOf(this::carried, this::activeFlows);
+        return h;
+    }
+
+    private int activeFlows() {
+        return (int) Math.max(1, flows.stream().filter(f -> !f.retired()).count());
+    }
+
+    /** Connects the link's first flow, whose connection may open the session ({@link #handler()}). */
+    public CompletableFuture<Void> connect() {
+        Flow f = new Flow(this, handler(null));
+        flows.add(f);
+        return connector.connect(spec, f.current());
+    }
+
+    /** The first flow's connection now. */
+    public LinkHandler handler() {
+        return primary().current();
+    }
+
+    /** Replaces the first flow's connection with a new one that sends {@code open}; completes when connected. */
+    public CompletableFuture<Void> redial(OpenSession open) {
+        return primary().redial(open);
+    }
+
+    private Flow primary() {
+        return flows.get(0);
+    }
+
+    List<Flow> flows() {
+        return flows;
+    }
+
+    /**
+     * Attaches the first flow (connected) and keeps the link up: reconnecting lost flows, and
+     * opening as many as {@code flowCount} wants. Several flows only with a server that holds a
+     * link's flows to one cap ({@code flowGroups}, Welcome.flow_groups).
+     *
+     * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
+     */
+    public void start(SessionKeeper keeper, PieceStore store, boolean flowGroups, String serverCongestion) {
+        this.keeper = keeper;
+        this.store = store;
+        this.flowGroups = flowGroups;
+        this.count = spec.flowCount(serverCongestion);
+        primary().start(keeper, store, false);
+        adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
+    }
+
+    /**
+     * One look (the download's supervising thread): the flows {@link FlowCount} wants now,
+     * opened or retired. Only with a server that shares a cap over a flow group.
+     *
+     * @param seconds since the download started
+     * @param secondsLeft the download's time left at its present rate
+     */
+    public void adjust(double seconds, double secondsLeft) {
+        if (dropped || !flowGroups) {
+            return;
+        }
+        double rtt = handler().minRttSeconds();
+        long bytes = carried();
+        boolean atLimit = spec.rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
+        boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
+        int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
+        List<Flow> active = flows.stream().filter(f -> !f.retired()).toList();
+        for (int i = active.size(); i < want && !owner.over(); i++) {
+            Flow f = new Flow(this, handler(null));
+            flows.add(f);
+            f.start(keeper, store, true);
+            owner.trace("link " + spec.name() + ": flow " + flows.size() + " opened (" + want + " flows)");
+        }
+        peakFlows = Math.max(peakFlows, want);
+        for (int i = active.size() - 1; i >= Math.max(1, want); i--) {
+            active.get(i).retire();
+            owner.trace("link " + spec.name() + ": a flow retired (" + want + " flows)");
+        }
+    }
+
+    /** True while a flow of the link has a live connection attached to the session. */
+    public boolean up() {
+        return flows.stream().anyMatch(Flow::up);
+    }
+
+    /** True once the link's flows were stopped for delivering pieces that failed their hash. */
+    public boolean dropped() {
+        return dropped;
+    }
+
+    /** True once the link cannot take another piece without passing its cap. */
+    public boolean capReached() {
+        return spec.capBytes() > 0 && store != null && carried() + store.layout().pieceSize() > spec.capBytes();
+    }
+
+    /** Payload over all of the link's flows and connections. */
+    public long carried() {
+        long n = 0;
+        for (Flow f : flows) {
+            n += f.carried();
+        }
+        return n;
+    }
+
+    /** Stops every flow of the link for good. */
+    void drop() {
+        if (!dropped) {
+            dropped = true;
+            flows.forEach(Flow::stop);
+        }
+    }
+
+    /** Stops every flow (the download is over). */
+    public void stop() {
+        flows.forEach(Flow::stop);
+    }
+
+    /** Why the link is down, for the message when every link is lost. */
+    public String state() {
+        return handler().closed().getNow("up");
+    }
+
+    /** The link's counters over all its flows: while it runs, the flows it has; once over, the most it had. */
+    public LinkStats stats() {
+        LinkStats s = null;
+        int live = 0;
+        for (Flow f : flows) {
+            LinkStats one = f.stats();
+            s = s == null ? one : s.alongside(one);
+            live += f.live() ? 1 : 0;
+        }
+        return s.withFlows(owner.over() ? peakFlows : Math.max(1, live));
+    }
+
+    /** A rate over the last second or so, for "is it at its rate limit" and the download's time left. */
+    public static final class RecentRate {
+        private double lastSeconds;
+        private long lastBytes;
+        private double rate;
+
+        /** Bytes per second, updated once a second has passed since the last update. */
+        public double rate(double seconds, long bytes) {
+            if (seconds - lastSeconds >= 1) {
+                rate = (bytes - lastBytes) / (seconds - lastSeconds);
+                lastSeconds = seconds;
+                lastBytes = bytes;
+            }
+            return rate;
+        }
+    }
+}

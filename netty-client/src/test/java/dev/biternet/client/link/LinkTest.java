@@ -1,0 +1,365 @@
+package dev.biternet.client.link;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.common.wire.PieceData;
+import dev.biternet.proto.Attached;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.proto.PieceHeader;
+import dev.biternet.proto.SessionOpened;
+import dev.biternet.proto.Welcome;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.local.LocalAddress;
+import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalServerChannel;
+import java.net.ConnectException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A link's flows over Netty's in-process channels, against a small scripted server: a
+ * connector of the test's own ({@link FakeConnector}) that can refuse connections, and a server
+ * that answers Hello, OpenSession and Attach and can lose a connection or send an Error.
+ */
+class LinkTest {
+    private static final int PIECE = 1000;
+    private static final int PIECES = 6;
+
+    @TempDir
+    Path dir;
+    private final byte[] file = new byte[PIECES * PIECE];
+    private final PieceLayout layout = new PieceLayout(file.length, PIECE);
+    private final DefaultEventLoopGroup loops = new DefaultEventLoopGroup(2);
+    private final FakeServer server = new FakeServer();
+    private final FakeConnector connector = new FakeConnector();
+    private final Owner owner = new Owner();
+    private final List<Link> links = new CopyOnWriteArrayList<>();
+    private LocalAddress address;
+    private Channel serverChannel;
+    private PieceStore store;
+    private SessionKeeper keeper;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        new Random(3).nextBytes(file);
+        address = new LocalAddress("link-test-" + System.nanoTime());
+        serverChannel = new ServerBootstrap().group(loops).channel(LocalServerChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(server.connection());
+                    }
+                }).bind(address).sync().channel();
+        store = new PieceStore(dir.resolve("f.bin"), layout);
+        keeper = new SessionKeeper("f.bin", server.session(1), store);
+        SessionKeeper.takeHashes(store, server.session(1).getHashes());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        owner.over = true;
+        links.forEach(Link::stop);
+        serverChannel.close().sync();
+        loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        store.close();
+    }
+
+    @Test
+    void aLostFlowReconnectsWithGrowingBackoff() throws Exception {
+        Link link = started(1, 0);
+        Conn first = server.attached(0);
+        connector.refuseNext(3);
+
+        first.channel.close();
+
+        Conn second = server.attached(1);
+        assertThat(second.attach().getSessionId()).isEqualTo(first.attach().getSessionId());
+        List<Long> at = connector.calls;
+        assertThat(at).hasSize(5); // the first connection, three refused, the one that attached
+        long lost = first.closedNanos;
+        long[] waits = {at.get(1) - lost, at.get(2) - at.get(1), at.get(3) - at.get(2), at.get(4) - at.get(3)};
+        for (int i = 0; i < waits.length; i++) {
+            // 0.25 s doubling, less at most 20 % jitter: each wait at least 0.8 x 0.25 s x 2^i
+            assertThat(waits[i]).as("wait %d", i).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(200L << i));
+        }
+        assertThat(link.up()).isTrue();
+    }
+
+    @Test
+    void aRetiredFlowIsNotReconnected() throws Exception {
+        Link link = started(2, 0);
+        server.attached(0);
+        Conn second = server.attached(1);
+        Flow retiring = link.flows().get(1);
+
+        retiring.retire();
+        await(() -> second.received.stream().anyMatch(e -> e.hasCredit() && e.getCredit().getWindow() == 0),
+                "the server is told to send no new piece");
+        second.channel.close();
+        retiring.awaitEnd(10_000);
+
+        assertThat(connector.calls).hasSize(2);
+        assertThat(server.conns).hasSize(2);
+        assertThat(link.up()).isTrue();
+    }
+
+    @Test
+    void aLinkDroppedForBadPiecesStopsAllItsFlows() throws Exception {
+        Link link = started(2, 0);
+        Conn first = server.attached(0);
+        Conn second = server.attached(1);
+
+        for (int i = 0; i < LinkHandler.MAX_BAD_PIECES; i++) {
+            first.sendPiece(i, true);
+        }
+
+        await(() -> !second.channel.isActive(), "the link's other flow is closed");
+        for (Flow f : link.flows()) {
+            f.awaitEnd(10_000);
+        }
+        assertThat(link.dropped()).isTrue();
+        assertThat(link.up()).isFalse();
+        assertThat(owner.warnings).containsExactly("link flows dropped: " + LinkHandler.MAX_BAD_PIECES
+                + " pieces failed their hash; the other links finish the file");
+        assertThat(connector.calls).hasSize(2);
+    }
+
+    @Test
+    void aLinksCapCountsEveryFlowAndConnection() throws Exception {
+        long cap = 2L * PIECE + 1;
+        Link link = started(2, cap);
+        Conn first = server.attached(0);
+        Conn second = server.attached(1);
+        assertThat(first.attach().getCapBytes()).isEqualTo(cap);
+        assertThat(second.attach().getCapBytes()).isEqualTo(cap);
+
+        first.sendPiece(0, false);
+        await(() -> link.carried() == PIECE, "one piece carried");
+        second.channel.close();
+        Conn third = server.attached(2);
+        first.channel.close();
+        Conn fourth = server.attached(3);
+
+        // What the link carried on one flow counts for the other flow, and for a flow's next connection.
+        assertThat(third.attach().getCapBytes()).isEqualTo(cap - PIECE);
+        assertThat(fourth.attach().getCapBytes()).isEqualTo(cap - PIECE);
+        assertThat(link.capReached()).isFalse();
+        fourth.sendPiece(1, false);
+        await(() -> link.carried() == 2L * PIECE, "two pieces carried");
+        assertThat(link.capReached()).isTrue();
+        assertThat(link.stats().bytes()).isEqualTo(2L * PIECE);
+    }
+
+    @Test
+    void anUnknownSessionMakesExactlyOneFlowReopen() throws Exception {
+        Link link = started(2, 0);
+        server.attached(0);
+        server.attached(1);
+        store.write(0, 0, java.nio.ByteBuffer.wrap(file, 0, PIECE), this);
+        assertThat(store.complete(0, digest(0), this)).isEqualTo(PieceStore.Outcome.VERIFIED);
+
+        for (Conn c : List.copyOf(server.conns)) {
+            c.channel.writeAndFlush(Frames.error(Error.Code.UNKNOWN_SESSION, "unknown session"));
+            c.channel.close();
+        }
+
+        Conn a = server.attached(2);
+        Conn b = server.attached(3);
+        ByteString reopened = server.session(2).getSessionId();
+        assertThat(a.attach().getSessionId()).isEqualTo(reopened);
+        assertThat(b.attach().getSessionId()).isEqualTo(reopened);
+        assertThat(server.opens).singleElement().satisfies(open -> {
+            assertThat(open.getPath()).isEqualTo("f.bin");
+            assertThat(open.getHave().byteAt(0) & 1).as("piece 0 is held").isEqualTo(1);
+        });
+        assertThat(link.up()).isTrue();
+        assertThat(owner.failures).isEmpty();
+    }
+
+    /** A link of {@code flows} flows (fixed) and cap, connected and started with a server that shares caps over flows. */
+    private Link started(int flows, long cap) throws Exception {
+        Link link = new Link(new LinkSpec("flows", null, null, cap, 0, flows), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        return link;
+    }
+
+    private byte[] digest(int index) {
+        var md = Digests.sha256();
+        md.update(file, (int) layout.offset(index), layout.length(index));
+        return md.digest();
+    }
+
+    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within 20 s: " + what);
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    /** Connects over the in-process transport; refuses the next n connections when told to. */
+    private final class FakeConnector implements Connector {
+        final List<Long> calls = new CopyOnWriteArrayList<>();
+        private final AtomicInteger refuse = new AtomicInteger();
+
+        void refuseNext(int n) {
+            refuse.set(n);
+        }
+
+        @Override
+        public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+            calls.add(System.nanoTime());
+            if (refuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                return CompletableFuture.failedFuture(new ConnectException("refused by the test"));
+            }
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            new Bootstrap().group(loops).channel(LocalChannel.class).handler(handler).connect(address)
+                    .addListener(f -> {
+                        if (f.isSuccess()) {
+                            done.complete(null);
+                        } else {
+                            done.completeExceptionally(f.cause());
+                        }
+                    });
+            return done;
+        }
+    }
+
+    /** The server's side: answers as biternet-serve would, and records what each connection received. */
+    private final class FakeServer {
+        final List<Conn> conns = new CopyOnWriteArrayList<>();
+        final List<dev.biternet.proto.OpenSession> opens = new CopyOnWriteArrayList<>();
+
+        Conn connection() {
+            Conn c = new Conn();
+            conns.add(c);
+            return c;
+        }
+
+        /** The session as opened the n-th time (same file, its own id). */
+        SessionOpened session(int n) {
+            ByteString digests = ByteString.EMPTY;
+            for (int i = 0; i < PIECES; i++) {
+                digests = digests.concat(ByteString.copyFrom(digest(i)));
+            }
+            return SessionOpened.newBuilder().setSessionId(ByteString.copyFromUtf8("s" + n))
+                    .setAttachSecret(ByteString.copyFromUtf8("secret")).setFileSize(file.length)
+                    .setPieceSize(PIECE).setPieceCount(PIECES).setFileVersion(7)
+                    .setHashes(PieceHashes.newBuilder().setFirstIndex(0).setDigests(digests)).build();
+        }
+
+        /** The n-th connection (from 0), once it has attached. */
+        Conn attached(int n) throws InterruptedException {
+            await(() -> conns.size() > n && conns.get(n).attach() != null, "connection " + n + " attached");
+            return conns.get(n);
+        }
+    }
+
+    private final class Conn extends ChannelInboundHandlerAdapter {
+        final List<Envelope> received = new CopyOnWriteArrayList<>();
+        volatile Channel channel;
+        volatile long closedNanos;
+
+        dev.biternet.proto.Attach attach() {
+            return received.stream().filter(Envelope::hasAttach).map(Envelope::getAttach).findFirst().orElse(null);
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+            ctx.channel().closeFuture().addListener(f -> closedNanos = System.nanoTime());
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Envelope e = (Envelope) msg;
+            received.add(e);
+            switch (e.getBodyCase()) {
+                case HELLO -> ctx.writeAndFlush(Envelope.newBuilder().setWelcome(Welcome.newBuilder()
+                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setFlowGroups(true)).build());
+                case OPEN_SESSION -> {
+                    server.opens.add(e.getOpenSession());
+                    ctx.writeAndFlush(Envelope.newBuilder().setSessionOpened(server.session(1 + server.opens.size())).build());
+                }
+                case ATTACH -> ctx.writeAndFlush(Envelope.newBuilder().setAttached(Attached.getDefaultInstance()).build());
+                default -> { }
+            }
+        }
+
+        /** Piece {@code index} in one block, its bytes flipped if {@code corrupt}. */
+        void sendPiece(int index, boolean corrupt) {
+            byte[] bytes = java.util.Arrays.copyOfRange(file, (int) layout.offset(index),
+                    (int) layout.offset(index) + layout.length(index));
+            if (corrupt) {
+                bytes[0] ^= 1;
+            }
+            channel.write(PieceHeader.newBuilder().setIndex(index).setOffset(layout.offset(index))
+                    .setLength(layout.length(index)).build());
+            channel.writeAndFlush(new PieceData(Unpooled.wrappedBuffer(bytes), true));
+        }
+    }
+
+    /** The download's side: records what the link reports. */
+    private static final class Owner implements LinkOwner {
+        volatile boolean over;
+        final List<String> failures = new CopyOnWriteArrayList<>();
+        final List<String> warnings = new CopyOnWriteArrayList<>();
+
+        @Override
+        public boolean over() {
+            return over;
+        }
+
+        @Override
+        public void localFailure(String reason) {
+            failures.add("local: " + reason);
+        }
+
+        @Override
+        public void refused(String reason) {
+            failures.add("refused: " + reason);
+        }
+
+        @Override
+        public void integrity(String reason) {
+            failures.add("integrity: " + reason);
+        }
+
+        @Override
+        public void warn(String message) {
+            warnings.add(message);
+        }
+
+        @Override
+        public void trace(String event) {
+        }
+    }
+}
