@@ -12,13 +12,10 @@ public final class ServerErrors {
     private ServerErrors() {}
 
     /**
-     * True if asking again gets the same answer, so the download stops (exit 6) and
-     * {@code OUT.part} is not renamed: the file is missing, forbidden, unreadable or changed,
-     * the client is not let in, or the two sides do not speak the same protocol version.
-     * Everything else is asked again within {@code --retry-time}: a busy server
-     * ({@code LIMIT_EXCEEDED}), one on its way down or restarting ({@code SHUTTING_DOWN}), a
-     * forgotten session ({@code UNKNOWN_SESSION}: re-opened) and one connection's trouble
-     * ({@code BAD_FRAME}, {@code BAD_STATE}, {@code INTERNAL}, {@code UNKNOWN}).
+     * True if asking again gets the same answer (the file is missing, forbidden, unreadable or
+     * changed, the client is not let in, the two sides speak different protocol versions): the
+     * download stops (exit 6) and {@code OUT.part} is not renamed. Everything else is asked
+     * again within {@code --retry-time}. docs/PROTOCOL.md section 7 lists both sides.
      */
     public static boolean isFinal(Error.Code code) {
         return switch (code) {
