@@ -7,10 +7,11 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.ssl.SslContext;
 
-/** The client pipeline, in order: TLS (optional), framing, codec, dispatcher. Stage names are stable. */
+/** The client pipeline, in order: TLS (optional), framing, codec, silence watch, dispatcher. Stage names are stable. */
 public final class ClientInitializer extends ChannelInitializer<Channel> {
     public static final String FRAME_DECODER = "frame-decoder";
     public static final String ENVELOPE_ENCODER = "envelope-encoder";
+    public static final String SILENCE_WATCH = "silence-watch";
     public static final String DISPATCHER = "dispatcher";
 
     public static final String TLS = "tls";
@@ -40,6 +41,7 @@ public final class ClientInitializer extends ChannelInitializer<Channel> {
         }
         p.addLast(FRAME_DECODER, FrameDecoder.forClient());
         p.addLast(ENVELOPE_ENCODER, EnvelopeEncoder.INSTANCE);
+        p.addLast(SILENCE_WATCH, new SilenceWatch());
         p.addLast(DISPATCHER, handler);
     }
 }

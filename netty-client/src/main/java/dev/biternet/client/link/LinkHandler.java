@@ -16,34 +16,30 @@ import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.PieceHeader;
 import dev.biternet.proto.SessionOpened;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The client's dispatcher for one link: handshake, (on the first link) opening the session,
- * attaching, and receiving pieces. Piece bytes are gathered into one aligned buffer per piece
- * and handed to the link's {@link PieceHasher}, which hashes them on another core as they
- * arrive, so the event loop goes straight back to the socket; when the piece is complete and
- * hashed, a writer thread writes it whole at its offset ({@link PieceStore#writePiece}, with
- * {@code O_DIRECT} where the file system allows), the store judges it and the piece is
- * acknowledged, which returns window to the server.
+ * The client's dispatcher for one connection of a link: the handshake, (on the first link)
+ * opening the session, attaching, and then each message to whom it concerns: a piece's blocks to
+ * the connection's {@link PieceReceiver}, round-trip samples and each tick's delivery to its
+ * {@link FlowWindow}, whose window goes to the server as Credit, a silence the
+ * {@link SilenceWatch} stage reports to the close it calls for.
  *
- * <p>The window (pieces this link may have unacknowledged) is {@link FlowWindow}'s, fed each
- * tick with what the link delivered and with round-trip samples: every ack carries the client's
- * clock, the server echoes it on a later block header with how long it held it, and the
- * difference is the round trip, queueing included. The round trip goes to the server with the
- * window (Credit) for its end-of-download rules.
+ * <p>Round trips: every ack carries the client's clock, the server echoes it on a later block
+ * header with how long it held it, and the difference is the round trip, queueing included; the
+ * handshake and Attach give the first ones. The round trip goes to the server with the window.
  *
- * <p>State is confined to the channel's event loop except the futures, which other threads read.
+ * <p>State belongs to the channel's event loop. Other threads read only the futures and the
+ * volatile fields: the session, the server's error, why it closed and whether it was dropped
+ * (the link's flows), what Welcome said and the round trips (the link), and the receiver's
+ * counters ({@link #stats}, {@link #bytes}).
  */
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = FlowWindow.INITIAL_WINDOW;
@@ -56,14 +52,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private static final long TICK_MILLIS = 250;
     /** The client's clock for round trips: microseconds since this class loaded, never 0. */
     private static final long CLOCK_ORIGIN = System.nanoTime();
-    /** A link that keeps delivering pieces that fail their hash is dropped after this many. */
-    public static final int MAX_BAD_PIECES = 3;
-    /**
-     * An attached link that receives nothing at all for this long while the download is
-     * unfinished is taken for dead (cable pulled, route blackholed: TCP does not say) and closed,
-     * so it reconnects. An idle but healthy link costs only a reconnect.
-     */
-    static final long SILENT_NANOS = TimeUnit.SECONDS.toNanos(Long.getLong("biternet.silentSeconds", 10));
 
     private final LinkSpec spec;
     private final OpenSession open;
@@ -76,50 +64,35 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile boolean flowGroups;
     private volatile String congestionControl = "";
     /** Taking no new piece: closes once the pieces under way have come. */
-    private boolean retiring;
+    private volatile boolean retiring;
     private volatile com.google.protobuf.ByteString sessionId;
     private volatile Error.Code serverError;
     private volatile boolean dropped;
     private long lastReadNanos;
+    private long attachNanos;
     private final ByteString token;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
     private PieceStore store;
-    private PieceLayout layout;
+    private volatile PieceLayout layout;
+    private volatile PieceReceiver receiver;
     private boolean welcomed;
-    private String failure;
-    private boolean localFailure;
+    /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
+    private volatile String failure;
+    private volatile boolean localFailure;
     private ScheduledFuture<?> ticker;
     private FlowWindow flow;
     private int window = INITIAL_WINDOW;
     /** The round trip last told to the server, microseconds. */
     private long sentRttUs;
     private long lastTickNanos;
+    /** The receiver's byte count at the last tick. */
+    private long lastTickBytes;
     /** When Hello or Attach went out (0: no answer awaited), and the Hello-Welcome round trip in seconds. */
     private long requestNanos;
     private double handshakeRtt;
 
-    private PieceHeader current;
-    private long received;
-    /** The current piece's bytes so far (from {@link PieceStore#pieceBuffer}), or null. */
-    private ByteBuffer staging;
-    private final PieceHasher hasher = new PieceHasher();
-    /** Pieces handed to a writer thread whose outcome is not posted yet (tests wait for 0). */
-    private final java.util.concurrent.atomic.AtomicInteger writing = new java.util.concurrent.atomic.AtomicInteger();
-
-    /** Read by the main thread (caps); written on the event loop only. */
-    private volatile long bytes;
-    private int pieces;
-    private int duplicates;
-    private int failedPieces;
-    private long duplicateBytes;
-    private long failedBytes;
-    /** Bytes of pieces the server stopped sending part-way (verified on another link). */
-    private long abandonedBytes;
-    private long firstByteNanos;
-    private long lastByteNanos;
-    private long tickBytes;
     /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
     private volatile double rtt;
     private volatile double minRtt;
@@ -145,7 +118,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         this.open = open;
         this.priorBytes = priorBytes;
         this.token = token;
-        this.linkBytes = () -> this.priorBytes + bytes;
+        this.linkBytes = () -> this.priorBytes + bytes();
     }
 
     /**
@@ -209,7 +182,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return serverError;
     }
 
-    /** True if this link was closed for delivering {@value #MAX_BAD_PIECES} pieces that failed their hash. */
+    /** True if this connection was closed for delivering {@value PieceReceiver#MAX_BAD_PIECES} pieces that failed their hash. */
     public boolean dropped() {
         return dropped;
     }
@@ -221,9 +194,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Payload bytes received on this connection. */
+    /** Payload bytes received on this connection; any thread. */
     public long bytes() {
-        return bytes;
+        PieceReceiver r = receiver;
+        return r == null ? 0 : r.bytes();
     }
 
     public LinkSpec spec() {
@@ -285,12 +259,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             this.store = store;
             this.layout = store.layout();
+            this.receiver = new PieceReceiver(store, new Receiving());
             this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
             // The handshake gave a first round trip: a long link's window opens from the first tick.
             roundTrip(handshakeRtt);
             requestNanos = System.nanoTime();
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
+            attachNanos = ctx.executor().ticker().nanoTime();
             lastTickNanos = lastReadNanos;
             // A cap counts every connection of the link; 1 byte left lets no piece through.
             long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - linkBytes.getAsLong());
@@ -307,7 +283,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         lastReadNanos = System.nanoTime();
         try {
             if (msg instanceof PieceData data) {
-                onData(data);
+                if (receiver == null) {
+                    throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
+                }
+                receiver.onData(data);
             } else if (msg instanceof PieceHeader header) {
                 onHeader(header);
             } else if (msg instanceof Envelope e) {
@@ -348,196 +327,55 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onHashes(PieceHashes h) throws IOException {
-        if (store == null) {
+        if (receiver == null) {
             throw new ProtocolException(Error.Code.BAD_STATE, "hashes before attach");
         }
-        if (!h.getRootHash().isEmpty()) {
-            store.setRoot(h.getRootHash().toByteArray(), h.getFileSha256().toByteArray());
-        }
-        List<PieceStore.Resolved> resolved = store.addHashes(h.getFirstIndex(), h.getDigests().toByteArray());
-        for (PieceStore.Resolved r : resolved) {
-            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.outcome());
-        }
+        receiver.onHashes(h);
     }
 
-    /**
-     * The digest a piece's first block carries. Another link's copy of the piece may have
-     * arrived before any digest did (from a server that sends them apart); it is judged now.
-     */
-    private void takeDigest(int index, ByteString digest) throws IOException {
-        if (digest.size() != dev.biternet.common.piece.Digests.SHA256_BYTES) {
-            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " carries a digest of " + digest.size()
-                    + " bytes, not " + dev.biternet.common.piece.Digests.SHA256_BYTES);
-        }
-        for (PieceStore.Resolved r : store.addDigest(index, digest)) {
-            ((LinkHandler) r.owner()).resolvedLater(r.index(), r.outcome());
-        }
-    }
-
-    private void resolvedLater(int index, PieceStore.Outcome outcome) {
-        ctx.executor().execute(() -> judged(index, outcome));
-    }
-
-    /**
-     * A piece arrives as consecutive blocks, each with its own header. A header for a new piece
-     * while the current one is unfinished means the server stopped sending the current one
-     * because another link's copy was verified first: its bytes count as duplicates.
-     */
+    /** A block's header: its echo is a round-trip sample, the rest is the receiver's. */
     private void onHeader(PieceHeader h) throws IOException {
-        if (store == null) {
+        if (receiver == null) {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
         }
         if (h.getEchoUs() != 0) {
             roundTrip((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
         }
-        int index = h.getIndex();
-        if (index < 0 || index >= layout.pieceCount()) {
-            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + Integer.toUnsignedString(index)
-                    + " does not exist (" + layout.pieceCount() + " pieces)");
-        }
-        long pieceStart = layout.offset(index);
-        long pieceEnd = pieceStart + layout.length(index);
-        if (current != null && index == current.getIndex()) {
-            if (h.getOffset() != current.getOffset() + received) {
-                throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset()
-                        + " does not continue at " + (current.getOffset() + received));
-            }
-        } else {
-            if (current != null) {
-                abandonedBytes += received;
-            }
-            if (h.getOffset() != pieceStart) {
-                throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " starts at " + h.getOffset()
-                        + ", not at " + pieceStart);
-            }
-            if (!h.getDigest().isEmpty()) {
-                takeDigest(index, h.getDigest());
-            }
-            current = h;
-            received = 0;
-            if (staging != null) {
-                store.recycle(staging); // the abandoned piece's bytes: nobody else holds them
-            }
+        receiver.onHeader(h);
+    }
+
+    /** What the receiver asks of this connection, each on the event loop. */
+    private final class Receiving implements PieceReceiver.Connection {
+        @Override
+        public void execute(Runnable task) {
             try {
-                staging = store.pieceBuffer();
-            } catch (OutOfMemoryError e) {
-                // no direct memory for the piece (-XX:MaxDirectMemorySize): this machine's
-                // problem, not the link's, so not a reason to reconnect
-                throw new LocalWriteException("no memory for a piece buffer: " + e.getMessage(), new IOException(e));
+                ctx.executor().execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the loop is gone (the download is over): nothing waits for it any more
             }
-            hasher.reset();
         }
-        if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
-            throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset() + "+"
-                    + Integer.toUnsignedString(h.getLength()) + " runs past the piece's end " + pieceEnd);
-        }
-        if (firstByteNanos == 0) {
-            firstByteNanos = System.nanoTime();
-        }
-    }
 
-    private void onData(PieceData data) throws IOException {
-        ByteBuf buf = data.content();
-        int n = buf.readableBytes();
-        if (n > 0) {
-            // getBytes fills the destination up to its limit: the block's end (the header check
-            // keeps every block inside its piece, so inside the buffer).
-            buf.getBytes(buf.readerIndex(), staging.limit(staging.position() + n));
-            // The same bytes go to the hasher, which releases them when done.
-            hasher.update(buf.retain());
-            received += n;
-            bytes += n;
-            tickBytes += n;
-            lastByteNanos = System.nanoTime();
+        @Override
+        public void ack(int index, boolean ok) {
+            LinkHandler.this.ack(index, ok);
         }
-        if (data.isLast() && received == layout.length(current.getIndex())) {
-            int index = current.getIndex();
-            current = null;
-            ByteBuffer piece = staging.flip();
-            staging = null;
-            writing.incrementAndGet();
-            // Hashed first (in order with the link's other blocks), then written and judged on a
-            // writer thread: a piece two links wrote into is read back from disk there too, not
-            // on the event loop, which only counts the verdict and acknowledges.
-            PieceStore judge = store;
-            hasher.finish(digest -> PieceWriter.execute(() -> writeAndJudge(judge, index, piece, digest)));
-        }
-    }
 
-    /**
-     * On a writer thread: the piece to disk, the store's verdict, and either to the event loop.
-     * Whatever goes wrong fails the link (a piece without a verdict would hold a window slot
-     * until the silence timer), a write error as a local one.
-     */
-    private void writeAndJudge(PieceStore judge, int index, ByteBuffer piece, byte[] digest) {
-        try {
-            PieceStore.Outcome outcome;
-            try {
-                judge.writePiece(index, piece, this);
-                outcome = judge.complete(index, digest, this);
-            } catch (IOException e) {
-                LocalWriteException failed = new LocalWriteException(
-                        "cannot write " + judge.partPath() + ": " + e.getMessage(), e);
-                post(() -> exceptionCaught(ctx, failed));
-                return;
-            } catch (RuntimeException | java.lang.Error e) {
-                post(() -> exceptionCaught(ctx, e));
-                return;
-            } finally {
-                judge.recycle(piece);
-            }
-            post(() -> judged(index, outcome));
-        } finally {
-            writing.decrementAndGet();
+        @Override
+        public void fail(Throwable cause) {
+            exceptionCaught(ctx, cause);
         }
-    }
 
-    /** Runs {@code task} on this link's event loop, unless the loop is gone (the download is over). */
-    private void post(Runnable task) {
-        try {
-            ctx.executor().execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // nothing waits for it any more
-        }
-    }
-
-    /** Counts the store's verdict on a piece of this link and tells the server (event loop). */
-    private void judged(int index, PieceStore.Outcome outcome) {
-        switch (outcome) {
-            case VERIFIED -> {
-                pieces++;
-                ack(index, true);
+        /**
+         * A connection whose pieces keep failing their hash (a corrupting middlebox, bad memory
+         * on a router) is closed for good: its link is dropped.
+         */
+        @Override
+        public void drop(String why) {
+            if (!dropped) {
+                dropped = true;
+                failure = why;
+                ctx.close();
             }
-            case DUPLICATE -> {
-                duplicates++;
-                duplicateBytes += layout.length(index);
-                ack(index, true);
-            }
-            case FAILED -> {
-                failedPieces++;
-                failedBytes += layout.length(index);
-                ack(index, false);
-                dropIfBad();
-            }
-            case OVERWRITTEN -> {
-                // Not this link's fault: another copy wrote into the piece. Fetched again.
-                duplicateBytes += layout.length(index);
-                ack(index, false);
-            }
-            case PENDING -> { }
-        }
-    }
-
-    /**
-     * A link whose pieces keep failing their hash (a corrupting middlebox, bad memory on a
-     * router) costs every other link time: after {@value #MAX_BAD_PIECES} it is closed for good.
-     * Its failed pieces went back to the server with the negative acks and are sent again.
-     */
-    private void dropIfBad() {
-        if (failedPieces >= MAX_BAD_PIECES && !dropped) {
-            dropped = true;
-            failure = failedPieces + " pieces failed their hash";
-            ctx.close();
         }
     }
 
@@ -567,28 +405,42 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return (System.nanoTime() - CLOCK_ORIGIN) / 1000 + 1;
     }
 
-    private void tick() {
-        if (System.nanoTime() - lastReadNanos > SILENT_NANOS && !capReached() && !store.allVerified().isDone()) {
-            if (failure == null) {
-                failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SILENT_NANOS) + " s";
-            }
-            ctx.close();
+    /**
+     * The {@link SilenceWatch} stage found nothing read for a while: the connection is taken for
+     * dead if it is attached (for that long too), the download is unfinished and the link's cap
+     * not reached.
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (!(evt instanceof SilenceWatch.Silent)) {
+            ctx.fireUserEventTriggered(evt);
             return;
         }
+        if (sessionId != null && ctx.executor().ticker().nanoTime() - attachNanos > SilenceWatch.SILENT_NANOS && !capReached()
+                && !store.allVerified().isDone()) {
+            if (failure == null) {
+                failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s";
+            }
+            ctx.close();
+        }
+    }
+
+    private void tick() {
         long now = System.nanoTime();
         if (retiring) {
             // Closed once nothing is under way: no piece half-received or being written, and
             // quiet for two round trips (a piece the server started is on its way by then).
             long quiet = Math.max(TimeUnit.MILLISECONDS.toNanos(500), (long) (2e9 * flow.rtt()));
-            if (current == null && writing.get() == 0 && now - lastReadNanos > quiet) {
+            if (receiver.idle() && now - lastReadNanos > quiet) {
                 failure = "retired";
                 ctx.close();
             }
             return;
         }
         flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
-        int wanted = flow.tick(tickBytes, (now - lastTickNanos) / 1e9);
-        tickBytes = 0;
+        long bytes = receiver.bytes();
+        int wanted = flow.tick(bytes - lastTickBytes, (now - lastTickNanos) / 1e9);
+        lastTickBytes = bytes;
         lastTickNanos = now;
         long rttUs = (long) (flow.rtt() * 1e6);
         // The server hears of a new round trip when it moved by more than an eighth.
@@ -617,9 +469,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (ticker != null) {
             ticker.cancel(false);
         }
-        if (staging != null) {
-            store.recycle(staging);
-            staging = null;
+        if (receiver != null) {
+            receiver.close();
         }
         if (!welcomed && failure == null) {
             failure = "connection closed during handshake";
@@ -639,13 +490,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
     void awaitHashing() throws InterruptedException {
-        hasher.awaitIdle();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (writing.get() > 0) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("writing did not finish in 10 s");
-            }
-            Thread.sleep(1);
+        if (receiver != null) {
+            receiver.awaitIdle();
         }
     }
 
@@ -656,14 +502,16 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
-        double seconds = firstByteNanos == 0 ? 0 : (Math.max(lastByteNanos, firstByteNanos) - firstByteNanos) / 1e9;
         String state = dropped ? "dropped: " + failure
                 : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
-        // A piece still arriving when the download finished was verified elsewhere: a duplicate.
-        long partial = current != null ? received : 0;
-        return new LinkStats(spec.name(), localAddressText(), bytes, pieces, duplicates,
-                duplicateBytes + abandonedBytes + partial,
-                failedPieces, failedBytes, seconds, state, spec.capBytes(), spec.rateLimit(), 0, dropped, rtt * 1e3, 1);
+        PieceReceiver r = receiver;
+        if (r == null) {
+            return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.capBytes(),
+                    spec.rateLimit(), 0, dropped, rtt * 1e3, 1);
+        }
+        return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
+                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.capBytes(), spec.rateLimit(), 0,
+                dropped, rtt * 1e3, 1);
     }
 
     private String localAddressText() {

@@ -146,6 +146,33 @@ class LinkHandlerTest {
     }
 
     /**
+     * An attached link that receives nothing for 10 s while the download is unfinished is taken
+     * for dead (TCP says nothing when a cable is pulled) and closed, so that it reconnects; any
+     * read starts the 10 s again.
+     */
+    @Test
+    void theSilenceWatchClosesAnAttachedLinkThatHearsNothing() throws Exception {
+        channel.freezeTime();
+        channel.pipeline().addFirst(ClientInitializer.SILENCE_WATCH, new SilenceWatch());
+        open();
+        long silent = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(SilenceWatch.SILENT_NANOS);
+
+        channel.advanceTimeBy(silent - 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+        receive(Envelope.newBuilder().setAttached(dev.biternet.proto.Attached.getDefaultInstance()).build());
+        channel.advanceTimeBy(silent - 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+        assertThat(channel.isActive()).isTrue();
+        assertThat(handler.closed()).isNotDone();
+
+        channel.advanceTimeBy(2000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+
+        assertThat(channel.isActive()).isFalse();
+        assertThat(handler.closed()).isCompletedWithValue("nothing received for " + silent / 1000 + " s");
+    }
+
+    /**
      * Every ack carries the client's clock; a later block header echoes it with how long the
      * server held it, and the difference is the link's round trip (in --json and the progress
      * table). The test's "server" answers 40 ms after the ack, having held it 10 ms; the sample

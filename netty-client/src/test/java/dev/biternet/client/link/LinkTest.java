@@ -133,7 +133,7 @@ class LinkTest {
         Conn first = server.attached(0);
         Conn second = server.attached(1);
 
-        for (int i = 0; i < LinkHandler.MAX_BAD_PIECES; i++) {
+        for (int i = 0; i < PieceReceiver.MAX_BAD_PIECES; i++) {
             first.sendPiece(i, true);
         }
 
@@ -143,7 +143,7 @@ class LinkTest {
         }
         assertThat(link.dropped()).isTrue();
         assertThat(link.up()).isFalse();
-        assertThat(owner.warnings).containsExactly("link flows dropped: " + LinkHandler.MAX_BAD_PIECES
+        assertThat(owner.warnings).containsExactly("link flows dropped: " + PieceReceiver.MAX_BAD_PIECES
                 + " pieces failed their hash; the other links finish the file");
         assertThat(connector.calls).hasSize(2);
     }

@@ -1,0 +1,309 @@
+package dev.biternet.client.link;
+
+import com.google.protobuf.ByteString;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.wire.PieceData;
+import dev.biternet.common.wire.ProtocolException;
+import dev.biternet.proto.Error;
+import dev.biternet.proto.PieceHashes;
+import dev.biternet.proto.PieceHeader;
+import io.netty.buffer.ByteBuf;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Receives one connection's pieces: it checks each block against the layout, gathers a piece's
+ * blocks into one aligned buffer ({@link PieceStore#pieceBuffer}) and hands the same bytes to
+ * the connection's {@link PieceHasher}, which hashes them on another core as they arrive, so
+ * the event loop goes straight back to the socket. When the piece is complete and hashed, a
+ * {@link PieceWriter} thread writes it whole at its offset ({@link PieceStore#writePiece}) and
+ * the store judges it; the verdict comes back to the event loop, is counted, and acknowledged to
+ * the server, which returns window. It owns the connection's piece counters.
+ *
+ * <p>Everything runs on the connection's event loop except the hashing and the write. The
+ * counters are written there only; they are volatile because {@link LinkHandler#stats} and a
+ * link's cap ({@link #bytes}) read them from other threads.
+ */
+final class PieceReceiver {
+    /** A connection that keeps delivering pieces that fail their hash is dropped after this many. */
+    static final int MAX_BAD_PIECES = 3;
+
+    /** What the receiver needs from its connection. */
+    interface Connection {
+        /** Runs {@code task} on the connection's event loop, unless the loop is gone (the download is over). */
+        void execute(Runnable task);
+
+        /** Tells the server piece {@code index} verified (or taken elsewhere), or not. */
+        void ack(int index, boolean ok);
+
+        /** Receiving cannot go on ({@link LinkHandler.LocalWriteException}: the local file's fault); on the event loop. */
+        void fail(Throwable cause);
+
+        /** Too many of this connection's pieces failed their hash: it closes for good; on the event loop. */
+        void drop(String why);
+    }
+
+    private final Connection connection;
+    private final PieceStore store;
+    private final PieceLayout layout;
+    private final PieceHasher hasher = new PieceHasher();
+    /** Pieces handed to a writer thread whose outcome is not posted yet. */
+    private final AtomicInteger writing = new AtomicInteger();
+
+    private volatile PieceHeader current;
+    private volatile long received;
+    /** The current piece's bytes so far (from {@link PieceStore#pieceBuffer}), or null. */
+    private ByteBuffer staging;
+
+    private volatile long bytes;
+    private volatile int pieces;
+    private volatile int duplicates;
+    private volatile int failedPieces;
+    private volatile long duplicateBytes;
+    private volatile long failedBytes;
+    /** Bytes of pieces the server stopped sending part-way (verified on another link). */
+    private volatile long abandonedBytes;
+    private volatile long firstByteNanos;
+    private volatile long lastByteNanos;
+
+    PieceReceiver(PieceStore store, Connection connection) {
+        this.store = store;
+        this.layout = store.layout();
+        this.connection = connection;
+    }
+
+    /**
+     * A piece arrives as consecutive blocks, each with its own header. A header for a new piece
+     * while the current one is unfinished means the server stopped sending the current one
+     * because another link's copy was verified first: its bytes count as duplicates.
+     */
+    void onHeader(PieceHeader h) throws IOException {
+        int index = h.getIndex();
+        if (index < 0 || index >= layout.pieceCount()) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + Integer.toUnsignedString(index)
+                    + " does not exist (" + layout.pieceCount() + " pieces)");
+        }
+        long pieceStart = layout.offset(index);
+        long pieceEnd = pieceStart + layout.length(index);
+        if (current != null && index == current.getIndex()) {
+            if (h.getOffset() != current.getOffset() + received) {
+                throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset()
+                        + " does not continue at " + (current.getOffset() + received));
+            }
+        } else {
+            if (current != null) {
+                abandonedBytes += received;
+            }
+            if (h.getOffset() != pieceStart) {
+                throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " starts at " + h.getOffset()
+                        + ", not at " + pieceStart);
+            }
+            if (!h.getDigest().isEmpty()) {
+                takeDigest(index, h.getDigest());
+            }
+            current = h;
+            received = 0;
+            if (staging != null) {
+                store.recycle(staging); // the abandoned piece's bytes: nobody else holds them
+            }
+            try {
+                staging = store.pieceBuffer();
+            } catch (OutOfMemoryError e) {
+                // no direct memory for the piece (-XX:MaxDirectMemorySize): this machine's
+                // problem, not the link's, so not a reason to reconnect
+                throw new LinkHandler.LocalWriteException("no memory for a piece buffer: " + e.getMessage(),
+                        new IOException(e));
+            }
+            hasher.reset();
+        }
+        if (h.getOffset() + Integer.toUnsignedLong(h.getLength()) > pieceEnd) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "block of piece " + index + " at " + h.getOffset() + "+"
+                    + Integer.toUnsignedString(h.getLength()) + " runs past the piece's end " + pieceEnd);
+        }
+        if (firstByteNanos == 0) {
+            firstByteNanos = System.nanoTime();
+        }
+    }
+
+    /** A block's bytes, after its header. */
+    void onData(PieceData data) {
+        ByteBuf buf = data.content();
+        int n = buf.readableBytes();
+        if (n > 0) {
+            // getBytes fills the destination up to its limit: the block's end (the header check
+            // keeps every block inside its piece, so inside the buffer).
+            buf.getBytes(buf.readerIndex(), staging.limit(staging.position() + n));
+            // The same bytes go to the hasher, which releases them when done.
+            hasher.update(buf.retain());
+            received += n;
+            bytes += n;
+            lastByteNanos = System.nanoTime();
+        }
+        if (data.isLast() && received == layout.length(current.getIndex())) {
+            int index = current.getIndex();
+            current = null;
+            ByteBuffer piece = staging.flip();
+            staging = null;
+            writing.incrementAndGet();
+            // Hashed first (in order with the link's other blocks), then written and judged on a
+            // writer thread: a piece two links wrote into is read back from disk there too, not
+            // on the event loop, which only counts the verdict and acknowledges.
+            hasher.finish(digest -> PieceWriter.execute(() -> writeAndJudge(index, piece, digest)));
+        }
+    }
+
+    /** Digests (and the root) the server sent apart from the pieces; pieces waiting for them are judged now. */
+    void onHashes(PieceHashes h) throws IOException {
+        if (!h.getRootHash().isEmpty()) {
+            store.setRoot(h.getRootHash().toByteArray(), h.getFileSha256().toByteArray());
+        }
+        resolved(store.addHashes(h.getFirstIndex(), h.getDigests().toByteArray()));
+    }
+
+    /**
+     * The digest a piece's first block carries. Another link's copy of the piece may have
+     * arrived before any digest did (from a server that sends them apart); it is judged now.
+     */
+    private void takeDigest(int index, ByteString digest) throws IOException {
+        if (digest.size() != Digests.SHA256_BYTES) {
+            throw new ProtocolException(Error.Code.BAD_FRAME, "piece " + index + " carries a digest of " + digest.size()
+                    + " bytes, not " + Digests.SHA256_BYTES);
+        }
+        resolved(store.addDigest(index, digest));
+    }
+
+    /** Verdicts on pieces that waited for a digest, each to the receiver that holds the piece. */
+    private static void resolved(List<PieceStore.Resolved> resolved) {
+        for (PieceStore.Resolved r : resolved) {
+            PieceReceiver owner = (PieceReceiver) r.owner();
+            owner.connection.execute(() -> owner.judged(r.index(), r.outcome()));
+        }
+    }
+
+    /**
+     * On a writer thread: the piece to disk, the store's verdict, and either to the event loop.
+     * Whatever goes wrong fails the connection (a piece without a verdict would hold a window
+     * slot until the silence watch), a write error as a local one.
+     */
+    private void writeAndJudge(int index, ByteBuffer piece, byte[] digest) {
+        try {
+            PieceStore.Outcome outcome;
+            try {
+                store.writePiece(index, piece, this);
+                outcome = store.complete(index, digest, this);
+            } catch (IOException e) {
+                Throwable failed = new LinkHandler.LocalWriteException(
+                        "cannot write " + store.partPath() + ": " + e.getMessage(), e);
+                connection.execute(() -> connection.fail(failed));
+                return;
+            } catch (RuntimeException | java.lang.Error e) {
+                connection.execute(() -> connection.fail(e));
+                return;
+            } finally {
+                store.recycle(piece);
+            }
+            connection.execute(() -> judged(index, outcome));
+        } finally {
+            writing.decrementAndGet();
+        }
+    }
+
+    /** Counts the store's verdict on a piece of this connection and tells the server (event loop). */
+    private void judged(int index, PieceStore.Outcome outcome) {
+        switch (outcome) {
+            case VERIFIED -> {
+                pieces++;
+                connection.ack(index, true);
+            }
+            case DUPLICATE -> {
+                duplicates++;
+                duplicateBytes += layout.length(index);
+                connection.ack(index, true);
+            }
+            case FAILED -> {
+                failedPieces++;
+                failedBytes += layout.length(index);
+                connection.ack(index, false);
+                // A connection whose pieces keep failing their hash (a corrupting middlebox, bad
+                // memory on a router) costs every other link time. Its failed pieces went back
+                // to the server with the negative acks and are sent again.
+                if (failedPieces >= MAX_BAD_PIECES) {
+                    connection.drop(failedPieces + " pieces failed their hash");
+                }
+            }
+            case OVERWRITTEN -> {
+                // Not this connection's fault: another copy wrote into the piece. Fetched again.
+                duplicateBytes += layout.length(index);
+                connection.ack(index, false);
+            }
+            case PENDING -> { }
+        }
+    }
+
+    /** True while no piece is half-received or being hashed, written or judged. */
+    boolean idle() {
+        return current == null && writing.get() == 0;
+    }
+
+    /** Gives back the buffer of a piece cut short by the connection's end (event loop). */
+    void close() {
+        if (staging != null) {
+            store.recycle(staging);
+            staging = null;
+        }
+    }
+
+    /** Payload bytes received; any thread. */
+    long bytes() {
+        return bytes;
+    }
+
+    int pieces() {
+        return pieces;
+    }
+
+    int duplicates() {
+        return duplicates;
+    }
+
+    int failedPieces() {
+        return failedPieces;
+    }
+
+    long failedBytes() {
+        return failedBytes;
+    }
+
+    /**
+     * Bytes that were not needed: duplicate and overwritten pieces, pieces the server stopped
+     * sending part-way, and a piece still arriving when the download finished (verified
+     * elsewhere).
+     */
+    long wastedBytes() {
+        long partial = current != null ? received : 0;
+        return duplicateBytes + abandonedBytes + partial;
+    }
+
+    /** Seconds from the first byte to the last; 0 before any. */
+    double activeSeconds() {
+        long first = firstByteNanos;
+        return first == 0 ? 0 : (Math.max(lastByteNanos, first) - first) / 1e9;
+    }
+
+    /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
+    void awaitIdle() throws InterruptedException {
+        hasher.awaitIdle();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (writing.get() > 0) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("writing did not finish in 10 s");
+            }
+            Thread.sleep(1);
+        }
+    }
+}
