@@ -75,8 +75,8 @@ final class EarlyStart {
     static void warmSummary() {
         try {
             DownloadResult r = new DownloadResult(java.nio.file.Path.of("warm-up"), 0, 0, "", "", 0, 0,
-                    java.util.List.of(new dev.biternet.client.link.LinkStats("l", "a", 0, 0, 0, 0, 0, 0, 0, "up", 0, 0, 0,
-                            false, 0, 1)), 0, false);
+                    java.util.List.of(new dev.biternet.client.link.LinkStats("l", "a", 0, 0, 0, 0, 0, 0, 0, "up",
+                            dev.biternet.client.link.LinkOptions.NONE, 0, false, 0, 1)), 0, false);
             Summary.json(r);
             Summary.text(r);
         } catch (RuntimeException | LinkageError e) {

@@ -43,11 +43,11 @@ public final class Summary {
 
     private static String limits(LinkStats l) {
         StringBuilder s = new StringBuilder();
-        if (l.capBytes() > 0) {
-            s.append(String.format(Locale.ROOT, "cap %d (%.0f%% used)", l.capBytes(), 100.0 * l.bytes() / l.capBytes()));
+        if (l.options().capBytes() > 0) {
+            s.append(String.format(Locale.ROOT, "cap %d (%.0f%% used)", l.options().capBytes(), 100.0 * l.bytes() / l.options().capBytes()));
         }
-        if (l.rateLimit() > 0) {
-            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.rateLimit()));
+        if (l.options().rateLimit() > 0) {
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.options().rateLimit()));
         }
         return s.toString();
     }
@@ -85,8 +85,8 @@ public final class Summary {
                 g.writeNumberField("failed_bytes", l.failedBytes());
                 g.writeNumberField("seconds", round(l.seconds()));
                 g.writeNumberField("bytes_per_second", Math.round(l.rate()));
-                g.writeNumberField("cap_bytes", l.capBytes());
-                g.writeNumberField("rate_limit", l.rateLimit());
+                g.writeNumberField("cap_bytes", l.options().capBytes());
+                g.writeNumberField("rate_limit", l.options().rateLimit());
                 g.writeNumberField("reconnects", l.reconnects());
                 g.writeBooleanField("dropped", l.dropped());
                 g.writeNumberField("rtt_ms", round(l.rttMs()));

@@ -107,7 +107,7 @@ public final class Link {
         this.keeper = keeper;
         this.store = store;
         this.flowGroups = flowGroups;
-        this.count = spec.flowCount(serverCongestion);
+        this.count = spec.options().flowCount(serverCongestion);
         primary().start(keeper, store, false);
         adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
     }
@@ -125,7 +125,7 @@ public final class Link {
         }
         double rtt = handler().minRttSeconds();
         long bytes = carried();
-        boolean atLimit = spec.rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
+        boolean atLimit = spec.options().rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.options().rateLimit();
         boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
         int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
         List<Flow> active = flows.stream().filter(f -> !f.retired()).toList();
@@ -154,7 +154,8 @@ public final class Link {
 
     /** True once the link cannot take another piece without passing its cap. */
     public boolean capReached() {
-        return spec.capBytes() > 0 && store != null && carried() + store.layout().pieceSize() > spec.capBytes();
+        long cap = spec.options().capBytes();
+        return cap > 0 && store != null && carried() + store.layout().pieceSize() > cap;
     }
 
     /** Payload over all of the link's flows and connections. */

@@ -269,11 +269,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             attachNanos = ctx.executor().ticker().nanoTime();
             lastTickNanos = lastReadNanos;
             // A cap counts every connection of the link; 1 byte left lets no piece through.
-            long cap = spec.capBytes() == 0 ? 0 : Math.max(1, spec.capBytes() - linkBytes.getAsLong());
+            LinkOptions options = spec.options();
+            long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
             ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
                     .setSessionId(session.getSessionId()).setSecret(session.getAttachSecret())
                     .setWindow(window).setLinkName(spec.name())
-                    .setCapBytes(cap).setRateLimit(spec.rateLimit()).setFlowGroup(flowGroup)).build());
+                    .setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup)).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
         });
     }
@@ -485,7 +486,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * giving it pieces then); any thread, may lag by one event.
      */
     public boolean capReached() {
-        return spec.capBytes() > 0 && layout != null && linkBytes.getAsLong() + layout.pieceSize() > spec.capBytes();
+        long cap = spec.options().capBytes();
+        return cap > 0 && layout != null && linkBytes.getAsLong() + layout.pieceSize() > cap;
     }
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
@@ -506,11 +508,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
         PieceReceiver r = receiver;
         if (r == null) {
-            return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.capBytes(),
-                    spec.rateLimit(), 0, dropped, rtt * 1e3, 1);
+            return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,
+                    dropped, rtt * 1e3, 1);
         }
         return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
-                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.capBytes(), spec.rateLimit(), 0,
+                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0,
                 dropped, rtt * 1e3, 1);
     }
 

@@ -37,7 +37,26 @@ public final class LinkResolver {
         return links;
     }
 
-    private static final java.util.regex.Pattern OPTIONS = java.util.regex.Pattern.compile(":(cap|rate|flows)=");
+    /** How one option after a link's name is read into the link's {@link LinkOptions}. */
+    @FunctionalInterface
+    private interface Reader {
+        LinkOptions read(LinkOptions options, String value, String key, String amount) throws LinkException;
+    }
+
+    /** One option: its usage and its reader. */
+    private record Option(String usage, Reader reader) {}
+
+    /** The options a link takes after its name, in the order the usage names them. */
+    private static final java.util.Map<String, Option> OPTIONS = new java.util.LinkedHashMap<>();
+
+    static {
+        OPTIONS.put("cap", new Option("cap=SIZE", (o, value, key, amount) -> o.withCap(size(value, key, amount))));
+        OPTIONS.put("rate", new Option("rate=SIZE", (o, value, key, amount) -> o.withRate(size(value, key, amount))));
+        OPTIONS.put("flows", new Option("flows=N", (o, value, key, amount) -> o.withFlows(flows(value, amount))));
+    }
+
+    private static final java.util.regex.Pattern OPTION_START =
+            java.util.regex.Pattern.compile(":(" + String.join("|", OPTIONS.keySet()) + ")=");
 
     /**
      * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto]} (the options in any order) and
@@ -45,33 +64,35 @@ public final class LinkResolver {
      * 1000) or Ki, Mi, Gi (powers of 1024); rate is bytes per second.
      */
     static LinkSpec resolveOne(String value, InetAddress server) throws LinkException {
-        java.util.regex.Matcher m = OPTIONS.matcher(value);
+        java.util.regex.Matcher m = OPTION_START.matcher(value);
         if (!m.find()) {
             return resolveIface(value, server);
         }
         String iface = value.substring(0, m.start());
-        long cap = 0;
-        long rate = 0;
-        int flows = LinkSpec.AUTO_FLOWS;
+        LinkOptions options = LinkOptions.NONE;
         for (String option : value.substring(m.start() + 1).split(",")) {
             int eq = option.indexOf('=');
             String key = eq < 0 ? option : option.substring(0, eq);
             String amount = eq < 0 ? "" : option.substring(eq + 1);
-            switch (key) {
-                case "cap" -> cap = size(value, key, amount);
-                case "rate" -> rate = size(value, key, amount);
-                case "flows" -> flows = flows(value, amount);
-                default -> throw new LinkException("--iface " + value + ": unknown option '" + key
-                        + "' (use cap=SIZE, rate=SIZE and flows=N)");
+            Option known = OPTIONS.get(key);
+            if (known == null) {
+                throw new LinkException("--iface " + value + ": unknown option '" + key + "' (use " + usage() + ")");
             }
+            options = known.reader().read(options, value, key, amount);
         }
-        return resolveIface(iface, server).with(cap, rate, flows);
+        return resolveIface(iface, server).with(options);
+    }
+
+    /** "cap=SIZE, rate=SIZE and flows=N". */
+    private static String usage() {
+        List<String> all = OPTIONS.values().stream().map(Option::usage).toList();
+        return String.join(", ", all.subList(0, all.size() - 1)) + " and " + all.get(all.size() - 1);
     }
 
     /** {@code auto} or 1 to {@link FlowCount#MAX_FLOWS}. */
     static int flows(String value, String amount) throws LinkException {
         if (amount.equals("auto")) {
-            return LinkSpec.AUTO_FLOWS;
+            return LinkOptions.AUTO_FLOWS;
         }
         try {
             int n = Integer.parseInt(amount);

@@ -1,11 +1,12 @@
 package dev.biternet.client.link;
 
 /**
- * What one link carried, for the summary; {@code rttMs} is its latest smoothed round trip (0: not
- * measured), {@code flows} the TCP flows it uses now.
+ * What one link carried, for the summary; {@code options} are the link's as given
+ * ({@link LinkOptions}: its cap and rate limit), {@code rttMs} its latest smoothed round trip
+ * (0: not measured), {@code flows} the TCP flows it uses now.
  */
 public record LinkStats(String iface, String address, long bytes, int pieces, int duplicates, long duplicateBytes,
-                        int failed, long failedBytes, double seconds, String state, long capBytes, long rateLimit,
+                        int failed, long failedBytes, double seconds, String state, LinkOptions options,
                         int reconnects, boolean dropped, double rttMs, int flows) {
     /** Average payload rate in bytes per second over the link's active time. */
     public double rate() {
@@ -19,7 +20,7 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
     public LinkStats plus(LinkStats later) {
         return new LinkStats(iface, later.address, bytes + later.bytes, pieces + later.pieces,
                 duplicates + later.duplicates, duplicateBytes + later.duplicateBytes, failed + later.failed,
-                failedBytes + later.failedBytes, seconds + later.seconds, later.state, capBytes, rateLimit,
+                failedBytes + later.failedBytes, seconds + later.seconds, later.state, options,
                 reconnects + 1, dropped || later.dropped, later.rttMs, later.flows);
     }
 
@@ -30,12 +31,12 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
     public LinkStats alongside(LinkStats other) {
         return new LinkStats(iface, address, bytes + other.bytes, pieces + other.pieces,
                 duplicates + other.duplicates, duplicateBytes + other.duplicateBytes, failed + other.failed,
-                failedBytes + other.failedBytes, Math.max(seconds, other.seconds), state, capBytes, rateLimit,
+                failedBytes + other.failedBytes, Math.max(seconds, other.seconds), state, options,
                 reconnects + other.reconnects, dropped || other.dropped, rttMs, flows);
     }
 
     public LinkStats withFlows(int n) {
         return new LinkStats(iface, address, bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds,
-                state, capBytes, rateLimit, reconnects, dropped, rttMs, n);
+                state, options, reconnects, dropped, rttMs, n);
     }
 }

@@ -95,7 +95,7 @@ public final class ProgressRenderer {
                 if (!l.state().equals("up")) {
                     yield l.state();
                 }
-                yield l.capBytes() > 0 && l.bytes() + p.pieceSize() > l.capBytes() ? "capped" : "up";
+                yield l.options().capBytes() > 0 && l.bytes() + p.pieceSize() > l.options().capBytes() ? "capped" : "up";
             }
         };
     }
@@ -106,11 +106,11 @@ public final class ProgressRenderer {
 
     private static String limits(LinkStats l) {
         StringBuilder s = new StringBuilder();
-        if (l.capBytes() > 0) {
-            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.capBytes(), mib(l.capBytes())));
+        if (l.options().capBytes() > 0) {
+            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.options().capBytes(), mib(l.options().capBytes())));
         }
-        if (l.rateLimit() > 0) {
-            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.rateLimit()));
+        if (l.options().rateLimit() > 0) {
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.options().rateLimit()));
         }
         return s.toString();
     }

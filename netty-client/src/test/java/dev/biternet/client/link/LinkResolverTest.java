@@ -15,31 +15,31 @@ class LinkResolverTest {
         LinkSpec s = LinkResolver.resolveOne("127.0.0.2:cap=500M,rate=2Mi", V4);
         assertThat(s.name()).isEqualTo("127.0.0.2");
         assertThat(s.localAddress().getHostAddress()).isEqualTo("127.0.0.2");
-        assertThat(s.capBytes()).isEqualTo(500_000_000L);
-        assertThat(s.rateLimit()).isEqualTo(2L << 20);
+        assertThat(s.options().capBytes()).isEqualTo(500_000_000L);
+        assertThat(s.options().rateLimit()).isEqualTo(2L << 20);
     }
 
     @Test
     void interfaceNameWithRateOnlyAndOptionsInEitherOrder() throws Exception {
-        assertThat(LinkResolver.resolveOne("lo:rate=1.5k", V4).rateLimit()).isEqualTo(1500);
+        assertThat(LinkResolver.resolveOne("lo:rate=1.5k", V4).options().rateLimit()).isEqualTo(1500);
         LinkSpec s = LinkResolver.resolveOne("lo:rate=1G,cap=3Gi", V4);
         assertThat(s.device()).isEqualTo("lo");
-        assertThat(s.capBytes()).isEqualTo(3L << 30);
-        assertThat(s.rateLimit()).isEqualTo(1_000_000_000L);
+        assertThat(s.options().capBytes()).isEqualTo(3L << 30);
+        assertThat(s.options().rateLimit()).isEqualTo(1_000_000_000L);
     }
 
     @Test
     void ipv6AddressKeepsItsColons() throws Exception {
         LinkSpec s = LinkResolver.resolveOne("::1:cap=1Mi", InetAddress.getByName("::1"));
         assertThat(s.localAddress().getHostAddress()).isEqualTo("0:0:0:0:0:0:0:1");
-        assertThat(s.capBytes()).isEqualTo(1L << 20);
+        assertThat(s.options().capBytes()).isEqualTo(1L << 20);
     }
 
     @Test
     void noOptionsMeansNoLimits() throws Exception {
         LinkSpec s = LinkResolver.resolveOne("127.0.0.1", V4);
-        assertThat(s.capBytes()).isZero();
-        assertThat(s.rateLimit()).isZero();
+        assertThat(s.options().capBytes()).isZero();
+        assertThat(s.options().rateLimit()).isZero();
     }
 
     @Test
@@ -53,13 +53,13 @@ class LinkResolverTest {
 
     @Test
     void flowsAreAutoUnlessGiven() throws Exception {
-        assertThat(LinkResolver.resolveOne("127.0.0.1", V4).flows()).isEqualTo(LinkSpec.AUTO_FLOWS);
-        assertThat(LinkResolver.resolveOne("127.0.0.1:flows=auto", V4).flows()).isEqualTo(LinkSpec.AUTO_FLOWS);
+        assertThat(LinkResolver.resolveOne("127.0.0.1", V4).options().flows()).isEqualTo(LinkOptions.AUTO_FLOWS);
+        assertThat(LinkResolver.resolveOne("127.0.0.1:flows=auto", V4).options().flows()).isEqualTo(LinkOptions.AUTO_FLOWS);
         LinkSpec four = LinkResolver.resolveOne("127.0.0.1:cap=1M,flows=4", V4);
-        assertThat(four.flows()).isEqualTo(4);
-        assertThat(four.capBytes()).isEqualTo(1_000_000);
-        assertThat(four.flowCount("cubic").sample(0, 0, 0, false, false)).isEqualTo(4);
-        assertThat(four.flowCount("bbr").sample(0, 0, 0, false, false)).as("given, not judged").isEqualTo(4);
+        assertThat(four.options().flows()).isEqualTo(4);
+        assertThat(four.options().capBytes()).isEqualTo(1_000_000);
+        assertThat(four.options().flowCount("cubic").sample(0, 0, 0, false, false)).isEqualTo(4);
+        assertThat(four.options().flowCount("bbr").sample(0, 0, 0, false, false)).as("given, not judged").isEqualTo(4);
         for (String bad : List.of("0", "17", "many", "")) {
             assertThatThrownBy(() -> LinkResolver.resolveOne("lo:flows=" + bad, V4))
                     .hasMessage("--iface lo:flows=" + bad + ": flows=" + bad + " must be auto or 1 to 16");
@@ -70,10 +70,10 @@ class LinkResolverTest {
     void autoTriesMoreFlowsOnlyWhenTheServerSendsWithALossBasedControl() throws Exception {
         LinkSpec auto = LinkResolver.resolveOne("127.0.0.1", V4);
         for (String cc : List.of("bbr", "bbr2", "bbr3")) {
-            assertThat(run(auto.flowCount(cc))).as(cc).isEqualTo(1);
+            assertThat(run(auto.options().flowCount(cc))).as(cc).isEqualTo(1);
         }
         for (String cc : List.of("cubic", "reno", "")) {
-            assertThat(run(auto.flowCount(cc))).as(cc.isEmpty() ? "unknown" : cc).isGreaterThan(1);
+            assertThat(run(auto.options().flowCount(cc))).as(cc.isEmpty() ? "unknown" : cc).isGreaterThan(1);
         }
     }
 

@@ -202,7 +202,7 @@ class LinkTest {
 
     /** A link of {@code flows} flows (fixed) and cap, connected and started with a server that shares caps over flows. */
     private Link started(int flows, long cap) throws Exception {
-        Link link = new Link(new LinkSpec("flows", null, null, cap, 0, flows), 1, connector, ByteString.EMPTY, owner);
+        Link link = new Link(new LinkSpec("flows", null, null, new LinkOptions(cap, 0, flows)), 1, connector, ByteString.EMPTY, owner);
         links.add(link);
         assertThat(Connector.await(link.connect())).isNull();
         link.start(keeper, store, true, "");

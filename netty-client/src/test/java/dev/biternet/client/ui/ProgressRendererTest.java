@@ -3,6 +3,7 @@ package dev.biternet.client.ui;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biternet.client.Progress;
+import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkStats;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -16,7 +17,8 @@ class ProgressRendererTest {
     private static final int PIECE = 256 * 1024;
 
     private static LinkStats link(String name, String address, long bytes, String state, long cap, long rate) {
-        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state, cap, rate, 0, false, 40, 1);
+        return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state,
+                new LinkOptions(cap, rate, LinkOptions.AUTO_FLOWS), 0, false, 40, 1);
     }
 
     private static Progress downloading(long verified, LinkStats... links) {
@@ -54,7 +56,7 @@ class ProgressRendererTest {
     @Test
     void aLinkDroppedForBadPiecesSaysSoAndWhy() {
         LinkStats bad = new LinkStats("eth1", "10.0.0.2", MIB, 4, 0, 0, 3, 3 * PIECE, 1.0,
-                "dropped: 3 pieces failed their hash", 0, 0, 0, true, 0, 1);
+                "dropped: 3 pieces failed their hash", LinkOptions.NONE, 0, true, 0, 1);
         Progress p = downloading(10 * MIB, link("eth0", "10.0.0.1", 9 * MIB, "up", 0, 0), bad);
 
         List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);

@@ -1,0 +1,44 @@
+package dev.biternet.client.link;
+
+/**
+ * What the user set for one link after its name ({@code --iface IFACE:cap=SIZE,rate=SIZE,flows=N}):
+ * built once by {@link LinkResolver}, carried by {@link LinkSpec} and {@link LinkStats}, and read
+ * where each option acts (the Attach that tells the server the cap and rate, {@link FlowCount},
+ * the summary). A new per-link option is a component here, an entry in {@link LinkResolver}'s
+ * table and the code where it acts.
+ *
+ * @param capBytes payload the link may carry, bytes (0: no cap)
+ * @param rateLimit bytes per second the server may send on the link (0: no limit)
+ * @param flows the TCP flows the link uses, or {@link #AUTO_FLOWS}: as many as pay
+ */
+public record LinkOptions(long capBytes, long rateLimit, int flows) {
+    public static final int AUTO_FLOWS = 0;
+    /** A link given by its name alone. */
+    public static final LinkOptions NONE = new LinkOptions(0, 0, AUTO_FLOWS);
+
+    public LinkOptions withCap(long bytes) {
+        return new LinkOptions(bytes, rateLimit, flows);
+    }
+
+    public LinkOptions withRate(long bytesPerSecond) {
+        return new LinkOptions(capBytes, bytesPerSecond, flows);
+    }
+
+    public LinkOptions withFlows(int n) {
+        return new LinkOptions(capBytes, rateLimit, n);
+    }
+
+    /**
+     * How many flows the link uses, judged as the download runs: the number given, or with
+     * {@code auto} as many as pay, unless the server sends with a congestion control that random
+     * loss does not hold down (BBR: one flow fills a lossy link, more only crowd it).
+     *
+     * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
+     */
+    public FlowCount flowCount(String serverCongestion) {
+        if (flows != AUTO_FLOWS) {
+            return FlowCount.fixed(flows);
+        }
+        return new FlowCount(serverCongestion.startsWith("bbr") ? 1 : FlowCount.MAX_FLOWS);
+    }
+}
