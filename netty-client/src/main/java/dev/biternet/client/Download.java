@@ -57,10 +57,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * One download: connects one channel per link (each bound to its interface), opens the session
- * on the first, attaches them all, and waits until every piece is verified, the whole file's
- * hash checks out and the file is renamed into place. It holds the output's lock
- * ({@link OutputLock}) from before it reads a previous run's state until it ends.
+ * One download from start to result: it takes the output's lock ({@link OutputLock}) from
+ * before it reads a previous run's state until it ends, loads that state (resume), connects
+ * each {@link Link}'s first flow (its {@link Connector} is Netty's {@code Bootstrap}: the
+ * device binding, TLS), opens the session on the link that connects first, makes the store,
+ * starts the links, and supervises them until every piece is verified, the whole file's hash
+ * checks out and the file is renamed into place, or something ends it (a link's report through
+ * {@link LinkOwner}, every link lost, capped or dropped). Keeping links up is theirs.
  */
 public final class Download {
     /** SOL_SOCKET / SO_BINDTODEVICE on Linux; Netty has no named option for it. */

@@ -12,10 +12,8 @@ import java.io.PrintStream;
  *
  * <p>Netty's default looks for SLF4J, Log4j 2 and Log4j on the class path (a failed class lookup
  * each) and then logs through {@code java.util.logging}, which prints a warning as two lines
- * with a timestamp and the logging class. Its set-up took 28-34 ms of the start-up side thread
- * ({@link EarlyStart}), this factory's well under 1 ms. The whole process did not get cheaper
- * by as much: protobuf's descriptors set up {@code java.util.logging} anyway, a little later on
- * the same thread (a 100-byte download over three lab links: 0.37 CPU s either way, 12 runs).
+ * with a timestamp and the logging class. What the default's set-up cost the start and what
+ * this one saved: docs/DESIGN.md, "Start-up".
  */
 final class NettyLog extends InternalLoggerFactory {
     private final PrintStream err;

@@ -8,8 +8,8 @@ package dev.biternet.client.link;
  * <p>The window is the link's delivery rate times its round trip plus {@value #HEADROOM_SECONDS}
  * s (hashing, the disk, jitter), plus two pieces, so a link keeps at least its bandwidth-delay
  * product in flight. While the window is what limits the link (the rate times the round trip
- * leaves less than half the headroom and a piece of the window free) it doubles each tick, as TCP's slow start does, until the link and not the
- * window is the limit: a window sized from the measured rate alone could never open up on a
+ * leaves less than half the headroom and a piece of the window free) it doubles each tick, as
+ * TCP's slow start does, until the link and not the window is the limit: a window sized from the measured rate alone could never open up on a
  * link whose round trip is longer than its headroom, since the rate it measures is then set by
  * the window itself. It shrinks only on evidence, a tick that delivered data at a lower rate,
  * and then by at most a quarter a tick; a tick that delivered nothing (a stall, a link waiting

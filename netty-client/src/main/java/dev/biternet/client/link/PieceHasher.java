@@ -18,9 +18,9 @@ import java.util.function.Consumer;
  * at most one pool thread at a time), so the digest is that of the piece's bytes in order.
  *
  * <p>The bytes hashed are the bytes written: the piece buffer {@link PieceWriter} writes was
- * copied from the buffers hashed here, which are released only after hashing. Memory waiting here is bounded by the link's window: the
- * server sends no more than the window of unacknowledged pieces, and a piece is acknowledged only
- * once its digest is known.
+ * copied from the buffers hashed here, which are released only after hashing. Memory waiting
+ * here is bounded by the link's window: the server sends no more than the window of
+ * unacknowledged pieces, and a piece is acknowledged only once its digest is known.
  */
 final class PieceHasher {
     /** Threads shared by every link of the process: one per core, daemons. */

@@ -5,8 +5,9 @@ import java.util.concurrent.Executors;
 
 /**
  * The threads that write whole pieces to the part file and judge them, shared by every link of
- * the process. Writes with {@code O_DIRECT} wait for the disk (about 0.2 ms for 256 KiB here),
- * so they run here and not on a hashing thread, which goes on with the next piece meanwhile.
+ * the process. Writes with {@code O_DIRECT} wait for the disk, so they run here and not on a
+ * hashing thread, which goes on with the next piece meanwhile (docs/DESIGN.md, "Whole pieces,
+ * written directly").
  * Two threads: a disk takes several writes at once, and the threads mostly wait.
  */
 final class PieceWriter {

@@ -1,0 +1,11 @@
+/**
+ * {@code biternet-get}, the client: {@link dev.biternet.client.GetCommand} (the command line,
+ * the one model; {@link dev.biternet.client.QuickArgs} its quick path, from the table
+ * {@link dev.biternet.client.QuickTable} generates, and {@link dev.biternet.client.EarlyStart}
+ * the work done while it is read), {@link dev.biternet.client.Download} (one download from the
+ * output's lock to the result, and its supervision), {@link dev.biternet.client.ExitCodes} (the
+ * exit codes, the one place they are written), {@link dev.biternet.client.Summary} (the summary
+ * and {@code --json}). The links are {@code client.link}'s, the file on disk
+ * {@code client.store}'s, routes {@code client.route}'s, live progress {@code client.ui}'s.
+ */
+package dev.biternet.client;
