@@ -45,8 +45,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--root", paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable (required).")
     private Path root;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "ADDR",
-            description = "Address to listen on (default: ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
+    // No defaultValue: null means the wildcard ListenHost picks ('::', or 0.0.0.0 without IPv6).
+    @Option(names = "--host", paramLabel = "ADDR",
+            description = "Address to listen on (default: '::', every IPv4 and IPv6 address; 0.0.0.0 where the host has no IPv6).")
     private String host;
 
     @Option(names = "--port", defaultValue = "7420", paramLabel = "PORT",
@@ -145,9 +146,10 @@ public final class ServeCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
         }
         Access access = access();
+        String listen = host != null ? host : ListenHost.wildcard(err::println);
         BiternetServer server;
         try {
-            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60, access));
+            server = BiternetServer.start(new BiternetServer.Config(root, listen, port, pieceSize, ioThreads, hashThreads, 60, access));
         } catch (java.io.IOException e) {
             err.println("biternet-serve: " + e.getMessage());
             return 1;
