@@ -39,7 +39,11 @@ final class ServeProcess implements AutoCloseable {
         command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), ServeCommand.class.getName()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(stderr.toFile());
+        // Its default hash cache beside its log, not in the home directory of whoever runs the tests.
+        pb.environment().remove("CACHE_DIRECTORY");
+        pb.environment().put("XDG_CACHE_HOME", stderr.toAbsolutePath().resolveSibling("cache").toString());
+        Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         return new ServeProcess(p, stderr, out.readLine());
     }

@@ -2,10 +2,12 @@ package dev.biternet.server.metrics;
 
 import dev.biternet.common.cli.BuildInfo;
 import dev.biternet.proto.Error;
+import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.security.Capacity;
 import dev.biternet.server.session.PieceAllocator;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -42,6 +44,8 @@ import java.util.function.Supplier;
  *  biternet_session_sent_bytes_{count,sum,max} payload sent per closed session
  *  biternet_pieces_claimed_total{kind}         new, reclaimed (after a release), copy (endgame duplicate)
  *  biternet_pieces_done_total                  pieces the client verified
+ *  biternet_hashed_bytes_total                 file bytes read to hash pieces
+ *  biternet_hash_cache_hits_total              files whose digests came from the hash cache
  *  biternet_errors_total{code}                 Error frames sent, by Error.Code
  *  biternet_refused_total{limit}               LIMIT_EXCEEDED answers, by the limit reached: connections,
  *                                              connections_per_address, sessions, sessions_per_address,
@@ -87,6 +91,14 @@ public final class ServerMetrics implements PieceAllocator.Listener {
     public void bindOpen(Supplier<Number> sessions, Supplier<Number> channels) {
         Gauge.builder("biternet.sessions.open", sessions).description("Open sessions").register(registry);
         Gauge.builder("biternet.channels.open", channels).description("Open client connections").register(registry);
+    }
+
+    /** Registers what hashing read, and what the hash cache saved it from reading. */
+    public void bindHasher(FileHasher hasher) {
+        FunctionCounter.builder("biternet.hashed", hasher, FileHasher::hashedBytes).baseUnit("bytes")
+                .description("File bytes read to hash pieces").register(registry);
+        FunctionCounter.builder("biternet.hash.cache.hits", hasher, FileHasher::savedHits)
+                .description("Files whose piece hashes were read from the hash cache instead of the file").register(registry);
     }
 
     /** Registers the server-wide session limits and what is held of them. */
