@@ -6,7 +6,7 @@ import java.util.Properties;
 
 /**
  * The version and git commit this build was made from, written into {@code build.properties}
- * by Maven's resource filtering ({@code netty-common/pom.xml}); "unknown" where a build had no
+ * by the build ({@code netty-common/pom.xml}); "unknown" where a build had no git or no
  * repository to read the commit from.
  */
 public final class BuildInfo {
@@ -32,10 +32,8 @@ public final class BuildInfo {
                 p.load(in);
             }
         } catch (IOException e) {
-            // a jar that cannot read its own resource: report "unknown" rather than fail a command
+            // a jar that cannot read its own resource (or an IDE build without it): "unknown", not a failed command
         }
-        // An unfiltered file (an IDE copying resources itself) holds the placeholders.
-        p.entrySet().removeIf(e -> String.valueOf(e.getValue()).startsWith("${"));
         return p;
     }
 }

@@ -164,6 +164,8 @@ public final class FileHasher implements AutoCloseable {
     private static final class Job {
         final PieceHashes hashes;
         final HashCache saved;
+        /** Wall clock when the job began, after the version was read: every read of the file comes later. */
+        final long createdNanos = System.currentTimeMillis() * 1_000_000L;
         /** The hash cache was looked at (on the first turn); true if it had this version. */
         boolean savedTried;
         boolean fromSaved;
@@ -233,11 +235,11 @@ public final class FileHasher implements AutoCloseable {
          * first if asked (before: a server stopped once a download ends has them saved).
          */
         private void finish(int count, byte[] fileSha, boolean save) throws IOException {
-            if (!file.current().equals(hashes.version())) {
+            if (!file.current().sameContentAs(hashes.version())) {
                 throw new IOException("file changed while hashing");
             }
             if (save) {
-                saved.save(hashes, fileSha, System.currentTimeMillis() * 1_000_000L);
+                saved.save(hashes, fileSha, createdNanos);
             }
             hashes.publish(count, Digests.root(hashes.allDigests()), fileSha);
         }

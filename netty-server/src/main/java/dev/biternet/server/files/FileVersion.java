@@ -10,9 +10,19 @@ import java.util.concurrent.TimeUnit;
 /**
  * One version of a served file: its real path, size, modification and status-change times and
  * identity (device and inode). The change time moves on every write, even when the modification
- * time is set back afterwards, so two equal versions are the same bytes as far as the kernel tells.
+ * time is set back afterwards, so two equal versions are the same bytes as far as the kernel
+ * tells; it also moves when the file is renamed over, linked or its mode changed, so equality is
+ * the strict test (what the {@link HashCache} asks) and {@link #sameContentAs} the lenient one.
  */
 public record FileVersion(Path path, long size, long mtimeNanos, long ctimeNanos, long device, long inode) {
+    /**
+     * Same file, size and modification time: what a session reading an open file asks, since the
+     * change time also moves when the file is merely renamed over (its link count drops) or chmodded.
+     */
+    public boolean sameContentAs(FileVersion other) {
+        return size == other.size && mtimeNanos == other.mtimeNanos && device == other.device && inode == other.inode;
+    }
+
     /** The file at {@code realPath} now (by name). */
     public static FileVersion of(Path realPath) throws IOException {
         return read(realPath, realPath);

@@ -44,9 +44,10 @@ public final class HashCache {
      */
     private static final long MAX_ENTRY_BYTES = 256L << 20;
     /**
-     * A file whose change time is this close to the moment its hashing ended is not saved: a
+     * A file whose change time is this close to the moment its hashing began is not saved: a
      * write in the same timestamp tick (coarse clocks, file systems with second or two-second
-     * stamps) would leave every recorded attribute as it was ("racily clean", as git calls it).
+     * stamps) would leave every recorded attribute as it was ("racily clean", as git calls it),
+     * while a write later than this moves the change time.
      */
     static final Duration RACY = Duration.ofSeconds(2);
     private final Path dir;
@@ -153,15 +154,15 @@ public final class HashCache {
 
     /**
      * Saves every digest of {@code hashes} and the whole file's SHA-256, checked to be the file's
-     * current version, unless the file changed too recently (before {@code nowNanos}, wall clock)
-     * to tell a later write apart ({@link #RACY}). A failure to write is logged once and
-     * otherwise ignored: the cache only saves work.
+     * current version, unless the file changed too close to {@code startNanos} (wall clock, when
+     * its hashing began: every read came later) to tell a later write apart ({@link #RACY}). A
+     * failure to write is logged once and otherwise ignored: the cache only saves work.
      */
-    void save(PieceHashes hashes, byte[] fileSha256, long nowNanos) {
+    void save(PieceHashes hashes, byte[] fileSha256, long startNanos) {
         FileVersion v = hashes.version();
-        if (nowNanos - v.ctimeNanos() < racy.toNanos()) {
-            LOG.debug("hash cache: not saving {}: changed {} ms before its hashing ended", v.path(),
-                    (nowNanos - v.ctimeNanos()) / 1_000_000);
+        if (startNanos - v.ctimeNanos() < racy.toNanos()) {
+            LOG.debug("hash cache: not saving {}: changed {} ms before its hashing began", v.path(),
+                    (startNanos - v.ctimeNanos()) / 1_000_000);
             return;
         }
         PieceLayout layout = hashes.layout();
