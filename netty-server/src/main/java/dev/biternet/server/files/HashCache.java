@@ -60,9 +60,14 @@ public final class HashCache {
     }
 
     HashCache(Path dir, Duration racy) throws IOException {
-        Files.createDirectories(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (java.nio.file.FileSystemException e) {
+            // "Not a directory", "Permission denied": the reason, the path is the caller's to say
+            throw new IOException(e.getReason() != null ? e.getReason() : e.getClass().getSimpleName(), e);
+        }
         if (!Files.isWritable(dir)) {
-            throw new IOException(dir + " is not writable");
+            throw new IOException("not writable");
         }
         this.dir = dir;
         this.racy = racy;
