@@ -536,7 +536,7 @@ public final class Download {
             long bytes = carried();
             boolean atLimit = spec.rateLimit() > 0 && rateMeter.rate(seconds, bytes) >= 0.9 * spec.rateLimit();
             boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
-            int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
+            int want = count.sample(seconds, bytes, retransmitted(), rtt, nearEnd, atLimit);
             List<Flow> active = flows.stream().filter(f -> !f.retired).toList();
             for (int i = active.size(); i < want && !over; i++) {
                 Flow f = new Flow(this, handler(null), transport, loops, remote);
@@ -561,6 +561,19 @@ public final class Download {
         /** True once the link cannot take another piece without passing its cap. */
         boolean capReached() {
             return spec.capBytes() > 0 && store != null && carried() + store.layout().pieceSize() > spec.capBytes();
+        }
+
+        /**
+         * What the server retransmitted over the link's current connections, bytes; -1 when
+         * none of them said (a server without TCP_INFO, or nothing received yet).
+         */
+        long retransmitted() {
+            long n = -1;
+            for (Flow f : flows) {
+                long r = f.retired ? -1 : f.current.retransmittedBytes();
+                n = r < 0 ? n : Math.max(0, n) + r;
+            }
+            return n;
         }
 
         /** Payload over all of the link's flows and connections. */
