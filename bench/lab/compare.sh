@@ -250,7 +250,7 @@ if want biternet; then
   start_biternet() { # the server, then a 1 MiB warm-up download through every link
     serve_starts=$((serve_starts + 1))
     local log="$logs/biternet-serve.$serve_starts.log"
-    srv "$snap/bin/biternet-serve" --root "$root" --host 198.18.100.1 --port 7420 >"$log" 2>&1 &
+    srv "$snap/bin/biternet-serve" --root "$root" --host 198.18.100.1 --port 7420 --hash-cache none >"$log" 2>&1 &
     pids+=($!)
     serve_pid=$!
     wait_for "$log" " port 7420 " "$serve_pid" "biternet-serve"

@@ -107,6 +107,11 @@ final class Lab implements AutoCloseable {
         script("rate", name, Integer.toString(link), Integer.toString(newMbit));
     }
 
+    /** The TCP congestion control of both namespaces: bbr, cubic, reno. */
+    void congestionControl(String name) throws IOException, InterruptedException {
+        script("cc", this.name, name);
+    }
+
     void cut(int link) throws IOException, InterruptedException {
         script("cut", name, Integer.toString(link));
     }
@@ -197,13 +202,18 @@ final class Lab implements AutoCloseable {
     void startServer(Path root, String... extra) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-srv",
                 repo.resolve("bin/biternet-serve").toString(), "--root", root.toString(), "--host", SERVICE,
-                "--port", Integer.toString(PORT)));
+                "--port", Integer.toString(PORT), "--hash-cache", "none"));
         cmd.addAll(List.of(extra));
         server = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+        // Log lines (the hash cache's, say) may come before the one that names the port.
         CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> {
             try {
-                return r.readLine();
+                String l;
+                while ((l = r.readLine()) != null && !l.contains(" port ")) {
+                    // not yet listening
+                }
+                return l;
             } catch (IOException e) {
                 return null;
             }

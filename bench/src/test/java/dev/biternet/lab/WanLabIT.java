@@ -73,4 +73,28 @@ class WanLabIT {
                     get.transferSeconds(), alone, get.summary()).isGreaterThanOrEqualTo(FLOOR);
         }
     }
+
+    /**
+     * A lossy link under a loss-based congestion control (cubic: what most desktops send with)
+     * holds one TCP flow far below its rate; biternet measures that more flows pay on it and
+     * opens them, while the clean link keeps few. Bytes equal, flows counted in the summary.
+     */
+    @Test
+    void aLossyLinkUnderCubicGetsMoreFlows() throws Exception {
+        long size = 32L << 20;
+        Path source = Lab.randomFile(served, "cubic.bin", size);
+        try (Lab lab = Lab.create("30:20:1", "30:20")) {
+            lab.congestionControl("cubic");
+            lab.startServer(served);
+            Path out = downloads.resolve("cubic.bin");
+
+            Lab.Get get = lab.get("cubic.bin", out, 120);
+
+            assertThat(get.exitCode()).as(get.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            JsonNode lossy = get.summary().get("links").get(0);
+            assertThat(lossy.get("flows").asInt()).as("flows on the lossy link: %s", get.summary()).isGreaterThanOrEqualTo(4);
+            assertThat(lossy.get("bytes").asLong()).isPositive();
+        }
+    }
 }

@@ -4,6 +4,7 @@ import dev.biternet.common.transport.Transport;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Error;
 import dev.biternet.server.files.FileHasher;
+import dev.biternet.server.files.HashCache;
 import dev.biternet.server.files.ServedRoot;
 import dev.biternet.server.metrics.ServerMetrics;
 import dev.biternet.server.security.Access;
@@ -35,10 +36,16 @@ import org.slf4j.LoggerFactory;
 public final class BiternetServer implements AutoCloseable {
     /**
      * What to serve and where. {@code pieceSize} 0 picks the default for each file; {@code access}
-     * holds the access token and the per-address limits.
+     * holds the access token and the per-address limits; {@code hashCache} keeps piece hashes
+     * across restarts (null: in memory only).
      */
     public record Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
-                         int sessionIdleSeconds, Access access) {
+                         int sessionIdleSeconds, Access access, HashCache hashCache) {
+        public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
+                      int sessionIdleSeconds, Access access) {
+            this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, null);
+        }
+
         public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
                       int sessionIdleSeconds) {
             this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, Access.DEFAULT);
@@ -49,11 +56,15 @@ public final class BiternetServer implements AutoCloseable {
         }
 
         public Config withPieceSize(int size) {
-            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access);
+            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access, hashCache);
         }
 
         public Config withAccess(Access a) {
-            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a);
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a, hashCache);
+        }
+
+        public Config withHashCache(HashCache cache) {
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, cache);
         }
     }
 
@@ -72,13 +83,14 @@ public final class BiternetServer implements AutoCloseable {
             throws IOException, InterruptedException {
         ServedRoot root = new ServedRoot(config.root());
         this.transport = transport;
-        this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64);
+        this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache());
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
                 config.access().limits(), metrics);
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
         ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access(), metrics);
         metrics.bindOpen(sessions::size, initializer::openChannels);
+        metrics.bindHasher(hasher);
         boolean ok = false;
         try {
             ServerBootstrap b = new ServerBootstrap()

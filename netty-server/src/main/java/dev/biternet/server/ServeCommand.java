@@ -5,6 +5,7 @@ import ch.qos.logback.classic.LoggerContext;
 import dev.biternet.common.cli.TlsOptions;
 import dev.biternet.common.cli.TokenOption;
 import dev.biternet.common.cli.VersionProvider;
+import dev.biternet.server.files.HashCache;
 import dev.biternet.server.metrics.MetricsEndpoint;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.AccessToken;
@@ -47,8 +48,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--root", paramLabel = "DIR", description = "Directory to serve; nothing outside it is reachable (required).")
     private Path root;
 
-    @Option(names = "--host", defaultValue = "0.0.0.0", paramLabel = "ADDR",
-            description = "Address to listen on (default: ${DEFAULT-VALUE}; '::' for IPv4 and IPv6).")
+    // No defaultValue: null means the wildcard ListenHost picks ('::', or 0.0.0.0 without IPv6).
+    @Option(names = "--host", paramLabel = "ADDR",
+            description = "Address to listen on (default: '::', every IPv4 and IPv6 address; 0.0.0.0 where the host has no IPv6).")
     private String host;
 
     @Option(names = "--port", defaultValue = "7420", paramLabel = "PORT",
@@ -67,6 +69,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--hash-threads", paramLabel = "N", defaultValue = "1",
             description = "Threads hashing files seen for the first time (default: ${DEFAULT-VALUE}).")
     private int hashThreads;
+
+    @Option(names = "--hash-cache", paramLabel = "DIR",
+            description = "Keep piece hashes here across restarts, so a known file is not read again; 'none': in memory"
+                    + " only (default: $CACHE_DIRECTORY, else $XDG_CACHE_HOME/biternet, else ~/.cache/biternet).")
+    private String hashCache;
 
     @Mixin
     private final TokenOption token = new TokenOption();
@@ -142,9 +149,12 @@ public final class ServeCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "--piece-size must be 16384..16777216, not " + pieceSize);
         }
         Access access = access();
+        String listen = host != null ? host : ListenHost.wildcard(err::println);
+        HashCache cache = hashCache();
         BiternetServer server;
         try {
-            server = BiternetServer.start(new BiternetServer.Config(root, host, port, pieceSize, ioThreads, hashThreads, 60, access));
+            server = BiternetServer.start(new BiternetServer.Config(root, listen, port, pieceSize, ioThreads, hashThreads, 60, access,
+                    cache));
         } catch (java.io.IOException e) {
             err.println("biternet-serve: " + e.getMessage());
             return 1;
@@ -183,6 +193,33 @@ public final class ServeCommand implements Callable<Integer> {
         out.flush();
         server.awaitClose();
         return 0;
+    }
+
+    /**
+     * The piece-hash cache: the directory named, none, or the default one; a default that cannot
+     * be used is reported in one line and the server runs without it.
+     */
+    private HashCache hashCache() {
+        if ("none".equals(hashCache)) {
+            return null;
+        }
+        Path dir = hashCache != null ? Path.of(hashCache) : HashCache.defaultDir(System.getenv());
+        if (dir == null) {
+            LoggerFactory.getLogger("biternet.server").info("hash cache: off (no HOME, XDG_CACHE_HOME or CACHE_DIRECTORY)");
+            return null;
+        }
+        try {
+            HashCache cache = HashCache.open(dir);
+            LoggerFactory.getLogger("biternet.server").info("hash cache: {}", cache.dir());
+            return cache;
+        } catch (java.io.IOException e) {
+            if (hashCache != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--hash-cache: cannot use " + dir + ": " + e.getMessage());
+            }
+            LoggerFactory.getLogger("biternet.server").warn("hash cache: off, {} cannot be used ({}); --hash-cache DIR names another",
+                    dir, e.getMessage());
+            return null;
+        }
     }
 
     private Access access() {

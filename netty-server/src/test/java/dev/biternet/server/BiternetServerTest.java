@@ -78,6 +78,45 @@ public class BiternetServerTest {
         assertThat(server.port()).isPositive();
     }
 
+    /**
+     * A header that echoes an ack's clock also says what TCP retransmitted on the channel
+     * (TCP_INFO, epoll only): the client's evidence that a path loses packets. Loopback loses none.
+     */
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void echoesCarryWhatTcpRetransmittedWhereTheTransportCanTell(Transport transport) throws Exception {
+        int size = 8 * PIECE;
+        TestFiles.write(root.resolve("echo.bin"), 3, size);
+        start(transport);
+        try (WireClient c = new WireClient(server.address())) {
+            c.hello();
+            c.open("echo.bin");
+            SessionOpened opened = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+            c.send(Envelope.newBuilder().setAttach(Attach.newBuilder().setSessionId(opened.getSessionId())
+                    .setSecret(opened.getAttachSecret()).setWindow(1).setLinkName("echo")).build());
+            List<PieceHeader> echoes = new ArrayList<>();
+            List<PieceHeader> others = new ArrayList<>();
+            for (int got = 0; got < opened.getPieceCount(); ) {
+                if (c.read() instanceof Piece p) {
+                    (p.header().getEchoUs() != 0 ? echoes : others).add(p.header());
+                    if (p.header().getOffset() + p.bytes().length == Math.min(size, (p.header().getIndex() + 1L) * PIECE)) {
+                        got++;
+                        c.send(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(p.header().getIndex()).setOk(true)
+                                .setSentUs(System.nanoTime() / 1000 + 1)).build());
+                    }
+                }
+            }
+            assertThat(echoes).as("window 1: every piece after the first follows an ack").hasSizeGreaterThanOrEqualTo(7);
+            assertThat(others).noneMatch(PieceHeader::hasRetransmittedBytes);
+            if (transport == Transport.EPOLL) {
+                assertThat(echoes).allSatisfy(h -> assertThat(h.getRetransmittedBytes()).isZero());
+                assertThat(echoes).allMatch(PieceHeader::hasRetransmittedBytes);
+            } else {
+                assertThat(echoes).noneMatch(PieceHeader::hasRetransmittedBytes);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Transport.class)
     void sessionOpenedHasTheLayoutAndTheRootAndEachPieceCarriesItsDigest(Transport transport) throws Exception {

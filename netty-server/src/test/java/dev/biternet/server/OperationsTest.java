@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.biternet.common.cli.BuildInfo;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.SessionOpened;
 import dev.biternet.server.BiternetServerTest.WireClient;
@@ -97,7 +98,14 @@ class OperationsTest {
         try (MetricsEndpoint endpoint = MetricsEndpoint.start("127.0.0.1", 0, server.metrics());
              WireClient c = new WireClient(server.address())) {
             String before = scrape(endpoint);
-            assertThat(sample(before, "biternet_bytes_sent_total")).isZero();
+            assertThat(sample(before, "biternet_sent_bytes_total")).isZero();
+            assertThat(sample(before, "biternet_build_info{commit=\"" + BuildInfo.commit() + "\",version=\""
+                    + BuildInfo.version() + "\"}")).isEqualTo(1);
+            assertThat(BuildInfo.commit()).matches("[0-9a-f]{12}|unknown");
+            assertThat(sample(before, "process_uptime_seconds")).isPositive();
+            assertThat(sample(before, "process_files_open_files")).isPositive();
+            assertThat(before).contains("jvm_memory_used_bytes{area=\"heap\"", "jvm_threads_live_threads ",
+                    "jvm_gc_", "process_cpu_usage ", "netty_allocator_memory_used{");
             assertThat(sample(before, "biternet_sessions_open")).isZero();
 
             c.hello();
@@ -120,7 +128,7 @@ class OperationsTest {
 
             String during = scrape(endpoint);
             assertThat(sample(during, "biternet_sessions_open")).isEqualTo(1);
-            assertThat(sample(during, "biternet_bytes_sent_total")).isEqualTo(size);
+            assertThat(sample(during, "biternet_sent_bytes_total")).isEqualTo(size);
             assertThat(sample(during, "biternet_pieces_claimed_total{kind=\"new\"}")).isEqualTo(6);
             assertThat(sample(during, "biternet_pieces_claimed_total{kind=\"reclaimed\"}")).isZero();
             assertThat(sample(during, "biternet_pieces_claimed_total{kind=\"copy\"}")).isZero();
@@ -132,8 +140,8 @@ class OperationsTest {
             String after = server.metrics().scrape();
             server = null;
             assertThat(sample(after, "biternet_sessions_closed_total{result=\"complete\"}")).isEqualTo(1);
-            assertThat(sample(after, "biternet_session_bytes_sum")).isEqualTo(size);
-            assertThat(sample(after, "biternet_session_bytes_count")).isEqualTo(1);
+            assertThat(sample(after, "biternet_session_sent_bytes_sum")).isEqualTo(size);
+            assertThat(sample(after, "biternet_session_sent_bytes_count")).isEqualTo(1);
         }
     }
 }

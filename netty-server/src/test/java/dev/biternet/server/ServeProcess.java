@@ -30,10 +30,20 @@ final class ServeProcess implements AutoCloseable {
 
     /** Starts {@code biternet-serve args} and waits for its first line on stdout (null if it exited first). */
     static ServeProcess start(Path stderr, String... args) throws IOException {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), ServeCommand.class.getName()));
+        return start(stderr, List.of(), args);
+    }
+
+    /** As {@link #start(Path, String...)}, with {@code jvmOptions} for its JVM. */
+    static ServeProcess start(Path stderr, List<String> jvmOptions, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ServeCommand.class.getName()));
         command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(stderr.toFile());
+        // Its default hash cache beside its log, not in the home directory of whoever runs the tests.
+        pb.environment().remove("CACHE_DIRECTORY");
+        pb.environment().put("XDG_CACHE_HOME", stderr.toAbsolutePath().resolveSibling("cache").toString());
+        Process p = pb.start();
         BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         return new ServeProcess(p, stderr, out.readLine());
     }

@@ -127,7 +127,7 @@ public final class Link {
         long bytes = carried();
         boolean atLimit = spec.options().rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.options().rateLimit();
         boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
-        int want = count.sample(seconds, bytes, rtt, nearEnd, atLimit);
+        int want = count.sample(seconds, bytes, retransmitted(), rtt, nearEnd, atLimit);
         List<Flow> active = flows.stream().filter(f -> !f.retired()).toList();
         for (int i = active.size(); i < want && !owner.over(); i++) {
             Flow f = new Flow(this, handler(null));
@@ -156,6 +156,19 @@ public final class Link {
     public boolean capReached() {
         long cap = spec.options().capBytes();
         return cap > 0 && store != null && carried() + store.layout().pieceSize() > cap;
+    }
+
+    /**
+     * What the server retransmitted over the link's current connections, bytes; -1 when
+     * none of them said (a server without TCP_INFO, or nothing received yet).
+     */
+    long retransmitted() {
+        long n = -1;
+        for (Flow f : flows) {
+            long r = f.retired() ? -1 : f.current().retransmittedBytes();
+            n = r < 0 ? n : Math.max(0, n) + r;
+        }
+        return n;
     }
 
     /** Payload over all of the link's flows and connections. */

@@ -96,6 +96,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
     private volatile double rtt;
     private volatile double minRtt;
+    /** What the server's TCP retransmitted on this connection (PieceHeader), -1 until it said. */
+    private volatile long retransmitted = -1;
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
@@ -134,6 +136,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
     public boolean flowGroups() {
         return flowGroups;
+    }
+
+    /** What the server said its TCP retransmitted on this connection so far, bytes; -1 if it did not say. */
+    public long retransmittedBytes() {
+        return retransmitted;
     }
 
     /** The congestion control the server said it sends with (Welcome; "" until then or if it did not say). */
@@ -341,6 +348,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         if (h.getEchoUs() != 0) {
             roundTrip((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
+        }
+        if (h.hasRetransmittedBytes()) {
+            retransmitted = Math.max(retransmitted, h.getRetransmittedBytes());
         }
         receiver.onHeader(h);
     }

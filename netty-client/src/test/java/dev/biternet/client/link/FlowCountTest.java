@@ -29,6 +29,8 @@ class FlowCountTest {
         final double[] since = new double[FlowCount.MAX_FLOWS];
         int maxSeen = 1;
         double secondsAboveOne;
+        /** What the server says its TCP retransmitted, over what it carried; -1: the server does not say. */
+        double lossRatio = -1;
         /** Flows beyond this are too many for the link; and how long it had them. */
         int tooMany = Integer.MAX_VALUE;
         double secondsAbove;
@@ -50,7 +52,8 @@ class FlowCountTest {
                 }
                 bytes += Math.min(capacity, carrying * perFlow) * STEP;
                 now += STEP;
-                int next = count.sample(now, (long) bytes, rtt, nearEnd, atRateLimit);
+                long retransmitted = lossRatio < 0 ? -1 : (long) (bytes * lossRatio);
+                int next = count.sample(now, (long) bytes, retransmitted, rtt, nearEnd, atRateLimit);
                 for (int i = flows; i < next; i++) {
                     since[i] = now + connect;
                 }
@@ -85,6 +88,23 @@ class FlowCountTest {
         link.run(count, 240, false, false);
         assertThat(link.flows).isEqualTo(1);
         assertThat(link.secondsAboveOne).isBetween(3.0, 9 * 0.9);
+    }
+
+    @Test
+    void aLinkTheServerSaysLosesNothingIsNeverTried() {
+        // a cubic flow filling a queue: a retransmission in 5,000 segments
+        Model full = new Model(6.25 * MB, 6.25 * MB, 0.04);
+        full.lossRatio = 0.0002;
+        FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
+        assertThat(full.run(count, 120, false, false)).isEqualTo(1);
+        assertThat(full.maxSeen).isEqualTo(1);
+    }
+
+    @Test
+    void aLinkTheServerSaysLosesOnePercentGetsItsFlows() {
+        Model lossy = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        lossy.lossRatio = 0.01;
+        assertThat(lossy.run(new FlowCount(FlowCount.MAX_FLOWS), 5, false, false)).isGreaterThanOrEqualTo(8);
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Computes and caches piece hashes, once per file version, reading through the descriptor the
@@ -21,7 +22,9 @@ import java.util.concurrent.TimeUnit;
  * lately) is paused and its descriptor closed, keeping what was hashed for the next request.
  * Hashes are published in small batches, so a session can serve the first pieces of a huge file
  * while the rest is still being hashed. Entries are keyed by {@link FileVersion}, so a changed
- * file (size, mtime or inode) is hashed anew; the cache keeps the most recent versions.
+ * file (size, times or inode) is hashed anew; the cache keeps the most recent versions. With a
+ * {@link HashCache}, a file's first turn looks for its digests there before reading it, and a
+ * file hashed to the end is saved there.
  */
 public final class FileHasher implements AutoCloseable {
     /** Bytes one turn hashes (at least a piece) before the next waiting file gets its turn. */
@@ -32,17 +35,31 @@ public final class FileHasher implements AutoCloseable {
     private final int maxEntries;
     private final long askedGraceNanos;
     private final Map<FileVersion, Job> cache;
+    /** Digests kept on disk across restarts, or null. */
+    private final HashCache saved;
+    private final LongAdder hashedBytes = new LongAdder();
+    private final LongAdder savedHits = new LongAdder();
     /** Files with pieces left that someone waits for, in turn order; guarded by this. */
     private final ArrayDeque<Job> turns = new ArrayDeque<>();
     private final List<Thread> threads = new ArrayList<>();
     private boolean closed;
 
     public FileHasher(int threads, int maxEntries) {
-        this(threads, maxEntries, ASKED_GRACE_NANOS);
+        this(threads, maxEntries, null);
+    }
+
+    /** @param saved where digests are kept across restarts, or null for memory only */
+    public FileHasher(int threads, int maxEntries, HashCache saved) {
+        this(threads, maxEntries, ASKED_GRACE_NANOS, saved);
     }
 
     /** @param askedGraceNanos how long a file asked for counts as wanted with no session listening */
     FileHasher(int threads, int maxEntries, long askedGraceNanos) {
+        this(threads, maxEntries, askedGraceNanos, null);
+    }
+
+    private FileHasher(int threads, int maxEntries, long askedGraceNanos, HashCache saved) {
+        this.saved = saved;
         this.maxEntries = maxEntries;
         this.askedGraceNanos = askedGraceNanos;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
@@ -70,7 +87,7 @@ public final class FileHasher implements AutoCloseable {
         FileVersion version = file.version();
         Job job = cache.get(version);
         if (job == null || !job.hashes.layout().equals(layout) || job.hashes.failure() != null) {
-            job = new Job(new PieceHashes(version, layout));
+            job = new Job(new PieceHashes(version, layout), saved);
             cache.put(version, job);
         }
         job.askedNanos = System.nanoTime();
@@ -106,7 +123,12 @@ public final class FileHasher implements AutoCloseable {
             String failure = null;
             boolean more;
             try {
+                long before = job.bytesRead;
                 more = job.slice(buf);
+                hashedBytes.add(job.bytesRead - before);
+                if (job.fromSaved) {
+                    savedHits.increment();
+                }
             } catch (IOException | RuntimeException e) {
                 failure = job.hashes.version().path().getFileName() + ": "
                         + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
@@ -128,9 +150,26 @@ public final class FileHasher implements AutoCloseable {
         }
     }
 
+    /** Bytes of files read to hash them (not counting digests taken from the {@link HashCache}). */
+    public long hashedBytes() {
+        return hashedBytes.sum();
+    }
+
+    /** Files whose digests were taken from the {@link HashCache} instead of being hashed. */
+    public long savedHits() {
+        return savedHits.sum();
+    }
+
     /** One file version's hashing: where it stands, and the descriptor it reads while it has a turn. */
     private static final class Job {
         final PieceHashes hashes;
+        final HashCache saved;
+        /** Wall clock when the job began, after the version was read: every read of the file comes later. */
+        final long createdNanos = System.currentTimeMillis() * 1_000_000L;
+        /** The hash cache was looked at (on the first turn); true if it had this version. */
+        boolean savedTried;
+        boolean fromSaved;
+        long bytesRead;
         final MessageDigest piece = Digests.sha256();
         final MessageDigest whole = Digests.sha256();
         /** The next piece to hash. */
@@ -140,14 +179,24 @@ public final class FileHasher implements AutoCloseable {
         FileChannel channel;
         long askedNanos;
 
-        Job(PieceHashes hashes) {
+        Job(PieceHashes hashes, HashCache saved) {
             this.hashes = hashes;
+            this.saved = saved;
         }
 
         /** Hashes the next slice; returns true if pieces are left. */
         boolean slice(ByteBuffer buf) throws IOException {
             PieceLayout layout = hashes.layout();
             int count = layout.pieceCount();
+            if (saved != null && !savedTried && next == 0) {
+                savedTried = true;
+                byte[] fileSha = saved.load(hashes);
+                if (fileSha != null) {
+                    fromSaved = true;
+                    finish(count, fileSha, false);
+                    return false;
+                }
+            }
             if (channel == null) {
                 channel = file.channel();
             }
@@ -161,6 +210,7 @@ public final class FileHasher implements AutoCloseable {
                         throw new IOException("file shrank while hashing");
                     }
                 }
+                bytesRead += length;
                 piece.update(buf.array(), 0, length);
                 whole.update(buf.array(), 0, length);
                 hashes.set(next, piece.digest());
@@ -176,11 +226,22 @@ public final class FileHasher implements AutoCloseable {
                 }
                 return true;
             }
-            if (!file.current().equals(hashes.version())) {
+            finish(count, whole.digest(), saved != null);
+            return false;
+        }
+
+        /**
+         * Publishes every digest if the file is still the version they belong to; saves them
+         * first if asked (before: a server stopped once a download ends has them saved).
+         */
+        private void finish(int count, byte[] fileSha, boolean save) throws IOException {
+            if (!file.current().sameContentAs(hashes.version())) {
                 throw new IOException("file changed while hashing");
             }
-            hashes.publish(count, Digests.root(hashes.allDigests()), whole.digest());
-            return false;
+            if (save) {
+                saved.save(hashes, fileSha, createdNanos);
+            }
+            hashes.publish(count, Digests.root(hashes.allDigests()), fileSha);
         }
 
         void release() {

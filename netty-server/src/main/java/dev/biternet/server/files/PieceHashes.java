@@ -86,6 +86,11 @@ public final class PieceHashes {
         return digests;
     }
 
+    /** Every digest at once (from a {@link HashCache} entry), before anything is published. */
+    void setAll(byte[] all) {
+        System.arraycopy(all, 0, digests, 0, digests.length);
+    }
+
     void set(int index, byte[] digest) {
         System.arraycopy(digest, 0, digests, index * Digests.SHA256_BYTES, Digests.SHA256_BYTES);
     }

@@ -5,8 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A regular file below the served root, held by an {@code O_PATH} descriptor: what {@link
@@ -39,12 +37,12 @@ public final class ServedFile implements AutoCloseable {
         }
     }
 
-    /** The version this file had when it was opened (its real path then, size, mtime, inode). */
+    /** The version this file had when it was opened (its real path then, size, times, device and inode). */
     public FileVersion version() {
         return version;
     }
 
-    /** Its size, mtime and inode now, read through the descriptor. */
+    /** Its size, times, device and inode now, read through the descriptor. */
     public FileVersion current() throws IOException {
         return versionOf(self(), version.path());
     }
@@ -71,8 +69,7 @@ public final class ServedFile implements AutoCloseable {
     }
 
     private static FileVersion versionOf(Path self, Path real) throws IOException {
-        BasicFileAttributes a = Files.readAttributes(self, BasicFileAttributes.class);
-        return new FileVersion(real, a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), a.fileKey());
+        return FileVersion.read(self, real);
     }
 
     @Override

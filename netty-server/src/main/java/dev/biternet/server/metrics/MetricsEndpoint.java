@@ -10,14 +10,17 @@ import java.util.concurrent.Executors;
 
 /**
  * {@code GET /metrics} in the Prometheus text format on a small JDK HTTP server, one thread;
- * scrapes are rare and cheap, so it stays off the event loops.
+ * scrapes are rare and cheap, so it stays off the event loops. While it serves, the registry also
+ * holds the process's meters (JVM, process, Netty allocator).
  */
 public final class MetricsEndpoint implements AutoCloseable {
     private static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
     private final HttpServer http;
+    private final AutoCloseable processMeters;
 
-    private MetricsEndpoint(HttpServer http) {
+    private MetricsEndpoint(HttpServer http, AutoCloseable processMeters) {
         this.http = http;
+        this.processMeters = processMeters;
     }
 
     public static MetricsEndpoint start(String host, int port, ServerMetrics metrics) throws IOException {
@@ -34,7 +37,7 @@ public final class MetricsEndpoint implements AutoCloseable {
             return t;
         }));
         http.start();
-        return new MetricsEndpoint(http);
+        return new MetricsEndpoint(http, metrics.bindProcess());
     }
 
     private static void answer(HttpExchange exchange, ServerMetrics metrics) throws IOException {
@@ -60,5 +63,10 @@ public final class MetricsEndpoint implements AutoCloseable {
     public void close() {
         http.stop(0);
         ((java.util.concurrent.ExecutorService) http.getExecutor()).shutdownNow();
+        try {
+            processMeters.close();
+        } catch (Exception e) {
+            // the GC listener of a JVM going away: nothing left to stop
+        }
     }
 }

@@ -92,6 +92,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private long echoUs;
     private long echoArrivedNanos;
     private boolean retryQueued;
+    /** Reused for every TCP_INFO read (epoll only). */
+    private final io.netty.channel.epoll.EpollTcpInfo tcpInfo = new io.netty.channel.epoll.EpollTcpInfo();
     private boolean chunked;
 
     public PiecePusher() {
@@ -327,6 +329,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             long held = (System.nanoTime() - echoArrivedNanos) / 1000;
             hb.setEchoUs(echoUs).setEchoHeldUs((int) Math.min(held, Integer.MAX_VALUE));
             echoUs = 0;
+            long retransmitted = retransmittedBytes();
+            if (retransmitted >= 0) {
+                hb.setRetransmittedBytes(retransmitted);
+            }
         }
         PieceHeader header = hb.build();
         pieceNext += length;
@@ -378,6 +384,23 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         return EndgameRule.refrain(pieceSize, rate(), session.rates().backlog(linkId), rtt, load.bytesPerSecond(),
                 load.backlogBytes(), load.rttSeconds(),
                 allocator.unclaimed());
+    }
+
+    /**
+     * What TCP has retransmitted on this channel (segments x MSS), from TCP_INFO; -1 where the
+     * transport cannot tell (NIO, io_uring). The client judges from it whether the path loses
+     * packets at random, where more flows carry more under a loss-based congestion control.
+     */
+    private long retransmittedBytes() {
+        if (ctx.channel() instanceof io.netty.channel.epoll.EpollSocketChannel epoll && epoll.isActive()) {
+            try {
+                io.netty.channel.epoll.EpollTcpInfo info = epoll.tcpInfo(tcpInfo);
+                return info.totalRetrans() * info.sndMss();
+            } catch (RuntimeException e) {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     /** The link's delivery rate in bytes/s ({@link DeliveryRate}); 0 before its first timed ack. */

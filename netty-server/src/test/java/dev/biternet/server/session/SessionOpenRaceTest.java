@@ -31,7 +31,7 @@ class SessionOpenRaceTest {
         Method publish = PieceHashes.class.getDeclaredMethod("publish", int.class, byte[].class, byte[].class);
         publish.setAccessible(true);
         ServerMetrics metrics = new ServerMetrics();
-        FileVersion version = new FileVersion(Path.of("f"), LAYOUT.fileSize(), 1, "key");
+        FileVersion version = new FileVersion(Path.of("f"), LAYOUT.fileSize(), 1, 1, 1, 1);
         for (int i = 0; i < 3000; i++) {
             PieceHashes hashes = make.newInstance(version, LAYOUT);
             publish.invoke(hashes, LAYOUT.pieceCount() - 1, null, null);
