@@ -44,32 +44,44 @@ public final class LinkBudget {
      * Books a piece of {@code length} bytes if the link may still carry a piece of
      * {@code pieceSize} (every piece but the last has that size: the check is the same for all).
      */
-    public synchronized boolean book(long length, long pieceSize) {
-        if (capBytes > 0 && booked + pieceSize > capBytes) {
-            return false;
+    public boolean book(long length, long pieceSize) {
+        if (capBytes == 0) {
+            return true; // no cap: nothing to count, no lock on the claim path
         }
-        booked += length;
-        return true;
+        synchronized (this) {
+            if (booked + pieceSize > capBytes) {
+                return false;
+            }
+            booked += length;
+            return true;
+        }
     }
 
     /** Gives back {@code bytes} booked but never sent. */
-    public synchronized void giveBack(long bytes) {
-        booked = Math.max(0, booked - bytes);
+    public void giveBack(long bytes) {
+        if (capBytes == 0) {
+            return;
+        }
+        synchronized (this) {
+            booked = Math.max(0, booked - bytes);
+        }
     }
 
     /**
      * Books the transmission of a block of {@code bytes} at the link's rate: 0 if it may go now
      * (booked), else the nanoseconds to wait before asking again (nothing booked).
      */
-    public synchronized long pace(long nowNanos, long bytes) {
+    public long pace(long nowNanos, long bytes) {
         if (rateLimit == 0) {
+            return 0; // no limit: no lock on the per-block path
+        }
+        synchronized (this) {
+            if (nowNanos < nextBlockNanos) {
+                return nextBlockNanos - nowNanos;
+            }
+            nextBlockNanos = Math.max(nowNanos, nextBlockNanos) + (long) (bytes * 1e9 / rateLimit);
             return 0;
         }
-        if (nowNanos < nextBlockNanos) {
-            return nextBlockNanos - nowNanos;
-        }
-        nextBlockNanos = Math.max(nowNanos, nextBlockNanos) + (long) (bytes * 1e9 / rateLimit);
-        return 0;
     }
 
     synchronized void join() {
