@@ -83,11 +83,6 @@ public final class FlowCount {
         return c;
     }
 
-    /** The flows the link should use now. */
-    public int flows() {
-        return flows;
-    }
-
     /**
      * One look at the link.
      *
