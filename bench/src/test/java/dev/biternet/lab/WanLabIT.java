@@ -81,7 +81,9 @@ class WanLabIT {
      */
     @Test
     void aLossyLinkUnderCubicGetsMoreFlows() throws Exception {
-        long size = 32L << 20;
+        // Two steps (1 -> 2 -> 4 or more) take about 2.5 s after the first byte, and none is
+        // tried in the last 3 s: 32 MiB (6-8.5 s here) left too little room on a busy machine.
+        long size = 64L << 20;
         Path source = Lab.randomFile(served, "cubic.bin", size);
         try (Lab lab = Lab.create("30:20:1", "30:20")) {
             lab.congestionControl("cubic");

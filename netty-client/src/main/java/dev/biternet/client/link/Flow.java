@@ -114,6 +114,20 @@ final class Flow {
         return s;
     }
 
+    /**
+     * What the server retransmitted on all this flow's connections so far, bytes; -1 when
+     * none of them said. Never falls: a reconnect or a retirement keeps what was counted.
+     */
+    long retransmitted() {
+        LinkHandler now = current;
+        long n = past.contains(now) ? -1 : now.retransmittedBytes();
+        for (LinkHandler h : past) {
+            long r = h.retransmittedBytes();
+            n = r < 0 ? n : Math.max(0, n) + r;
+        }
+        return n;
+    }
+
     /** Payload this flow carried on all its connections so far. */
     long carried() {
         LinkHandler now = current;

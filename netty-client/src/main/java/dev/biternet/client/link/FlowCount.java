@@ -66,6 +66,8 @@ public final class FlowCount {
     private double baseline;
     /** The next pause in first pauses: 1, 2, 4, ... */
     private double pause = 1;
+    /** What the last look decided, for the verbose trace; null when it changed nothing. */
+    private String event;
 
     /** Measured, from one flow up to {@code maxFlows}; 1: one flow, nothing to measure. */
     public FlowCount(int maxFlows) {
@@ -104,6 +106,7 @@ public final class FlowCount {
      * random: its one flow is held back by the link, not by losses, and no step is tried.
      */
     public int sample(double seconds, long bytes, long retransmitted, double rtt, boolean nearEnd, boolean atRateLimit) {
+        event = null;
         if (phase == Phase.DONE) {
             return flows;
         }
@@ -131,6 +134,8 @@ public final class FlowCount {
                         baseline = rate;
                         before = flows;
                         flows = Math.min(maxFlows, 2 * flows);
+                        event = String.format(java.util.Locale.ROOT, "trying %d flows (%d carry %.1f Mbit/s, round trip %.0f ms)",
+                                flows, before, rate * 8 / 1e6, rtt * 1e3);
                         enter(Phase.SETTLE, seconds, bytes, retransmitted);
                     }
                 }
@@ -149,6 +154,8 @@ public final class FlowCount {
                         double perOld = baseline / before;
                         double perNew = (rate - baseline) / (flows - before);
                         int factor = perNew >= FAST_GAIN * perOld ? 4 : 2;
+                        event = String.format(java.util.Locale.ROOT, "%d flows kept (%.1f Mbit/s, +%.0f %%)",
+                                flows, rate * 8 / 1e6, 100 * (rate / baseline - 1));
                         baseline = rate;
                         if (flows >= maxFlows) {
                             phase = Phase.DONE;
@@ -160,6 +167,8 @@ public final class FlowCount {
                             phase = Phase.DONE;
                         }
                     } else {
+                        event = String.format(java.util.Locale.ROOT, "back to %d flows (%d carried %.1f Mbit/s, %+.0f %%)",
+                                before, flows, rate * 8 / 1e6, 100 * (rate / baseline - 1));
                         flows = before;
                         enter(Phase.PAUSE, seconds, bytes, retransmitted);
                     }
@@ -174,6 +183,11 @@ public final class FlowCount {
             default -> { }
         }
         return flows;
+    }
+
+    /** What the last {@code sample} decided, in words (null: nothing changed). */
+    public String event() {
+        return event;
     }
 
     private static double measureSeconds(double rtt) {

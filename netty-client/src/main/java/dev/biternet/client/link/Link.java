@@ -128,6 +128,9 @@ public final class Link {
         boolean atLimit = spec.options().rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.options().rateLimit();
         boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
         int want = count.sample(seconds, bytes, retransmitted(), rtt, nearEnd, atLimit);
+        if (count.event() != null) {
+            owner.trace("link " + spec.name() + ": " + count.event());
+        }
         List<Flow> active = flows.stream().filter(f -> !f.retired()).toList();
         for (int i = active.size(); i < want && !owner.over(); i++) {
             Flow f = new Flow(this, handler(null));
@@ -159,13 +162,15 @@ public final class Link {
     }
 
     /**
-     * What the server retransmitted over the link's current connections, bytes; -1 when
-     * none of them said (a server without TCP_INFO, or nothing received yet).
+     * What the server retransmitted over all the link's connections so far, retired flows and
+     * closed connections included (a count that falls when a flow retires would read as a
+     * clean link), bytes; -1 when none of them said (a server without TCP_INFO, or nothing
+     * received yet).
      */
     long retransmitted() {
         long n = -1;
         for (Flow f : flows) {
-            long r = f.retired() ? -1 : f.current().retransmittedBytes();
+            long r = f.retransmitted();
             n = r < 0 ? n : Math.max(0, n) + r;
         }
         return n;

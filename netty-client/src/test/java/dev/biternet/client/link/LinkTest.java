@@ -174,6 +174,32 @@ class LinkTest {
         assertThat(link.stats().bytes()).isEqualTo(2L * PIECE);
     }
 
+    /**
+     * What the server retransmitted counts over every flow and connection of the link, retired
+     * and closed ones included: a count that fell when a flow retired read as a link that
+     * loses nothing, and its flows were never tried again.
+     */
+    @Test
+    void aLinksRetransmissionsCountEveryFlowAndConnection() throws Exception {
+        Link link = started(2, 0);
+        Conn first = server.attached(0);
+        Conn second = server.attached(1);
+        assertThat(link.retransmitted()).isEqualTo(-1);
+
+        first.sendPiece(0, false, 1000);
+        second.sendPiece(1, false, 500);
+        await(() -> link.retransmitted() == 1500, "both flows' retransmissions counted");
+        link.flows().get(1).retire();
+        second.channel.close();
+        link.flows().get(1).awaitEnd(10_000);
+        first.channel.close();
+        Conn third = server.attached(2);
+        assertThat(link.retransmitted()).as("after a retirement and a reconnect").isEqualTo(1500);
+        third.sendPiece(2, false, 10);
+
+        await(() -> link.retransmitted() == 1510, "the new connection's retransmissions added");
+    }
+
     @Test
     void anUnknownSessionMakesExactlyOneFlowReopen() throws Exception {
         Link link = started(2, 0);
@@ -316,13 +342,22 @@ class LinkTest {
 
         /** Piece {@code index} in one block, its bytes flipped if {@code corrupt}. */
         void sendPiece(int index, boolean corrupt) {
+            sendPiece(index, corrupt, -1);
+        }
+
+        /** ... with what the server's TCP retransmitted on this connection so far (-1: not said). */
+        void sendPiece(int index, boolean corrupt, long retransmitted) {
             byte[] bytes = java.util.Arrays.copyOfRange(file, (int) layout.offset(index),
                     (int) layout.offset(index) + layout.length(index));
             if (corrupt) {
                 bytes[0] ^= 1;
             }
-            channel.write(PieceHeader.newBuilder().setIndex(index).setOffset(layout.offset(index))
-                    .setLength(layout.length(index)).build());
+            PieceHeader.Builder header = PieceHeader.newBuilder().setIndex(index).setOffset(layout.offset(index))
+                    .setLength(layout.length(index));
+            if (retransmitted >= 0) {
+                header.setRetransmittedBytes(retransmitted);
+            }
+            channel.write(header.build());
             channel.writeAndFlush(new PieceData(Unpooled.wrappedBuffer(bytes), true));
         }
     }
