@@ -180,34 +180,32 @@ public final class Download {
         try {
             Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
             List<CompletableFuture<Void>> connects = new ArrayList<>();
-            // The session is opened on the link that connects first, most likely the one with the
-            // shortest round trip: every link waits for it before attaching.
+            List<CompletableFuture<Void>> openings = new ArrayList<>();
+            // Every link opens the session as soon as it is connected, with one join key: the
+            // server opens it for the first and attaches each to it at once, so no link waits
+            // for another's round trips. The first link to connect (most likely the one with the
+            // shortest round trip) is the one whose answer the download waits for.
             CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
-            OpenSession openRequest = resume.request();
+            OpenSession openRequest = resume.request().toBuilder().setJoinKey(joinKey()).build();
             LinkOwner owner = new Owner();
             for (int i = 0; i < specs.size(); i++) {
                 Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
                 links.add(link);
                 CompletableFuture<Void> connect = link.connect();
                 LinkHandler h = link.handler();
-                connect.thenRun(() -> {
-                    if (opener.complete(h)) {
-                        h.open(openRequest);
-                    }
-                });
+                // A link starts (attach, below) only after its OpenSession is queued: started
+                // first, it would attach, and its OpenSession would then come too late.
+                openings.add(connect.thenRun(() -> {
+                    opener.complete(h);
+                    link.openAndAttach(openRequest);
+                }));
                 connects.add(connect);
             }
-            for (int i = 0; i < connects.size(); i++) {
-                Throwable failed = Connector.await(connects.get(i));
-                if (failed != null) {
-                    throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
-                            + target.host() + ":" + target.port() + ": " + rootMessage(failed));
-                }
-            }
             liveLinks = List.copyOf(links);
-            trace("connected " + links.size() + " link(s)");
-            // Every connect succeeded, so one has picked the opener (perhaps a moment after its
-            // future completed here: the callbacks run on the event loops).
+            CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
+            if (!opener.isDone()) {
+                awaitConnects(specs, connects); // none connected: it throws, naming the first link
+            }
             LinkHandler openerHandler = opener.join();
             Link first = links.stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
             SessionOpened session = openSession(first, openRequest);
@@ -228,9 +226,14 @@ public final class Download {
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
             boolean flowGroups = openerHandler.flowGroups();
             String congestion = openerHandler.congestionControl();
-            for (Link l : links) {
-                l.start(keeper, store, flowGroups, congestion);
+            // Each link starts as soon as it is connected: a slow link's connect does not hold the others.
+            PieceStore started = store;
+            for (int i = 0; i < links.size(); i++) {
+                Link l = links.get(i);
+                openings.get(i).thenRun(() -> l.start(keeper, started, flowGroups, congestion));
             }
+            awaitConnects(specs, connects);
+            trace("connected " + links.size() + " link(s)");
             underway.complete(null);
             awaitFinish(store, links);
             trace("all pieces verified");
@@ -277,6 +280,26 @@ public final class Download {
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
+    private void awaitConnects(List<LinkSpec> specs, List<CompletableFuture<Void>> connects)
+            throws DownloadException, InterruptedException {
+        Target target = request.target();
+        for (int i = 0; i < connects.size(); i++) {
+            Throwable failed = Connector.await(connects.get(i));
+            if (failed != null) {
+                throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
+                        + target.host() + ":" + target.port() + ": " + rootMessage(failed));
+            }
+        }
+    }
+
+    /** A download's join key: 16 random bytes, as unguessable as the session's attach secret. */
+    private static com.google.protobuf.ByteString joinKey() {
+        byte[] key = new byte[16];
+        new java.security.SecureRandom().nextBytes(key);
+        return com.google.protobuf.ByteString.copyFrom(key);
     }
 
     /**

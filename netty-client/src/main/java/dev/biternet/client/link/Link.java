@@ -23,7 +23,8 @@ public final class Link {
     private final LinkOwner owner;
     private final List<Flow> flows = new CopyOnWriteArrayList<>();
     private final RecentRate rate = new RecentRate();
-    private FlowCount count;
+    /** Set by {@link #start}, last: {@link #adjust} leaves a link alone until then. */
+    private volatile FlowCount count;
     private volatile boolean dropped;
     /** The most flows the link had at once. */
     private volatile int peakFlows = 1;
@@ -78,6 +79,14 @@ public final class Link {
         return connector.connect(spec, f.current());
     }
 
+    /**
+     * Opens the session on the link's first flow and has the server attach it at once
+     * ({@link LinkHandler#openAndAttach}), as the link's flow group; once connected.
+     */
+    public void openAndAttach(OpenSession request) {
+        handler().openAndAttach(request, group);
+    }
+
     /** The first flow's connection now. */
     public LinkHandler handler() {
         return primary().current();
@@ -107,8 +116,8 @@ public final class Link {
         this.keeper = keeper;
         this.store = store;
         this.flowGroups = flowGroups;
-        this.count = spec.options().flowCount(serverCongestion);
         primary().start(keeper, store, false);
+        this.count = spec.options().flowCount(serverCongestion);
         adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
     }
 
@@ -119,8 +128,8 @@ public final class Link {
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
      */
-    public void adjust(double seconds, double secondsLeft) {
-        if (dropped || !flowGroups) {
+    public synchronized void adjust(double seconds, double secondsLeft) {
+        if (dropped || !flowGroups || count == null) {
             return;
         }
         double rtt = handler().minRttSeconds();
