@@ -19,6 +19,7 @@
 #   lab.sh rate NAME I RATE_MBIT     change link I's rate (both directions), mid-run
 #   lab.sh cut NAME I                take link I down (client side)
 #   lab.sh restore NAME I            bring link I back up
+#   lab.sh readdr NAME I HOST        move link I's client address to 198.18.I.HOST (rule, route too)
 #   lab.sh cc NAME bbr|cubic|reno    TCP congestion control in the client and server namespaces
 #   lab.sh stats NAME                the delay lines' counters (frames, lost, overflow, ...)
 #   lab.sh down NAME                 stop the delay lines, delete all three namespaces (idempotent)
@@ -222,6 +223,20 @@ restore() {
   cli "$name" ip route replace default via "198.18.$i.1" dev "${name}c$i" table $((100 + i))
   if [ "$i" = 1 ]; then cli "$name" ip route replace default via 198.18.1.1 dev "${name}c1"; fi
 }
+# Gives link I's client end another address, 198.18.I.HOST, as DHCP handing out a new lease
+# would: the old address goes (and with it its routes), the new one comes, the link's policy
+# rule and route follow.
+readdr() {
+  local name=$1 i=$2 host=$3 dev old
+  dev="${name}c$i"
+  old=$(cli "$name" ip -o -4 addr show dev "$dev" | awk '{print $4}' | head -n1)
+  [ -n "$old" ] && cli "$name" ip addr del "$old" dev "$dev"
+  [ -n "$old" ] && cli "$name" ip rule del from "${old%/*}" table $((100 + i)) 2>/dev/null || true
+  cli "$name" ip addr add "198.18.$i.$host/24" dev "$dev"
+  cli "$name" ip rule add from "198.18.$i.$host" table $((100 + i))
+  cli "$name" ip route replace default via "198.18.$i.1" dev "$dev" table $((100 + i))
+  if [ "$i" = 1 ]; then cli "$name" ip route replace default via 198.18.1.1 dev "$dev"; fi
+}
 cc() {
   local name=$1 algo=$2 ns allowed
   [[ " $(sysctl -n net.ipv4.tcp_available_congestion_control) " == *" $algo "* ]] ||
@@ -277,6 +292,6 @@ info() {
 
 cmd=${1:-}; shift || true
 case "$cmd" in
-  up|wan|rate|cut|restore|cc|stats|down|info) "$cmd" "$@" ;;
+  up|wan|rate|cut|restore|readdr|cc|stats|down|info) "$cmd" "$@" ;;
   *) sed -n '2,36p' "$0"; exit 2 ;;
 esac

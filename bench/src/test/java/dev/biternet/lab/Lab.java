@@ -116,6 +116,11 @@ final class Lab implements AutoCloseable {
         script("cut", name, Integer.toString(link));
     }
 
+    /** Moves link {@code link}'s client address to 198.18.LINK.HOST, its policy rule and route with it. */
+    void readdress(int link, int host) throws IOException, InterruptedException {
+        script("readdr", name, Integer.toString(link), Integer.toString(host));
+    }
+
     /** Brings a cut link back up, with its routes. */
     void restore(int link) throws IOException, InterruptedException {
         script("restore", name, Integer.toString(link));

@@ -12,6 +12,7 @@ import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.route.InterfaceWatch;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
@@ -89,6 +90,8 @@ public final class Download {
     private long start;
     /** Published for {@link #progress()}, which progress displays call from their own thread. */
     private volatile List<Link> liveLinks = List.of();
+    /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
+    private final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -116,11 +119,16 @@ public final class Download {
             throw new DownloadException(ExitCodes.NETWORK, "cannot resolve host " + target.host());
         }
         List<LinkSpec> specs;
+        List<String> waiting = new ArrayList<>();
         try {
-            specs = LinkResolver.resolve(request.ifaces(), server);
+            specs = LinkResolver.resolveWaiting(request.ifaces(), server, waiting);
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
+        for (String why : waiting) {
+            err.println("biternet-get: warning: " + why + "; the link joins when it is up with an address");
+        }
+        err.flush();
         long start = System.nanoTime();
         this.start = start;
         OutputLock lock = lockOutput();
@@ -175,8 +183,9 @@ public final class Download {
         Resume resume = loadResume();
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
-        List<Link> links = new ArrayList<>();
+        List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
         PieceStore store = null;
+        InterfaceWatch watch = null;
         try {
             Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
             List<CompletableFuture<Void>> connects = new ArrayList<>();
@@ -191,6 +200,12 @@ public final class Download {
             for (int i = 0; i < specs.size(); i++) {
                 Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
                 links.add(link);
+                if (link.waiting()) {
+                    link.park();
+                    connects.add(CompletableFuture.completedFuture(null));
+                    openings.add(CompletableFuture.completedFuture(null));
+                    continue;
+                }
                 CompletableFuture<Void> connect = link.connect();
                 LinkHandler h = link.handler();
                 // A link starts (attach, below) only after its OpenSession is queued: started
@@ -202,6 +217,11 @@ public final class Download {
                 connects.add(connect);
             }
             liveLinks = List.copyOf(links);
+            // Named interfaces are watched: a link whose address changes rebinds at once, one
+            // whose interface goes is parked, one that was missing joins when it is up.
+            if (links.stream().anyMatch(l -> l.spec().device() != null)) {
+                watch = InterfaceWatch.start(() -> links.forEach(l -> l.check(server)));
+            }
             CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
             if (!opener.isDone()) {
                 awaitConnects(specs, connects); // none connected: it throws, naming the first link
@@ -276,10 +296,18 @@ public final class Download {
                     // the part file and its state stay for a later resume
                 }
             }
+            if (watch != null) {
+                watch.close();
+            }
             // The channels are closed; the loops' threads wind down on their own (not awaited:
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /** Links that joined, left or were rebound during the download, one line each with its time. */
+    public List<String> events() {
+        return List.copyOf(events);
     }
 
     /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
@@ -454,6 +482,14 @@ public final class Download {
         }
 
         @Override
+        public void event(String event) {
+            String line = String.format(java.util.Locale.ROOT, "%.1f s: %s", (System.nanoTime() - start) / 1e9, event);
+            events.add(line);
+            err.println("biternet-get: " + line);
+            err.flush();
+        }
+
+        @Override
         public void trace(String event) {
             Download.this.trace(event);
         }
@@ -480,6 +516,10 @@ public final class Download {
 
         @Override
         public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+            if (spec.waiting()) {
+                // Never unbound: a link goes out its own interface or not at all.
+                return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
+            }
             CompletableFuture<Void> done = new CompletableFuture<>();
             Download.this.connect(transport, group, spec, handler, remote).addListener(f -> {
                 if (f.isSuccess()) {

@@ -15,7 +15,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * its stats, and dropping it: a link whose pieces keep failing their hash stops all its flows.
  */
 public final class Link {
-    private final LinkSpec spec;
+    /** The link as now bound: a named interface's address changes with {@link #check}. */
+    private volatile LinkSpec spec;
+    /** Counts the changes {@link #check} found: a flow waiting to connect again wakes on one. */
+    private long changes;
     /** The link's Attach.flow_group: its number among the links, from 1. */
     private final int group;
     private final Connector connector;
@@ -72,11 +75,81 @@ public final class Link {
         return (int) Math.max(1, flows.stream().filter(f -> !f.retired()).count());
     }
 
+    /**
+     * Looks at the link's interface again (a named one; others never change): when its address
+     * changed, the link binds to the new one and its connections, bound to the old one, are
+     * closed at once (their flows connect again without waiting for silence); when it has none
+     * (gone, down), the link is parked until it has one. Any thread.
+     *
+     * @return true if the link's address changed
+     */
+    public boolean check(java.net.InetAddress server) {
+        LinkSpec was = spec;
+        if (was.device() == null) {
+            return false;
+        }
+        java.net.InetAddress now;
+        try {
+            now = LinkResolver.address(was.device(), server);
+        } catch (LinkResolver.LinkException e) {
+            now = null;
+        }
+        if (java.util.Objects.equals(now, was.localAddress())) {
+            return false;
+        }
+        spec = was.at(now);
+        String name = was.name();
+        if (now == null) {
+            owner.event("link " + name + " left (its interface is gone, down or without an address); it rejoins when it returns");
+        } else if (was.localAddress() == null) {
+            owner.event("link " + name + " joined (" + spec.addressText() + ")");
+        } else {
+            owner.event("link " + name + " rebound to " + spec.addressText() + " (was " + was.addressText() + ")");
+        }
+        if (was.localAddress() != null) {
+            for (Flow f : flows) {
+                f.current().close();
+            }
+        }
+        synchronized (this) {
+            changes++;
+            notifyAll();
+        }
+        return true;
+    }
+
+    /** The changes {@link #check} found so far. */
+    synchronized long changes() {
+        return changes;
+    }
+
+    /** Waits up to {@code millis} or until a change after the {@code seen}-th. */
+    synchronized void awaitChange(long seen, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while (changes == seen && (left = deadline - System.nanoTime()) > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+    }
+
+    /** True while the link's interface has no usable address: it waits for one. */
+    public boolean waiting() {
+        return spec.waiting();
+    }
+
     /** Connects the link's first flow, whose connection may open the session ({@link #handler()}). */
     public CompletableFuture<Void> connect() {
         Flow f = new Flow(this, handler(null));
         flows.add(f);
         return connector.connect(spec, f.current());
+    }
+
+    /**
+     * Gives a link that waits for its interface its first flow, not connected: {@link #start}
+     * connects it once the interface is up with an address.
+     */
+    public void park() {
+        flows.add(new Flow(this, handler(null)));
     }
 
     /**
@@ -116,7 +189,8 @@ public final class Link {
         this.keeper = keeper;
         this.store = store;
         this.flowGroups = flowGroups;
-        primary().start(keeper, store, false);
+        // A parked link (its interface missing at the start) connects from its flow's thread.
+        primary().start(keeper, store, !primary().current().dialed());
         this.count = spec.options().flowCount(serverCongestion);
         adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
     }

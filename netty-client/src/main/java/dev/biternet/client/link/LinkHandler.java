@@ -204,6 +204,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return dropped;
     }
 
+    /** True once this handler was given a channel (connecting or connected); false for a parked link's placeholder. */
+    boolean dialed() {
+        return ctx != null;
+    }
+
     /** Closes this connection; any thread. */
     public void close() {
         if (ctx != null) {

@@ -262,6 +262,50 @@ class LinkTest {
         assertThat(owner.failures).isEmpty();
     }
 
+    /**
+     * A link whose interface's address changed rebinds: its connection, bound to the old
+     * address, is closed at once and the flow connects again from the new one, with no wait
+     * for silence. (The interface is lo, its address 127.0.0.1; the link was bound to another.)
+     */
+    @Test
+    void aLinkWhoseAddressChangedReconnectsFromTheNewOne() throws Exception {
+        java.net.InetAddress old = java.net.InetAddress.getByName("127.0.0.9");
+        Link link = new Link(new LinkSpec("lo", old, "lo", new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        Conn first = server.attached(0);
+
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).isTrue();
+
+        await(() -> !first.channel.isActive(), "the connection from the old address closed");
+        Conn second = server.attached(1);
+        assertThat(connector.specs.get(1).localAddress()).isEqualTo(java.net.InetAddress.getByName("127.0.0.1"));
+        assertThat(owner.events).containsExactly("link lo rebound to 127.0.0.1 (was 127.0.0.9)");
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).as("no change the second time").isFalse();
+        second.sendPiece(0, false);
+        await(() -> store.verifiedCount() == 1, "the new connection carries pieces");
+    }
+
+    /** A link whose interface is gone is parked: no connection is tried until it has an address again. */
+    @Test
+    void aLinkWhoseInterfaceIsGoneIsParked() throws Exception {
+        Link link = new Link(new LinkSpec("gone0", java.net.InetAddress.getByName("127.0.0.1"), "nosuch0",
+                new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        Conn first = server.attached(0);
+
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).isTrue();
+
+        await(() -> !first.channel.isActive(), "the connection closed");
+        assertThat(link.waiting()).isTrue();
+        assertThat(owner.events).singleElement().asString().startsWith("link gone0 left");
+        Thread.sleep(2 * Backoff.FIRST_MILLIS + 200);
+        assertThat(connector.calls).as("no connection tried while parked").hasSize(1);
+    }
+
     /** A link of one flow, connected, not started. */
     private Link unstarted() throws Exception {
         Link link = new Link(new LinkSpec("one", null, null, new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
@@ -298,6 +342,7 @@ class LinkTest {
     /** Connects over the in-process transport; refuses the next n connections when told to. */
     private final class FakeConnector implements Connector {
         final List<Long> calls = new CopyOnWriteArrayList<>();
+        final List<LinkSpec> specs = new CopyOnWriteArrayList<>();
         private final AtomicInteger refuse = new AtomicInteger();
 
         void refuseNext(int n) {
@@ -307,6 +352,7 @@ class LinkTest {
         @Override
         public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
             calls.add(System.nanoTime());
+            specs.add(spec);
             if (refuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 return CompletableFuture.failedFuture(new ConnectException("refused by the test"));
             }
@@ -420,6 +466,7 @@ class LinkTest {
         volatile boolean over;
         final List<String> failures = new CopyOnWriteArrayList<>();
         final List<String> warnings = new CopyOnWriteArrayList<>();
+        final List<String> events = new CopyOnWriteArrayList<>();
 
         @Override
         public boolean over() {
@@ -444,6 +491,11 @@ class LinkTest {
         @Override
         public void warn(String message) {
             warnings.add(message);
+        }
+
+        @Override
+        public void event(String event) {
+            events.add(event);
         }
 
         @Override
