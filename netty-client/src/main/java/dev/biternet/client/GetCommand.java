@@ -257,7 +257,10 @@ public final class GetCommand implements Callable<Integer> {
             try {
                 result = download.run();
             } finally {
-                awaitQuietly(routing);
+                // A download that ended before it got under way (an unusable --iface) never starts the check.
+                if (download.underway().isDone()) {
+                    awaitQuietly(routing);
+                }
             }
             if (progress != null) {
                 progress.close();
