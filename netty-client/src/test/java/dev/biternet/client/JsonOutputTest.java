@@ -10,8 +10,11 @@ import dev.biternet.client.store.ResumeLog;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.server.BiternetServer;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,12 +47,27 @@ class JsonOutputTest {
         return "biternet://127.0.0.1:" + server.port() + "/" + path;
     }
 
-    /** The one object stdout holds (one line), after checking it is the only line. */
+    /** The one object stdout holds (one line), after checking it is the only line and docs/JSON.md lists its every field. */
     private static JsonNode object(Fixtures.Run run) throws Exception {
         assertThat(run.out().lines()).as(run.out() + run.err()).hasSize(1);
         JsonNode o = JSON.readTree(run.out());
         assertThat(o.get("schema_version").asInt()).isEqualTo(JsonOutput.SCHEMA_VERSION).isEqualTo(1);
+        String docs = Files.readString(Path.of("..", "docs", "JSON.md"));
+        assertThat(fields(o, "")).allSatisfy(f -> assertThat(docs).as("docs/JSON.md").contains("| `" + f + "` |"));
         return o;
+    }
+
+    /** The paths of the values in {@code node} that are not objects: {@code links[].iface}, {@code error.code.name}. */
+    private static Set<String> fields(JsonNode node, String path) {
+        Set<String> out = new TreeSet<>();
+        if (node.isObject()) {
+            node.fields().forEachRemaining(f -> out.addAll(fields(f.getValue(), path.isEmpty() ? f.getKey() : path + "." + f.getKey())));
+        } else if (node.isArray() && node.size() > 0 && node.get(0).isObject()) {
+            node.forEach(e -> out.addAll(fields(e, path + "[]")));
+        } else {
+            out.add(path);
+        }
+        return out;
     }
 
     /** The error object, checked against the exit code and the line stderr shows. */
