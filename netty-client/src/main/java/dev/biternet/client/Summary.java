@@ -15,15 +15,15 @@ public final class Summary {
         b.append(String.format(Locale.ROOT, "%s: %d bytes (%s) in %.2f s (%s), %d pieces verified, sha256 %s%s%n",
                 r.file(), r.bytes(), units.bytes(r.bytes()), r.seconds(), units.rate(r.bytes() / seconds), r.pieces(),
                 r.sha256(), r.sha256ReadBack() ? " (read back from disk)" : ""));
-        String row = "  %-16s %-40s %10s %7s %5s %12s %6s  %s%n";
-        b.append(String.format(Locale.ROOT, row, "link", "address", "received", "pieces", "dup", "avg rate", "share", "limits"));
+        String row = "  %-16s %-40s %10s %7s %5s %12s %6s  %s";
+        row(b, String.format(Locale.ROOT, row, "link", "address", "received", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
-            b.append(String.format(Locale.ROOT, row, l.iface(), l.address(), units.bytes(l.bytes()), l.pieces(),
+            row(b, String.format(Locale.ROOT, row, l.iface(), l.address(), units.bytes(l.bytes()), l.pieces(),
                     l.duplicates(), units.rate(l.rate()), String.format(Locale.ROOT, "%.1f%%",
                             r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes()), limits(l, units)));
         }
-        b.append(String.format(Locale.ROOT, row, "total", "", units.bytes(r.receivedBytes()), r.pieces(), "",
-                units.rate(r.receivedBytes() / seconds), "", "").stripTrailing()).append(System.lineSeparator());
+        row(b, String.format(Locale.ROOT, row, "total", "", units.bytes(r.receivedBytes()), r.pieces(), "",
+                units.rate(r.receivedBytes() / seconds), "", ""));
         if (r.resumedPieces() > 0) {
             b.append(String.format(Locale.ROOT, "  resumed: %d of %d pieces were verified by an earlier run%n",
                     r.resumedPieces(), r.pieces()));
@@ -38,6 +38,10 @@ public final class Summary {
                     units.bytes(r.duplicateBytes()), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
         }
         return b.toString();
+    }
+
+    private static void row(StringBuilder b, String line) {
+        b.append(line.stripTrailing()).append(System.lineSeparator());
     }
 
     private static String limits(LinkStats l, Sizes units) {
