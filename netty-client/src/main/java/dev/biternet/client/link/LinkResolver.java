@@ -1,5 +1,6 @@
 package dev.biternet.client.link;
 
+import dev.biternet.common.cli.Sizes;
 import io.netty.util.NetUtil;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -91,8 +92,8 @@ public final class LinkResolver {
 
     /**
      * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto]} (the options in any order) and
-     * resolves the interface part. SIZE is a number with an optional suffix: k, M, G (powers of
-     * 1000) or Ki, Mi, Gi (powers of 1024); rate is bytes per second.
+     * resolves the interface part. SIZE is a number with an optional suffix ({@link Sizes#parse}:
+     * k, M, G, T powers of 1000, Ki, Mi, Gi, Ti powers of 1024); rate is bytes per second.
      */
     static LinkSpec resolveOne(String value, InetAddress server) throws LinkException {
         java.util.regex.Matcher m = OPTION_START.matcher(value);
@@ -136,27 +137,14 @@ public final class LinkResolver {
         throw new LinkException("--iface " + value + ": flows=" + amount + " must be auto or 1 to " + FlowCount.MAX_FLOWS);
     }
 
-    /** Parses 500M, 2Mi, 1.5G, 100k, 123 into bytes. */
+    /** Parses a size as {@link Sizes#parse} reads it (500M, 2Mi, 1.5GB, 100k, 123) into bytes, more than 0. */
     static long size(String value, String key, String amount) throws LinkException {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(k|K|M|G|T|Ki|Mi|Gi|Ti)?").matcher(amount);
-        if (!m.matches()) {
-            throw new LinkException("--iface " + value + ": " + key + "=" + amount
-                    + " is not a size (e.g. 500M, 2Mi, 1.5G)");
+        long bytes;
+        try {
+            bytes = Sizes.parse(amount);
+        } catch (IllegalArgumentException e) {
+            throw new LinkException("--iface " + value + ": " + key + "=" + e.getMessage());
         }
-        double n = Double.parseDouble(m.group(1));
-        String unit = m.group(2) == null ? "" : m.group(2);
-        double factor = switch (unit) {
-            case "k", "K" -> 1e3;
-            case "M" -> 1e6;
-            case "G" -> 1e9;
-            case "T" -> 1e12;
-            case "Ki" -> 1024.0;
-            case "Mi" -> 1024.0 * 1024;
-            case "Gi" -> 1024.0 * 1024 * 1024;
-            case "Ti" -> 1024.0 * 1024 * 1024 * 1024;
-            default -> 1;
-        };
-        long bytes = (long) (n * factor);
         if (bytes <= 0) {
             throw new LinkException("--iface " + value + ": " + key + " must be more than 0");
         }

@@ -218,13 +218,14 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     private RequestException memoryExceeded(long bytes) {
-        return limitExceeded("session_memory", "server busy: its sessions hold " + mib(memory.held()) + " of piece state"
-                + (bytes > 0 ? " and this file's would take " + mib(bytes) : "") + ", its limit is " + mib(memory.max())
-                + " (--session-memory); try again later");
+        return limitExceeded("session_memory", "server busy: its sessions hold " + memory(memory.held()) + " of piece state"
+                + (bytes > 0 ? " and this file's would take " + memory(bytes) : "") + ", its limit is "
+                + memory(memory.max()) + " (--session-memory); try again later");
     }
 
-    private static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    /** Memory in the binary units --session-memory is given in. */
+    private static String memory(long bytes) {
+        return dev.biternet.common.cli.Sizes.IEC.bytes(bytes);
     }
 
     private void releaseSlots(SocketAddress client) {
