@@ -53,6 +53,11 @@ class LinkChangeLabIT {
             assertThat(done.stderr()).contains("--iface " + lab.iface(2) + ": interface is down; the link joins when it is up")
                     .contains("link " + lab.iface(2) + " joined (198.18.2.2)");
             assertThat(done.summary().get("links").get(1).get("bytes").asLong()).isPositive();
+            assertThat(done.summary().get("events")).anySatisfy(e -> {
+                assertThat(e.get("link").asText()).isEqualTo(lab.iface(2));
+                assertThat(e.get("kind").asText()).isEqualTo("joined");
+                assertThat(e.get("address").asText()).isEqualTo("198.18.2.2");
+            });
             assertThat(back).as("seconds from the link coming up to %d bytes over it", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
         }
     }
@@ -75,6 +80,11 @@ class LinkChangeLabIT {
             assertThat(done.stderr()).containsPattern("link " + lab.iface(2) + " (rebound to 198\\.18\\.2\\.3 \\(was 198\\.18\\.2\\.2\\)"
                     + "|joined \\(198\\.18\\.2\\.3\\))");
             assertThat(done.summary().get("links").get(1).get("address").asText()).isEqualTo("198.18.2.3");
+            assertThat(done.summary().get("events")).anySatisfy(e -> {
+                assertThat(e.get("link").asText()).isEqualTo(lab.iface(2));
+                assertThat(e.get("kind").asText()).isIn("joined", "rebound");
+                assertThat(e.get("address").asText()).isEqualTo("198.18.2.3");
+            });
             assertThat(back).as("seconds from the new address to %d bytes over the link", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
         }
     }

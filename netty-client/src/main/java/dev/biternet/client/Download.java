@@ -11,6 +11,7 @@ import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.InterfaceWatch;
 import dev.biternet.client.link.LinkStats;
@@ -91,7 +92,7 @@ public final class Download {
     /** Published for {@link #progress()}, which progress displays call from their own thread. */
     private volatile List<Link> liveLinks = List.of();
     /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
-    private final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -282,7 +283,8 @@ public final class Download {
             }
             List<LinkStats> stats = links.stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
-                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk());
+                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(),
+                    List.copyOf(events));
         } finally {
             over = true;
             underway.complete(null);
@@ -306,7 +308,7 @@ public final class Download {
     }
 
     /** Links that joined, left or were rebound during the download, one line each with its time. */
-    public List<String> events() {
+    public List<LinkEvent> events() {
         return List.copyOf(events);
     }
 
@@ -482,10 +484,10 @@ public final class Download {
         }
 
         @Override
-        public void event(String event) {
-            String line = String.format(java.util.Locale.ROOT, "%.1f s: %s", (System.nanoTime() - start) / 1e9, event);
-            events.add(line);
-            err.println("biternet-get: " + line);
+        public void event(LinkEvent event) {
+            LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
+            events.add(e);
+            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
             err.flush();
         }
 

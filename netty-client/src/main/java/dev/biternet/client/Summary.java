@@ -93,6 +93,16 @@ public final class Summary {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            g.writeArrayFieldStart("events");
+            for (dev.biternet.client.link.LinkEvent e : r.events()) {
+                g.writeStartObject();
+                g.writeNumberField("seconds", round(e.seconds()));
+                g.writeStringField("link", e.link());
+                g.writeStringField("kind", e.kind());
+                g.writeStringField("address", e.address());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
         });
     }
 

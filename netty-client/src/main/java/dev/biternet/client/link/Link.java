@@ -100,11 +100,13 @@ public final class Link {
         spec = was.at(now);
         String name = was.name();
         if (now == null) {
-            owner.event("link " + name + " left (its interface is gone, down or without an address); it rejoins when it returns");
+            owner.event(LinkEvent.of(name, "left", "", "link " + name
+                    + " left (its interface is gone, down or without an address); it rejoins when it returns"));
         } else if (was.localAddress() == null) {
-            owner.event("link " + name + " joined (" + spec.addressText() + ")");
+            owner.event(LinkEvent.of(name, "joined", spec.addressText(), "link " + name + " joined (" + spec.addressText() + ")"));
         } else {
-            owner.event("link " + name + " rebound to " + spec.addressText() + " (was " + was.addressText() + ")");
+            owner.event(LinkEvent.of(name, "rebound", spec.addressText(), "link " + name + " rebound to "
+                    + spec.addressText() + " (was " + was.addressText() + ")"));
         }
         if (was.localAddress() != null) {
             for (Flow f : flows) {

@@ -24,7 +24,7 @@ public interface LinkOwner {
     void warn(String message);
 
     /** A link joined, left or was rebound to another address: one line for the user. */
-    void event(String event);
+    void event(LinkEvent event);
 
     /** An event for {@code --verbose}. */
     void trace(String event);

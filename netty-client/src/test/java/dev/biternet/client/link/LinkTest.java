@@ -494,8 +494,8 @@ class LinkTest {
         }
 
         @Override
-        public void event(String event) {
-            events.add(event);
+        public void event(LinkEvent event) {
+            events.add(event.text());
         }
 
         @Override
