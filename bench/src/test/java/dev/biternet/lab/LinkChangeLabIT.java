@@ -89,10 +89,50 @@ class LinkChangeLabIT {
         }
     }
 
+    /**
+     * {@code --iface auto} takes the lab's uplinks and nothing else (not a bridge, a veth
+     * without a route to the server, a tun device), and an uplink created mid-download joins.
+     */
+    @Test
+    void autoTakesTheUplinksAndOneCreatedMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "auto.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            lab.inClient("ip", "link", "add", "autobr", "type", "bridge");
+            lab.inClient("ip", "addr", "add", "198.18.200.1/24", "dev", "autobr");
+            lab.inClient("ip", "link", "set", "autobr", "up");
+            lab.inClient("ip", "link", "add", "autov0", "type", "veth", "peer", "name", "autov1");
+            lab.inClient("ip", "addr", "add", "198.18.201.1/24", "dev", "autov0");
+            lab.inClient("ip", "link", "set", "autov0", "up");
+            lab.inClient("ip", "link", "set", "autov1", "up");
+            lab.inClient("ip", "tuntap", "add", "dev", "autotun", "mode", "tun");
+            lab.inClient("ip", "addr", "add", "198.18.202.1/24", "dev", "autotun");
+            lab.inClient("ip", "link", "set", "autotun", "up");
+            Path out = downloads.resolve("auto.bin");
+
+            CompletableFuture<Lab.Get> get = getAsync(lab, "auto.bin", out, List.of("auto"));
+            Thread.sleep(2500);
+            double back = backWithin(lab, 3, () -> lab.addLink(3, 20));
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            List<String> used = new java.util.ArrayList<>();
+            done.summary().get("links").forEach(l -> used.add(l.get("iface").asText()));
+            assertThat(used).containsExactly(lab.iface(1), lab.iface(2), lab.iface(3));
+            assertThat(done.summary().get("links").get(2).get("bytes").asLong()).isPositive();
+            assertThat(back).as("seconds from the new uplink to %d bytes over it", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
+        }
+    }
+
     private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out) {
+        return getAsync(lab, path, out, List.of(lab.iface(1), lab.iface(2)));
+    }
+
+    private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out, List<String> ifaces) {
         return CompletableFuture.supplyAsync(() -> {
             try {
-                return lab.get(path, out, 120, List.of(lab.iface(1), lab.iface(2)));
+                return lab.get(path, out, 120, ifaces);
             } catch (Exception e) {
                 throw new CompletionException(e);
             }
@@ -101,17 +141,26 @@ class LinkChangeLabIT {
 
     /** Seconds from {@code change} until link {@code link} received {@link #BACK_BYTES} more (up to 10 s). */
     private static double backWithin(Lab lab, int link, LabAction change) throws Exception {
-        long before = lab.rxBytes(link);
+        long before = rx(lab, link);
         change.run();
         long start = System.nanoTime();
         double seconds;
         while ((seconds = (System.nanoTime() - start) / 1e9) < 10) {
-            if (lab.rxBytes(link) - before >= BACK_BYTES) {
+            if (rx(lab, link) - before >= BACK_BYTES) {
                 return seconds;
             }
             Thread.sleep(20);
         }
         return seconds;
+    }
+
+    /** The link's received bytes; 0 while its interface does not exist yet. */
+    private static long rx(Lab lab, int link) throws InterruptedException {
+        try {
+            return lab.rxBytes(link);
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
     }
 
     @FunctionalInterface

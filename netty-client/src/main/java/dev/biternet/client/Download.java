@@ -13,6 +13,7 @@ import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.InterfaceWatch;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.link.ServerErrors;
@@ -93,6 +94,10 @@ public final class Download {
     private volatile List<Link> liveLinks = List.of();
     /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
     private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
+    private static final AutoLinks AUTO_LINKS = AutoLinks.system();
+    /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
+    private volatile java.util.function.Consumer<LinkSpec> joiner;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -121,8 +126,9 @@ public final class Download {
         }
         List<LinkSpec> specs;
         List<String> waiting = new ArrayList<>();
+        AutoIfaces auto = new AutoIfaces(request.ifaces());
         try {
-            specs = LinkResolver.resolveWaiting(request.ifaces(), server, waiting);
+            specs = LinkResolver.resolveWaiting(auto.expandNow(AUTO_LINKS, server), server, waiting);
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
@@ -134,7 +140,7 @@ public final class Download {
         this.start = start;
         OutputLock lock = lockOutput();
         try {
-            return fetch(server, specs, start);
+            return fetch(server, specs, start, auto);
         } finally {
             try {
                 lock.close();
@@ -178,7 +184,7 @@ public final class Download {
                 : doing + ": " + LocalFiles.describe(file, e));
     }
 
-    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start)
+    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
         Resume resume = loadResume();
@@ -220,8 +226,14 @@ public final class Download {
             liveLinks = List.copyOf(links);
             // Named interfaces are watched: a link whose address changes rebinds at once, one
             // whose interface goes is parked, one that was missing joins when it is up.
-            if (links.stream().anyMatch(l -> l.spec().device() != null)) {
-                watch = InterfaceWatch.start(() -> links.forEach(l -> l.check(server)));
+            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
+                watch = InterfaceWatch.start(() -> {
+                    links.forEach(l -> l.check(server));
+                    java.util.function.Consumer<LinkSpec> join = joiner;
+                    if (auto.auto() && join != null) {
+                        joinAuto(auto, server, links, join);
+                    }
+                });
             }
             CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
             if (!opener.isDone()) {
@@ -253,6 +265,16 @@ public final class Download {
                 Link l = links.get(i);
                 openings.get(i).thenRun(() -> l.start(keeper, started, flowGroups, congestion));
             }
+            // With --iface auto, an interface that comes up later joins as a link of its own.
+            joiner = spec -> {
+                Link l = new Link(spec, links.size() + 1, dialer, security.token(), owner);
+                l.park();
+                links.add(l);
+                liveLinks = List.copyOf(links);
+                owner.event(LinkEvent.of(spec.name(), "joined", spec.addressText(),
+                        "link " + spec.name() + " joined (" + spec.addressText() + ", --iface auto)"));
+                l.start(keeper, started, flowGroups, congestion);
+            };
             awaitConnects(specs, connects);
             trace("connected " + links.size() + " link(s)");
             underway.complete(null);
@@ -304,6 +326,26 @@ public final class Download {
             // The channels are closed; the loops' threads wind down on their own (not awaited:
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
+    private static void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join) {
+        List<String> chosen;
+        try {
+            chosen = AUTO_LINKS.chosen(server);
+        } catch (java.net.SocketException e) {
+            return; // looked at again at the next event or poll
+        }
+        for (String name : chosen) {
+            if (links.stream().noneMatch(l -> l.spec().name().equals(name))) {
+                try {
+                    List<LinkSpec> spec = LinkResolver.resolveWaiting(List.of(auto.value(name)), server, new ArrayList<>());
+                    join.accept(spec.get(0));
+                } catch (LinkResolver.LinkException e) {
+                    // gone again since: the next look decides
+                }
+            }
         }
     }
 

@@ -11,6 +11,7 @@ import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.InterfaceList;
+import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.RoutingDoctor;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -56,7 +57,9 @@ public final class GetCommand implements Callable<Integer> {
 
     @Option(names = IFACE, paramLabel = "IFACE", description = "Network interface name (eth0, wlan0) or local address to"
             + " use as one link; repeat for more links. Without it, one link over the default route. Limits per link:"
-            + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi, 1.5GB; rate in bytes/s).")
+            + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi, 1.5GB; rate in bytes/s). 'auto': every interface that is"
+            + " up and reaches the server through itself, also those that come up later (see --list-ifaces SERVER)."
+            + " An interface missing or down at the start joins when it is up; one whose address changes rebinds.")
     private List<String> ifaces;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Where to write the file (default: its name in"
@@ -342,10 +345,14 @@ public final class GetCommand implements Callable<Integer> {
         }
         List<InterfaceList.Iface> up = InterfaceList.up();
         List<InterfaceList.Verdict> verdicts = server == null ? List.of() : InterfaceList.verdicts(up, server, RoutingDoctor.system());
+        List<AutoLinks.Pick> auto = server == null ? List.of() : AutoLinks.system().picks(server);
         if (json) {
-            printJson(out, JsonOutput.interfaces(up, server, verdicts));
+            printJson(out, JsonOutput.interfaces(up, server, verdicts, auto));
         } else {
             out.print(InterfaceList.render(up, server, verdicts));
+            if (server != null) {
+                out.println(AutoLinks.describe(auto));
+            }
             out.flush();
         }
         return ExitCodes.OK;

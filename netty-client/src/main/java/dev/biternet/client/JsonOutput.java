@@ -138,7 +138,8 @@ final class JsonOutput {
     }
 
     /** {@code --list-ifaces [SERVER]}: each interface that is up, its addresses and, given a server, its verdict. */
-    static String interfaces(List<InterfaceList.Iface> ifaces, InetAddress server, List<InterfaceList.Verdict> verdicts) {
+    static String interfaces(List<InterfaceList.Iface> ifaces, InetAddress server, List<InterfaceList.Verdict> verdicts,
+                             List<dev.biternet.client.route.AutoLinks.Pick> auto) {
         return object(g -> {
             if (server == null) {
                 g.writeNullField("server");
@@ -169,6 +170,27 @@ final class JsonOutput {
                 g.writeEndObject();
             }
             g.writeEndArray();
+            if (server != null) {
+                g.writeObjectFieldStart("auto");
+                g.writeArrayFieldStart("takes");
+                for (var p : auto) {
+                    if (p.chosen()) {
+                        g.writeString(p.iface());
+                    }
+                }
+                g.writeEndArray();
+                g.writeArrayFieldStart("skips");
+                for (var p : auto) {
+                    if (!p.chosen()) {
+                        g.writeStartObject();
+                        g.writeStringField("name", p.iface());
+                        g.writeStringField("why", p.why());
+                        g.writeEndObject();
+                    }
+                }
+                g.writeEndArray();
+                g.writeEndObject();
+            }
         });
     }
 }

@@ -10,7 +10,7 @@ package dev.biternet.client.link;
  * @param address the link's address from now on ("" when it left)
  */
 public record LinkEvent(double seconds, String link, String kind, String address, String text) {
-    static LinkEvent of(String link, String kind, String address, String text) {
+    public static LinkEvent of(String link, String kind, String address, String text) {
         return new LinkEvent(0, link, kind, address, text);
     }
 

@@ -46,6 +46,11 @@ public final class InterfaceList {
         return out;
     }
 
+    /** "IPv4" or "IPv6". */
+    static String family(InetAddress a) {
+        return a instanceof Inet4Address ? "IPv4" : "IPv6";
+    }
+
     /** Whether a link pinned to an interface reaches the server through it, and why (or why not). */
     public record Verdict(boolean ok, String message) {}
 
@@ -57,7 +62,7 @@ public final class InterfaceList {
         for (int i = 0; i < ifaces.size(); i++) {
             Iface f = ifaces.get(i);
             InetAddress a = f.addressFor(server);
-            verdicts.add(a == null ? new Verdict(false, "no " + (server instanceof Inet4Address ? "IPv4" : "IPv6") + " address")
+            verdicts.add(a == null ? new Verdict(false, "no " + family(server) + " address")
                     : null);
             if (a != null) {
                 links.add(new LinkSpec(f.name(), a, f.name()));
