@@ -2,6 +2,7 @@ package dev.biternet.lab;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -125,6 +126,44 @@ class LinkChangeLabIT {
         }
     }
 
+    /**
+     * A backup link carries nothing while the normal link delivers, takes over within 3 s of it
+     * being cut, and takes no new piece 2 s after it is back.
+     */
+    @Test
+    void aBackupLinkCarriesOnlyWhileTheNormalOneCannot() throws Exception {
+        Path source = Lab.randomFile(served, "backup.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            Path out = downloads.resolve("backup.bin");
+
+            long rx0 = rx(lab, 2);
+            CompletableFuture<Lab.Get> get = getAsync(lab, "backup.bin", out, List.of(lab.iface(1), lab.iface(2) + ":backup"));
+            Thread.sleep(3500);
+            long standingBy = rx(lab, 2) - rx0;
+            double tookOver = backWithin(lab, 2, () -> lab.cut(1), 256 << 10);
+            Thread.sleep(1500);
+            lab.restore(1);
+            Thread.sleep(2500);
+            long before = rx(lab, 2);
+            Thread.sleep(2000);
+            long after = rx(lab, 2);
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(standingBy).as("bytes over the backup link while the normal one delivered (control frames only)")
+                    .isLessThan(16 << 10);
+            assertThat(tookOver).as("seconds from the cut to 256 KiB over the backup link").isLessThanOrEqualTo(3);
+            assertThat(after - before).as("bytes over the backup link 2.5-4.5 s after the normal one came back")
+                    .isLessThan(64 << 10);
+            JsonNode events = done.summary().get("events");
+            assertThat(events).anySatisfy(e -> assertThat(e.get("kind").asText()).isEqualTo("took_over"));
+            assertThat(events).anySatisfy(e -> assertThat(e.get("kind").asText()).isEqualTo("stood_by"));
+            assertThat(done.summary().get("links").get(1).get("tier").asText()).isEqualTo("backup");
+        }
+    }
+
     private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out) {
         return getAsync(lab, path, out, List.of(lab.iface(1), lab.iface(2)));
     }
@@ -141,12 +180,17 @@ class LinkChangeLabIT {
 
     /** Seconds from {@code change} until link {@code link} received {@link #BACK_BYTES} more (up to 10 s). */
     private static double backWithin(Lab lab, int link, LabAction change) throws Exception {
+        return backWithin(lab, link, change, BACK_BYTES);
+    }
+
+    /** Seconds from {@code change} until link {@code link} received {@code bytes} more (up to 10 s). */
+    private static double backWithin(Lab lab, int link, LabAction change, long bytes) throws Exception {
         long before = rx(lab, link);
         change.run();
         long start = System.nanoTime();
         double seconds;
         while ((seconds = (System.nanoTime() - start) / 1e9) < 10) {
-            if (rx(lab, link) - before >= BACK_BYTES) {
+            if (rx(lab, link) - before >= bytes) {
                 return seconds;
             }
             Thread.sleep(20);

@@ -56,7 +56,7 @@ final class AutoIfaces {
 
     /** The interface part of an --iface value (before its options). */
     static String name(String value) {
-        return value.replaceFirst(":(cap|rate|flows)=.*$", "");
+        return value.replaceFirst(":(cap|rate|flows|backup)(=|,|$).*$", "");
     }
 
     /** The values for now, or a usage error when auto takes nothing and nothing else is named. */

@@ -94,6 +94,10 @@ public final class Download {
     private volatile List<Link> liveLinks = List.of();
     /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
     private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** No normal link delivered for this long: backup links take over. */
+    static final long TAKEOVER_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /** How often the download looks at its links. */
+    static final long LOOK_MILLIS = 200;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
     private static final AutoLinks AUTO_LINKS = AutoLinks.system();
     /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
@@ -329,6 +333,47 @@ public final class Download {
         }
     }
 
+    /** A link joined, left, was rebound, took over or stood by: a line for the user, and in --json. */
+    private void linkEvent(LinkEvent event) {
+        LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
+        events.add(e);
+        err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
+        err.flush();
+    }
+
+    /**
+     * Backup links ({@code :backup}) take over when no normal link delivered for
+     * {@link #TAKEOVER_NANOS} (all cut, down or silent), and stand by again as soon as one
+     * delivers again (within one look, {@value #LOOK_MILLIS} ms).
+     */
+    private void tiers(List<Link> links, long now) {
+        if (links.stream().noneMatch(Link::backup)) {
+            return;
+        }
+        boolean recent = false;
+        boolean any = false;
+        for (Link l : links) {
+            if (!l.backup() && l.up()) {
+                any |= l.deliveredWithin(now, TAKEOVER_NANOS);
+                recent |= l.deliveredWithin(now, TimeUnit.MILLISECONDS.toNanos(LOOK_MILLIS * 2));
+            }
+        }
+        for (Link b : links) {
+            if (!b.backup()) {
+                continue;
+            }
+            if (b.standingBy() && !any) {
+                b.standBy(false);
+                linkEvent(LinkEvent.of(b.spec().name(), "took_over", b.spec().addressText(), "link " + b.spec().name()
+                        + " took over (no other link delivered for " + TimeUnit.NANOSECONDS.toSeconds(TAKEOVER_NANOS) + " s)"));
+            } else if (!b.standingBy() && recent) {
+                b.standBy(true);
+                linkEvent(LinkEvent.of(b.spec().name(), "stood_by", b.spec().addressText(), "link " + b.spec().name()
+                        + " stands by again (another link delivers)"));
+            }
+        }
+    }
+
     /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
     private static void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join) {
         List<String> chosen;
@@ -527,10 +572,7 @@ public final class Download {
 
         @Override
         public void event(LinkEvent event) {
-            LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
-            events.add(e);
-            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
-            err.flush();
+            linkEvent(event);
         }
 
         @Override
@@ -739,7 +781,7 @@ public final class Download {
         Link.RecentRate all = new Link.RecentRate();
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, fatal).get(200, TimeUnit.MILLISECONDS);
+                CompletableFuture.anyOf(finished, fatal).get(LOOK_MILLIS, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
                 long now = System.nanoTime();
@@ -750,6 +792,7 @@ public final class Download {
                 for (Link l : links) {
                     l.adjust(seconds, rate > 0 ? left / rate : Double.MAX_VALUE);
                 }
+                tiers(links, now);
                 int verified = store.verifiedCount();
                 if (verified != lastVerified) {
                     lastVerified = verified;

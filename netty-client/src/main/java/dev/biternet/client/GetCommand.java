@@ -59,7 +59,8 @@ public final class GetCommand implements Callable<Integer> {
             + " use as one link; repeat for more links. Without it, one link over the default route. Limits per link:"
             + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi, 1.5GB; rate in bytes/s). 'auto': every interface that is"
             + " up and reaches the server through itself, also those that come up later (see --list-ifaces SERVER)."
-            + " An interface missing or down at the start joins when it is up; one whose address changes rebinds.")
+            + " An interface missing or down at the start joins when it is up; one whose address changes rebinds."
+            + " IFACE:backup carries pieces only while no other link delivers (for 2 s).")
     private List<String> ifaces;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Where to write the file (default: its name in"

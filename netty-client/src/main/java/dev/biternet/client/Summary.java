@@ -90,6 +90,7 @@ public final class Summary {
                 g.writeBooleanField("dropped", l.dropped());
                 g.writeNumberField("rtt_ms", round(l.rttMs()));
                 g.writeNumberField("flows", l.flows());
+                g.writeStringField("tier", l.options().tier());
                 g.writeEndObject();
             }
             g.writeEndArray();

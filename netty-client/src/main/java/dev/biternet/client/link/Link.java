@@ -19,6 +19,11 @@ public final class Link {
     private volatile LinkSpec spec;
     /** Counts the changes {@link #check} found: a flow waiting to connect again wakes on one. */
     private long changes;
+    /** A backup link not carrying pieces now (it starts so); always false for a normal link. */
+    private volatile boolean standingBy;
+    /** The link's payload at the last look, and when it last grew (System.nanoTime; 0: never looked). */
+    private long lastCarried;
+    private volatile long lastGrowthNanos;
     /** The link's Attach.flow_group: its number among the links, from 1. */
     private final int group;
     private final Connector connector;
@@ -42,6 +47,7 @@ public final class Link {
      */
     public Link(LinkSpec spec, int group, Connector connector, ByteString token, LinkOwner owner) {
         this.spec = spec;
+        this.standingBy = spec.options().backup();
         this.group = group;
         this.connector = connector;
         this.token = token;
@@ -68,7 +74,45 @@ public final class Link {
     LinkHandler handler(OpenSession open) {
         LinkHandler h = new LinkHandler(spec, open, 0, token);
         h.partOf(this::carried, this::activeFlows);
+        h.standBy(standingBy);
         return h;
+    }
+
+    /** True for a backup link ({@code :backup}). */
+    public boolean backup() {
+        return spec.options().backup();
+    }
+
+    /** True while a backup link carries no piece (it stands by for the others). */
+    public boolean standingBy() {
+        return standingBy;
+    }
+
+    /**
+     * A backup link stands by (no new piece on any of its flows; the pieces under way still
+     * come) or takes over (its flows take pieces again). Any thread.
+     */
+    public void standBy(boolean on) {
+        if (standingBy == on) {
+            return;
+        }
+        standingBy = on;
+        for (Flow f : flows) {
+            f.current().standBy(on);
+        }
+    }
+
+    /**
+     * True if the link's payload grew within {@code nanos} before {@code now}, or the link
+     * started within it (a link is given time to deliver its first piece).
+     */
+    public boolean deliveredWithin(long now, long nanos) {
+        long c = carried();
+        if (lastGrowthNanos == 0 || c != lastCarried) {
+            lastCarried = c;
+            lastGrowthNanos = now;
+        }
+        return now - lastGrowthNanos <= nanos;
     }
 
     private int activeFlows() {

@@ -50,6 +50,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      */
     static final long MAX_WINDOW_BYTES = 32L << 20;
     private static final long TICK_MILLIS = 250;
+    private static final long STANDBY_KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(20);
     /** The client's clock for round trips: microseconds since this class loaded, never 0. */
     private static final long CLOCK_ORIGIN = System.nanoTime();
 
@@ -75,6 +76,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile java.util.ArrayDeque<Object> held;
     /** Taking no new piece: closes once the pieces under way have come. */
     private volatile boolean retiring;
+    /**
+     * A backup link standing by: attached with no window (Attach.standby), sent a Credit of 0
+     * again every {@link #STANDBY_KEEPALIVE_NANOS} so the server does not take it for idle, and
+     * not judged by its silence.
+     */
+    private volatile boolean standby;
+    private long lastKeepaliveNanos;
     private volatile com.google.protobuf.ByteString sessionId;
     private volatile Error.Code serverError;
     private volatile boolean dropped;
@@ -286,8 +294,37 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         // A cap counts every connection of the link; 1 byte left lets no piece through.
         LinkOptions options = spec.options();
         long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
-        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window)
+        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window).setStandby(standby)
                 .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
+    }
+
+    /**
+     * Stands this connection by (no new piece: Credit 0) or sets it to work again (its window);
+     * any thread. Before the connection attaches, it attaches that way.
+     */
+    public void standBy(boolean on) {
+        if (ctx == null) {
+            standby = on;
+            return;
+        }
+        ctx.executor().execute(() -> {
+            if (standby == on) {
+                return;
+            }
+            standby = on;
+            if (flow == null || !ctx.channel().isActive() || retiring) {
+                return; // not attached yet: its Attach says it
+            }
+            if (!on) {
+                // Judged by its silence from now on, not since it attached.
+                attachNanos = ctx.executor().ticker().nanoTime();
+                lastTickNanos = System.nanoTime();
+                lastTickBytes = receiver.bytes();
+            }
+            window = on ? 0 : Math.max(INITIAL_WINDOW, flow.window());
+            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)).build(),
+                    ctx.voidPromise());
+        });
     }
 
     /** Attaches this link to the session; any thread. */
@@ -521,7 +558,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             ctx.fireUserEventTriggered(evt);
             return;
         }
-        if (sessionId != null && ctx.executor().ticker().nanoTime() - attachNanos > SilenceWatch.SILENT_NANOS && !capReached()
+        if (sessionId != null && !standby && ctx.executor().ticker().nanoTime() - attachNanos > SilenceWatch.SILENT_NANOS && !capReached()
                 && !store.allVerified().isDone()) {
             if (failure == null) {
                 failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s";
@@ -540,6 +577,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 failure = "retired";
                 ctx.close();
             }
+            return;
+        }
+        if (standby) {
+            if (now - lastKeepaliveNanos > STANDBY_KEEPALIVE_NANOS && ctx.channel().isActive()) {
+                lastKeepaliveNanos = now;
+                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)).build(), ctx.voidPromise());
+            }
+            lastTickNanos = now;
+            lastTickBytes = receiver.bytes();
             return;
         }
         flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
@@ -613,7 +659,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
         String state = dropped ? "dropped: " + failure
-                : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure) : "up";
+                : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure)
+                : ctx == null ? "waiting" : standby ? "standing by" : "up";
         PieceReceiver r = receiver;
         if (r == null) {
             return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,

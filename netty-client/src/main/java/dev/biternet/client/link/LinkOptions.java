@@ -10,22 +10,38 @@ package dev.biternet.client.link;
  * @param capBytes payload the link may carry, bytes (0: no cap)
  * @param rateLimit bytes per second the server may send on the link (0: no limit)
  * @param flows the TCP flows the link uses, or {@link #AUTO_FLOWS}: as many as pay
+ * @param backup a backup link ({@code :backup}): it carries pieces only while no other link
+ *               does (see {@link Link#standBy})
  */
-public record LinkOptions(long capBytes, long rateLimit, int flows) {
+public record LinkOptions(long capBytes, long rateLimit, int flows, boolean backup) {
     public static final int AUTO_FLOWS = 0;
     /** A link given by its name alone. */
-    public static final LinkOptions NONE = new LinkOptions(0, 0, AUTO_FLOWS);
+    public static final LinkOptions NONE = new LinkOptions(0, 0, AUTO_FLOWS, false);
+
+    /** A normal link (not a backup). */
+    public LinkOptions(long capBytes, long rateLimit, int flows) {
+        this(capBytes, rateLimit, flows, false);
+    }
 
     public LinkOptions withCap(long bytes) {
-        return new LinkOptions(bytes, rateLimit, flows);
+        return new LinkOptions(bytes, rateLimit, flows, backup);
     }
 
     public LinkOptions withRate(long bytesPerSecond) {
-        return new LinkOptions(capBytes, bytesPerSecond, flows);
+        return new LinkOptions(capBytes, bytesPerSecond, flows, backup);
     }
 
     public LinkOptions withFlows(int n) {
-        return new LinkOptions(capBytes, rateLimit, n);
+        return new LinkOptions(capBytes, rateLimit, n, backup);
+    }
+
+    public LinkOptions asBackup() {
+        return new LinkOptions(capBytes, rateLimit, flows, true);
+    }
+
+    /** "backup" or "normal", as the summary and --json name a link's tier. */
+    public String tier() {
+        return backup ? "backup" : "normal";
     }
 
     /**
@@ -36,8 +52,9 @@ public record LinkOptions(long capBytes, long rateLimit, int flows) {
      * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
      */
     public FlowCount flowCount(String serverCongestion) {
-        if (flows != AUTO_FLOWS) {
-            return FlowCount.fixed(flows);
+        if (flows != AUTO_FLOWS || backup) {
+            // A backup link stands in for the others for a while: one flow unless told otherwise.
+            return FlowCount.fixed(Math.max(1, flows));
         }
         return new FlowCount(serverCongestion.startsWith("bbr") ? 1 : FlowCount.MAX_FLOWS);
     }

@@ -85,13 +85,19 @@ public final class LinkResolver {
         OPTIONS.put("cap", new Option("cap=SIZE", (o, value, key, amount) -> o.withCap(size(value, key, amount))));
         OPTIONS.put("rate", new Option("rate=SIZE", (o, value, key, amount) -> o.withRate(size(value, key, amount))));
         OPTIONS.put("flows", new Option("flows=N", (o, value, key, amount) -> o.withFlows(flows(value, amount))));
+        OPTIONS.put("backup", new Option("backup", (o, value, key, amount) -> {
+            if (!amount.isEmpty()) {
+                throw new LinkException("--iface " + value + ": backup takes no value");
+            }
+            return o.asBackup();
+        }));
     }
 
     private static final java.util.regex.Pattern OPTION_START =
-            java.util.regex.Pattern.compile(":(" + String.join("|", OPTIONS.keySet()) + ")=");
+            java.util.regex.Pattern.compile(":(" + String.join("|", OPTIONS.keySet()) + ")(=|,|$)");
 
     /**
-     * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto]} (the options in any order) and
+     * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto][,backup]} (the options in any order) and
      * resolves the interface part. SIZE is a number with an optional suffix ({@link Sizes#parse}:
      * k, M, G, T powers of 1000, Ki, Mi, Gi, Ti powers of 1024); rate is bytes per second.
      */

@@ -225,7 +225,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         cancelDeadlines();
         // Attached: acks must be read whatever the pieces do to writability (PiecePusher's loop).
         ctx.channel().config().setAutoRead(true);
-        int linkId = pusher.attach(session, attach.getWindow(), attach.getCapBytes(),
+        int linkId = pusher.attach(session, attach.getStandby() ? PiecePusher.STANDBY : attach.getWindow(), attach.getCapBytes(),
                 attach.getRateLimit(), attach.getFlowGroup(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();

@@ -118,6 +118,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
      * Attaches this channel to a session; called on the event loop by the dispatcher, which
      * passes in how to answer (the answer must precede the hashes and pieces that follow).
      */
+    /** The window of a channel attached standing by (Attach.standby): no piece until a Credit opens it. */
+    public static final int STANDBY = -1;
+
     public int attach(Session session, int window, java.util.function.IntConsumer answer) {
         return attach(session, window, 0, 0, 0, answer);
     }
@@ -125,7 +128,8 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /**
      * Attaches with the link's limits: at most {@code capBytes} of piece payload in total and
      * at most {@code rateLimit} bytes per second (0: none), shared with the channels attached
-     * with the same nonzero {@code flowGroup} ({@link Session#joinBudget}).
+     * with the same nonzero {@code flowGroup} ({@link Session#joinBudget}). A {@code window} of
+     * {@link #STANDBY} attaches it with no window.
      */
     public int attach(Session session, int window, long capBytes, long rateLimit, int flowGroup,
                       java.util.function.IntConsumer answer) {
@@ -133,7 +137,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (this.session != null) {
             throw new IllegalStateException("already attached");
         }
-        this.window = clampWindow(window);
+        this.window = window == STANDBY ? 0 : clampWindow(window);
         this.linkId = session.attach(this, answer);
         if (linkId > 0) {
             this.session = session;

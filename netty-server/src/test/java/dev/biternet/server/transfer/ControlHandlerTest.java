@@ -279,6 +279,23 @@ class ControlHandlerTest {
         assertThat(c.ch.isOpen()).isFalse();
     }
 
+    /** A backup link attaches standing by: no piece until a Credit gives it a window. */
+    @Test
+    void aLinkAttachedStandingByGetsNoPieceUntilACredit() throws Exception {
+        Conn c = server.connect();
+        c.hello();
+        c.next();
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin")
+                .setAttach(Attach.newBuilder().setWindow(4).setStandby(true))).build());
+        assertThat(c.drain()).extracting(Envelope::getBodyCase)
+                .containsExactly(Envelope.BodyCase.SESSION_OPENED, Envelope.BodyCase.ATTACHED);
+        assertThat(c.pieces).isEmpty();
+
+        c.send(Envelope.newBuilder().setCredit(dev.biternet.proto.Credit.newBuilder().setWindow(2)).build());
+        c.drain();
+        assertThat(c.pieces).hasSize(2);
+    }
+
     /** The links of one client open with one join key: one session, both attached, no piece sent twice. */
     @Test
     void opensWithOneJoinKeyShareOneSession() throws Exception {
