@@ -44,9 +44,11 @@ class LinkChangeLabIT {
             lab.cut(2);
             Path out = downloads.resolve("join.bin");
 
-            CompletableFuture<Lab.Get> get = getAsync(lab, "join.bin", out);
+            // Link 2 is down, link 3 does not exist yet: both named up front.
+            CompletableFuture<Lab.Get> get = getAsync(lab, "join.bin", out, List.of(lab.iface(1), lab.iface(2), lab.iface(3)));
             Thread.sleep(2500);
             double back = backWithin(lab, 2, () -> lab.restore(2));
+            double created = backWithin(lab, 3, () -> lab.addLink(3, 20));
 
             Lab.Get done = get.get(150, TimeUnit.SECONDS);
             assertThat(done.exitCode()).as(done.stderr()).isZero();
@@ -60,6 +62,10 @@ class LinkChangeLabIT {
                 assertThat(e.get("address").asText()).isEqualTo("198.18.2.2");
             });
             assertThat(back).as("seconds from the link coming up to %d bytes over it", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
+            assertThat(done.stderr()).contains("--iface " + lab.iface(3) + ": no such network interface");
+            assertThat(done.summary().get("links").get(2).get("bytes").asLong()).isPositive();
+            assertThat(created).as("seconds from the named uplink's creation to %d bytes over it", BACK_BYTES)
+                    .isLessThanOrEqualTo(BACK_SECONDS);
         }
     }
 
