@@ -431,12 +431,12 @@ public final class Download {
     public Progress progress() {
         PieceStore s = liveStore;
         if (s == null) {
-            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(Link::stats).toList());
+            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
         }
         PieceLayout layout = s.layout();
         long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
         return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(),
-                liveLinks.stream().map(Link::stats).toList());
+                liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
     }
 
     /** A previous run's state, if it belongs to this path: what to send in OpenSession and which pieces to keep. */

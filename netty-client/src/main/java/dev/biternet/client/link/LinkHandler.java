@@ -660,7 +660,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public LinkStats stats() {
         String state = dropped ? "dropped: " + failure
                 : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure)
-                : ctx == null ? "waiting" : standby ? "standing by" : "up";
+                : ctx == null ? "waiting" : standby ? "standby" : "up";
         PieceReceiver r = receiver;
         if (r == null) {
             return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,

@@ -23,6 +23,9 @@ import java.util.Locale;
 public final class ProgressRenderer {
     private final Sizes units;
 
+    /** Link events shown under the total line, the latest ones. */
+    static final int SHOWN_EVENTS = 3;
+
     public ProgressRenderer(Sizes units) {
         this.units = units;
     }
@@ -49,6 +52,11 @@ public final class ProgressRenderer {
                     units.bytes(l.bytes()), share, last).stripTrailing());
         }
         out.add(total(p, sum(rates)));
+        // The latest links that joined, left, were rebound, took over or stood by.
+        List<dev.biternet.client.link.LinkEvent> events = p.events();
+        for (dev.biternet.client.link.LinkEvent e : events.subList(Math.max(0, events.size() - SHOWN_EVENTS), events.size())) {
+            out.add(String.format(Locale.ROOT, "%7.1f s  %s", e.seconds(), e.text()));
+        }
         List<String> cut = new ArrayList<>(out.size());
         for (String line : out) {
             cut.add(fit(line, width - 1));
@@ -111,9 +119,9 @@ public final class ProgressRenderer {
     }
 
     private String limits(LinkStats l) {
-        StringBuilder s = new StringBuilder();
+        StringBuilder s = new StringBuilder(l.options().backup() ? "backup" : "");
         if (l.options().capBytes() > 0) {
-            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.options().capBytes(),
+            s.append(s.length() > 0 ? ", " : "").append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.options().capBytes(),
                     units.bytes(l.options().capBytes())));
         }
         if (l.options().rateLimit() > 0) {

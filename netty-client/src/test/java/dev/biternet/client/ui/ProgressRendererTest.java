@@ -43,6 +43,31 @@ class ProgressRendererTest {
                 "total   50.0%  4.00 MiB/s  ETA 0:08  32.0 MiB of 64.0 MiB verified");
     }
 
+    /** A backup link says so; the latest link events show under the total, oldest first, three at most. */
+    @Test
+    void backupLinksAndTheLatestLinkEventsAreShown() {
+        LinkStats backup = new LinkStats("usb0", "10.55.0.7", 0, 0, 0, 0, 0, 0, 0, "standby",
+                new LinkOptions(0, 0, 1, true), 0, false, 0, 1);
+        List<dev.biternet.client.link.LinkEvent> events = List.of(
+                new dev.biternet.client.link.LinkEvent(1.0, "wlan0", "left", "", "link wlan0 left"),
+                new dev.biternet.client.link.LinkEvent(3.5, "wlan0", "joined", "10.1.1.9", "link wlan0 joined (10.1.1.9)"),
+                new dev.biternet.client.link.LinkEvent(9.2, "usb0", "took_over", "10.55.0.7", "link usb0 took over"),
+                new dev.biternet.client.link.LinkEvent(12.0, "usb0", "stood_by", "10.55.0.7", "link usb0 stands by again"));
+        Progress p = new Progress(Progress.Phase.DOWNLOADING, 64 * MIB, 32 * MIB, PIECE,
+                List.of(link("eth0", "192.168.1.20", 32 * MIB, "up", 0, 0), backup), events);
+
+        List<String> lines = IEC.lines(p, new double[] {3 * MIB, 0}, 200);
+
+        assertThat(lines).containsExactly(
+                "link  address       state              rate      rtt    received  share  limits",
+                "eth0  192.168.1.20  up           3.00 MiB/s    40 ms    32.0 MiB  50.0%",
+                "usb0  10.55.0.7     standby           0 B/s                  0 B   0.0%  backup",
+                "total   50.0%  3.00 MiB/s  ETA 0:11  32.0 MiB of 64.0 MiB verified",
+                "    3.5 s  link wlan0 joined (10.1.1.9)",
+                "    9.2 s  link usb0 took over",
+                "   12.0 s  link usb0 stands by again");
+    }
+
     @Test
     void aHundredGigabytesInSiUnitsScaleFromMegabytesToGigabytes() {
         long file = 100_000_000_000L;
