@@ -19,6 +19,8 @@
 #   lab.sh rate NAME I RATE_MBIT     change link I's rate (both directions), mid-run
 #   lab.sh cut NAME I                take link I down (client side)
 #   lab.sh restore NAME I            bring link I back up
+#   lab.sh addlink NAME I RATE       a new direct link I of RATE Mbit/s, mid-run (a new uplink)
+#   lab.sh readdr NAME I HOST        move link I's client address to 198.18.I.HOST (rule, route too)
 #   lab.sh cc NAME bbr|cubic|reno    TCP congestion control in the client and server namespaces
 #   lab.sh stats NAME                the delay lines' counters (frames, lost, overflow, ...)
 #   lab.sh down NAME                 stop the delay lines, delete all three namespaces (idempotent)
@@ -107,6 +109,33 @@ delayline_pid() { # NAME I: the pid of link I's delay line, or nothing
   if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "delayline $state_root/$1/link$2.conf "; then echo "$p"; fi
 }
 
+# Link I's two ends, created: addresses, up, shaped, and the client's policy route for it.
+wire() { # NAME I RATE QUEUE
+  local name=$1 i=$2 rate=$3 queue=$4 c="${1}c$2" s="${1}s$2"
+  cli "$name" ip addr add "198.18.$i.2/24" dev "$c"
+  srv "$name" ip addr add "198.18.$i.1/24" dev "$s"
+  cli "$name" ip link set "$c" up
+  srv "$name" ip link set "$s" up
+  shape "$name-srv" "$s" "$rate" "$queue"
+  shape "$name-cli" "$c" "$rate" "$queue"
+  cli "$name" ip route add default via "198.18.$i.1" dev "$c" table $((100 + i))
+  cli "$name" ip rule add from "198.18.$i.2" table $((100 + i)) priority $((1000 + i))
+  if [ "$i" = 1 ]; then
+    cli "$name" ip route add default via 198.18.1.1 dev "$c"
+  fi
+}
+
+# A new direct link I of RATE Mbit/s on a running lab: a new uplink appearing mid-download.
+addlink() {
+  local name=$1 i=$2 rate=$3
+  [ -e "/run/netns/$name-cli" ] || die "no lab $name"
+  echo 50 >"$state_root/$name/link$i.queue"
+  ip link add "${name}c$i" netns "$name-cli" type veth peer name "${name}s$i" netns "$name-srv"
+  offloads_off "$name-cli" "${name}c$i"
+  offloads_off "$name-srv" "${name}s$i"
+  wire "$name" "$i" "$rate" 50
+}
+
 up() {
   local name=$1; shift
   [ ${#name} -le 10 ] || die "NAME must be at most 10 characters"
@@ -167,17 +196,7 @@ up() {
       offloads_off "$name-cli" "$c"
       offloads_off "$name-srv" "$s"
     fi
-    cli "$name" ip addr add "198.18.$i.2/24" dev "$c"
-    srv "$name" ip addr add "198.18.$i.1/24" dev "$s"
-    cli "$name" ip link set "$c" up
-    srv "$name" ip link set "$s" up
-    shape "$name-srv" "$s" "$rate" "$queue"
-    shape "$name-cli" "$c" "$rate" "$queue"
-    cli "$name" ip route add default via "198.18.$i.1" dev "$c" table $((100 + i))
-    cli "$name" ip rule add from "198.18.$i.2" table $((100 + i)) priority $((1000 + i))
-    if [ "$i" = 1 ]; then
-      cli "$name" ip route add default via 198.18.1.1 dev "$c"
-    fi
+    wire "$name" "$i" "$rate" "$queue"
   done
   # Loose reverse-path filtering: replies for link I arrive on link I, but be explicit.
   cli "$name" sysctl -qw net.ipv4.conf.all.rp_filter=0
@@ -221,6 +240,20 @@ restore() {
   cli "$name" ip link set "${name}c$i" up
   cli "$name" ip route replace default via "198.18.$i.1" dev "${name}c$i" table $((100 + i))
   if [ "$i" = 1 ]; then cli "$name" ip route replace default via 198.18.1.1 dev "${name}c1"; fi
+}
+# Gives link I's client end another address, 198.18.I.HOST, as DHCP handing out a new lease
+# would: the old address goes (and with it its routes), the new one comes, the link's policy
+# rule and route follow.
+readdr() {
+  local name=$1 i=$2 host=$3 dev old
+  dev="${name}c$i"
+  old=$(cli "$name" ip -o -4 addr show dev "$dev" | awk '{print $4}' | head -n1)
+  [ -n "$old" ] && cli "$name" ip addr del "$old" dev "$dev"
+  [ -n "$old" ] && cli "$name" ip rule del from "${old%/*}" table $((100 + i)) 2>/dev/null || true
+  cli "$name" ip addr add "198.18.$i.$host/24" dev "$dev"
+  cli "$name" ip rule add from "198.18.$i.$host" table $((100 + i))
+  cli "$name" ip route replace default via "198.18.$i.1" dev "$dev" table $((100 + i))
+  if [ "$i" = 1 ]; then cli "$name" ip route replace default via 198.18.1.1 dev "$dev"; fi
 }
 cc() {
   local name=$1 algo=$2 ns allowed
@@ -277,6 +310,6 @@ info() {
 
 cmd=${1:-}; shift || true
 case "$cmd" in
-  up|wan|rate|cut|restore|cc|stats|down|info) "$cmd" "$@" ;;
+  up|addlink|wan|rate|cut|restore|readdr|cc|stats|down|info) "$cmd" "$@" ;;
   *) sed -n '2,36p' "$0"; exit 2 ;;
 esac

@@ -116,6 +116,23 @@ final class Lab implements AutoCloseable {
         script("cut", name, Integer.toString(link));
     }
 
+    /** A new direct link number {@code link} of {@code mbit} Mbit/s, on the running lab. */
+    void addLink(int link, int mbit) throws IOException, InterruptedException {
+        script("addlink", name, Integer.toString(link), Integer.toString(mbit));
+    }
+
+    /** Runs a command in the client's namespace (e.g. to add interfaces that are not uplinks). */
+    void inClient(String... cmd) throws IOException, InterruptedException {
+        List<String> all = new java.util.ArrayList<>(List.of("ip", "netns", "exec", name + "-cli"));
+        all.addAll(List.of(cmd));
+        run(all, 30);
+    }
+
+    /** Moves link {@code link}'s client address to 198.18.LINK.HOST, its policy rule and route with it. */
+    void readdress(int link, int host) throws IOException, InterruptedException {
+        script("readdr", name, Integer.toString(link), Integer.toString(host));
+    }
+
     /** Brings a cut link back up, with its routes. */
     void restore(int link) throws IOException, InterruptedException {
         script("restore", name, Integer.toString(link));

@@ -11,7 +11,10 @@ import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.route.AutoLinks;
+import dev.biternet.client.route.InterfaceWatch;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
@@ -89,6 +92,12 @@ public final class Download {
     private long start;
     /** Published for {@link #progress()}, which progress displays call from their own thread. */
     private volatile List<Link> liveLinks = List.of();
+    /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
+    private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
+    private static final AutoLinks AUTO_LINKS = AutoLinks.system();
+    /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
+    private volatile java.util.function.Consumer<LinkSpec> joiner;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -116,16 +125,22 @@ public final class Download {
             throw new DownloadException(ExitCodes.NETWORK, "cannot resolve host " + target.host());
         }
         List<LinkSpec> specs;
+        List<String> waiting = new ArrayList<>();
+        AutoIfaces auto = new AutoIfaces(request.ifaces());
         try {
-            specs = LinkResolver.resolve(request.ifaces(), server);
+            specs = LinkResolver.resolveWaiting(auto.expandNow(AUTO_LINKS, server), server, waiting);
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
+        for (String why : waiting) {
+            err.println("biternet-get: warning: " + why + "; the link joins when it is up with an address");
+        }
+        err.flush();
         long start = System.nanoTime();
         this.start = start;
         OutputLock lock = lockOutput();
         try {
-            return fetch(server, specs, start);
+            return fetch(server, specs, start, auto);
         } finally {
             try {
                 lock.close();
@@ -169,45 +184,61 @@ public final class Download {
                 : doing + ": " + LocalFiles.describe(file, e));
     }
 
-    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start)
+    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
         Resume resume = loadResume();
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
-        List<Link> links = new ArrayList<>();
+        List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
         PieceStore store = null;
+        InterfaceWatch watch = null;
         try {
             Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
             List<CompletableFuture<Void>> connects = new ArrayList<>();
-            // The session is opened on the link that connects first, most likely the one with the
-            // shortest round trip: every link waits for it before attaching.
+            List<CompletableFuture<Void>> openings = new ArrayList<>();
+            // Every link opens the session as soon as it is connected, with one join key: the
+            // server opens it for the first and attaches each to it at once, so no link waits
+            // for another's round trips. The first link to connect (most likely the one with the
+            // shortest round trip) is the one whose answer the download waits for.
             CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
-            OpenSession openRequest = resume.request();
+            OpenSession openRequest = resume.request().toBuilder().setJoinKey(joinKey()).build();
             LinkOwner owner = new Owner();
             for (int i = 0; i < specs.size(); i++) {
                 Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
                 links.add(link);
+                if (link.waiting()) {
+                    link.park();
+                    connects.add(CompletableFuture.completedFuture(null));
+                    openings.add(CompletableFuture.completedFuture(null));
+                    continue;
+                }
                 CompletableFuture<Void> connect = link.connect();
                 LinkHandler h = link.handler();
-                connect.thenRun(() -> {
-                    if (opener.complete(h)) {
-                        h.open(openRequest);
-                    }
-                });
+                // A link starts (attach, below) only after its OpenSession is queued: started
+                // first, it would attach, and its OpenSession would then come too late.
+                openings.add(connect.thenRun(() -> {
+                    opener.complete(h);
+                    link.openAndAttach(openRequest);
+                }));
                 connects.add(connect);
             }
-            for (int i = 0; i < connects.size(); i++) {
-                Throwable failed = Connector.await(connects.get(i));
-                if (failed != null) {
-                    throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
-                            + target.host() + ":" + target.port() + ": " + rootMessage(failed));
-                }
-            }
             liveLinks = List.copyOf(links);
-            trace("connected " + links.size() + " link(s)");
-            // Every connect succeeded, so one has picked the opener (perhaps a moment after its
-            // future completed here: the callbacks run on the event loops).
+            // Named interfaces are watched: a link whose address changes rebinds at once, one
+            // whose interface goes is parked, one that was missing joins when it is up.
+            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
+                watch = InterfaceWatch.start(() -> {
+                    links.forEach(l -> l.check(server));
+                    java.util.function.Consumer<LinkSpec> join = joiner;
+                    if (auto.auto() && join != null) {
+                        joinAuto(auto, server, links, join);
+                    }
+                });
+            }
+            CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
+            if (!opener.isDone()) {
+                awaitConnects(specs, connects); // none connected: it throws, naming the first link
+            }
             LinkHandler openerHandler = opener.join();
             Link first = links.stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
             SessionOpened session = openSession(first, openRequest);
@@ -228,9 +259,24 @@ public final class Download {
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
             boolean flowGroups = openerHandler.flowGroups();
             String congestion = openerHandler.congestionControl();
-            for (Link l : links) {
-                l.start(keeper, store, flowGroups, congestion);
+            // Each link starts as soon as it is connected: a slow link's connect does not hold the others.
+            PieceStore started = store;
+            for (int i = 0; i < links.size(); i++) {
+                Link l = links.get(i);
+                openings.get(i).thenRun(() -> l.start(keeper, started, flowGroups, congestion));
             }
+            // With --iface auto, an interface that comes up later joins as a link of its own.
+            joiner = spec -> {
+                Link l = new Link(spec, links.size() + 1, dialer, security.token(), owner);
+                l.park();
+                links.add(l);
+                liveLinks = List.copyOf(links);
+                owner.event(LinkEvent.of(spec.name(), "joined", spec.addressText(),
+                        "link " + spec.name() + " joined (" + spec.addressText() + ", --iface auto)"));
+                l.start(keeper, started, flowGroups, congestion);
+            };
+            awaitConnects(specs, connects);
+            trace("connected " + links.size() + " link(s)");
             underway.complete(null);
             awaitFinish(store, links);
             trace("all pieces verified");
@@ -259,7 +305,8 @@ public final class Download {
             }
             List<LinkStats> stats = links.stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
-                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk());
+                    store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(),
+                    List.copyOf(events));
         } finally {
             over = true;
             underway.complete(null);
@@ -273,10 +320,58 @@ public final class Download {
                     // the part file and its state stay for a later resume
                 }
             }
+            if (watch != null) {
+                watch.close();
+            }
             // The channels are closed; the loops' threads wind down on their own (not awaited:
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
+    }
+
+    /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
+    private static void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join) {
+        List<String> chosen;
+        try {
+            chosen = AUTO_LINKS.chosen(server);
+        } catch (java.net.SocketException e) {
+            return; // looked at again at the next event or poll
+        }
+        for (String name : chosen) {
+            if (links.stream().noneMatch(l -> l.spec().name().equals(name))) {
+                try {
+                    List<LinkSpec> spec = LinkResolver.resolveWaiting(List.of(auto.value(name)), server, new ArrayList<>());
+                    join.accept(spec.get(0));
+                } catch (LinkResolver.LinkException e) {
+                    // gone again since: the next look decides
+                }
+            }
+        }
+    }
+
+    /** Links that joined, left or were rebound during the download, one line each with its time. */
+    public List<LinkEvent> events() {
+        return List.copyOf(events);
+    }
+
+    /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
+    private void awaitConnects(List<LinkSpec> specs, List<CompletableFuture<Void>> connects)
+            throws DownloadException, InterruptedException {
+        Target target = request.target();
+        for (int i = 0; i < connects.size(); i++) {
+            Throwable failed = Connector.await(connects.get(i));
+            if (failed != null) {
+                throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
+                        + target.host() + ":" + target.port() + ": " + rootMessage(failed));
+            }
+        }
+    }
+
+    /** A download's join key: 16 random bytes, as unguessable as the session's attach secret. */
+    private static com.google.protobuf.ByteString joinKey() {
+        byte[] key = new byte[16];
+        new java.security.SecureRandom().nextBytes(key);
+        return com.google.protobuf.ByteString.copyFrom(key);
     }
 
     /**
@@ -431,6 +526,14 @@ public final class Download {
         }
 
         @Override
+        public void event(LinkEvent event) {
+            LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
+            events.add(e);
+            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
+            err.flush();
+        }
+
+        @Override
         public void trace(String event) {
             Download.this.trace(event);
         }
@@ -457,6 +560,10 @@ public final class Download {
 
         @Override
         public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+            if (spec.waiting()) {
+                // Never unbound: a link goes out its own interface or not at all.
+                return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
+            }
             CompletableFuture<Void> done = new CompletableFuture<>();
             Download.this.connect(transport, group, spec, handler, remote).addListener(f -> {
                 if (f.isSuccess()) {

@@ -11,7 +11,14 @@ import java.util.List;
  * server's, of the bytes every verified piece matched.
  */
 public record DownloadResult(Path file, long bytes, double seconds, String sha256, String rootHash, int pieceSize,
-                             int pieces, List<LinkStats> links, int resumedPieces, boolean sha256ReadBack) {
+                             int pieces, List<LinkStats> links, int resumedPieces, boolean sha256ReadBack,
+                             List<dev.biternet.client.link.LinkEvent> events) {
+    /** A result with no link event. */
+    public DownloadResult(Path file, long bytes, double seconds, String sha256, String rootHash, int pieceSize,
+                          int pieces, List<LinkStats> links, int resumedPieces, boolean sha256ReadBack) {
+        this(file, bytes, seconds, sha256, rootHash, pieceSize, pieces, links, resumedPieces, sha256ReadBack, List.of());
+    }
+
     /** Payload received over all links, endgame duplicates included. */
     public long receivedBytes() {
         return links.stream().mapToLong(LinkStats::bytes).sum();

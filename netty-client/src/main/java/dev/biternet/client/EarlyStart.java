@@ -78,7 +78,7 @@ final class EarlyStart {
                     java.util.List.of(new dev.biternet.client.link.LinkStats("l", "a", 0, 0, 0, 0, 0, 0, 0, "up",
                             dev.biternet.client.link.LinkOptions.NONE, 0, false, 0, 1)), 0, false);
             Summary.json(r);
-            Summary.text(r);
+            Summary.text(r, dev.biternet.common.cli.Sizes.SI);
         } catch (RuntimeException | LinkageError e) {
             // only a head start
         }

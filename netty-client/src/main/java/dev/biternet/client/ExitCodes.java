@@ -45,6 +45,23 @@ public final class ExitCodes {
         return t instanceof ParameterException ? USAGE : BUG;
     }
 
+    /**
+     * The name of {@code code} for programs (--json): its constant's name here in lower case
+     * ({@code network}, {@code server_refused}), or {@code unknown}.
+     */
+    public static String name(int code) {
+        for (java.lang.reflect.Field f : ExitCodes.class.getFields()) {
+            try {
+                if (f.getType() == int.class && java.lang.reflect.Modifier.isStatic(f.getModifiers()) && f.getInt(null) == code) {
+                    return f.getName().toLowerCase(java.util.Locale.ROOT);
+                }
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return "unknown";
+    }
+
     /** picocli's exit code list: each code as its key, in order. */
     @SafeVarargs
     private static Map<String, String> meanings(Map.Entry<Integer, String>... codes) {

@@ -3,6 +3,7 @@ package dev.biternet.client;
 import dev.biternet.client.ui.ProgressReporter;
 import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.common.cli.Sizes;
 import dev.biternet.common.cli.TlsOptions;
 import dev.biternet.common.cli.TokenOption;
 import dev.biternet.common.cli.Usage;
@@ -10,6 +11,7 @@ import dev.biternet.common.cli.VersionProvider;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.InterfaceList;
+import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.RoutingDoctor;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -55,15 +57,26 @@ public final class GetCommand implements Callable<Integer> {
 
     @Option(names = IFACE, paramLabel = "IFACE", description = "Network interface name (eth0, wlan0) or local address to"
             + " use as one link; repeat for more links. Without it, one link over the default route. Limits per link:"
-            + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi; rate in bytes/s).")
+            + " IFACE:cap=SIZE,rate=SIZE (SIZE like 500M, 2Gi, 1.5GB; rate in bytes/s). 'auto': every interface that is"
+            + " up and reaches the server through itself, also those that come up later (see --list-ifaces SERVER)."
+            + " An interface missing or down at the start joins when it is up; one whose address changes rebinds.")
     private List<String> ifaces;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Where to write the file (default: its name in"
             + " the current directory); an existing directory: the file goes into it under its name.")
     private Path output;
 
-    @Option(names = "--json", description = "Print the summary as one JSON object on stdout.")
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout; on failure an object"
+            + " with the error (and what was kept), and the reports of --doctor and --list-ifaces as JSON"
+            + " (schema: docs/JSON.md).")
     private boolean json;
+
+    @Option(names = "--si", description = "Show sizes and rates in powers of 1000: kB, MB, GB, TB (the default, unless"
+            + " an --iface's cap or rate is typed with Ki, Mi, Gi or Ti).")
+    private boolean si;
+
+    @Option(names = "--iec", description = "Show sizes and rates in powers of 1024: KiB, MiB, GiB, TiB.")
+    private boolean iec;
 
     @Option(names = {"-v", "--verbose"}, description = "Print the download's timeline on stderr.")
     private boolean verbose;
@@ -106,6 +119,8 @@ public final class GetCommand implements Callable<Integer> {
 
     private PrintWriter out;
     private PrintWriter err;
+    /** The download's output file, once known: what --json's error object reports as kept. */
+    private Path outputFile;
 
     GetCommand() {}
 
@@ -139,22 +154,51 @@ public final class GetCommand implements Callable<Integer> {
         CommandLine cmd = new CommandLine(new GetCommand());
         cmd.getCommandSpec().usageMessage().exitCodeList(ExitCodes.MEANINGS);
         cmd.setExitCodeExceptionMapper(ExitCodes::of);
-        cmd.setExecutionExceptionHandler((e, line, parsed) -> failed(e, line.getErr()));
+        cmd.setExecutionExceptionHandler((e, line, parsed) -> ((GetCommand) line.getCommand()).failed(e));
+        CommandLine.IParameterExceptionHandler usage = cmd.getParameterExceptionHandler();
+        cmd.setParameterExceptionHandler((e, args) -> {
+            GetCommand c = (GetCommand) e.getCommandLine().getCommand();
+            if (c.json || java.util.Arrays.asList(args).contains("--json")) {
+                printJson(e.getCommandLine().getOut(), JsonOutput.error(ExitCodes.USAGE, e.getMessage(), c.outputFile));
+            }
+            return usage.handleParseException(e, args);
+        });
         return cmd;
     }
 
     /**
-     * How a download that threw ends, on either path: one line for a {@link DownloadException};
-     * anything else is a bug, shown with its stack trace.
+     * How a command that threw ends, on either path: one line for a {@link DownloadException};
+     * anything else is a bug, shown with its stack trace. Under --json, stdout gets the error
+     * object too.
      */
-    private static int failed(Exception e, PrintWriter err) {
+    private int failed(Exception e) {
+        int code = ExitCodes.of(e);
+        if (json) {
+            printJson(out, JsonOutput.error(code, e instanceof DownloadException ? e.getMessage() : e.toString(), outputFile));
+        }
         if (e instanceof DownloadException) {
             err.println("biternet-get: " + e.getMessage());
         } else {
             e.printStackTrace(err);
         }
         err.flush();
-        return ExitCodes.of(e);
+        return code;
+    }
+
+    private static void printJson(PrintWriter to, String object) {
+        to.println(object);
+        to.flush();
+    }
+
+    /** The unit system sizes are shown in: --si or --iec, else the one the --iface options are typed in. */
+    private Sizes units() {
+        if (si && iec) {
+            throw Usage.error(spec, "--si and --iec cannot go together: choose one");
+        }
+        if (si || iec) {
+            return iec ? Sizes.IEC : Sizes.SI;
+        }
+        return ifaces != null && ifaces.stream().anyMatch(i -> Sizes.of(i) == Sizes.IEC) ? Sizes.IEC : Sizes.SI;
     }
 
     /**
@@ -167,6 +211,7 @@ public final class GetCommand implements Callable<Integer> {
             out = spec.commandLine().getOut();
             err = spec.commandLine().getErr();
         }
+        Sizes units = units();
         if (listIfaces != null) {
             return listInterfaces(out);
         }
@@ -196,10 +241,10 @@ public final class GetCommand implements Callable<Integer> {
             security = security.withTls(context);
         }
         // -o naming a directory saves into it under the URL's file name, as cp, wget -P and aria2 -d do.
-        Path out1 = output == null ? Path.of(target.fileName())
+        outputFile = output == null ? Path.of(target.fileName())
                 : java.nio.file.Files.isDirectory(output) ? output.resolve(target.fileName()) : output;
         Download download = new Download(
-                new Download.Request(target, out1, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
+                new Download.Request(target, outputFile, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
         // Work that would compete with connecting for the two cores waits until the links are
         // attached and pieces flow (or the download failed before that): the summary's warm-up,
         // and the routing check (an `ip route get` per link: a process start each, 30-50 ms
@@ -210,17 +255,20 @@ public final class GetCommand implements Callable<Integer> {
                 : download.underway().thenRunAsync(() -> checkRouting(target, ifaces, err), daemon("biternet-routing-check"));
         // --verbose writes its timeline to stderr too: plain progress lines mix with it, a redrawn display would not.
         // A DownloadException ends the command in failed(), after the progress display is closed.
-        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing)) {
+        try (ProgressReporter progress = quiet ? null : ProgressReporter.start(download::progress, err, verbose, routing, units)) {
             DownloadResult result;
             try {
                 result = download.run();
             } finally {
-                awaitQuietly(routing);
+                // A download that ended before it got under way (an unusable --iface) never starts the check.
+                if (download.underway().isDone()) {
+                    awaitQuietly(routing);
+                }
             }
             if (progress != null) {
                 progress.close();
             }
-            out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result));
+            out.print(json ? Summary.json(result) + System.lineSeparator() : Summary.text(result, units));
             out.flush();
             return ExitCodes.OK;
         }
@@ -261,16 +309,21 @@ public final class GetCommand implements Callable<Integer> {
             if (!doctor) {
                 return ExitCodes.OK;
             }
-            boolean usage = e instanceof LinkResolver.LinkException;
-            to.println("biternet-get: " + (usage ? e.getMessage() : "cannot resolve host " + target.host()));
+            int code = e instanceof LinkResolver.LinkException ? ExitCodes.USAGE : ExitCodes.NETWORK;
+            String message = code == ExitCodes.USAGE ? e.getMessage() : "cannot resolve host " + target.host();
+            if (json) {
+                printJson(to, JsonOutput.error(code, message, null));
+                to = err;
+            }
+            to.println("biternet-get: " + message);
             to.flush();
-            return usage ? ExitCodes.USAGE : ExitCodes.NETWORK;
+            return code;
         }
         List<RoutingDoctor.Finding> findings = RoutingDoctor.system().check(links, server);
         boolean ok = findings.stream().allMatch(RoutingDoctor.Finding::ok);
         String report = RoutingDoctor.report(target.host(), findings);
         if (doctor) {
-            to.print(report);
+            to.print(json ? JsonOutput.doctor(target.host(), findings) + System.lineSeparator() : report);
         } else if (findings.stream().anyMatch(f -> !f.fix().isEmpty())) {
             // Links that cannot work at all (no such address here) fail the download with their own message.
             to.print("biternet-get: warning: not every link's traffic leaves through its own interface; "
@@ -290,8 +343,18 @@ public final class GetCommand implements Callable<Integer> {
                 throw Usage.error(spec, "--list-ifaces: cannot resolve " + host);
             }
         }
-        out.print(InterfaceList.render(InterfaceList.up(), server, RoutingDoctor.system()));
-        out.flush();
+        List<InterfaceList.Iface> up = InterfaceList.up();
+        List<InterfaceList.Verdict> verdicts = server == null ? List.of() : InterfaceList.verdicts(up, server, RoutingDoctor.system());
+        List<AutoLinks.Pick> auto = server == null ? List.of() : AutoLinks.system().picks(server);
+        if (json) {
+            printJson(out, JsonOutput.interfaces(up, server, verdicts, auto));
+        } else {
+            out.print(InterfaceList.render(up, server, verdicts));
+            if (server != null) {
+                out.println(AutoLinks.describe(auto));
+            }
+            out.flush();
+        }
         return ExitCodes.OK;
     }
 
@@ -318,7 +381,7 @@ public final class GetCommand implements Callable<Integer> {
         } catch (Usage.Unparsed e) {
             return commandLine().execute(args);
         } catch (Exception e) {
-            return failed(e, err);
+            return failed(e);
         }
     }
 

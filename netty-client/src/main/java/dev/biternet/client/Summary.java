@@ -1,30 +1,29 @@
 package dev.biternet.client;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 import dev.biternet.client.link.LinkStats;
-import java.io.IOException;
-import java.io.StringWriter;
+import dev.biternet.common.cli.Sizes;
 import java.util.Locale;
 
-/** Renders a {@link DownloadResult} as the human summary or as the --json object (schema in the README). */
+/** Renders a {@link DownloadResult} as the human summary or as the --json object (docs/JSON.md). */
 public final class Summary {
     private Summary() {}
 
-    public static String text(DownloadResult r) {
+    /** The summary a user reads, sizes and rates in {@code units}. */
+    public static String text(DownloadResult r, Sizes units) {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%s: %d bytes in %.2f s (%s), %d pieces verified, sha256 %s%s%n",
-                r.file(), r.bytes(), r.seconds(), rate(r.bytes() / Math.max(r.seconds(), 1e-9)), r.pieces(), r.sha256(),
-                r.sha256ReadBack() ? " (read back from disk)" : ""));
-        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14s %7s %5s %12s %6s  %s%n",
-                "link", "address", "bytes", "pieces", "dup", "avg rate", "share", "limits"));
+        double seconds = Math.max(r.seconds(), 1e-9);
+        b.append(String.format(Locale.ROOT, "%s: %d bytes (%s) in %.2f s (%s), %d pieces verified, sha256 %s%s%n",
+                r.file(), r.bytes(), units.bytes(r.bytes()), r.seconds(), units.rate(r.bytes() / seconds), r.pieces(),
+                r.sha256(), r.sha256ReadBack() ? " (read back from disk)" : ""));
+        String row = "  %-16s %-40s %10s %7s %5s %12s %6s  %s";
+        row(b, String.format(Locale.ROOT, row, "link", "address", "received", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
-            b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5d %12s %5.1f%%  %s%n",
-                    l.iface(), l.address(), l.bytes(), l.pieces(), l.duplicates(), rate(l.rate()),
-                    r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes(), limits(l)));
+            row(b, String.format(Locale.ROOT, row, l.iface(), l.address(), units.bytes(l.bytes()), l.pieces(),
+                    l.duplicates(), units.rate(l.rate()), String.format(Locale.ROOT, "%.1f%%",
+                            r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes()), limits(l, units)));
         }
-        b.append(String.format(Locale.ROOT, "  %-16s %-40s %14d %7d %5s %12s%n", "total", "", r.receivedBytes(),
-                r.pieces(), "", rate(r.receivedBytes() / Math.max(r.seconds(), 1e-9))));
+        row(b, String.format(Locale.ROOT, row, "total", "", units.bytes(r.receivedBytes()), r.pieces(), "",
+                units.rate(r.receivedBytes() / seconds), "", ""));
         if (r.resumedPieces() > 0) {
             b.append(String.format(Locale.ROOT, "  resumed: %d of %d pieces were verified by an earlier run%n",
                     r.resumedPieces(), r.pieces()));
@@ -35,31 +34,31 @@ public final class Summary {
             }
         }
         if (r.duplicateBytes() > 0) {
-            b.append(String.format(Locale.ROOT, "  endgame duplicates: %d bytes (%.2f%% of the file)%n",
-                    r.duplicateBytes(), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
+            b.append(String.format(Locale.ROOT, "  endgame duplicates: %s (%.2f%% of the file)%n",
+                    units.bytes(r.duplicateBytes()), r.bytes() == 0 ? 0.0 : 100.0 * r.duplicateBytes() / r.bytes()));
         }
         return b.toString();
     }
 
-    private static String limits(LinkStats l) {
+    private static void row(StringBuilder b, String line) {
+        b.append(line.stripTrailing()).append(System.lineSeparator());
+    }
+
+    private static String limits(LinkStats l, Sizes units) {
         StringBuilder s = new StringBuilder();
         if (l.options().capBytes() > 0) {
-            s.append(String.format(Locale.ROOT, "cap %d (%.0f%% used)", l.options().capBytes(), 100.0 * l.bytes() / l.options().capBytes()));
+            s.append(String.format(Locale.ROOT, "cap %s (%.0f%% used)", units.bytes(l.options().capBytes()),
+                    100.0 * l.bytes() / l.options().capBytes()));
         }
         if (l.options().rateLimit() > 0) {
-            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.options().rateLimit()));
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(units.rate(l.options().rateLimit()));
         }
         return s.toString();
     }
 
-    static String rate(double bytesPerSecond) {
-        return String.format(Locale.ROOT, "%.1f MiB/s", bytesPerSecond / (1 << 20));
-    }
-
+    /** The --json object of a download that succeeded (docs/JSON.md). */
     public static String json(DownloadResult r) {
-        StringWriter w = new StringWriter();
-        try (JsonGenerator g = new JsonFactory().createGenerator(w)) {
-            g.writeStartObject();
+        return JsonOutput.object(g -> {
             g.writeStringField("file", r.file().toString());
             g.writeNumberField("bytes", r.bytes());
             g.writeNumberField("seconds", round(r.seconds()));
@@ -94,11 +93,17 @@ public final class Summary {
                 g.writeEndObject();
             }
             g.writeEndArray();
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-        return w.toString();
+            g.writeArrayFieldStart("events");
+            for (dev.biternet.client.link.LinkEvent e : r.events()) {
+                g.writeStartObject();
+                g.writeNumberField("seconds", round(e.seconds()));
+                g.writeStringField("link", e.link());
+                g.writeStringField("kind", e.kind());
+                g.writeStringField("address", e.address());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+        });
     }
 
     private static double round(double seconds) {

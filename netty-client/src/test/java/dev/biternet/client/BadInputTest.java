@@ -90,11 +90,21 @@ class BadInputTest {
 
     @Test
     void unknownInterfaceIsNamed() throws Exception {
-        Fixtures.Run run = get("--iface", "127.0.0.1", "--iface", "nosuchif0", "-o", downloads.resolve("x").toString(),
-                url("good.bin"));
+        Fixtures.Run run = get("--iface", "nosuchif0", "-o", downloads.resolve("x").toString(), url("good.bin"));
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.err().strip()).isEqualTo("biternet-get: --iface nosuchif0: no such network interface (see 'ip link')");
         assertServerStillServes();
+    }
+
+    /** A missing interface next to a usable link is a warning: the link waits for it, the others download. */
+    @Test
+    void aMissingInterfaceBesideAUsableLinkWaitsForIt() throws Exception {
+        Path out = downloads.resolve("x");
+        Fixtures.Run run = get("--iface", "127.0.0.1", "--iface", "nosuchif0", "-o", out.toString(), url("good.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.err()).contains("biternet-get: warning: --iface nosuchif0: no such network interface (see 'ip link');"
+                + " the link joins when it is up with an address");
+        assertThat(Files.mismatch(out, root.resolve("good.bin"))).isEqualTo(-1);
     }
 
     @Test

@@ -49,6 +49,10 @@ class ProgressOutputTest {
         return get(args);
     }
 
+    /** A size as the progress shows it in SI units (the --iface options are typed so): 3 significant digits. */
+    private static final String SIZE_SHOWN = "(\\d+ B|\\d\\.\\d\\d [kMG]B|\\d\\d\\.\\d [kMG]B|\\d\\d\\d [kMG]B)";
+    private static final String RATE = SIZE_SHOWN.replace("B", "B/s");
+
     @Test
     void plainProgressLinesOnStderrAndCleanJsonOnStdout() throws Exception {
         Fixtures.Run run = slowDownload("--json");
@@ -58,8 +62,8 @@ class ProgressOutputTest {
         assertThat(new ObjectMapper().readTree(run.out()).get("bytes").asLong()).isEqualTo(SIZE);
         assertThat(run.out().lines()).hasSize(1);
         assertThat(run.err().lines()).isNotEmpty().allSatisfy(l -> assertThat(l).matches(
-                "biternet-get: total +\\d+\\.\\d% +\\d+\\.\\d MiB/s +ETA [-\\d]+:[-\\d]+ +\\d+\\.\\d of 19\\.1 MiB verified;"
-                        + " 127\\.0\\.0\\.1 up \\d+\\.\\d MiB/s, 127\\.0\\.0\\.2 up \\d+\\.\\d MiB/s"));
+                "biternet-get: total +\\d+\\.\\d% +" + RATE + " +ETA [-\\d]+:[-\\d]+ +" + SIZE_SHOWN + " of 20\\.0 MB verified;"
+                        + " 127\\.0\\.0\\.1 up " + RATE + ", 127\\.0\\.0\\.2 up " + RATE));
     }
 
     @Test
@@ -69,6 +73,6 @@ class ProgressOutputTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertSameBytes(source, downloads.resolve("slow.bin"));
         assertThat(run.err()).isEmpty();
-        assertThat(run.out()).startsWith(downloads.resolve("slow.bin") + ": " + SIZE + " bytes in ");
+        assertThat(run.out()).startsWith(downloads.resolve("slow.bin") + ": " + SIZE + " bytes (20.0 MB) in ");
     }
 }

@@ -41,7 +41,8 @@ class QuickArgsTest {
             "--iface", "--iface=eth0", "--iface=wlan0:cap=5G,rate=2M", "eth0", "198.18.1.2", "-o", "--output",
             "--output=out.bin", "out.bin", "--json", "-v", "--verbose", "-q", "--quiet", "--verify-disk",
             "--connect-timeout", "--connect-timeout=5", "5", "--retry-time", "--retry-time=0", "--tls", "--tls-insecure",
-            "--tls-trust", "--tls-trust=ca.pem", "--token-file", "--token-file=token");
+            "--tls-trust", "--tls-trust=ca.pem", "--token-file", "--token-file=token", "--si", "--iec",
+            "--iface=eth0:cap=2Gi");
     /** Everything else: mistakes, the options that start no download, the forms only picocli reads. */
     private static final List<String> ODD = List.of(
             "--iface=", "-oout.bin", "-o=out.bin", "--output=", "--json=true", "-vq", "-qv", "007", "010", "+5", "-1",

@@ -46,6 +46,18 @@ class RouteCommandsTest {
     }
 
     @Test
+    void aDownloadWithAnUnusableIfaceFailsAtOnceNotAfterTheRoutingChecksTimeout() {
+        long start = System.nanoTime();
+        Fixtures.Run run = get("-q", "--iface", "nosuch0", "-o", "/nonexistent/x.bin", "biternet://127.0.0.1:1/x");
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).startsWith("biternet-get: --iface nosuch0: no such network interface");
+        // The routing check never starts for such a download; waiting for it took its whole 5 s timeout.
+        assertThat(seconds).isLessThan(4);
+    }
+
+    @Test
     void aUrlIsStillRequiredForADownload() {
         Fixtures.Run run = get("--iface", "127.0.0.1");
 

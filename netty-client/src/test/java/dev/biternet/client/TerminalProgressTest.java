@@ -57,12 +57,14 @@ class TerminalProgressTest {
                 && s.lines().filter(l -> l.matches("127\\.0\\.0\\.\\d .* up .*")).count() == 3);
         String done = awaitScreen(s -> s.contains("biternet-get exited with"));
 
+        // The --iface options are typed in SI units: sizes and rates shown in kB, MB, three significant digits.
+        String size = "\\d[\\d.]{1,3} [kM]B";
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
-                "127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +up +\\d+\\.\\d MiB/s +\\d+ ms +\\d+\\.\\d MiB +\\d+\\.\\d% +rate limit 3\\.8 MiB/s"));
+                "127\\.0\\.0\\.1 +127\\.0\\.0\\.1 +up +" + size + "/s +\\d+ ms +" + size + " +\\d+\\.\\d% +rate limit 4\\.00 MB/s"));
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
-                "127\\.0\\.0\\.3 +127\\.0\\.0\\.3 +up .* cap \\d+% of 9\\.5 MiB, rate limit 1\\.9 MiB/s"));
+                "127\\.0\\.0\\.3 +127\\.0\\.0\\.3 +up .* cap \\d+% of 10\\.0 MB, rate limit 2\\.00 MB/s"));
         assertThat(running.lines()).anySatisfy(l -> assertThat(l).matches(
-                "total +\\d+\\.\\d% +\\d+\\.\\d MiB/s +ETA \\d+:\\d\\d +\\d+\\.\\d of 22\\.9 MiB verified"));
+                "total +\\d+\\.\\d% +" + size + "/s +ETA \\d+:\\d\\d +" + size + " of 24\\.0 MB verified"));
 
         List<String> lines = done.lines().toList();
         assertThat(lines).as(done).contains("biternet-get exited with 0");
@@ -71,8 +73,8 @@ class TerminalProgressTest {
         for (String address : List.of("127.0.0.1", "127.0.0.2", "127.0.0.3")) {
             assertThat(lines).as(done).anySatisfy(l -> assertThat(l).startsWith(address).contains(" done "));
         }
-        assertThat(lines).as(done).contains("total  100.0%  22.9 MiB verified");
-        assertThat(lines).as(done).anySatisfy(l -> assertThat(l).startsWith(out + ": " + SIZE + " bytes in ")
+        assertThat(lines).as(done).contains("total  100.0%  24.0 MB verified");
+        assertThat(lines).as(done).anySatisfy(l -> assertThat(l).startsWith(out + ": " + SIZE + " bytes (24.0 MB) in ")
                 .endsWith("pieces verified, sha256 " + Fixtures.sha256(source)));
         // For docs/progress-screen.txt.
         Files.writeString(Path.of("target", "progress-screen.txt"), "while running:\n" + forDocs(running)

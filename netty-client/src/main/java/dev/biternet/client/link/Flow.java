@@ -184,8 +184,16 @@ final class Flow {
     private boolean reconnect(SessionKeeper keeper, PieceStore store, Backoff backoff) throws InterruptedException {
         LinkOwner owner = link.owner();
         String name = link.spec().name();
+        long seen = link.changes();
         while (!owner.over() && !retired) {
-            Thread.sleep(backoff.next());
+            // A change of the link's interface (an address back, a new one) ends the wait at once.
+            link.awaitChange(seen, backoff.next());
+            seen = link.changes();
+            if (link.waiting()) {
+                backoff.reset(); // parked: it waits for its interface, not for the server
+                link.awaitChange(seen, Backoff.MAX_MILLIS);
+                continue;
+            }
             SessionOpened session = keeper.current();
             OpenSession open = null;
             if (session == null) {

@@ -15,7 +15,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * its stats, and dropping it: a link whose pieces keep failing their hash stops all its flows.
  */
 public final class Link {
-    private final LinkSpec spec;
+    /** The link as now bound: a named interface's address changes with {@link #check}. */
+    private volatile LinkSpec spec;
+    /** Counts the changes {@link #check} found: a flow waiting to connect again wakes on one. */
+    private long changes;
     /** The link's Attach.flow_group: its number among the links, from 1. */
     private final int group;
     private final Connector connector;
@@ -23,7 +26,8 @@ public final class Link {
     private final LinkOwner owner;
     private final List<Flow> flows = new CopyOnWriteArrayList<>();
     private final RecentRate rate = new RecentRate();
-    private FlowCount count;
+    /** Set by {@link #start}, last: {@link #adjust} leaves a link alone until then. */
+    private volatile FlowCount count;
     private volatile boolean dropped;
     /** The most flows the link had at once. */
     private volatile int peakFlows = 1;
@@ -71,11 +75,91 @@ public final class Link {
         return (int) Math.max(1, flows.stream().filter(f -> !f.retired()).count());
     }
 
+    /**
+     * Looks at the link's interface again (a named one; others never change): when its address
+     * changed, the link binds to the new one and its connections, bound to the old one, are
+     * closed at once (their flows connect again without waiting for silence); when it has none
+     * (gone, down), the link is parked until it has one. Any thread.
+     *
+     * @return true if the link's address changed
+     */
+    public boolean check(java.net.InetAddress server) {
+        LinkSpec was = spec;
+        if (was.device() == null) {
+            return false;
+        }
+        java.net.InetAddress now;
+        try {
+            now = LinkResolver.address(was.device(), server);
+        } catch (LinkResolver.LinkException e) {
+            now = null;
+        }
+        if (java.util.Objects.equals(now, was.localAddress())) {
+            return false;
+        }
+        spec = was.at(now);
+        String name = was.name();
+        if (now == null) {
+            owner.event(LinkEvent.of(name, "left", "", "link " + name
+                    + " left (its interface is gone, down or without an address); it rejoins when it returns"));
+        } else if (was.localAddress() == null) {
+            owner.event(LinkEvent.of(name, "joined", spec.addressText(), "link " + name + " joined (" + spec.addressText() + ")"));
+        } else {
+            owner.event(LinkEvent.of(name, "rebound", spec.addressText(), "link " + name + " rebound to "
+                    + spec.addressText() + " (was " + was.addressText() + ")"));
+        }
+        if (was.localAddress() != null) {
+            for (Flow f : flows) {
+                f.current().close();
+            }
+        }
+        synchronized (this) {
+            changes++;
+            notifyAll();
+        }
+        return true;
+    }
+
+    /** The changes {@link #check} found so far. */
+    synchronized long changes() {
+        return changes;
+    }
+
+    /** Waits up to {@code millis} or until a change after the {@code seen}-th. */
+    synchronized void awaitChange(long seen, long millis) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(millis);
+        long left;
+        while (changes == seen && (left = deadline - System.nanoTime()) > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(this, left);
+        }
+    }
+
+    /** True while the link's interface has no usable address: it waits for one. */
+    public boolean waiting() {
+        return spec.waiting();
+    }
+
     /** Connects the link's first flow, whose connection may open the session ({@link #handler()}). */
     public CompletableFuture<Void> connect() {
         Flow f = new Flow(this, handler(null));
         flows.add(f);
         return connector.connect(spec, f.current());
+    }
+
+    /**
+     * Gives a link that waits for its interface its first flow, not connected: {@link #start}
+     * connects it once the interface is up with an address.
+     */
+    public void park() {
+        flows.add(new Flow(this, handler(null)));
+    }
+
+    /**
+     * Opens the session on the link's first flow and has the server attach it at once
+     * ({@link LinkHandler#openAndAttach}), as the link's flow group; once connected.
+     */
+    public void openAndAttach(OpenSession request) {
+        handler().openAndAttach(request, group);
     }
 
     /** The first flow's connection now. */
@@ -107,8 +191,9 @@ public final class Link {
         this.keeper = keeper;
         this.store = store;
         this.flowGroups = flowGroups;
+        // A parked link (its interface missing at the start) connects from its flow's thread.
+        primary().start(keeper, store, !primary().current().dialed());
         this.count = spec.options().flowCount(serverCongestion);
-        primary().start(keeper, store, false);
         adjust(0, Double.MAX_VALUE); // a fixed number of flows opens now
     }
 
@@ -119,8 +204,8 @@ public final class Link {
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
      */
-    public void adjust(double seconds, double secondsLeft) {
-        if (dropped || !flowGroups) {
+    public synchronized void adjust(double seconds, double secondsLeft) {
+        if (dropped || !flowGroups || count == null) {
             return;
         }
         double rtt = handler().minRttSeconds();

@@ -63,6 +63,16 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private java.util.function.IntSupplier linkFlows = () -> 1;
     private volatile boolean flowGroups;
     private volatile String congestionControl = "";
+    /** Welcome said the server honours OpenSession.attach and join_key. */
+    private volatile boolean openAttaches;
+    /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
+    private boolean openAttach;
+    /**
+     * What arrived after SessionOpened on a connection the server attached as it opened, before
+     * the download gave it the store: at most what one read brought (the channel stops reading
+     * until then), handled in order once the store is known.
+     */
+    private volatile java.util.ArrayDeque<Object> held;
     /** Taking no new piece: closes once the pieces under way have come. */
     private volatile boolean retiring;
     private volatile com.google.protobuf.ByteString sessionId;
@@ -196,6 +206,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return dropped;
     }
 
+    /** True once this handler was given a channel (connecting or connected); false for a parked link's placeholder. */
+    boolean dialed() {
+        return ctx != null;
+    }
+
     /** Closes this connection; any thread. */
     public void close() {
         if (ctx != null) {
@@ -252,6 +267,31 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
+    /**
+     * Sends OpenSession asking the server to attach this connection too, as one of the flows of
+     * the link numbered {@code flowGroup}: pieces come one round trip after the connect, not
+     * two. A server that does not say it honours that (Welcome.open_attaches) gets an Attach
+     * from {@link #attach} as usual. Any thread, once the channel is active.
+     */
+    public void openAndAttach(OpenSession request, int flowGroup) {
+        ctx.executor().execute(() -> {
+            if (ctx.channel().isActive()) {
+                openAttach = true;
+                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request.toBuilder().setAttach(attachRequest(
+                        ByteString.EMPTY, ByteString.EMPTY, flowGroup))).build(), ctx.voidPromise());
+            }
+        });
+    }
+
+    /** Attach for this connection: its window, its link's name and what is left of the link's cap, its rate. */
+    private Attach attachRequest(ByteString sessionId, ByteString secret, int flowGroup) {
+        // A cap counts every connection of the link; 1 byte left lets no piece through.
+        LinkOptions options = spec.options();
+        long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
+        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window)
+                .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
+    }
+
     /** Attaches this link to the session; any thread. */
     public void attach(SessionOpened session, PieceStore store) {
         attach(session, store, 0);
@@ -266,6 +306,20 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (!ctx.channel().isActive() || retiring) {
                 return;
             }
+            if (openAttach && !opened.isDone()) {
+                // Its own answer to OpenSession is still on the way (a longer link than the one
+                // that answered first): attached or not, that answer says.
+                opened.whenComplete((s, e) -> attach(session, store, flowGroup));
+                return;
+            }
+            boolean attachedByOpen = openAttach && openAttaches && !opened.isCompletedExceptionally();
+            if (attachedByOpen && !opened.join().getSessionId().equals(session.getSessionId())) {
+                // The server attached it to a session of its own (it did not join): the flow
+                // connects again and attaches to the download's.
+                failure = "the server opened another session on this connection";
+                ctx.close();
+                return;
+            }
             this.store = store;
             this.layout = store.layout();
             this.receiver = new PieceReceiver(store, new Receiving());
@@ -273,25 +327,59 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.budget = store.budget().share();
             // The handshake gave a first round trip: a long link's window opens from the first tick.
             roundTrip(handshakeRtt);
-            requestNanos = System.nanoTime();
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
             lastTickNanos = lastReadNanos;
-            // A cap counts every connection of the link; 1 byte left lets no piece through.
-            LinkOptions options = spec.options();
-            long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
-            ctx.writeAndFlush(Envelope.newBuilder().setAttach(Attach.newBuilder()
-                    .setSessionId(session.getSessionId()).setSecret(session.getAttachSecret())
-                    .setWindow(window).setLinkName(spec.name())
-                    .setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup)).build());
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+            if (attachedByOpen) {
+                requestNanos = 0; // Attached, if held, is no round-trip sample now
+                replayHeld();
+            } else {
+                requestNanos = System.nanoTime();
+                ctx.writeAndFlush(Envelope.newBuilder().setAttach(attachRequest(session.getSessionId(),
+                        session.getAttachSecret(), flowGroup)).build());
+            }
         });
+    }
+
+    /** Messages held until the store is given (tests); read on the event loop's behalf, may lag. */
+    int heldCount() {
+        java.util.ArrayDeque<Object> h = held;
+        return h == null ? 0 : h.size();
+    }
+
+    /** Handles what arrived before the store was known, in order, and reads on. */
+    private void replayHeld() {
+        java.util.ArrayDeque<Object> queue = held;
+        held = null;
+        ctx.channel().config().setAutoRead(true);
+        if (queue == null) {
+            return;
+        }
+        Object msg;
+        while ((msg = queue.poll()) != null) {
+            if (!ctx.channel().isActive()) {
+                ReferenceCountUtil.release(msg);
+                continue;
+            }
+            try {
+                channelRead(ctx, msg);
+            } catch (Exception e) {
+                exceptionCaught(ctx, e);
+            }
+        }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastReadNanos = System.nanoTime();
+        if (held != null) {
+            // Attached as it opened, the store not given yet: kept for later, no more read.
+            held.add(msg);
+            ctx.channel().config().setAutoRead(false);
+            return;
+        }
         try {
             if (msg instanceof PieceData data) {
                 if (receiver == null) {
@@ -317,10 +405,16 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 }
                 welcomed = true;
                 flowGroups = e.getWelcome().getFlowGroups();
+                openAttaches = e.getWelcome().getOpenAttaches();
                 congestionControl = e.getWelcome().getCongestionControl();
                 handshakeRtt = answered();
             }
-            case SESSION_OPENED -> opened.complete(e.getSessionOpened());
+            case SESSION_OPENED -> {
+                if (openAttach && openAttaches && receiver == null) {
+                    held = new java.util.ArrayDeque<>(); // attached: pieces follow at once
+                }
+                opened.complete(e.getSessionOpened());
+            }
             case ATTACHED -> {
                 if (flow != null) {
                     roundTrip(answered());
@@ -483,6 +577,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (ticker != null) {
             ticker.cancel(false);
+        }
+        if (held != null) {
+            held.forEach(ReferenceCountUtil::release);
+            held = null;
         }
         if (receiver != null) {
             receiver.close();

@@ -23,6 +23,9 @@ public interface LinkOwner {
     /** A line for the user: something went wrong but the download goes on. */
     void warn(String message);
 
+    /** A link joined, left or was rebound to another address: one line for the user. */
+    void event(LinkEvent event);
+
     /** An event for {@code --verbose}. */
     void trace(String event);
 }

@@ -1,5 +1,6 @@
 package dev.biternet.client.link;
 
+import dev.biternet.common.cli.Sizes;
 import io.netty.util.NetUtil;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -21,12 +22,43 @@ public final class LinkResolver {
     private LinkResolver() {}
 
     public static List<LinkSpec> resolve(List<String> ifaces, InetAddress server) throws LinkException {
+        return resolve(ifaces, server, null);
+    }
+
+    /**
+     * As {@link #resolve(List, InetAddress)}, but a named interface that is missing, down or
+     * without a usable address is a link that waits for it ({@link LinkSpec#waiting}), its reason
+     * added to {@code waiting}, as long as another link is usable now; if none is, the first
+     * reason fails it.
+     */
+    public static List<LinkSpec> resolveWaiting(List<String> ifaces, InetAddress server, List<String> waiting)
+            throws LinkException {
+        List<String> reasons = new ArrayList<>();
+        List<LinkSpec> links = resolve(ifaces, server, reasons);
+        if (!reasons.isEmpty() && links.stream().allMatch(LinkSpec::waiting)) {
+            throw new LinkException(reasons.get(0));
+        }
+        waiting.addAll(reasons);
+        return links;
+    }
+
+    private static List<LinkSpec> resolve(List<String> ifaces, InetAddress server, List<String> waiting)
+            throws LinkException {
         if (ifaces == null || ifaces.isEmpty()) {
             return List.of(LinkSpec.defaultRoute());
         }
         List<LinkSpec> links = new ArrayList<>();
         for (String iface : ifaces) {
-            LinkSpec spec = resolveOne(iface.trim(), server);
+            LinkSpec spec;
+            try {
+                spec = resolveOne(iface.trim(), server);
+            } catch (Unusable e) {
+                if (waiting == null) {
+                    throw e;
+                }
+                waiting.add(e.getMessage());
+                spec = e.waiting;
+            }
             for (LinkSpec other : links) {
                 if (other.name().equals(spec.name())) {
                     throw new LinkException("--iface " + iface + " is given twice");
@@ -60,13 +92,13 @@ public final class LinkResolver {
 
     /**
      * Splits {@code IFACE[:cap=SIZE][,rate=SIZE][,flows=N|auto]} (the options in any order) and
-     * resolves the interface part. SIZE is a number with an optional suffix: k, M, G (powers of
-     * 1000) or Ki, Mi, Gi (powers of 1024); rate is bytes per second.
+     * resolves the interface part. SIZE is a number with an optional suffix ({@link Sizes#parse}:
+     * k, M, G, T powers of 1000, Ki, Mi, Gi, Ti powers of 1024); rate is bytes per second.
      */
     static LinkSpec resolveOne(String value, InetAddress server) throws LinkException {
         java.util.regex.Matcher m = OPTION_START.matcher(value);
         if (!m.find()) {
-            return resolveIface(value, server);
+            return resolveIface(value, server, LinkOptions.NONE);
         }
         String iface = value.substring(0, m.start());
         LinkOptions options = LinkOptions.NONE;
@@ -80,7 +112,7 @@ public final class LinkResolver {
             }
             options = known.reader().read(options, value, key, amount);
         }
-        return resolveIface(iface, server).with(options);
+        return resolveIface(iface, server, options).with(options);
     }
 
     /** "cap=SIZE, rate=SIZE and flows=N". */
@@ -105,34 +137,21 @@ public final class LinkResolver {
         throw new LinkException("--iface " + value + ": flows=" + amount + " must be auto or 1 to " + FlowCount.MAX_FLOWS);
     }
 
-    /** Parses 500M, 2Mi, 1.5G, 100k, 123 into bytes. */
+    /** Parses a size as {@link Sizes#parse} reads it (500M, 2Mi, 1.5GB, 100k, 123) into bytes, more than 0. */
     static long size(String value, String key, String amount) throws LinkException {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+(?:\\.\\d+)?)(k|K|M|G|T|Ki|Mi|Gi|Ti)?").matcher(amount);
-        if (!m.matches()) {
-            throw new LinkException("--iface " + value + ": " + key + "=" + amount
-                    + " is not a size (e.g. 500M, 2Mi, 1.5G)");
+        long bytes;
+        try {
+            bytes = Sizes.parse(amount);
+        } catch (IllegalArgumentException e) {
+            throw new LinkException("--iface " + value + ": " + key + "=" + e.getMessage());
         }
-        double n = Double.parseDouble(m.group(1));
-        String unit = m.group(2) == null ? "" : m.group(2);
-        double factor = switch (unit) {
-            case "k", "K" -> 1e3;
-            case "M" -> 1e6;
-            case "G" -> 1e9;
-            case "T" -> 1e12;
-            case "Ki" -> 1024.0;
-            case "Mi" -> 1024.0 * 1024;
-            case "Gi" -> 1024.0 * 1024 * 1024;
-            case "Ti" -> 1024.0 * 1024 * 1024 * 1024;
-            default -> 1;
-        };
-        long bytes = (long) (n * factor);
         if (bytes <= 0) {
             throw new LinkException("--iface " + value + ": " + key + " must be more than 0");
         }
         return bytes;
     }
 
-    private static LinkSpec resolveIface(String iface, InetAddress server) throws LinkException {
+    private static LinkSpec resolveIface(String iface, InetAddress server, LinkOptions options) throws LinkException {
         if (iface.isEmpty()) {
             throw new LinkException("--iface needs an interface name or a local address");
         }
@@ -151,6 +170,24 @@ public final class LinkResolver {
             }
             return new LinkSpec(iface, addr, null);
         }
+        if (iface.length() >= 16) {
+            throw new LinkException("--iface " + iface + ": not a local address, and too long for an interface name"
+                    + " (at most 15 characters)");
+        }
+        try {
+            return new LinkSpec(iface, address(iface, server), iface);
+        } catch (LinkException e) {
+            throw new Unusable(e.getMessage(), new LinkSpec(iface, null, iface, options));
+        }
+    }
+
+    /**
+     * The address a link on interface {@code iface} binds to now to reach {@code server}: its
+     * first address of the server's family (link-local IPv6 only for a link-local server).
+     *
+     * @throws LinkException naming why there is none: no such interface, down, no usable address
+     */
+    public static InetAddress address(String iface, InetAddress server) throws LinkException {
         NetworkInterface nif;
         try {
             nif = NetworkInterface.getByName(iface);
@@ -186,15 +223,26 @@ public final class LinkResolver {
                 throw new LinkException("--iface " + iface + ": " + e.getMessage());
             }
         }
-        return new LinkSpec(iface, best, iface);
+        return best;
     }
 
     private static String family(InetAddress a) {
         return a instanceof Inet4Address ? "IPv4" : "IPv6";
     }
 
+    /** A named interface that cannot be used now (missing, down, no address): the link could wait for it. */
+    private static final class Unusable extends LinkException {
+        private static final long serialVersionUID = 1L;
+        private final transient LinkSpec waiting;
+
+        Unusable(String message, LinkSpec waiting) {
+            super(message);
+            this.waiting = waiting;
+        }
+    }
+
     /** An --iface value that cannot be used. */
-    public static final class LinkException extends Exception {
+    public static class LinkException extends Exception {
         private static final long serialVersionUID = 1L;
 
         public LinkException(String message) {

@@ -21,6 +21,16 @@ public record LinkSpec(String name, InetAddress localAddress, String device, Lin
         return new LinkSpec(name, localAddress, device, options);
     }
 
+    /** A named interface with no usable address now (missing, down): the link waits for one. */
+    public boolean waiting() {
+        return device != null && localAddress == null;
+    }
+
+    /** This link bound to {@code address} (null: waiting for one). */
+    public LinkSpec at(InetAddress address) {
+        return new LinkSpec(name, address, device, options);
+    }
+
     public String addressText() {
         return localAddress == null ? "" : io.netty.util.NetUtil.toAddressString(localAddress);
     }

@@ -46,27 +46,39 @@ public final class InterfaceList {
         return out;
     }
 
-    /** The table; with a server (else null), a last column saying whether each interface reaches it. */
-    public static String render(List<Iface> ifaces, InetAddress server, RoutingDoctor doctor) {
-        List<String> verdicts = new ArrayList<>();
-        if (server != null) {
-            List<LinkSpec> links = new ArrayList<>();
-            List<Integer> index = new ArrayList<>();
-            for (int i = 0; i < ifaces.size(); i++) {
-                Iface f = ifaces.get(i);
-                InetAddress a = f.addressFor(server);
-                verdicts.add(a == null ? "no: no " + (server instanceof Inet4Address ? "IPv4" : "IPv6") + " address" : null);
-                if (a != null) {
-                    links.add(new LinkSpec(f.name(), a, f.name()));
-                    index.add(i);
-                }
-            }
-            List<RoutingDoctor.Finding> findings = doctor.check(links, server);
-            for (int k = 0; k < findings.size(); k++) {
-                RoutingDoctor.Finding fd = findings.get(k);
-                verdicts.set(index.get(k), (fd.ok() ? "yes: " : "no: ") + fd.message());
+    /** "IPv4" or "IPv6". */
+    static String family(InetAddress a) {
+        return a instanceof Inet4Address ? "IPv4" : "IPv6";
+    }
+
+    /** Whether a link pinned to an interface reaches the server through it, and why (or why not). */
+    public record Verdict(boolean ok, String message) {}
+
+    /** Each interface's verdict for {@code server}, in the order of {@code ifaces}. */
+    public static List<Verdict> verdicts(List<Iface> ifaces, InetAddress server, RoutingDoctor doctor) {
+        List<Verdict> verdicts = new ArrayList<>();
+        List<LinkSpec> links = new ArrayList<>();
+        List<Integer> index = new ArrayList<>();
+        for (int i = 0; i < ifaces.size(); i++) {
+            Iface f = ifaces.get(i);
+            InetAddress a = f.addressFor(server);
+            verdicts.add(a == null ? new Verdict(false, "no " + family(server) + " address")
+                    : null);
+            if (a != null) {
+                links.add(new LinkSpec(f.name(), a, f.name()));
+                index.add(i);
             }
         }
+        List<RoutingDoctor.Finding> findings = doctor.check(links, server);
+        for (int k = 0; k < findings.size(); k++) {
+            RoutingDoctor.Finding fd = findings.get(k);
+            verdicts.set(index.get(k), new Verdict(fd.ok(), fd.message()));
+        }
+        return verdicts;
+    }
+
+    /** The table; with a server (else null) and its {@link #verdicts}, a last column saying whether each interface reaches it. */
+    public static String render(List<Iface> ifaces, InetAddress server, List<Verdict> verdicts) {
         int nameWidth = "interface".length();
         int addrWidth = "addresses".length();
         List<String> addrs = new ArrayList<>();
@@ -86,8 +98,9 @@ public final class InterfaceList {
                 server == null ? "" : "reaches " + io.netty.util.NetUtil.toAddressString(server) + " through it?")
                 .stripTrailing()).append(System.lineSeparator());
         for (int i = 0; i < ifaces.size(); i++) {
-            out.append(String.format(Locale.ROOT, row, ifaces.get(i).name(), addrs.get(i),
-                    server == null ? "" : verdicts.get(i)).stripTrailing()).append(System.lineSeparator());
+            String verdict = server == null ? "" : (verdicts.get(i).ok() ? "yes: " : "no: ") + verdicts.get(i).message();
+            out.append(String.format(Locale.ROOT, row, ifaces.get(i).name(), addrs.get(i), verdict).stripTrailing())
+                    .append(System.lineSeparator());
         }
         return out.toString();
     }

@@ -2,6 +2,7 @@ package dev.biternet.client.ui;
 
 import dev.biternet.client.Progress;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.common.cli.Sizes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -9,20 +10,25 @@ import java.util.Locale;
 /**
  * Turns a {@link Progress} snapshot and the links' current rates into the lines a user sees:
  * a header, one line per link (name, address, state, current rate, round trip, bytes received,
- * share of the file, cap and rate limit), and a total line (percent verified, rate, ETA). Pure: the same
- * input gives the same lines, each cut to fit the given width.
+ * share of the file, cap and rate limit), and a total line (percent verified, rate, ETA), sizes and
+ * rates in the unit system it was made with ({@link Sizes}). Pure: the same input gives the same
+ * lines, each cut to fit the given width.
  *
  * <pre>
  * link       address    state              rate      rtt    received  share  limits
- * 127.0.0.1  127.0.0.1  up            3.8 MiB/s     2 ms     9.1 MiB  35.6%  rate limit 3.8 MiB/s
- * total  63.2%  11.4 MiB/s  ETA 0:02  16.2 of 25.6 MiB verified
+ * 127.0.0.1  127.0.0.1  up            4.00 MB/s     2 ms     9.52 MB  35.6%  rate limit 4.00 MB/s
+ * total  63.2%  11.9 MB/s  ETA 0:02  17.0 MB of 26.8 MB verified
  * </pre>
  */
 public final class ProgressRenderer {
-    private ProgressRenderer() {}
+    private final Sizes units;
+
+    public ProgressRenderer(Sizes units) {
+        this.units = units;
+    }
 
     /** The terminal lines, each at most {@code width - 1} columns (the last column would wrap on some terminals). */
-    public static List<String> lines(Progress p, double[] rates, int width) {
+    public List<String> lines(Progress p, double[] rates, int width) {
         List<LinkStats> links = p.links();
         int nameWidth = 4;
         int addressWidth = 7;
@@ -39,8 +45,8 @@ public final class ProgressRenderer {
             String share = p.fileSize() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100.0 * l.bytes() / p.fileSize()) : "";
             String state = state(p, l);
             String last = state.equals("lost") || state.equals("dropped") ? lostReason(l) : limits(l);
-            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, rate(rate), rtt(l.rttMs()), mib(l.bytes()),
-                    share, last).stripTrailing());
+            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, units.rate(rate), rtt(l.rttMs()),
+                    units.bytes(l.bytes()), share, last).stripTrailing());
         }
         out.add(total(p, sum(rates)));
         List<String> cut = new ArrayList<>(out.size());
@@ -51,13 +57,13 @@ public final class ProgressRenderer {
     }
 
     /** One line for logs and pipes: the total and each link's rate. */
-    public static String plainLine(Progress p, double[] rates) {
+    public String plainLine(Progress p, double[] rates) {
         StringBuilder b = new StringBuilder("biternet-get: ").append(total(p, sum(rates)));
         List<LinkStats> links = p.links();
         for (int i = 0; i < links.size(); i++) {
             LinkStats l = links.get(i);
             b.append(i == 0 ? "; " : ", ").append(l.iface()).append(' ').append(state(p, l)).append(' ')
-                    .append(rate(i < rates.length ? rates[i] : 0));
+                    .append(units.rate(i < rates.length ? rates[i] : 0));
         }
         return b.toString();
     }
@@ -67,17 +73,17 @@ public final class ProgressRenderer {
         return ms <= 0 ? "" : String.format(Locale.ROOT, "%.0f ms", Math.max(1, ms));
     }
 
-    static String total(Progress p, double rate) {
+    String total(Progress p, double rate) {
         return switch (p.phase()) {
             case CONNECTING -> "connecting " + p.links().size() + " link(s)";
             case DOWNLOADING -> {
                 long left = p.fileSize() - p.verifiedBytes();
                 String eta = left <= 0 ? "0:00" : rate <= 0 ? "--:--" : duration(left / rate);
-                yield String.format(Locale.ROOT, "total  %5.1f%%  %s  ETA %s  %s of %s verified", percent(p), rate(rate),
-                        eta, mibNumber(p.verifiedBytes()), mib(p.fileSize()));
+                yield String.format(Locale.ROOT, "total  %5.1f%%  %s  ETA %s  %s of %s verified", percent(p), units.rate(rate),
+                        eta, units.bytes(p.verifiedBytes()), units.bytes(p.fileSize()));
             }
             case VERIFYING -> String.format(Locale.ROOT, "total  %5.1f%%  all pieces in, checking the whole file", percent(p));
-            case DONE -> String.format(Locale.ROOT, "total  %5.1f%%  %s verified", percent(p), mib(p.fileSize()));
+            case DONE -> String.format(Locale.ROOT, "total  %5.1f%%  %s verified", percent(p), units.bytes(p.fileSize()));
         };
     }
 
@@ -104,13 +110,14 @@ public final class ProgressRenderer {
         return l.state().replaceFirst("^(failed|dropped):?\\s*", "");
     }
 
-    private static String limits(LinkStats l) {
+    private String limits(LinkStats l) {
         StringBuilder s = new StringBuilder();
         if (l.options().capBytes() > 0) {
-            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.options().capBytes(), mib(l.options().capBytes())));
+            s.append(String.format(Locale.ROOT, "cap %.0f%% of %s", 100.0 * l.bytes() / l.options().capBytes(),
+                    units.bytes(l.options().capBytes())));
         }
         if (l.options().rateLimit() > 0) {
-            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(rate(l.options().rateLimit()));
+            s.append(s.length() > 0 ? ", " : "").append("rate limit ").append(units.rate(l.options().rateLimit()));
         }
         return s.toString();
     }
@@ -125,18 +132,6 @@ public final class ProgressRenderer {
             s += r;
         }
         return s;
-    }
-
-    static String rate(double bytesPerSecond) {
-        return String.format(Locale.ROOT, "%.1f MiB/s", bytesPerSecond / (1 << 20));
-    }
-
-    static String mib(long bytes) {
-        return mibNumber(bytes) + " MiB";
-    }
-
-    private static String mibNumber(long bytes) {
-        return String.format(Locale.ROOT, "%.1f", bytes / (double) (1 << 20));
     }
 
     static String duration(double seconds) {

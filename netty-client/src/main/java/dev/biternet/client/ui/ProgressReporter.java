@@ -1,6 +1,7 @@
 package dev.biternet.client.ui;
 
 import dev.biternet.client.Progress;
+import dev.biternet.common.cli.Sizes;
 import java.io.PrintWriter;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -45,21 +46,18 @@ public final class ProgressReporter implements AutoCloseable {
     }
 
     /**
-     * Starts showing progress: redrawn in place when stderr is a terminal (and {@code plain} is
-     * false), else plain lines on {@code err}. Finding the terminal (JLine starts a native or an
+     * Starts showing progress, sizes and rates in {@code units}: redrawn in place when stderr is
+     * a terminal (and {@code plain} is false), else plain lines on {@code err}; nothing is drawn
+     * until {@code notBefore} is done. Finding the terminal (JLine starts a native or an
      * {@code stty} probe) happens on the progress thread at its first sample, not on the
      * download's path.
      */
-    public static ProgressReporter start(Supplier<Progress> source, PrintWriter err, boolean plain) {
-        return start(source, err, plain, java.util.concurrent.CompletableFuture.completedFuture(null));
-    }
-
-    /** As {@link #start(Supplier, PrintWriter, boolean)}, drawing nothing until {@code notBefore} is done. */
     public static ProgressReporter start(Supplier<Progress> source, PrintWriter err, boolean plain,
-                                         java.util.concurrent.Future<?> notBefore) {
+                                         java.util.concurrent.Future<?> notBefore, Sizes units) {
+        ProgressRenderer renderer = new ProgressRenderer(units);
         Supplier<Sink> sinks = () -> {
-            Sink terminal = plain || !TerminalSink.stderrMayBeTerminal() ? null : TerminalSink.open();
-            return terminal != null ? terminal : new PlainSink(err, PLAIN_PERIOD_NANOS);
+            Sink terminal = plain || !TerminalSink.stderrMayBeTerminal() ? null : TerminalSink.open(renderer);
+            return terminal != null ? terminal : new PlainSink(err, PLAIN_PERIOD_NANOS, renderer);
         };
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "biternet-progress");
@@ -119,11 +117,13 @@ public final class ProgressReporter implements AutoCloseable {
     static final class PlainSink implements Sink {
         private final PrintWriter err;
         private final long periodNanos;
+        private final ProgressRenderer renderer;
         private long next = Long.MIN_VALUE;
 
-        PlainSink(PrintWriter err, long periodNanos) {
+        PlainSink(PrintWriter err, long periodNanos, ProgressRenderer renderer) {
             this.err = err;
             this.periodNanos = periodNanos;
+            this.renderer = renderer;
         }
 
         @Override
@@ -135,7 +135,7 @@ public final class ProgressReporter implements AutoCloseable {
             }
             if (nanos - next >= 0 && p.phase() == Progress.Phase.DOWNLOADING) {
                 next = nanos + periodNanos;
-                err.println(ProgressRenderer.plainLine(p, rates));
+                err.println(renderer.plainLine(p, rates));
                 err.flush();
             }
         }

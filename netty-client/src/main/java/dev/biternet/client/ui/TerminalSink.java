@@ -23,10 +23,12 @@ import org.jline.utils.Display;
 final class TerminalSink implements ProgressReporter.Sink {
     private final Terminal terminal;
     private final Display display;
+    private final ProgressRenderer renderer;
     private volatile Size size;
 
-    private TerminalSink(Terminal terminal) {
+    private TerminalSink(Terminal terminal, ProgressRenderer renderer) {
         this.terminal = terminal;
+        this.renderer = renderer;
         this.size = terminal.getSize();
         this.display = new Display(terminal, false);
         display.resize(size.getRows(), size.getColumns());
@@ -51,7 +53,7 @@ final class TerminalSink implements ProgressReporter.Sink {
      * JLine only makes a system terminal when stdin is a terminal too: {@code < /dev/null} gets
      * plain lines.
      */
-    static TerminalSink open() {
+    static TerminalSink open(ProgressRenderer renderer) {
         // JLine reports through java.util.logging why it fell back to a dumb terminal; that is
         // an expected answer here (stderr is a pipe or a file), not something to print.
         Logger.getLogger("org.jline").setLevel(Level.OFF);
@@ -68,7 +70,7 @@ final class TerminalSink implements ProgressReporter.Sink {
             closeQuietly(t);
             return null;
         }
-        return new TerminalSink(t);
+        return new TerminalSink(t, renderer);
     }
 
     @Override
@@ -88,7 +90,7 @@ final class TerminalSink implements ProgressReporter.Sink {
         Size s = size;
         display.resize(s.getRows(), s.getColumns());
         List<AttributedString> lines = new ArrayList<>();
-        for (String line : ProgressRenderer.lines(p, rates, s.getColumns())) {
+        for (String line : renderer.lines(p, rates, s.getColumns())) {
             lines.add(new AttributedString(line));
         }
         AttributedString last = lines.get(lines.size() - 1);

@@ -45,7 +45,7 @@ class LinkResolverTest {
     @Test
     void badOptionsAreNamed() {
         assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=lots", V4))
-                .hasMessage("--iface lo:cap=lots: cap=lots is not a size (e.g. 500M, 2Mi, 1.5G)");
+                .hasMessage("--iface lo:cap=lots: cap=lots is not a size (e.g. 500M, 2Gi, 1.5GB)");
         assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=0", V4)).hasMessageContaining("cap must be more than 0");
         assertThatThrownBy(() -> LinkResolver.resolveOne("lo:cap=1M,speed=2", V4))
                 .hasMessageContaining("unknown option 'speed'");

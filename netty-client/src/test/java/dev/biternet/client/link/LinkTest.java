@@ -11,6 +11,7 @@ import dev.biternet.common.wire.PieceData;
 import dev.biternet.proto.Attached;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
+import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.PieceHeader;
 import dev.biternet.proto.SessionOpened;
@@ -200,6 +201,41 @@ class LinkTest {
         await(() -> link.retransmitted() == 1510, "the new connection's retransmissions added");
     }
 
+    /**
+     * A server that attaches a connection as it opens the session sends pieces right after
+     * SessionOpened, before the download has its store: they are held (the channel stops
+     * reading) and handled once the link starts, with no Attach sent.
+     */
+    @Test
+    void piecesSentWithSessionOpenedWaitForTheStoreAndVerify() throws Exception {
+        server.openAttaches = true;
+        Link link = unstarted();
+        link.openAndAttach(OpenSession.newBuilder().setPath("f.bin").build());
+        await(() -> link.handler().opened().isDone() && link.handler().heldCount() >= 1, "what follows SessionOpened held");
+
+        link.start(keeper, store, true, "");
+
+        await(() -> store.verifiedCount() == 1, "the held piece verified");
+        assertThat(link.handler().heldCount()).isZero();
+        assertThat(server.conns.get(0).attach()).as("no Attach: the open attached the connection").isNull();
+        assertThat(link.up()).isTrue();
+    }
+
+    /** A server that does not say it attaches on open (Welcome.open_attaches) gets an Attach as before. */
+    @Test
+    void aServerThatDoesNotAttachOnOpenGetsAnAttach() throws Exception {
+        Link link = unstarted();
+        link.openAndAttach(OpenSession.newBuilder().setPath("f.bin").build());
+        await(() -> link.handler().opened().isDone(), "SessionOpened");
+
+        link.start(keeper, store, true, "");
+
+        Conn c = server.attached(0);
+        assertThat(c.attach().getSessionId()).isEqualTo(keeper.current().getSessionId());
+        c.sendPiece(0, false);
+        await(() -> store.verifiedCount() == 1, "piece 0 verified");
+    }
+
     @Test
     void anUnknownSessionMakesExactlyOneFlowReopen() throws Exception {
         Link link = started(2, 0);
@@ -224,6 +260,58 @@ class LinkTest {
         });
         assertThat(link.up()).isTrue();
         assertThat(owner.failures).isEmpty();
+    }
+
+    /**
+     * A link whose interface's address changed rebinds: its connection, bound to the old
+     * address, is closed at once and the flow connects again from the new one, with no wait
+     * for silence. (The interface is lo, its address 127.0.0.1; the link was bound to another.)
+     */
+    @Test
+    void aLinkWhoseAddressChangedReconnectsFromTheNewOne() throws Exception {
+        java.net.InetAddress old = java.net.InetAddress.getByName("127.0.0.9");
+        Link link = new Link(new LinkSpec("lo", old, "lo", new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        Conn first = server.attached(0);
+
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).isTrue();
+
+        await(() -> !first.channel.isActive(), "the connection from the old address closed");
+        Conn second = server.attached(1);
+        assertThat(connector.specs.get(1).localAddress()).isEqualTo(java.net.InetAddress.getByName("127.0.0.1"));
+        assertThat(owner.events).containsExactly("link lo rebound to 127.0.0.1 (was 127.0.0.9)");
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).as("no change the second time").isFalse();
+        second.sendPiece(0, false);
+        await(() -> store.verifiedCount() == 1, "the new connection carries pieces");
+    }
+
+    /** A link whose interface is gone is parked: no connection is tried until it has an address again. */
+    @Test
+    void aLinkWhoseInterfaceIsGoneIsParked() throws Exception {
+        Link link = new Link(new LinkSpec("gone0", java.net.InetAddress.getByName("127.0.0.1"), "nosuch0",
+                new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        Conn first = server.attached(0);
+
+        assertThat(link.check(java.net.InetAddress.getByName("127.0.0.1"))).isTrue();
+
+        await(() -> !first.channel.isActive(), "the connection closed");
+        assertThat(link.waiting()).isTrue();
+        assertThat(owner.events).singleElement().asString().startsWith("link gone0 left");
+        Thread.sleep(2 * Backoff.FIRST_MILLIS + 200);
+        assertThat(connector.calls).as("no connection tried while parked").hasSize(1);
+    }
+
+    /** A link of one flow, connected, not started. */
+    private Link unstarted() throws Exception {
+        Link link = new Link(new LinkSpec("one", null, null, new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        return link;
     }
 
     /** A link of {@code flows} flows (fixed) and cap, connected and started with a server that shares caps over flows. */
@@ -254,6 +342,7 @@ class LinkTest {
     /** Connects over the in-process transport; refuses the next n connections when told to. */
     private final class FakeConnector implements Connector {
         final List<Long> calls = new CopyOnWriteArrayList<>();
+        final List<LinkSpec> specs = new CopyOnWriteArrayList<>();
         private final AtomicInteger refuse = new AtomicInteger();
 
         void refuseNext(int n) {
@@ -263,6 +352,7 @@ class LinkTest {
         @Override
         public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
             calls.add(System.nanoTime());
+            specs.add(spec);
             if (refuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
                 return CompletableFuture.failedFuture(new ConnectException("refused by the test"));
             }
@@ -283,6 +373,8 @@ class LinkTest {
     private final class FakeServer {
         final List<Conn> conns = new CopyOnWriteArrayList<>();
         final List<dev.biternet.proto.OpenSession> opens = new CopyOnWriteArrayList<>();
+        /** Says so in Welcome, and attaches a connection whose OpenSession asks it (session 1), sending piece 0 at once. */
+        volatile boolean openAttaches;
 
         Conn connection() {
             Conn c = new Conn();
@@ -330,8 +422,15 @@ class LinkTest {
             received.add(e);
             switch (e.getBodyCase()) {
                 case HELLO -> ctx.writeAndFlush(Envelope.newBuilder().setWelcome(Welcome.newBuilder()
-                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setFlowGroups(true)).build());
+                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setFlowGroups(true)
+                        .setOpenAttaches(server.openAttaches)).build());
                 case OPEN_SESSION -> {
+                    if (server.openAttaches && e.getOpenSession().hasAttach()) {
+                        ctx.write(Envelope.newBuilder().setSessionOpened(server.session(1)).build());
+                        ctx.write(Envelope.newBuilder().setAttached(Attached.getDefaultInstance()).build());
+                        sendPiece(0, false);
+                        return;
+                    }
                     server.opens.add(e.getOpenSession());
                     ctx.writeAndFlush(Envelope.newBuilder().setSessionOpened(server.session(1 + server.opens.size())).build());
                 }
@@ -367,6 +466,7 @@ class LinkTest {
         volatile boolean over;
         final List<String> failures = new CopyOnWriteArrayList<>();
         final List<String> warnings = new CopyOnWriteArrayList<>();
+        final List<String> events = new CopyOnWriteArrayList<>();
 
         @Override
         public boolean over() {
@@ -391,6 +491,11 @@ class LinkTest {
         @Override
         public void warn(String message) {
             warnings.add(message);
+        }
+
+        @Override
+        public void event(LinkEvent event) {
+            events.add(event.text());
         }
 
         @Override

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.biternet.client.Progress;
 import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.common.cli.Sizes;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;
@@ -15,6 +16,8 @@ import org.junit.jupiter.api.Test;
 class ProgressRendererTest {
     private static final long MIB = 1 << 20;
     private static final int PIECE = 256 * 1024;
+    private static final ProgressRenderer IEC = new ProgressRenderer(Sizes.IEC);
+    private static final ProgressRenderer SI = new ProgressRenderer(Sizes.SI);
 
     private static LinkStats link(String name, String address, long bytes, String state, long cap, long rate) {
         return new LinkStats(name, address, bytes, (int) (bytes / PIECE), 0, 0, 0, 0, 1.0, state,
@@ -31,13 +34,29 @@ class ProgressRendererTest {
                 link("eth0", "192.168.1.20", 24 * MIB, "up", 0, 0),
                 link("usb0", "10.55.0.7", 8 * MIB, "up", 20 * MIB, 2_000_000));
 
-        List<String> lines = ProgressRenderer.lines(p, new double[] {3 * MIB, MIB}, 200);
+        List<String> lines = IEC.lines(p, new double[] {3 * MIB, MIB}, 200);
 
         assertThat(lines).containsExactly(
                 "link  address       state              rate      rtt    received  share  limits",
-                "eth0  192.168.1.20  up            3.0 MiB/s    40 ms    24.0 MiB  37.5%",
-                "usb0  10.55.0.7     up            1.0 MiB/s    40 ms     8.0 MiB  12.5%  cap 40% of 20.0 MiB, rate limit 1.9 MiB/s",
-                "total   50.0%  4.0 MiB/s  ETA 0:08  32.0 of 64.0 MiB verified");
+                "eth0  192.168.1.20  up           3.00 MiB/s    40 ms    24.0 MiB  37.5%",
+                "usb0  10.55.0.7     up           1.00 MiB/s    40 ms    8.00 MiB  12.5%  cap 40% of 20.0 MiB, rate limit 1.91 MiB/s",
+                "total   50.0%  4.00 MiB/s  ETA 0:08  32.0 MiB of 64.0 MiB verified");
+    }
+
+    @Test
+    void aHundredGigabytesInSiUnitsScaleFromMegabytesToGigabytes() {
+        long file = 100_000_000_000L;
+        Progress p = new Progress(Progress.Phase.DOWNLOADING, file, 95_367_431_640L, 1 << 20, List.of(
+                link("eth0", "192.168.1.20", 95_000_000_000L, "up", 0, 12_500_000),
+                link("usb0", "10.55.0.7", 999_999_999, "up", 2_000_000_000L, 0)));
+
+        List<String> lines = SI.lines(p, new double[] {11_400_000, 870_000}, 200);
+
+        assertThat(lines).containsExactly(
+                "link  address       state              rate      rtt    received  share  limits",
+                "eth0  192.168.1.20  up            11.4 MB/s    40 ms     95.0 GB  95.0%  rate limit 12.5 MB/s",
+                "usb0  10.55.0.7     up             870 kB/s    40 ms     1.00 GB   1.0%  cap 50% of 2.00 GB",
+                "total   95.4%  12.3 MB/s  ETA 6:18  95.4 GB of 100 GB verified");
     }
 
     @Test
@@ -46,7 +65,7 @@ class ProgressRendererTest {
                 link("wlan0", "192.168.1.20", 20 * MIB - 1000, "up", 20 * MIB, 0),
                 link("usb0", "10.55.0.7", MIB, "failed: connection reset by peer", 0, 0));
 
-        List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);
+        List<String> lines = IEC.lines(p, new double[] {0, 0}, 200);
 
         assertThat(lines.get(1)).contains(" capped ").endsWith("cap 100% of 20.0 MiB");
         assertThat(lines.get(2)).contains(" lost ").endsWith("connection reset by peer");
@@ -59,7 +78,7 @@ class ProgressRendererTest {
                 "dropped: 3 pieces failed their hash", LinkOptions.NONE, 0, true, 0, 1);
         Progress p = downloading(10 * MIB, link("eth0", "10.0.0.1", 9 * MIB, "up", 0, 0), bad);
 
-        List<String> lines = ProgressRenderer.lines(p, new double[] {0, 0}, 200);
+        List<String> lines = IEC.lines(p, new double[] {0, 0}, 200);
 
         assertThat(lines.get(2)).contains(" dropped ").endsWith("3 pieces failed their hash");
     }
@@ -68,11 +87,11 @@ class ProgressRendererTest {
     void everyLineFitsTheTerminalWidth() {
         Progress p = downloading(MIB, link("enx00e04c680001", "2001:db8:1234:5678:9abc:def0:1234:5678", MIB, "up", 0, 0));
 
-        List<String> lines = ProgressRenderer.lines(p, new double[] {MIB}, 40);
+        List<String> lines = IEC.lines(p, new double[] {MIB}, 40);
 
         assertThat(lines).hasSize(3).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(39));
         assertThat(lines.get(1)).isEqualTo("enx00e04c680001  2001:db8:1234:5678:9ab");
-        assertThat(lines.get(2)).isEqualTo("total    1.6%  1.0 MiB/s  ETA 1:03  1.0");
+        assertThat(lines.get(2)).isEqualTo("total    1.6%  1.00 MiB/s  ETA 1:03  1.");
     }
 
     @Test
@@ -81,11 +100,11 @@ class ProgressRendererTest {
         Progress verifying = new Progress(Progress.Phase.VERIFYING, 64 * MIB, 64 * MIB, PIECE, List.of(l));
         Progress done = new Progress(Progress.Phase.DONE, 64 * MIB, 64 * MIB, PIECE, List.of(l));
 
-        assertThat(ProgressRenderer.lines(verifying, new double[] {0}, 120).get(2))
+        assertThat(IEC.lines(verifying, new double[] {0}, 120).get(2))
                 .isEqualTo("total  100.0%  all pieces in, checking the whole file");
-        assertThat(ProgressRenderer.lines(done, new double[] {0}, 120))
+        assertThat(IEC.lines(done, new double[] {0}, 120))
                 .element(1).asString().contains(" done ");
-        assertThat(ProgressRenderer.lines(done, new double[] {0}, 120).get(2)).isEqualTo("total  100.0%  64.0 MiB verified");
+        assertThat(IEC.lines(done, new double[] {0}, 120).get(2)).isEqualTo("total  100.0%  64.0 MiB verified");
     }
 
     @Test
@@ -112,7 +131,7 @@ class ProgressRendererTest {
     @Test
     void plainOutputIsOneLineEveryPeriodAndNoneForAShortDownload() {
         StringWriter text = new StringWriter();
-        ProgressReporter.PlainSink sink = new ProgressReporter.PlainSink(new PrintWriter(text), 5_000);
+        ProgressReporter.PlainSink sink = new ProgressReporter.PlainSink(new PrintWriter(text), 5_000, IEC);
         Progress p = downloading(16 * MIB, link("eth0", "192.168.1.20", 16 * MIB, "up", 0, 0));
         double[] rates = {2 * MIB};
 
@@ -124,6 +143,6 @@ class ProgressRendererTest {
             sink.show(p, rates, t);
         }
         assertThat(text.toString().lines()).hasSize(3).allSatisfy(l -> assertThat(l).isEqualTo(
-                "biternet-get: total   25.0%  2.0 MiB/s  ETA 0:24  16.0 of 64.0 MiB verified; eth0 up 2.0 MiB/s"));
+                "biternet-get: total   25.0%  2.00 MiB/s  ETA 0:24  16.0 MiB of 64.0 MiB verified; eth0 up 2.00 MiB/s"));
     }
 }

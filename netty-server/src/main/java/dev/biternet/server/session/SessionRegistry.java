@@ -70,6 +70,14 @@ public final class SessionRegistry implements AutoCloseable {
     /** What each open session was charged against {@link #memory}, by id. */
     private final Map<ByteString, Long> charged = new ConcurrentHashMap<>();
     private final SessionMeters metrics;
+    /** Sessions by OpenSession.join_key, and each such session's key by its id. */
+    private final Map<ByteString, Session> joins = new ConcurrentHashMap<>();
+    private final Map<ByteString, ByteString> joinKeys = new ConcurrentHashMap<>();
+    /** Opens with a join key hold one of these (by the key's hash) so that two links open one session. */
+    private final Object[] joinLocks = new Object[64];
+    /** Join keys must be at least this long (as unguessable as an attach secret) and at most {@link #MAX_JOIN_KEY_BYTES}. */
+    public static final int MIN_JOIN_KEY_BYTES = 16;
+    public static final int MAX_JOIN_KEY_BYTES = 64;
     /** Set when the server starts shutting down: no new sessions, running ones may finish. */
     private volatile boolean draining;
 
@@ -94,6 +102,9 @@ public final class SessionRegistry implements AutoCloseable {
         this.slots = new Capacity(limits.maxSessions());
         this.memory = new Capacity(limits.sessionMemory());
         metrics.bindSessionLimits(slots, memory);
+        for (int i = 0; i < joinLocks.length; i++) {
+            joinLocks[i] = new Object();
+        }
     }
 
     /**
@@ -115,6 +126,41 @@ public final class SessionRegistry implements AutoCloseable {
      * {@link Session#markHave}).
      */
     public Session open(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
+        ByteString key = request.getJoinKey();
+        if (key.isEmpty()) {
+            return openNew(request, client);
+        }
+        if (key.size() < MIN_JOIN_KEY_BYTES || key.size() > MAX_JOIN_KEY_BYTES) {
+            throw new RequestException(Error.Code.BAD_FRAME, "join key of " + key.size() + " bytes; it must have "
+                    + MIN_JOIN_KEY_BYTES + " to " + MAX_JOIN_KEY_BYTES);
+        }
+        // The links of one client open at once: the first opens, the others find its session.
+        synchronized (joinLocks[Math.floorMod(key.hashCode(), joinLocks.length)]) {
+            Session joined = joins.get(key);
+            if (joined != null && sessions.get(joined.id().bytes()) == joined) {
+                if (!joined.path().equals(request.getPath())) {
+                    throw new RequestException(Error.Code.BAD_STATE, "this join key names a session for another file");
+                }
+                return joined;
+            }
+            Session opened = openNew(request, client);
+            joins.put(key, opened);
+            joinKeys.put(opened.id().bytes(), key);
+            if (!sessions.containsKey(opened.id().bytes())) {
+                forgetJoin(opened); // closed meanwhile (an empty file's session)
+            }
+            return opened;
+        }
+    }
+
+    private void forgetJoin(Session s) {
+        ByteString key = joinKeys.remove(s.id().bytes());
+        if (key != null) {
+            joins.remove(key, s);
+        }
+    }
+
+    private Session openNew(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
         if (draining) {
             throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
         }
@@ -172,13 +218,14 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     private RequestException memoryExceeded(long bytes) {
-        return limitExceeded("session_memory", "server busy: its sessions hold " + mib(memory.held()) + " of piece state"
-                + (bytes > 0 ? " and this file's would take " + mib(bytes) : "") + ", its limit is " + mib(memory.max())
-                + " (--session-memory); try again later");
+        return limitExceeded("session_memory", "server busy: its sessions hold " + memory(memory.held()) + " of piece state"
+                + (bytes > 0 ? " and this file's would take " + memory(bytes) : "") + ", its limit is "
+                + memory(memory.max()) + " (--session-memory); try again later");
     }
 
-    private static String mib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    /** Memory in the binary units --session-memory is given in. */
+    private static String memory(long bytes) {
+        return dev.biternet.common.cli.Sizes.IEC.bytes(bytes);
     }
 
     private void releaseSlots(SocketAddress client) {
@@ -329,6 +376,7 @@ public final class SessionRegistry implements AutoCloseable {
     private void closeSession(Session s, String result) {
         releaseSlots(s.client());
         uncharge(s);
+        forgetJoin(s);
         s.close();
         String outcome = s.failure() != null ? "failed" : result;
         metrics.sessionClosed(outcome, s.bytesSent());

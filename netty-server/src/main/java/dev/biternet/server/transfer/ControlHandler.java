@@ -177,7 +177,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         }
         answer(ctx, Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)
-                        .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL)).build());
+                        .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL).setOpenAttaches(true)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
@@ -189,6 +189,9 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
                         UntrustedText.quoted(request.getPath()), session.layout().fileSize(), session.layout().pieceCount());
             }
             answer(ctx, session.opened());
+            if (request.hasAttach()) {
+                attach(ctx, session, request.getAttach());
+            }
         } catch (RequestException e) {
             // The registry renders the client's path in its messages (UntrustedText).
             LOG.info("refused open from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
@@ -213,16 +216,21 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             ErrorClose.send(ctx.channel(), Frames.error(Error.Code.UNAUTHORIZED, "wrong attach secret for this session"));
             return;
         }
+        attach(ctx, session, msg.getAttach());
+    }
+
+    /** Attaches the channel to {@code session} (Attach, or OpenSession.attach): pieces follow. */
+    private void attach(ChannelHandlerContext ctx, Session session, dev.biternet.proto.Attach attach) {
         state = State.ATTACHED;
         cancelDeadlines();
         // Attached: acks must be read whatever the pieces do to writability (PiecePusher's loop).
         ctx.channel().config().setAutoRead(true);
-        int linkId = pusher.attach(session, msg.getAttach().getWindow(), msg.getAttach().getCapBytes(),
-                msg.getAttach().getRateLimit(), msg.getAttach().getFlowGroup(), id -> ctx.write(
+        int linkId = pusher.attach(session, attach.getWindow(), attach.getCapBytes(),
+                attach.getRateLimit(), attach.getFlowGroup(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
         LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,
-                ctx.channel().remoteAddress(), UntrustedText.quoted(msg.getAttach().getLinkName()));
+                ctx.channel().remoteAddress(), UntrustedText.quoted(attach.getLinkName()));
     }
 
     private void expect(State wanted, String what) {

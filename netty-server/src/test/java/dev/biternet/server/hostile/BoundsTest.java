@@ -163,7 +163,7 @@ class BoundsTest {
         int opened = 0;
         for (int i = 0; i < 10; i++) {
             if (openOrBusy(c, "big.bin", m -> assertThat(m).startsWith("server busy: its sessions hold")
-                    .contains("its limit is 1.0 MiB (--session-memory)")) != null) {
+                    .contains("its limit is 1.00 MiB (--session-memory)")) != null) {
                 opened++;
             }
         }

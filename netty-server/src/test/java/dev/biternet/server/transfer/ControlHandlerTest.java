@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Ack;
+import dev.biternet.proto.Attach;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
+import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
 import dev.biternet.server.ServerInitializer;
 import dev.biternet.server.TestFiles;
@@ -17,6 +19,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -254,6 +257,74 @@ class ControlHandlerTest {
         assertError(c.next(), Error.Code.BAD_STATE, "ATTACH");
         assertThat(c.ch.isOpen()).isFalse();
         assertThat(server.registry.get(id).linkCount()).as("the closed channel detached").isZero();
+    }
+
+    /** OpenSession with an attach: SessionOpened, Attached, and the first piece, with no Attach sent. */
+    @Test
+    void anOpenWithAnAttachSendsPiecesAtOnce() throws Exception {
+        Conn c = server.connect();
+        c.hello();
+        assertThat(c.next().getWelcome().getOpenAttaches()).isTrue();
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin")
+                .setAttach(Attach.newBuilder().setWindow(1).setLinkName("eth0"))).build());
+        List<Envelope> answers = c.drain();
+        assertThat(answers).extracting(Envelope::getBodyCase)
+                .containsExactly(Envelope.BodyCase.SESSION_OPENED, Envelope.BodyCase.ATTACHED);
+        assertThat(c.pieces).hasSize(1);
+        ByteString id = answers.get(0).getSessionOpened().getSessionId();
+        assertThat(server.registry.get(id).linkCount()).isEqualTo(1);
+
+        c.open("data.bin");
+        assertError(c.next(), Error.Code.BAD_STATE, "OPEN_SESSION");
+        assertThat(c.ch.isOpen()).isFalse();
+    }
+
+    /** The links of one client open with one join key: one session, both attached, no piece sent twice. */
+    @Test
+    void opensWithOneJoinKeyShareOneSession() throws Exception {
+        ByteString key = ByteString.copyFrom(new byte[16]).concat(ByteString.copyFromUtf8("k"));
+        Conn a = server.connect();
+        Conn b = server.connect();
+        List<ByteString> ids = new java.util.ArrayList<>();
+        for (Conn c : List.of(a, b)) {
+            c.hello();
+            c.next();
+            c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin").setJoinKey(key)
+                    .setAttach(Attach.newBuilder().setWindow(2))).build());
+            ids.add(c.drain().get(0).getSessionOpened().getSessionId());
+        }
+        assertThat(ids.get(1)).isEqualTo(ids.get(0));
+        assertThat(server.registry.size()).isEqualTo(1);
+        assertThat(server.registry.get(ids.get(0)).linkCount()).isEqualTo(2);
+        assertThat(a.pieces).extracting(p -> p.header().getIndex())
+                .doesNotContainAnyElementsOf(b.pieces.stream().map(p -> p.header().getIndex()).toList());
+
+        // Another key, or none, opens a session of its own.
+        Conn other = server.connect();
+        other.hello();
+        other.next();
+        other.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin")
+                .setJoinKey(key.concat(ByteString.copyFromUtf8("x")))).build());
+        assertThat(other.next().getSessionOpened().getSessionId()).isNotEqualTo(ids.get(0));
+    }
+
+    @Test
+    void aJoinKeyForAnotherFileOrOfAWrongLengthIsRefused() throws Exception {
+        server.file("other.bin", 1000);
+        ByteString key = ByteString.copyFrom(new byte[20]);
+        Conn c = server.connect();
+        c.hello();
+        c.next();
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin").setJoinKey(key)).build());
+        assertThat(c.next().getBodyCase()).isEqualTo(Envelope.BodyCase.SESSION_OPENED);
+
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("other.bin").setJoinKey(key)).build());
+        assertError(c.next(), Error.Code.BAD_STATE, "another file");
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin")
+                .setJoinKey(ByteString.copyFrom(new byte[8]))).build());
+        assertError(c.next(), Error.Code.BAD_FRAME, "join key of 8 bytes");
+        assertThat(server.registry.size()).isEqualTo(1);
+        assertThat(c.ch.isActive()).as("a refused request does not close the channel").isTrue();
     }
 
     private static void assertError(Envelope e, Error.Code code, String mentions) {

@@ -1,0 +1,170 @@
+package dev.biternet.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Links that come and go mid-download, on the lab's real uplinks: an interface down at the
+ * start joins once it is up, one whose address changes rebinds. Each time the link must carry
+ * data again within 2 s of the change (read on the kernel's own counter of the interface), and
+ * the file must verify.
+ */
+class LinkChangeLabIT {
+    @TempDir
+    static Path served;
+    @TempDir
+    Path downloads;
+
+    /** Within this of the change, the link carries data again (the bound) ... */
+    private static final double BACK_SECONDS = 2;
+    /** ... at least this much of it (more than what was in flight towards the old address). */
+    private static final long BACK_BYTES = 1 << 20;
+    private static final long SIZE = 40L << 20;
+
+    @BeforeAll
+    static void needsNamespaces() {
+        Lab.requireOrSkip();
+    }
+
+    @Test
+    void aLinkDownAtTheStartJoinsOnceItIsUp() throws Exception {
+        Path source = Lab.randomFile(served, "join.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            lab.cut(2);
+            Path out = downloads.resolve("join.bin");
+
+            CompletableFuture<Lab.Get> get = getAsync(lab, "join.bin", out);
+            Thread.sleep(2500);
+            double back = backWithin(lab, 2, () -> lab.restore(2));
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.stderr()).contains("--iface " + lab.iface(2) + ": interface is down; the link joins when it is up")
+                    .contains("link " + lab.iface(2) + " joined (198.18.2.2)");
+            assertThat(done.summary().get("links").get(1).get("bytes").asLong()).isPositive();
+            assertThat(done.summary().get("events")).anySatisfy(e -> {
+                assertThat(e.get("link").asText()).isEqualTo(lab.iface(2));
+                assertThat(e.get("kind").asText()).isEqualTo("joined");
+                assertThat(e.get("address").asText()).isEqualTo("198.18.2.2");
+            });
+            assertThat(back).as("seconds from the link coming up to %d bytes over it", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
+        }
+    }
+
+    @Test
+    void aLinkWhoseAddressChangesRebindsAtOnce() throws Exception {
+        Path source = Lab.randomFile(served, "rebind.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            Path out = downloads.resolve("rebind.bin");
+
+            CompletableFuture<Lab.Get> get = getAsync(lab, "rebind.bin", out);
+            Thread.sleep(3000);
+            double back = backWithin(lab, 2, () -> lab.readdress(2, 3));
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            // The old address goes before the new one comes: either one event, or the link left and joined again.
+            assertThat(done.stderr()).containsPattern("link " + lab.iface(2) + " (rebound to 198\\.18\\.2\\.3 \\(was 198\\.18\\.2\\.2\\)"
+                    + "|joined \\(198\\.18\\.2\\.3\\))");
+            assertThat(done.summary().get("links").get(1).get("address").asText()).isEqualTo("198.18.2.3");
+            assertThat(done.summary().get("events")).anySatisfy(e -> {
+                assertThat(e.get("link").asText()).isEqualTo(lab.iface(2));
+                assertThat(e.get("kind").asText()).isIn("joined", "rebound");
+                assertThat(e.get("address").asText()).isEqualTo("198.18.2.3");
+            });
+            assertThat(back).as("seconds from the new address to %d bytes over the link", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
+        }
+    }
+
+    /**
+     * {@code --iface auto} takes the lab's uplinks and nothing else (not a bridge, a veth
+     * without a route to the server, a tun device), and an uplink created mid-download joins.
+     */
+    @Test
+    void autoTakesTheUplinksAndOneCreatedMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "auto.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            lab.inClient("ip", "link", "add", "autobr", "type", "bridge");
+            lab.inClient("ip", "addr", "add", "198.18.200.1/24", "dev", "autobr");
+            lab.inClient("ip", "link", "set", "autobr", "up");
+            lab.inClient("ip", "link", "add", "autov0", "type", "veth", "peer", "name", "autov1");
+            lab.inClient("ip", "addr", "add", "198.18.201.1/24", "dev", "autov0");
+            lab.inClient("ip", "link", "set", "autov0", "up");
+            lab.inClient("ip", "link", "set", "autov1", "up");
+            lab.inClient("ip", "tuntap", "add", "dev", "autotun", "mode", "tun");
+            lab.inClient("ip", "addr", "add", "198.18.202.1/24", "dev", "autotun");
+            lab.inClient("ip", "link", "set", "autotun", "up");
+            Path out = downloads.resolve("auto.bin");
+
+            CompletableFuture<Lab.Get> get = getAsync(lab, "auto.bin", out, List.of("auto"));
+            Thread.sleep(2500);
+            double back = backWithin(lab, 3, () -> lab.addLink(3, 20));
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            List<String> used = new java.util.ArrayList<>();
+            done.summary().get("links").forEach(l -> used.add(l.get("iface").asText()));
+            assertThat(used).containsExactly(lab.iface(1), lab.iface(2), lab.iface(3));
+            assertThat(done.summary().get("links").get(2).get("bytes").asLong()).isPositive();
+            assertThat(back).as("seconds from the new uplink to %d bytes over it", BACK_BYTES).isLessThanOrEqualTo(BACK_SECONDS);
+        }
+    }
+
+    private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out) {
+        return getAsync(lab, path, out, List.of(lab.iface(1), lab.iface(2)));
+    }
+
+    private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out, List<String> ifaces) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return lab.get(path, out, 120, ifaces);
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
+
+    /** Seconds from {@code change} until link {@code link} received {@link #BACK_BYTES} more (up to 10 s). */
+    private static double backWithin(Lab lab, int link, LabAction change) throws Exception {
+        long before = rx(lab, link);
+        change.run();
+        long start = System.nanoTime();
+        double seconds;
+        while ((seconds = (System.nanoTime() - start) / 1e9) < 10) {
+            if (rx(lab, link) - before >= BACK_BYTES) {
+                return seconds;
+            }
+            Thread.sleep(20);
+        }
+        return seconds;
+    }
+
+    /** The link's received bytes; 0 while its interface does not exist yet. */
+    private static long rx(Lab lab, int link) throws InterruptedException {
+        try {
+            return lab.rxBytes(link);
+        } catch (java.io.IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    @FunctionalInterface
+    private interface LabAction {
+        void run() throws Exception;
+    }
+}
