@@ -28,6 +28,8 @@
 # BITERNET_JAVA_OPTS is passed to both biternet JVMs (e.g. for JFR).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/serve-local.sh
+. "$here/bench/serve-local.sh"
 rounds=5
 warmups=3
 size_mib=1024
@@ -72,16 +74,9 @@ clk_tck=$(getconf CLK_TCK)
 # user+sys seconds of a process so far (fields 14 and 15 of /proc/PID/stat, after the command name)
 cpu_of() { awk -v t="$clk_tck" '{ sub(/^.*\) /, ""); printf "%.3f\n", ($12 + $13) / t }' "/proc/$1/stat"; }
 
-# biternet-serve: the launcher execs java, so $! is the server JVM.
-"$here/bin/biternet-serve" --root "$served" --host 127.0.0.1 --port 0 >"$work/serve.out" 2>"$work/serve.err" &
-serve_pid=$!
-for _ in $(seq 100); do
-  grep -q ' port ' "$work/serve.out" 2>/dev/null && break
-  kill -0 "$serve_pid" 2>/dev/null || { cat "$work/serve.err" >&2; echo "loopback-vs-nginx: biternet-serve did not start" >&2; exit 1; }
-  sleep 0.1
-done
-bport=$(sed -n 's/.* port \([0-9]*\) .*/\1/p' "$work/serve.out")
-[ -n "$bport" ] || { echo "loopback-vs-nginx: biternet-serve printed no port" >&2; exit 1; }
+# biternet-serve: the launcher execs java, so serve_pid is the server JVM.
+start_serve loopback-vs-nginx "$served" "$work"
+bport=$serve_port
 
 # nginx: one process (no master), in the foreground, as our child; everything under $work.
 nport=$(free_port)

@@ -18,7 +18,8 @@ package dev.biternet.client.link;
  */
 final class FlowWindow {
     static final int MIN_WINDOW = 3;
-    static final int INITIAL_WINDOW = 4;
+    /** The window a connection attaches with: the pieces it may always have out, budget or not. */
+    static final int INITIAL_WINDOW = dev.biternet.client.store.PieceBudget.OWN_PIECES;
     static final double HEADROOM_SECONDS = 0.25;
     /** Weight of a new round-trip sample in the smoothed round trip (TCP's 1/8). */
     private static final double RTT_GAIN = 0.125;

@@ -101,6 +101,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile boolean localFailure;
     private ScheduledFuture<?> ticker;
     private FlowWindow flow;
+    /** This connection's part of the download's {@link dev.biternet.client.store.PieceBudget}: what its window may exceed its own pieces by. */
+    private dev.biternet.client.store.PieceBudget.Share budget;
     private int window = INITIAL_WINDOW;
     /** The round trip last told to the server, microseconds. */
     private long sentRttUs;
@@ -359,6 +361,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.layout = store.layout();
             this.receiver = new PieceReceiver(store, new Receiving());
             this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
+            this.budget = store.budget().share();
             // The handshake gave a first round trip: a long link's window opens from the first tick.
             roundTrip(handshakeRtt);
             this.sessionId = session.getSessionId();
@@ -527,6 +530,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
                 .setSentUs(micros())).build(), ctx.voidPromise());
+        budget.acked(window);
     }
 
     /** One round-trip sample, seconds, into the window and the stats (impossible ones are ignored). */
@@ -590,7 +594,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
         long bytes = receiver.bytes();
-        int wanted = flow.tick(bytes - lastTickBytes, (now - lastTickNanos) / 1e9);
+        int wanted = budget.afford(flow.tick(bytes - lastTickBytes, (now - lastTickNanos) / 1e9));
         lastTickBytes = bytes;
         lastTickNanos = now;
         long rttUs = (long) (flow.rtt() * 1e6);
@@ -626,6 +630,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         if (receiver != null) {
             receiver.close();
+        }
+        if (budget != null) {
+            budget.close();
         }
         if (!welcomed && failure == null) {
             failure = "connection closed during handshake";

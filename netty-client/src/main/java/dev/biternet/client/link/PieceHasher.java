@@ -1,7 +1,6 @@
 package dev.biternet.client.link;
 
 import dev.biternet.common.piece.Digests;
-import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -12,15 +11,16 @@ import java.util.function.Consumer;
 
 /**
  * Hashes one link's pieces off its event loop. The event loop copies a block into the piece's
- * buffer and hands the same (retained) network buffer here; SHA-256 runs on a small shared pool
- * while the event loop goes back to the socket, so receiving overlaps hashing on another core.
- * Blocks of one link are hashed in the order they were handed in (a per-link queue drained by
- * at most one pool thread at a time), so the digest is that of the piece's bytes in order.
+ * buffer, releases the network buffer and hands that range of the piece buffer here; SHA-256
+ * runs on a small shared pool while the event loop goes back to the socket, so receiving
+ * overlaps hashing on another core. Blocks of one link are hashed in the order they were handed
+ * in (a per-link queue drained by at most one pool thread at a time), so the digest is that of
+ * the piece's bytes in order.
  *
- * <p>The bytes hashed are the bytes written: the piece buffer {@link PieceWriter} writes was
- * copied from the buffers hashed here, which are released only after hashing. Memory waiting
- * here is bounded by the link's window: the server sends no more than the window of
- * unacknowledged pieces, and a piece is acknowledged only once its digest is known.
+ * <p>The bytes hashed are the bytes written: they are read from the piece buffer
+ * {@link PieceWriter} writes, which the event loop no longer touches in that range. Nothing
+ * waits here but ranges of piece buffers, which the link's window and the download's
+ * {@link dev.biternet.client.store.PieceBudget} bound.
  */
 final class PieceHasher {
     /** Threads shared by every link of the process: one per core, daemons. */
@@ -42,21 +42,14 @@ final class PieceHasher {
         submit(digest::reset);
     }
 
-    /** Hashes {@code block} (the caller's reference is taken over and released here). */
-    void update(ByteBuf block) {
-        submit(() -> {
-            try {
-                if (block.nioBufferCount() == 1) {
-                    digest.update(block.nioBuffer());
-                } else {
-                    for (ByteBuffer b : block.nioBuffers()) {
-                        digest.update(b);
-                    }
-                }
-            } finally {
-                block.release();
-            }
-        });
+    /** Hashes {@code block}, a range of a piece buffer nobody writes into any more. */
+    void update(ByteBuffer block) {
+        submit(() -> digest.update(block));
+    }
+
+    /** Runs {@code task} on a pool thread once every block handed in before it is hashed. */
+    void then(Runnable task) {
+        submit(task);
     }
 
     /** Finishes the piece and hands its digest to {@code done} on a pool thread. */

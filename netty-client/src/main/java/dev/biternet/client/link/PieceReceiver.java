@@ -109,7 +109,7 @@ final class PieceReceiver {
             current = h;
             received = 0;
             if (staging != null) {
-                store.recycle(staging); // the abandoned piece's bytes: nobody else holds them
+                recycleAfterHashing(staging); // the abandoned piece's bytes
             }
             try {
                 staging = store.pieceBuffer();
@@ -137,9 +137,11 @@ final class PieceReceiver {
         if (n > 0) {
             // getBytes fills the destination up to its limit: the block's end (the header check
             // keeps every block inside its piece, so inside the buffer).
-            buf.getBytes(buf.readerIndex(), staging.limit(staging.position() + n));
-            // The same bytes go to the hasher, which releases them when done.
-            hasher.update(buf.retain());
+            int at = staging.position();
+            buf.getBytes(buf.readerIndex(), staging.limit(at + n));
+            // The hasher reads the block from the piece buffer, so the network buffer goes back
+            // to Netty's allocator now: a piece in memory is held once, not twice.
+            hasher.update(staging.slice(at, n));
             received += n;
             bytes += n;
             lastByteNanos = System.nanoTime();
@@ -253,9 +255,14 @@ final class PieceReceiver {
     /** Gives back the buffer of a piece cut short by the connection's end (event loop). */
     void close() {
         if (staging != null) {
-            store.recycle(staging);
+            recycleAfterHashing(staging);
             staging = null;
         }
+    }
+
+    /** Gives back a piece buffer the hasher may still be reading blocks of. */
+    private void recycleAfterHashing(ByteBuffer buffer) {
+        hasher.then(() -> store.recycle(buffer));
     }
 
     /** Payload bytes received; any thread. */

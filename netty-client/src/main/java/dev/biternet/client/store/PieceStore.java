@@ -54,6 +54,7 @@ public final class PieceStore implements AutoCloseable {
     private final PieceLayout layout;
     private final PartFile part;
     private final PieceBook book;
+    private final PieceBudget budget;
     /** Null without a resume log. */
     private final Checkpointer checkpointer;
     /** Null without {@code verifyDisk}. */
@@ -81,6 +82,7 @@ public final class PieceStore implements AutoCloseable {
         this.out = out;
         this.layout = layout;
         this.part = new PartFile(out, layout.pieceSize(), !resumed.isEmpty());
+        this.budget = PieceBudget.forPieceSize(layout.pieceSize());
         DiskReadBack rb = verifyDisk ? new DiskReadBack(part, layout) : null;
         Checkpointer cp = log == null ? null : new Checkpointer(log, part, layout);
         this.readBack = rb;
@@ -185,6 +187,11 @@ public final class PieceStore implements AutoCloseable {
      */
     public ByteBuffer pieceBuffer() {
         return part.pieceBuffer();
+    }
+
+    /** What the download's connections may hold in memory beyond their own pieces, shared by all. */
+    public PieceBudget budget() {
+        return budget;
     }
 
     /** Takes back a buffer from {@link #pieceBuffer} that nobody uses any more. */
