@@ -194,6 +194,7 @@ public final class Download {
         Resume resume = loadResume();
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
+        trace("connecting " + specs.size() + " link(s) (" + transport + ")");
         List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
         PieceStore store = null;
         InterfaceWatch watch = null;
@@ -222,6 +223,7 @@ public final class Download {
                 // A link starts (attach, below) only after its OpenSession is queued: started
                 // first, it would attach, and its OpenSession would then come too late.
                 openings.add(connect.thenRun(() -> {
+                    trace("link " + link.spec().name() + " connected");
                     opener.complete(h);
                     link.openAndAttach(openRequest);
                 }));
