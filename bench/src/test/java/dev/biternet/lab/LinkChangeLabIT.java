@@ -53,6 +53,7 @@ class LinkChangeLabIT {
             Lab.Get done = get.get(150, TimeUnit.SECONDS);
             assertThat(done.exitCode()).as(done.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertEachPieceVerifiedOnce(done);
             assertThat(done.stderr()).contains("--iface " + lab.iface(2) + ": interface is down; the link joins when it is up")
                     .contains("link " + lab.iface(2) + " joined (198.18.2.2)");
             assertThat(done.summary().get("links").get(1).get("bytes").asLong()).isPositive();
@@ -83,6 +84,7 @@ class LinkChangeLabIT {
             Lab.Get done = get.get(150, TimeUnit.SECONDS);
             assertThat(done.exitCode()).as(done.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertEachPieceVerifiedOnce(done);
             // The old address goes before the new one comes: either one event, or the link left and joined again.
             assertThat(done.stderr()).containsPattern("link " + lab.iface(2) + " (rebound to 198\\.18\\.2\\.3 \\(was 198\\.18\\.2\\.2\\)"
                     + "|joined \\(198\\.18\\.2\\.3\\))");
@@ -124,6 +126,7 @@ class LinkChangeLabIT {
             Lab.Get done = get.get(150, TimeUnit.SECONDS);
             assertThat(done.exitCode()).as(done.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertEachPieceVerifiedOnce(done);
             List<String> used = new java.util.ArrayList<>();
             done.summary().get("links").forEach(l -> used.add(l.get("iface").asText()));
             assertThat(used).containsExactly(lab.iface(1), lab.iface(2), lab.iface(3));
@@ -158,6 +161,7 @@ class LinkChangeLabIT {
             Lab.Get done = get.get(150, TimeUnit.SECONDS);
             assertThat(done.exitCode()).as(done.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertEachPieceVerifiedOnce(done);
             assertThat(standingBy).as("bytes over the backup link while the normal one delivered (control frames only)")
                     .isLessThan(16 << 10);
             assertThat(tookOver).as("seconds from the cut to 256 KiB over the backup link").isLessThanOrEqualTo(3);
@@ -202,6 +206,15 @@ class LinkChangeLabIT {
             Thread.sleep(20);
         }
         return seconds;
+    }
+
+    /** Each piece was verified once: the links' first deliveries add up to the file's pieces. */
+    private static void assertEachPieceVerifiedOnce(Lab.Get done) {
+        long delivered = 0;
+        for (JsonNode l : done.summary().get("links")) {
+            delivered += l.get("pieces").asLong();
+        }
+        assertThat(delivered).as("pieces delivered first, over all links").isEqualTo(done.summary().get("pieces").asLong());
     }
 
     /** The link's received bytes; 0 while its interface does not exist yet. */
