@@ -230,17 +230,6 @@ public final class Download {
                 connects.add(connect);
             }
             liveLinks = List.copyOf(links);
-            // Named interfaces are watched: a link whose address changes rebinds at once, one
-            // whose interface goes is parked, one that was missing joins when it is up.
-            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
-                watch = InterfaceWatch.start(() -> {
-                    links.forEach(l -> l.check(server));
-                    java.util.function.Consumer<LinkSpec> join = joiner;
-                    if (auto.auto() && join != null) {
-                        joinAuto(auto, server, links, join);
-                    }
-                });
-            }
             CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
             if (!opener.isDone()) {
                 awaitConnects(specs, connects); // none connected: it throws, naming the first link
@@ -281,6 +270,19 @@ public final class Download {
                         "link " + spec.name() + " joined (" + spec.addressText() + ", --iface auto)"));
                 l.start(keeper, started, flowGroups, congestion);
             };
+            // Named interfaces are watched: a link whose address changes rebinds at once, one
+            // whose interface goes is parked, one that was missing joins when it is up. Started
+            // once the links are (the `ip` process it runs would compete with their connects for
+            // the cores); a change since the start is seen at its first look.
+            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
+                watch = InterfaceWatch.start(() -> {
+                    links.forEach(l -> l.check(server));
+                    java.util.function.Consumer<LinkSpec> join = joiner;
+                    if (auto.auto() && join != null) {
+                        joinAuto(auto, server, links, join);
+                    }
+                });
+            }
             awaitConnects(specs, connects);
             trace("connected " + links.size() + " link(s)");
             underway.complete(null);
