@@ -324,8 +324,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 lastTickBytes = receiver.bytes();
             }
             window = on ? 0 : Math.max(INITIAL_WINDOW, flow.window());
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)).build(),
-                    ctx.voidPromise());
+            // With the round trip: a Credit without one would leave the server's at 0.
+            sentRttUs = (long) (flow.rtt() * 1e6);
+            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
+                    .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
         });
     }
 
@@ -586,7 +588,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (standby) {
             if (now - lastKeepaliveNanos > STANDBY_KEEPALIVE_NANOS && ctx.channel().isActive()) {
                 lastKeepaliveNanos = now;
-                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)).build(), ctx.voidPromise());
+                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)
+                        .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
             }
             lastTickNanos = now;
             lastTickBytes = receiver.bytes();

@@ -306,6 +306,31 @@ class LinkTest {
         assertThat(connector.calls).as("no connection tried while parked").hasSize(1);
     }
 
+    /**
+     * A backup link attaches standing by, and taking over opens its window with a Credit that
+     * carries its round trip (one without left the server's round trip for the link at 0).
+     */
+    @Test
+    void aBackupLinkAttachesStandingByAndTakesOverWithItsRoundTrip() throws Exception {
+        Link link = new Link(new LinkSpec("usb0", null, null, new LinkOptions(0, 0, 1, true)), 1, connector,
+                ByteString.EMPTY, owner);
+        links.add(link);
+        assertThat(Connector.await(link.connect())).isNull();
+        link.start(keeper, store, true, "");
+        Conn c = server.attached(0);
+        assertThat(c.attach().getStandby()).isTrue();
+        assertThat(link.standingBy()).isTrue();
+
+        link.standBy(false);
+
+        await(() -> c.received.stream().anyMatch(e -> e.hasCredit() && e.getCredit().getWindow() > 0), "a Credit opening the window");
+        dev.biternet.proto.Credit open = c.received.stream().filter(e -> e.hasCredit() && e.getCredit().getWindow() > 0)
+                .findFirst().orElseThrow().getCredit();
+        assertThat(open.getRttUs()).as("the round trip in the Credit that opens the window").isPositive();
+        c.sendPiece(0, false);
+        await(() -> store.verifiedCount() == 1, "a piece over the backup link once it took over");
+    }
+
     /** A link of one flow, connected, not started. */
     private Link unstarted() throws Exception {
         Link link = new Link(new LinkSpec("one", null, null, new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);
