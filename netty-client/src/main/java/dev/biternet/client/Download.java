@@ -100,6 +100,11 @@ public final class Download {
     static final long LOOK_MILLIS = 200;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
     private static final AutoLinks AUTO_LINKS = AutoLinks.system();
+    /** The interfaces {@code auto} last judged the routes of, and when (the watch's thread only). */
+    private List<String> autoJudged = List.of();
+    private long autoJudgedNanos;
+    /** Without a kernel event, the same interfaces' routes are judged again this often. */
+    private static final long AUTO_REJUDGE_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
     private volatile java.util.function.Consumer<LinkSpec> joiner;
     private volatile PieceStore liveStore;
@@ -275,11 +280,11 @@ public final class Download {
             // once the links are (the `ip` process it runs would compete with their connects for
             // the cores); a change since the start is seen at its first look.
             if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
-                watch = InterfaceWatch.start(() -> {
+                watch = InterfaceWatch.start(event -> {
                     links.forEach(l -> l.check(server));
                     java.util.function.Consumer<LinkSpec> join = joiner;
                     if (auto.auto() && join != null) {
-                        joinAuto(auto, server, links, join);
+                        joinAuto(auto, server, links, join, event);
                     }
                 });
             }
@@ -358,8 +363,9 @@ public final class Download {
         boolean any = false;
         for (Link l : links) {
             if (!l.backup() && l.up()) {
-                any |= l.deliveredWithin(now, TAKEOVER_NANOS);
-                recent |= l.deliveredWithin(now, TimeUnit.MILLISECONDS.toNanos(LOOK_MILLIS * 2));
+                long quiet = l.quietNanos(now);
+                any |= quiet <= TAKEOVER_NANOS;
+                recent |= quiet <= TimeUnit.MILLISECONDS.toNanos(LOOK_MILLIS * 2);
             }
         }
         for (Link b : links) {
@@ -379,10 +385,21 @@ public final class Download {
     }
 
     /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
-    private static void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join) {
+    private void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join,
+                          boolean event) {
         List<String> chosen;
         try {
-            chosen = AUTO_LINKS.chosen(server);
+            // Only interfaces that are not links yet are judged, and their routes (an `ip`
+            // process each) only on a kernel event, a new set of them, or every few seconds.
+            List<String> candidates = AUTO_LINKS.candidates(server,
+                    links.stream().map(l -> l.spec().name()).collect(java.util.stream.Collectors.toSet()));
+            long now = System.nanoTime();
+            if (candidates.isEmpty() || !event && candidates.equals(autoJudged) && now - autoJudgedNanos < AUTO_REJUDGE_NANOS) {
+                return;
+            }
+            autoJudged = candidates;
+            autoJudgedNanos = now;
+            chosen = AUTO_LINKS.chosen(server, candidates);
         } catch (java.net.SocketException e) {
             return; // looked at again at the next event or poll
         }

@@ -23,7 +23,7 @@ public final class Link {
     private volatile boolean standingBy;
     /** The link's payload at the last look, and when it last grew (System.nanoTime; 0: never looked). */
     private long lastCarried;
-    private volatile long lastGrowthNanos;
+    private long lastGrowthNanos;
     /** The link's Attach.flow_group: its number among the links, from 1. */
     private final int group;
     private final Connector connector;
@@ -103,16 +103,17 @@ public final class Link {
     }
 
     /**
-     * True if the link's payload grew within {@code nanos} before {@code now}, or the link
-     * started within it (a link is given time to deliver its first piece).
+     * Nanoseconds from the link's last delivery (its payload growing) to {@code now}, as seen at
+     * these looks; the first look counts as a delivery, so a link is given time for its first
+     * piece. One caller: the download's supervising thread.
      */
-    public boolean deliveredWithin(long now, long nanos) {
+    public long quietNanos(long now) {
         long c = carried();
         if (lastGrowthNanos == 0 || c != lastCarried) {
             lastCarried = c;
             lastGrowthNanos = now;
         }
-        return now - lastGrowthNanos <= nanos;
+        return now - lastGrowthNanos;
     }
 
     private int activeFlows() {

@@ -37,7 +37,10 @@ public final class AutoLinks {
 
     /** Every interface that is up, in index order, taken or not and why. */
     public List<Pick> picks(InetAddress server) throws SocketException {
-        List<InterfaceList.Iface> up = InterfaceList.up();
+        return picks(InterfaceList.up(), server);
+    }
+
+    private List<Pick> picks(List<InterfaceList.Iface> up, InetAddress server) {
         List<Pick> picks = new ArrayList<>();
         List<LinkSpec> candidates = new ArrayList<>();
         List<Integer> at = new ArrayList<>();
@@ -74,6 +77,22 @@ public final class AutoLinks {
     /** The names {@code auto} takes now. */
     public List<String> chosen(InetAddress server) throws SocketException {
         return picks(server).stream().filter(Pick::chosen).map(Pick::iface).toList();
+    }
+
+    /**
+     * The interfaces that are up, have an address of the server's family, are of no kind auto
+     * skips and are not in {@code except}: those whose routes a look has to judge. Reads sysfs
+     * and the interface list only (no {@code ip} process), so a download can ask every second.
+     */
+    public List<String> candidates(InetAddress server, java.util.Set<String> except) throws SocketException {
+        return InterfaceList.up().stream().filter(f -> !except.contains(f.name()) && f.addressFor(server) != null
+                && skipped(f.name(), server) == null).map(InterfaceList.Iface::name).toList();
+    }
+
+    /** Of {@code candidates}, those that reach the server through themselves (one route lookup each). */
+    public List<String> chosen(InetAddress server, List<String> candidates) throws SocketException {
+        List<InterfaceList.Iface> up = InterfaceList.up().stream().filter(f -> candidates.contains(f.name())).toList();
+        return picks(up, server).stream().filter(Pick::chosen).map(Pick::iface).toList();
     }
 
     /** Why {@code auto} leaves interface {@code name} alone whatever its routes, or null if it does not. */

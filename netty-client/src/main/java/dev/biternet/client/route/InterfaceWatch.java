@@ -10,44 +10,48 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Tells a download when its machine's interfaces or addresses change: at once on the kernel's
- * own link and address events (rtnetlink, read through {@code ip -o monitor link address}), and
- * once every {@link #POLL_MILLIS} besides, in case {@code ip} is missing or an event was missed.
- * What changed is not parsed: the callback looks at the interfaces it cares about.
+ * own link, address and route events (rtnetlink, read through {@code ip -o monitor}), and once
+ * every {@link #POLL_MILLIS} besides, in case {@code ip} is missing or an event was missed.
+ * What changed is not parsed: the callback looks at the interfaces it cares about, told whether
+ * an event or the poll called it.
  */
 public final class InterfaceWatch implements AutoCloseable {
     /** The look taken even without an event. */
     static final long POLL_MILLIS = 1000;
 
-    private final Runnable onChange;
+    private final java.util.function.Consumer<Boolean> onChange;
     private final ScheduledExecutorService poll;
     private final Process monitor;
 
-    private InterfaceWatch(Runnable onChange) {
+    private InterfaceWatch(java.util.function.Consumer<Boolean> onChange) {
         this.onChange = onChange;
         this.poll = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "biternet-ifaces"));
         this.monitor = startMonitor();
     }
 
-    /** Starts watching; {@code onChange} runs on the watch's threads, one call at a time. */
-    public static InterfaceWatch start(Runnable onChange) {
+    /**
+     * Starts watching; {@code onChange} runs on the watch's threads, one call at a time, with
+     * true when a kernel event called it, false for the poll.
+     */
+    public static InterfaceWatch start(java.util.function.Consumer<Boolean> onChange) {
         InterfaceWatch w = new InterfaceWatch(onChange);
-        w.poll.scheduleWithFixedDelay(w::changed, POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
+        w.poll.scheduleWithFixedDelay(() -> w.changed(false), POLL_MILLIS, POLL_MILLIS, TimeUnit.MILLISECONDS);
         return w;
     }
 
-    private synchronized void changed() {
+    private synchronized void changed(boolean event) {
         try {
-            onChange.run();
+            onChange.accept(event);
         } catch (RuntimeException e) {
             // a look that failed is taken again at the next event or poll
         }
     }
 
-    /** {@code ip -o monitor link address}, one line per event; null where it cannot run. */
+    /** {@code ip -o monitor link address route}, one line per event; null where it cannot run. */
     private Process startMonitor() {
         Process p;
         try {
-            p = new ProcessBuilder("ip", "-o", "monitor", "link", "address")
+            p = new ProcessBuilder("ip", "-o", "monitor", "link", "address", "route")
                     .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         } catch (IOException e) {
             return null;
@@ -55,7 +59,7 @@ public final class InterfaceWatch implements AutoCloseable {
         daemon(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                 while (r.readLine() != null) {
-                    changed();
+                    changed(true);
                 }
             } catch (IOException e) {
                 // the process ended (close): the polls go on until then
