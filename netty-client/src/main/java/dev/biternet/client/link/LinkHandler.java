@@ -447,6 +447,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 openAttaches = e.getWelcome().getOpenAttaches();
                 congestionControl = e.getWelcome().getCongestionControl();
                 handshakeRtt = answered();
+                if (flow != null) {
+                    // Attached before Welcome came (a flow's Attach follows its Hello at once):
+                    // the handshake is its first round trip all the same.
+                    roundTrip(handshakeRtt);
+                }
             }
             case SESSION_OPENED -> {
                 if (openAttach && openAttaches && receiver == null) {

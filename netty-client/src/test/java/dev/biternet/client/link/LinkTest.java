@@ -320,6 +320,7 @@ class LinkTest {
         Conn c = server.attached(0);
         assertThat(c.attach().getStandby()).isTrue();
         assertThat(link.standingBy()).isTrue();
+        await(() -> link.handler().minRttSeconds() > 0, "the handshake's round trip measured");
 
         link.standBy(false);
 
