@@ -52,6 +52,10 @@ public final class MirrorChannel {
     private final Backoff backoff = new Backoff();
     private final AtomicLong bytes = new AtomicLong();
     private final AtomicLong duplicateBytes = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile long firstNanos;
+    private volatile long lastNanos;
     private int inFlight;
     private boolean waiting;
     private volatile boolean stopped;
@@ -89,7 +93,22 @@ public final class MirrorChannel {
         return connection;
     }
 
-    /** Payload received, copies that lost the race included. */
+    /** Pieces this channel delivered first. */
+    public int pieces() {
+        return pieces.get();
+    }
+
+    /** Endgame copies that came after another channel's. */
+    public int duplicates() {
+        return duplicates.get();
+    }
+
+    /** Seconds from this channel's first request to its last whole piece. */
+    public double seconds() {
+        return lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
+    }
+
+    /** Payload of whole pieces received, copies that lost the race included. */
     public long bytes() {
         return bytes.get();
     }
@@ -116,7 +135,8 @@ public final class MirrorChannel {
         if (stopped || waiting || mirror.dropped() != null) {
             return;
         }
-        while (inFlight < DEPTH) {
+        // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.
+        while (inFlight < DEPTH && !waiting && !stopped) {
             int piece = scheduler.claim(id, System.nanoTime());
             if (piece < 0) {
                 if (inFlight == 0 && !scheduler.finished()) {
@@ -140,10 +160,12 @@ public final class MirrorChannel {
         int length = layout.length(piece);
         long first = layout.offset(piece);
         ByteBuffer buffer = store.pieceBuffer();
+        if (firstNanos == 0) {
+            firstNanos = System.nanoTime();
+        }
         connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
-            bytes.addAndGet(n);
         }).whenComplete((answer, failure) -> {
             if (failure == null) {
                 up = true;
@@ -160,10 +182,15 @@ public final class MirrorChannel {
     /** A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped. Worker thread. */
     private void deliver(int piece, ByteBuffer buffer) {
         try {
-            if (!scheduler.done(id, piece, System.nanoTime())) {
+            long now = System.nanoTime();
+            lastNanos = now;
+            bytes.addAndGet(buffer.remaining());
+            if (!scheduler.done(id, piece, now)) {
+                duplicates.incrementAndGet();
                 duplicateBytes.addAndGet(buffer.remaining());
                 return;
             }
+            pieces.incrementAndGet();
             MessageDigest md = Digests.sha256();
             md.update(buffer.duplicate());
             byte[] digest = md.digest();
@@ -205,6 +232,7 @@ public final class MirrorChannel {
         }
         up = false;
         state = "lost: " + f.getMessage();
+        scheduler.lost(id);
         long wait;
         synchronized (this) {
             if (waiting) {

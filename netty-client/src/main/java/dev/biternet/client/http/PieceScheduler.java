@@ -38,6 +38,8 @@ public final class PieceScheduler {
 
     private static final class Channel {
         boolean gone;
+        /** Lost its connection and not delivered since: its pace says nothing now. */
+        boolean down;
         /** Nanoseconds per piece, measured; 0 until the first piece. */
         double pieceNanos;
         int holding;
@@ -65,6 +67,14 @@ public final class PieceScheduler {
         for (int p = 0; p < pieceCount; p++) {
             release(channel, p);
         }
+    }
+
+    /**
+     * The channel lost its connection (it retries): until it delivers again, other channels do
+     * not leave pieces to it for its pace.
+     */
+    public synchronized void lost(int channel) {
+        channels.get(channel).down = true;
     }
 
     /**
@@ -121,6 +131,7 @@ public final class PieceScheduler {
                 mine = c;
             }
         }
+        channels.get(channel).down = false;
         if (mine != null) {
             Channel ch = channels.get(channel);
             double took = now - mine.since();
@@ -193,7 +204,7 @@ public final class PieceScheduler {
         boolean slower = false;
         for (int i = 0; i < channels.size(); i++) {
             Channel c = channels.get(i);
-            if (i == channel || c.gone) {
+            if (i == channel || c.gone || c.down) {
                 continue;
             }
             if (c.pieceNanos == 0) {

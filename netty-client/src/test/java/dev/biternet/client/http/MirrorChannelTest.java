@@ -70,6 +70,13 @@ class MirrorChannelTest {
                     channels.add(new MirrorChannel(new MirrorConnection(dialer, link, gone.url()), gone, scheduler, store,
                             workers, timer, events));
                 }
+                // A connection that fails at once (closed): its channel waits and retries, it does not
+                // spin claiming and failing pieces on the thread that started it.
+                LinkSpec lo = new LinkSpec("lo", InetAddress.getByName("127.0.0.1"), null);
+                MirrorConnection closed = new MirrorConnection(dialer, lo, good.url());
+                closed.close();
+                MirrorChannel failing = new MirrorChannel(closed, good, scheduler, store, workers, timer, events);
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), failing::start);
                 channels.forEach(MirrorChannel::start);
                 store.allVerified().get(30, TimeUnit.SECONDS);
                 assertThat(store.finishUnhashed(Digests.sha256().digest(file))).isEqualTo(Digests.sha256().digest(file));
