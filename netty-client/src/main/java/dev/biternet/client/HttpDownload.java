@@ -104,6 +104,13 @@ public final class HttpDownload {
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
+        for (LinkSpec s : specs) {
+            if (!s.options().equals(dev.biternet.client.link.LinkOptions.NONE)) {
+                // Not silently ignored: caps, rates, backup tiers and flows are enforced for biternet links only.
+                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": per-link options (cap, rate,"
+                        + " flows, backup) are not supported with http[s]:// URLs yet; name the link alone");
+            }
+        }
         for (String why : waiting) {
             warn(why + "; an HTTP download does not wait for it");
         }

@@ -183,6 +183,15 @@ class HttpDownloadTest {
     }
 
     @Test
+    void perLinkOptionsAreRefusedNotIgnored() throws Exception {
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1:cap=1M", "-o", dir.resolve("x").toString(),
+                "http://127.0.0.1:1/f.bin");
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).isEqualTo("biternet-get: --iface 127.0.0.1: per-link options (cap, rate, flows, backup)"
+                + " are not supported with http[s]:// URLs yet; name the link alone" + System.lineSeparator());
+    }
+
+    @Test
     void aMissingFileIsOneLine() throws Exception {
         served("f.bin", 1000, 8);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
