@@ -15,7 +15,8 @@ public final class Summary {
         b.append(String.format(Locale.ROOT, "%s: %d bytes (%s) in %.2f s (%s), %d pieces %s, sha256 %s%s%n",
                 r.file(), r.bytes(), units.bytes(r.bytes()), r.seconds(), units.rate(r.bytes() / seconds), r.pieces(),
                 r.verifiedBy().equals(DownloadResult.PIECE_HASHES) ? "verified" : "written", r.sha256(), r.sha256ReadBack() ? " (read back from disk)" : ""));
-        String row = "  %-16s %-40s %10s %7s %5s %12s %6s  %s";
+        int name = Math.max(16, r.links().stream().mapToInt(l -> l.label().length()).max().orElse(0));
+        String row = "  %-" + name + "s %-40s %10s %7s %5s %12s %6s  %s";
         row(b, String.format(Locale.ROOT, row, "link", "address", "received", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
             row(b, String.format(Locale.ROOT, row, l.label(), l.address(), units.bytes(l.bytes()), l.pieces(),

@@ -80,6 +80,10 @@ class HttpDownloadTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertSameBytes(source, out);
         assertThat(run.out()).contains("NOT VERIFIED: HTTP mirrors give no piece hashes and no --checksum was given");
+        // The channel's name (link>mirror) is longer than an interface's: the columns still line up.
+        String header = run.out().lines().filter(l -> l.startsWith("  link ")).findFirst().orElseThrow();
+        String row = run.out().lines().filter(l -> l.startsWith("  127.0.0.1>127.0.0.1:")).findFirst().orElseThrow();
+        assertThat(row.indexOf(" 127.0.0.1 ") + 1).isEqualTo(header.indexOf("address"));
     }
 
     @Test
