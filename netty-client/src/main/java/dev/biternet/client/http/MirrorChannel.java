@@ -132,7 +132,13 @@ public final class MirrorChannel {
 
     /** Claims pieces until {@link #DEPTH} are in flight or the scheduler has none for this channel now. */
     private synchronized void pump() {
-        if (stopped || waiting || mirror.dropped() != null) {
+        if (mirror.dropped() != null) {
+            // Another channel of this mirror dropped it: this one leaves too, or the scheduler
+            // would keep leaving pieces to it for its pace.
+            scheduler.leave(id);
+            return;
+        }
+        if (stopped || waiting) {
             return;
         }
         // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.

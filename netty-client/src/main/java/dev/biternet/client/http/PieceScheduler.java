@@ -63,6 +63,9 @@ public final class PieceScheduler {
 
     /** The channel is gone (its mirror failed, its link lost): its pieces go back. */
     public synchronized void leave(int channel) {
+        if (channels.get(channel).gone) {
+            return;
+        }
         channels.get(channel).gone = true;
         for (int p = 0; p < pieceCount; p++) {
             release(channel, p);

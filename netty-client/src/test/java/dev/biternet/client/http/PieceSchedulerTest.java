@@ -53,6 +53,22 @@ class PieceSchedulerTest {
     }
 
     @Test
+    void aFastChannelThatLeftOrLostItsConnectionHoldsNoPieceBack() {
+        PieceScheduler s = new PieceScheduler(4, new BitSet());
+        int fast = s.join();
+        int slow = s.join();
+        assertThat(s.claim(fast, 0)).isEqualTo(0);
+        assertThat(s.claim(slow, 0)).isEqualTo(1);
+        s.done(fast, 0, 1_000_000_000L);
+        s.done(slow, 1, 10_000_000_000L);
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(-1); // the fast one is better placed
+        s.lost(fast);
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(2);
+        s.leave(fast);
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(3);
+    }
+
+    @Test
     void anIdleChannelCopiesAPieceItsHolderWouldFinishLate() {
         PieceScheduler s = new PieceScheduler(2, new BitSet());
         int a = s.join();
