@@ -36,31 +36,39 @@ class PieceSchedulerTest {
         assertThat(s.finished()).isTrue();
     }
 
-    @Test
-    void aSlowChannelLeavesTheLastPiecesToAFastOne() {
+    private static final long SECOND = 1_000_000_000L;
+
+    /**
+     * Four pieces, channel 0 fast (1 s a piece), channel 1 slow (10 s): each has delivered one
+     * piece, and the fast one holds piece 2 if {@code fastHolds}; at 10 s.
+     */
+    private static PieceScheduler paced(boolean fastHolds) {
         PieceScheduler s = new PieceScheduler(4, new BitSet());
         int fast = s.join();
         int slow = s.join();
-        // Paces: fast 1 s a piece, slow 10 s a piece.
         assertThat(s.claim(fast, 0)).isEqualTo(0);
         assertThat(s.claim(slow, 0)).isEqualTo(1);
-        s.done(fast, 0, 1_000_000_000L);
-        assertThat(s.claim(fast, 1_000_000_000L)).isEqualTo(2);
-        s.done(slow, 1, 10_000_000_000L);
+        s.done(fast, 0, SECOND);
+        if (fastHolds) {
+            assertThat(s.claim(fast, SECOND)).isEqualTo(2);
+        }
+        s.done(slow, 1, 10 * SECOND);
+        return s;
+    }
+
+    @Test
+    void aSlowChannelLeavesTheLastPiecesToAFastOne() {
+        PieceScheduler s = paced(true);
         // Piece 3 left, fast holds 2: fast finishes both in ~2 s, slow would need 10 s for one.
-        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(-1);
-        assertThat(s.claim(fast, 10_000_000_000L)).isEqualTo(3);
+        assertThat(s.claim(1, 10 * SECOND)).isEqualTo(-1);
+        assertThat(s.claim(0, 10 * SECOND)).isEqualTo(3);
     }
 
     @Test
     void aFastChannelThatLeftOrLostItsConnectionHoldsNoPieceBack() {
-        PieceScheduler s = new PieceScheduler(4, new BitSet());
-        int fast = s.join();
-        int slow = s.join();
-        assertThat(s.claim(fast, 0)).isEqualTo(0);
-        assertThat(s.claim(slow, 0)).isEqualTo(1);
-        s.done(fast, 0, 1_000_000_000L);
-        s.done(slow, 1, 10_000_000_000L);
+        PieceScheduler s = paced(false);
+        int fast = 0;
+        int slow = 1;
         assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(-1); // the fast one is better placed
         s.lost(fast);
         assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(2);
