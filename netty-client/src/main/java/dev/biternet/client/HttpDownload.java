@@ -128,7 +128,8 @@ public final class HttpDownload {
 
     private DownloadResult fetch(List<LinkSpec> specs) throws DownloadException, InterruptedException {
         Transport transport = Transport.best();
-        EventLoopGroup group = transport.newGroup(Math.min(specs.size(), Runtime.getRuntime().availableProcessors()));
+        // The loops EarlyStart made while the command line was read (one per --iface), as Download takes them.
+        EventLoopGroup group = EarlyStart.group(transport, specs.size());
         ExecutorService workers = Executors.newFixedThreadPool(Math.max(1, Math.min(2, specs.size())), daemon("biternet-http-writer"));
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("biternet-http-timer"));
         HttpDialer dialer = new HttpDialer(transport, group, request.tls(), request.connectTimeoutMillis(),
