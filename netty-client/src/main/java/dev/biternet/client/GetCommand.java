@@ -229,7 +229,14 @@ public final class GetCommand implements Callable<Integer> {
             throw Usage.error(spec, "Missing required parameter: 'URL'");
         }
         if (dev.biternet.client.http.MirrorUrl.isHttp(url)) {
-            return HttpGet.call(this::httpRequest, err, out, json, quiet, verbose, units);
+            HttpDownload.Request request = httpRequest();
+            dev.biternet.client.http.MirrorUrl first = request.mirrors().get(0);
+            Target where = new Target(first.host(), first.port(), first.target());
+            if (doctor) {
+                return checkRouting(where, request.ifaces(), out);
+            }
+            return HttpGet.call(request, err, out, json, quiet, verbose, units,
+                    request.ifaces().isEmpty() ? null : () -> checkRouting(where, request.ifaces(), err));
         }
         if (mirrors != null || checksum != null) {
             throw Usage.error(spec, (mirrors != null ? "--mirror" : "--checksum") + " goes with an http[s]:// URL");
@@ -414,6 +421,9 @@ public final class GetCommand implements Callable<Integer> {
     static String serverHost(String value) {
         if (value.startsWith("biternet://")) {
             return Target.parse(value).host();
+        }
+        if (dev.biternet.client.http.MirrorUrl.isHttp(value)) {
+            return dev.biternet.client.http.MirrorUrl.parse(value).host();
         }
         java.util.regex.Matcher bracketed = java.util.regex.Pattern.compile("\\[(.+)](:\\d+)?").matcher(value);
         if (bracketed.matches()) {

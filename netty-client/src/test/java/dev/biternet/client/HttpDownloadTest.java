@@ -196,6 +196,16 @@ class HttpDownloadTest {
     }
 
     @Test
+    void theRoutingDoctorAndTheInterfaceListTakeAnHttpUrl() {
+        Fixtures.Run doctor = get("--doctor", "--iface", "127.0.0.1", "http://127.0.0.1:1/f.bin");
+        assertThat(doctor.exitCode()).as(doctor.err()).isZero();
+        assertThat(doctor.out()).contains("127.0.0.1").doesNotContain("bytes");
+        Fixtures.Run list = get("--list-ifaces", "https://127.0.0.1:1/f.bin");
+        assertThat(list.exitCode()).as(list.err()).isZero();
+        assertThat(list.out()).contains("lo");
+    }
+
+    @Test
     void aMissingFileIsOneLine() throws Exception {
         served("f.bin", 1000, 8);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
