@@ -152,6 +152,17 @@ class RangeHandlerTest {
     }
 
     @Test
+    void aStallWhileARequestWaitsLosesTheConnectionAndAnIdleConnectionStays() {
+        ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.FIRST_READER_IDLE_STATE_EVENT);
+        assertThat(ch.isActive()).isTrue(); // nothing asked: an idle keep-alive connection is fine
+        RangeRequest r = ask(0, 5, 100, Validators.NONE);
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Length: 5\r\n\r\nhe");
+        ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.READER_IDLE_STATE_EVENT);
+        assertThat(failure(r)).isEqualTo("LOST: the mirror sent nothing for 5 s");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
     void aCompressedBodyIsRefused() {
         RangeRequest r = ask(0, 5, 100, Validators.NONE);
         answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Encoding: gzip\r\n"
