@@ -41,7 +41,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = "Downloads one file from a biternet-serve server over several network links at once,"
                 + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
-                + " the file is renamed into place only when the whole file verifies.",
+                + " the file is renamed into place only when the whole file verifies. From HTTP(S) mirrors (any web"
+                + " server that serves byte ranges) the pieces come by Range requests, one channel per (link, mirror),"
+                + " and only --checksum verifies the file.",
         exitCodeListHeading = "%nExit codes:%n")
 public final class GetCommand implements Callable<Integer> {
     /** The option naming a link (counted before parsing, to size the event loops). */
@@ -327,8 +329,17 @@ public final class GetCommand implements Callable<Integer> {
                 throw Usage.error(spec, e.getMessage());
             }
         }
-        String name = urls.get(0).fileName();
-        outputFile = output == null ? Path.of(name) : java.nio.file.Files.isDirectory(output) ? output.resolve(name) : output;
+        if (output == null || java.nio.file.Files.isDirectory(output)) {
+            String name;
+            try {
+                name = urls.get(0).fileName();
+            } catch (IllegalArgumentException e) {
+                throw Usage.error(spec, e.getMessage());
+            }
+            outputFile = output == null ? Path.of(name) : output.resolve(name);
+        } else {
+            outputFile = output;
+        }
         return new HttpDownload.Request(urls, outputFile, ifaces == null ? List.of() : ifaces, connectTimeout * 1000,
                 verbose, retryTime, sha, context, HttpDownload.STALL_SECONDS);
     }

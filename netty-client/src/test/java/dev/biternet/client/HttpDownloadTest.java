@@ -206,6 +206,14 @@ class HttpDownloadTest {
     }
 
     @Test
+    void aUrlWithoutAUsableNameAsksForMinusO() {
+        Fixtures.Run run = get("-q", "http://127.0.0.1:1/d/%2E%2E");
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).startsWith("no usable file name in http://127.0.0.1:1/d/%2E%2E; name the"
+                + " output with -o").doesNotContain("Exception");
+    }
+
+    @Test
     void aMissingFileIsOneLine() throws Exception {
         served("f.bin", 1000, 8);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");

@@ -70,10 +70,17 @@ public record MirrorUrl(boolean tls, String host, int port, String target) {
         return port == (tls ? 443 : 80) ? h : h + ":" + port;
     }
 
-    /** The file name at the end of the path, for a default output name. */
+    /**
+     * The file name at the end of the decoded path, for a default output name (after the last
+     * slash, a %2F included, so never a directory); refused if it is no name ("..", empty).
+     */
     public String fileName() {
-        String path = target.indexOf('?') >= 0 ? target.substring(0, target.indexOf('?')) : target;
-        return java.net.URLDecoder.decode(path.substring(path.lastIndexOf('/') + 1), java.nio.charset.StandardCharsets.UTF_8);
+        String path = toUri().getPath();
+        String name = path.substring(path.lastIndexOf('/') + 1);
+        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("no usable file name in " + this + "; name the output with -o");
+        }
+        return name;
     }
 
     private URI toUri() {
