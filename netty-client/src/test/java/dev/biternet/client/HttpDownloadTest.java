@@ -138,13 +138,15 @@ class HttpDownloadTest {
         assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
         assertThat(out).doesNotExist();
 
-        Fixtures.Run again = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
-                nginx.url("f.bin"));
+        // The checksum is of the whole file read back from disk: the resumed pieces count in it.
+        Fixtures.Run again = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "--checksum",
+                "sha256=" + sha256(source), "-o", out.toString(), nginx.url("f.bin"));
         assertThat(again.exitCode()).as(again.err()).isZero();
         assertThat(again.err()).contains("biternet-get: resuming " + out + ".part: ");
         assertSameBytes(source, out);
         JsonNode r = JSON.readTree(again.out());
         assertThat(r.get("resumed_pieces").asInt()).isGreaterThanOrEqualTo(10);
+        assertThat(r.get("verified_by").asText()).isEqualTo("checksum");
         assertThat(r.get("received_bytes").asLong()).isLessThan(Files.size(source));
 
         // Killed again, then the file changes on the mirror (nginx's ETag is its mtime and size).
