@@ -168,6 +168,25 @@ class HttpDownloadTest {
     }
 
     @Test
+    void aFileChangedMidDownloadIsNeverMixedIn() throws Exception {
+        Path source = served("f.bin", 24L << 20, 9);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "limit_rate 2m;");
+        Path out = dir.resolve("out.bin");
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("-q", "--iface", "127.0.0.1",
+                "-o", out.toString(), nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 2, () -> !run.isDone());
+        // Same size, other bytes, another modification time: nginx's ETag and Last-Modified change.
+        Path tmp = randomFile(dir, "new.bin", 24L << 20, 10);
+        Files.setLastModifiedTime(tmp, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        Files.move(tmp, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.INTEGRITY);
+        assertThat(r.err()).contains("biternet-get: " + nginx.url("f.bin") + ": the file changed on the mirror (ETag ")
+                .contains(".part is kept (a rerun starts over with the new file)");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void aMirrorThatIgnoresRangeServesAloneOrIsLeftOut() throws Exception {
         Path source = served("f.bin", 3L << 20, 7);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "max_ranges 0;");

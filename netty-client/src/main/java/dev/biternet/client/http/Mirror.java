@@ -11,6 +11,7 @@ public final class Mirror {
     private final long size;
     private final Validators validators;
     private volatile String dropped;
+    private volatile boolean changed;
 
     public Mirror(MirrorUrl url, long size, Validators validators) {
         this.url = url;
@@ -35,15 +36,19 @@ public final class Mirror {
         return dropped;
     }
 
+    /** True if the mirror was dropped because its file changed (other validators or size). */
+    public boolean changed() {
+        return changed;
+    }
+
     /** Drops the mirror for {@code why} (the first reason stays). Returns true the first time. */
-    boolean drop(String why) {
-        synchronized (this) {
-            if (dropped != null) {
-                return false;
-            }
-            dropped = why;
-            return true;
+    synchronized boolean drop(String why, HttpFailure.Kind kind) {
+        if (dropped != null) {
+            return false;
         }
+        changed = kind == HttpFailure.Kind.CHANGED;
+        dropped = why;
+        return true;
     }
 
     @Override

@@ -230,7 +230,7 @@ public final class MirrorChannel {
             String line = mirror + ": " + f.getMessage();
             state = "dropped: " + f.getMessage();
             up = false;
-            if (mirror.drop(line)) {
+            if (mirror.drop(line, f.kind())) {
                 events.dropped(mirror, line);
             }
             scheduler.leave(id);
