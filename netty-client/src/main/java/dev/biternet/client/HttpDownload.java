@@ -338,9 +338,8 @@ public final class HttpDownload {
             } catch (TimeoutException e) {
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces in)";
                 if (mirrors.stream().allMatch(m -> m.dropped() != null)) {
-                    // A file that changed under the download is the biternet case's "the file changed on the server".
                     boolean changed = mirrors.stream().anyMatch(Mirror::changed);
-                    throw new DownloadException(changed ? ExitCodes.INTEGRITY : ExitCodes.SERVER_REFUSED, String.join("; ",
+                    throw new DownloadException(ExitCodes.SERVER_REFUSED, String.join("; ",
                             mirrors.stream().map(Mirror::dropped).toList()) + progress + "; " + request.output()
                             + ".part is kept" + (changed ? " (a rerun starts over with the new file)" : ""));
                 }

@@ -180,7 +180,7 @@ class HttpDownloadTest {
         Files.setLastModifiedTime(tmp, FileTime.fromMillis(System.currentTimeMillis() + 5000));
         Files.move(tmp, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
-        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.INTEGRITY);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.SERVER_REFUSED);
         assertThat(r.err()).contains("biternet-get: " + nginx.url("f.bin") + ": the file changed on the mirror (ETag ")
                 .contains(".part is kept (a rerun starts over with the new file)");
         assertThat(out).doesNotExist();
