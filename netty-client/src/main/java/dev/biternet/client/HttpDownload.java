@@ -100,7 +100,9 @@ public final class HttpDownload {
         List<LinkSpec> specs;
         List<String> waiting = new ArrayList<>();
         try {
-            specs = LinkResolver.resolveWaiting(request.ifaces(), host, waiting).stream().filter(s -> !s.waiting()).toList();
+            // auto: the interfaces it takes now (one joining later is not added to an HTTP download yet).
+            List<String> ifaces = new AutoIfaces(request.ifaces()).expandNow(dev.biternet.client.route.AutoLinks.system(), host);
+            specs = LinkResolver.resolveWaiting(ifaces, host, waiting).stream().filter(s -> !s.waiting()).toList();
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }

@@ -235,6 +235,17 @@ class HttpDownloadTest {
     }
 
     @Test
+    void autoTakesTheInterfacesThatReachTheMirror() throws Exception {
+        Path source = served("f.bin", 1L << 20, 11);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-q", "--iface", "auto", "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(JSON.readTree(run.out()).get("links")).isNotEmpty();
+    }
+
+    @Test
     void aMissingFileIsOneLine() throws Exception {
         served("f.bin", 1000, 8);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
