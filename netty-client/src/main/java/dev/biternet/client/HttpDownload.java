@@ -158,7 +158,7 @@ public final class HttpDownload {
             }
             channels = List.copyOf(all);
             if (whole) {
-                wholeFile(all.get(0), store);
+                all.get(0).startWhole();
             } else {
                 all.forEach(MirrorChannel::start);
             }
@@ -293,41 +293,6 @@ public final class HttpDownload {
         String text = v == null ? "" : v.etag() + "\n" + v.lastModified();
         byte[] d = Digests.sha256().digest(text.getBytes(StandardCharsets.UTF_8));
         return java.nio.ByteBuffer.wrap(d).getLong();
-    }
-
-    /** A mirror that ignores Range, alone: the whole file on one channel, each piece into the store as it fills. */
-    private void wholeFile(MirrorChannel channel, PieceStore store) {
-        MirrorConnection c = channel.connection();
-        PieceLayout layout = store.layout();
-        java.nio.ByteBuffer[] piece = {null};
-        c.fetchWhole(layout.fileSize(), Validators.NONE, (offset, data) -> {
-            while (data.isReadable()) {
-                int index = (int) (offset / layout.pieceSize());
-                int at = (int) (offset - layout.offset(index));
-                if (piece[0] == null) {
-                    piece[0] = store.pieceBuffer();
-                }
-                int n = Math.min(data.readableBytes(), layout.length(index) - at);
-                data.readBytes(piece[0].duplicate().position(at).limit(at + n));
-                offset += n;
-                if (at + n == layout.length(index)) {
-                    java.nio.ByteBuffer b = piece[0].position(0).limit(layout.length(index));
-                    if (!store.isVerified(index)) {
-                        java.security.MessageDigest md = Digests.sha256();
-                        md.update(b.duplicate());
-                        store.writePiece(index, b, channel);
-                        store.completeUnhashed(index, md.digest(), channel);
-                    }
-                    store.recycle(b);
-                    piece[0] = null;
-                }
-            }
-        }).whenComplete((a, e) -> {
-            if (e != null) {
-                fatal.complete(new DownloadException(ExitCodes.NETWORK, c.url() + ": " + rootMessage(e)
-                        + "; rerun the same command to resume"));
-            }
-        });
     }
 
     /** Waits until every piece is in; fails on a disk failure, when every mirror is dropped, or every channel lost for the retry time. */

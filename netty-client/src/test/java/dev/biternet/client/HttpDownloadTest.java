@@ -178,7 +178,7 @@ class HttpDownloadTest {
         // Same size, other bytes, another modification time: nginx's ETag and Last-Modified change.
         Path tmp = randomFile(dir, "new.bin", 24L << 20, 10);
         Files.setLastModifiedTime(tmp, FileTime.fromMillis(System.currentTimeMillis() + 5000));
-        Files.move(tmp, source, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, source, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // rename(2): never a moment without it
         Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
         assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.SERVER_REFUSED);
         assertThat(r.err()).contains("biternet-get: " + nginx.url("f.bin") + ": the file changed on the mirror (ETag ")
@@ -192,12 +192,15 @@ class HttpDownloadTest {
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "max_ranges 0;");
         other = Nginx.start(dir.resolve("root"), dir.resolve("nginx-b"), "");
         Path out = dir.resolve("out.bin");
-        Fixtures.Run alone = get("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+        Fixtures.Run alone = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
                 nginx.url("f.bin"));
         assertThat(alone.exitCode()).as(alone.err()).isZero();
         assertThat(alone.err()).contains("biternet-get: warning: " + nginx.url("f.bin")
                 + ": the mirror ignores Range requests; the whole file comes over one link");
         assertSameBytes(source, out);
+        JsonNode links = JSON.readTree(alone.out()).get("links");
+        assertThat(links).hasSize(1);
+        assertThat(links.get(0).get("bytes").asLong()).isEqualTo(Files.size(source));
         Files.delete(out);
         Fixtures.Run mixed = get("-q", "--iface", "127.0.0.1", "--mirror", other.url("f.bin"), "-o", out.toString(),
                 nginx.url("f.bin"));

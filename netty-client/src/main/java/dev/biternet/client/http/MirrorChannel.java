@@ -58,6 +58,8 @@ public final class MirrorChannel {
     private volatile long lastNanos;
     private int inFlight;
     private boolean waiting;
+    /** Fetching the whole file in one request ({@link #startWhole}). */
+    private volatile boolean whole;
     private volatile boolean stopped;
     private volatile boolean up;
     private volatile String state = "connecting";
@@ -158,7 +160,11 @@ public final class MirrorChannel {
 
     private synchronized void resume() {
         waiting = false;
-        pump();
+        if (whole) {
+            fetchWhole();
+        } else {
+            pump();
+        }
     }
 
     private void fetch(int piece) {
@@ -188,15 +194,35 @@ public final class MirrorChannel {
     /** A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped. Worker thread. */
     private void deliver(int piece, ByteBuffer buffer) {
         try {
-            long now = System.nanoTime();
-            lastNanos = now;
-            bytes.addAndGet(buffer.remaining());
-            if (!scheduler.done(id, piece, now)) {
-                duplicates.incrementAndGet();
-                duplicateBytes.addAndGet(buffer.remaining());
-                return;
+            keep(piece, buffer, true);
+        } finally {
+            store.recycle(buffer);
+            synchronized (this) {
+                inFlight--;
             }
-            pieces.incrementAndGet();
+            pump();
+        }
+    }
+
+    /**
+     * Hashes, writes and counts {@code piece} if it is the first copy; counts a late copy as a
+     * duplicate, or (a whole-file channel re-reading a piece a previous run had) not at all.
+     */
+    private void keep(int piece, ByteBuffer buffer, boolean claimed) {
+        long now = System.nanoTime();
+        lastNanos = now;
+        int length = buffer.remaining();
+        if (!scheduler.done(id, piece, now)) {
+            if (claimed) {
+                bytes.addAndGet(length);
+                duplicates.incrementAndGet();
+                duplicateBytes.addAndGet(length);
+            }
+            return;
+        }
+        bytes.addAndGet(length);
+        pieces.incrementAndGet();
+        try {
             MessageDigest md = Digests.sha256();
             md.update(buffer.duplicate());
             byte[] digest = md.digest();
@@ -208,19 +234,65 @@ public final class MirrorChannel {
         } catch (IOException e) {
             scheduler.undo(piece);
             events.localFailure("cannot write " + store.partPath() + ": " + e.getMessage());
-        } finally {
-            store.recycle(buffer);
-            synchronized (this) {
-                inFlight--;
-            }
-            pump();
         }
     }
 
+    /**
+     * Fetches the whole file in one request (a mirror that ignores Range, used alone): each piece
+     * goes to the store as it fills, on the connection's event loop; after a lost connection the
+     * file is asked for again from the start, and the pieces already in are not written twice.
+     */
+    public void startWhole() {
+        whole = true;
+        fetchWhole();
+    }
+
+    private void fetchWhole() {
+        if (stopped) {
+            return;
+        }
+        PieceLayout layout = store.layout();
+        ByteBuffer[] filling = {null};
+        if (firstNanos == 0) {
+            firstNanos = System.nanoTime();
+        }
+        connection.fetchWhole(layout.fileSize(), Validators.NONE, (offset, data) -> {
+            while (data.isReadable()) {
+                int index = (int) (offset / layout.pieceSize());
+                int at = (int) (offset - layout.offset(index));
+                if (filling[0] == null) {
+                    filling[0] = store.pieceBuffer();
+                }
+                int n = Math.min(data.readableBytes(), layout.length(index) - at);
+                data.readBytes(filling[0].duplicate().position(at).limit(at + n));
+                offset += n;
+                if (at + n == layout.length(index)) {
+                    ByteBuffer piece = filling[0].position(0).limit(layout.length(index));
+                    filling[0] = null;
+                    keep(index, piece, false);
+                    store.recycle(piece);
+                }
+            }
+        }).whenComplete((answer, failure) -> {
+            if (filling[0] != null) {
+                store.recycle(filling[0]);
+            }
+            if (failure == null) {
+                up = true;
+                state = "up";
+            } else {
+                failed(-1, failure instanceof CompletionException c ? c.getCause() : failure);
+            }
+        });
+    }
+
+    /** A request failed; {@code piece} (-1 for a whole-file request) goes back. */
     private void failed(int piece, Throwable why) {
-        scheduler.release(id, piece);
-        synchronized (this) {
-            inFlight--;
+        if (piece >= 0) {
+            scheduler.release(id, piece);
+            synchronized (this) {
+                inFlight--;
+            }
         }
         if (stopped) {
             return;
