@@ -249,6 +249,19 @@ class HttpDownloadTest {
     }
 
     @Test
+    void aMirrorThatEndsEveryConnectionAfterOneAnswerIsNoFault() throws Exception {
+        Path source = served("f.bin", 3L << 20, 12);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "keepalive_requests 1;");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-v", "-q", "--iface", "127.0.0.1", "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        // Each request after the first on a connection is asked again at once on a new one: no
+        // backoff, no lost link.
+        assertThat(JSON.readTree(run.out()).get("links").get(0).get("reconnects").asInt()).as(run.err()).isZero();
+    }
+
+    @Test
     void aMissingFileIsOneLine() throws Exception {
         served("f.bin", 1000, 8);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");

@@ -298,6 +298,16 @@ public final class MirrorChannel {
             return;
         }
         HttpFailure f = why instanceof HttpFailure h ? h : new HttpFailure(Kind.LOST, dev.biternet.common.cli.Causes.rootMessage(why));
+        if (f.kind() == Kind.CLOSED) {
+            // Not a fault: the next request goes on a new connection now.
+            synchronized (this) {
+                if (!waiting) {
+                    waiting = true;
+                    timer.execute(this::resume);
+                }
+            }
+            return;
+        }
         if (f.kind() != Kind.LOST) {
             String line = mirror + ": " + f.getMessage();
             state = "dropped: " + f.getMessage();

@@ -90,8 +90,7 @@ public final class MirrorConnection implements AutoCloseable {
             return CompletableFuture.failedFuture(new HttpFailure(Kind.LOST, "closed"));
         }
         CompletableFuture<RangeHandler> c = connection;
-        if (c == null || c.isCompletedExceptionally()
-                || c.isDone() && !c.join().channel().isActive()) {
+        if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
             c = dialer.connect(link, url);
             connection = c;
         }

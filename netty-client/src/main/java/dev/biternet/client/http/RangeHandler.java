@@ -20,7 +20,8 @@ import java.util.ArrayDeque;
 
 /**
  * One keep-alive connection's requests and their answers, in order (HTTP/1.1 pipelining: a
- * request may be sent while the one before is still answered). An answer is judged before its
+ * request may be sent while the one before is still answered, once an answer said the
+ * connection persists). An answer is judged before its
  * body is read: a 206 whose Content-Range is exactly the range asked for, of a file of the
  * expected size and validators; a 200 only for a whole-file request; a redirect, a 416, any
  * other status, a compressed body, a short body, a reset or a stall fails every request still
@@ -29,6 +30,10 @@ import java.util.ArrayDeque;
  */
 public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> {
     private final ArrayDeque<RangeRequest> waiting = new ArrayDeque<>();
+    /** Requests not sent yet: pipelined only once an answer said the connection persists. */
+    private final ArrayDeque<RangeRequest> held = new ArrayDeque<>();
+    /** An answer on this connection said keep-alive. */
+    private boolean persistent;
     private final int stallSeconds;
     private ChannelHandlerContext ctx;
     /** The request whose body is being read, null between answers. */
@@ -36,6 +41,8 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
     private long received;
     private boolean keepAlive;
     private RangeRequest.Answer answer;
+    /** The mirror said this connection ends after its answer: nothing more is sent on it. */
+    private volatile boolean ending;
 
     /** @param stallSeconds how long a request may go without a byte before the connection counts as lost */
     public RangeHandler(int stallSeconds) {
@@ -50,17 +57,33 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
     /** Sends {@code r} on this connection; its answer comes after those already asked. Any thread. */
     public void send(RangeRequest r) {
         ctx.executor().execute(() -> {
-            if (!ctx.channel().isActive()) {
-                r.done().completeExceptionally(new HttpFailure(Kind.LOST, "the connection to the mirror is closed"));
+            if (!ctx.channel().isActive() || ending) {
+                // Nothing was sent: not a fault of the mirror's, the request goes on a new connection.
+                r.done().completeExceptionally(new HttpFailure(Kind.CLOSED, "the connection to the mirror is closed"));
                 return;
             }
-            waiting.add(r);
-            ctx.writeAndFlush(request(r)).addListener(f -> {
-                if (!f.isSuccess()) {
-                    failAll(new HttpFailure(Kind.LOST, "cannot send to the mirror: " + f.cause().getMessage()));
-                }
-            });
+            if (!persistent && !waiting.isEmpty()) {
+                // RFC 9112 9.3.2: no pipelining before the connection is known to persist (a mirror
+                // that closes after each answer would reset the connection under the second request).
+                held.add(r);
+                return;
+            }
+            write(r);
         });
+    }
+
+    private void write(RangeRequest r) {
+        waiting.add(r);
+        ctx.writeAndFlush(request(r)).addListener(f -> {
+            if (!f.isSuccess()) {
+                failAll(new HttpFailure(Kind.LOST, "cannot send to the mirror: " + f.cause().getMessage()));
+            }
+        });
+    }
+
+    /** True while new requests may go on this connection: open, and the mirror did not say it ends. */
+    boolean usable() {
+        return ctx != null && ctx.channel().isActive() && !ending;
     }
 
     /** The connection, once the handler is in its pipeline. */
@@ -109,6 +132,13 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
                 reading = r;
                 received = 0;
                 keepAlive = HttpUtil.isKeepAlive(response);
+                ending |= !keepAlive;
+                if (keepAlive && !persistent) {
+                    persistent = true;
+                    for (RangeRequest h; (h = held.poll()) != null; ) {
+                        write(h);
+                    }
+                }
             }
             if (msg instanceof HttpContent content && reading != null) {
                 int n = content.content().readableBytes();
@@ -128,7 +158,7 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
                     reading = null;
                     done.done().complete(answer);
                     if (!keepAlive) {
-                        failAll(new HttpFailure(Kind.LOST, "the mirror closed the connection"));
+                        failAll(new HttpFailure(Kind.CLOSED, "the mirror ended the connection after an answer"));
                         ctx.close();
                     }
                 }
@@ -226,6 +256,11 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
         reading = null;
         for (RangeRequest r; (r = waiting.poll()) != null; ) {
             r.done().completeExceptionally(why);
+        }
+        // Requests never sent are no one's fault: asked again on a new connection at once.
+        for (RangeRequest r; (r = held.poll()) != null; ) {
+            r.done().completeExceptionally(new HttpFailure(Kind.CLOSED, "the connection to the mirror ended before"
+                    + " this request was sent"));
         }
     }
 }

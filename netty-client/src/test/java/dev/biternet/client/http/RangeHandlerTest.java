@@ -29,6 +29,11 @@ class RangeHandlerTest {
         });
         ch.pipeline().get(RangeHandler.class).send(r);
         ch.runPendingTasks();
+        return sent(r, first, length);
+    }
+
+    /** Reads the request {@code r} off the wire. */
+    private RangeRequest sent(RangeRequest r, long first, long length) {
         ByteBuf sent = ch.readOutbound();
         String request = sent.toString(StandardCharsets.US_ASCII);
         sent.release();
@@ -63,15 +68,33 @@ class RangeHandlerTest {
         assertThat(ch.isActive()).isTrue(); // kept alive for the next request
     }
 
+    /** A second request, sent behind {@code first}'s only once an answer said the connection persists. */
+    private RangeRequest pipelined(long first, long length) {
+        RangeRequest r = RangeRequest.range(URL, first, length, 4, Validators.NONE, (offset, data) -> {
+            byte[] b = new byte[data.readableBytes()];
+            data.getBytes(data.readerIndex(), b);
+            body.writeBytes(b);
+        });
+        ch.pipeline().get(RangeHandler.class).send(r);
+        ch.runPendingTasks();
+        return r;
+    }
+
     @Test
-    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    void requestsArePipelinedOnceTheConnectionPersistsAndAnsweredInOrder() throws Exception {
         RangeRequest a = ask(0, 2, 4, Validators.NONE);
-        RangeRequest b = ask(2, 2, 4, Validators.NONE);
-        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/4\r\nContent-Length: 2\r\n\r\nab"
-                + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 2-3/4\r\nContent-Length: 2\r\n\r\ncd");
+        RangeRequest b = pipelined(2, 2);
+        assertThat((Object) ch.readOutbound()).as("held until the connection is known to persist").isNull();
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/4\r\nContent-Length: 2\r\n\r\na");
+        sent(b, 2, 2);
+        RangeRequest c = pipelined(0, 1);
+        sent(c, 0, 1); // persistent now: straight on the wire
+        answer("b" + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 2-3/4\r\nContent-Length: 2\r\n\r\ncd"
+                + "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-0/4\r\nContent-Length: 1\r\n\r\na");
         assertThat(a.done().get().size()).isEqualTo(4);
         assertThat(b.done().get().size()).isEqualTo(4);
-        assertThat(body.toString(StandardCharsets.US_ASCII)).isEqualTo("abcd");
+        assertThat(c.done().get().size()).isEqualTo(4);
+        assertThat(body.toString(StandardCharsets.US_ASCII)).isEqualTo("abcda");
     }
 
     @Test
@@ -130,8 +153,8 @@ class RangeHandlerTest {
     @Test
     void aCutBodyLosesTheConnectionAndEveryPipelinedRequest() {
         RangeRequest a = ask(0, 5, 100, Validators.NONE);
-        RangeRequest b = ask(5, 5, 100, Validators.NONE);
         answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Length: 5\r\n\r\nhel");
+        RangeRequest b = ask(5, 5, 100, Validators.NONE);
         ch.close();
         assertThat(failure(a)).isEqualTo("LOST: the mirror closed the connection");
         assertThat(failure(b)).isEqualTo("LOST: the mirror closed the connection");
@@ -160,6 +183,16 @@ class RangeHandlerTest {
         ch.pipeline().fireUserEventTriggered(io.netty.handler.timeout.IdleStateEvent.READER_IDLE_STATE_EVENT);
         assertThat(failure(r)).isEqualTo("LOST: the mirror sent nothing for 5 s");
         assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
+    void aRequestHeldBehindAClosingAnswerIsNeverSentAndAskedAgain() throws Exception {
+        RangeRequest a = ask(0, 2, 4, Validators.NONE);
+        RangeRequest b = pipelined(2, 2);
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/4\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab");
+        assertThat(a.done().get().size()).isEqualTo(4);
+        assertThat((Object) ch.readOutbound()).isNull();
+        assertThat(failure(b)).isEqualTo("CLOSED: the connection to the mirror ended before this request was sent");
     }
 
     @Test
