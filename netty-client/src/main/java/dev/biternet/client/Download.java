@@ -3,11 +3,10 @@ package dev.biternet.client;
 import static dev.biternet.common.cli.Causes.rootMessage;
 
 import dev.biternet.client.link.Backoff;
-import dev.biternet.client.link.ClientInitializer;
-import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.Connector;
 import dev.biternet.client.link.Link;
 import dev.biternet.client.link.LinkHandler;
+import dev.biternet.client.link.NettyConnector;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
@@ -32,22 +31,12 @@ import java.util.Arrays;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.Optional;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.unix.RawUnixChannelOption;
-import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -61,16 +50,12 @@ import java.util.concurrent.TimeoutException;
 /**
  * One download from start to result: it takes the output's lock ({@link OutputLock}) from
  * before it reads a previous run's state until it ends, loads that state (resume), connects
- * each {@link Link}'s first flow (its {@link Connector} is Netty's {@code Bootstrap}: the
- * device binding, TLS), opens the session on the link that connects first, makes the store,
+ * each {@link Link}'s first flow (through a {@link NettyConnector}), opens the session on the link that connects first, makes the store,
  * starts the links, and supervises them until every piece is verified, the whole file's hash
  * checks out and the file is renamed into place, or something ends it (a link's report through
  * {@link LinkOwner}, every link lost, capped or dropped). Keeping links up is theirs.
  */
 public final class Download {
-    /** SOL_SOCKET / SO_BINDTODEVICE on Linux; Netty has no named option for it. */
-    private static final int IFNAMSIZ = 16;
-    private static final RawUnixChannelOption SO_BINDTODEVICE = new RawUnixChannelOption("SO_BINDTODEVICE", 1, 25, IFNAMSIZ);
     private static final long HANDSHAKE_SECONDS = SessionKeeper.HANDSHAKE_SECONDS;
 
     /**
@@ -204,7 +189,8 @@ public final class Download {
         PieceStore store = null;
         InterfaceWatch watch = null;
         try {
-            Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
+            Connector dialer = new NettyConnector(transport, group, new InetSocketAddress(server, target.port()),
+                    target.host(), request.connectTimeoutMillis(), security.tls(), this::warn);
             List<CompletableFuture<Void>> connects = new ArrayList<>();
             List<CompletableFuture<Void>> openings = new ArrayList<>();
             // Every link opens the session as soon as it is connected, with one join key: the
@@ -587,8 +573,7 @@ public final class Download {
 
         @Override
         public void warn(String message) {
-            err.println("biternet-get: warning: " + message);
-            err.flush();
+            Download.this.warn(message);
         }
 
         @Override
@@ -606,101 +591,9 @@ public final class Download {
         }
     }
 
-    /**
-     * Connects a link's flows with Netty: each channel bound to its link's device
-     * ({@code SO_BINDTODEVICE}) and address, with TLS when asked for.
-     */
-    private final class Dialer implements Connector {
-        private final Transport transport;
-        private final EventLoopGroup group;
-        private final InetSocketAddress remote;
-
-        Dialer(Transport transport, EventLoopGroup group, InetSocketAddress remote) {
-            this.transport = transport;
-            this.group = group;
-            this.remote = remote;
-        }
-
-        @Override
-        public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
-            if (spec.waiting()) {
-                // Never unbound: a link goes out its own interface or not at all.
-                return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
-            }
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            Download.this.connect(transport, group, spec, handler, remote).addListener(f -> {
-                if (f.isSuccess()) {
-                    done.complete(null);
-                } else {
-                    done.completeExceptionally(f.cause());
-                }
-            });
-            return done;
-        }
-    }
-
-    /**
-     * Connects one flow. The device binding is set on the registered channel before it binds,
-     * and a failure to set it fails the link: it never silently goes out another interface.
-     */
-    private ChannelFuture connect(Transport transport, EventLoopGroup group, LinkSpec spec, LinkHandler handler,
-                                  InetSocketAddress remote) {
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(transport.socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                // Up to 1 MiB per read on a fast link: fewer reads, and fewer positional writes.
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20))
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, request.connectTimeoutMillis())
-                .handler(new ClientInitializer(handler, security.tls(), request.target().host(), remote.getPort()));
-        ChannelFuture registered = b.register();
-        Channel ch = registered.channel();
-        ChannelPromise connected = ch.newPromise();
-        registered.addListener(r -> {
-            if (!r.isSuccess()) {
-                connected.setFailure(r.cause());
-                return;
-            }
-            if (spec.device() != null) {
-                if (transport == Transport.EPOLL) {
-                    try {
-                        if (!ch.config().setOption(SO_BINDTODEVICE, deviceName(spec.device()))) {
-                            throw new IOException("option not supported");
-                        }
-                    } catch (Exception e) {
-                        ch.close();
-                        connected.setFailure(new IOException("cannot bind to device " + spec.device() + ": "
-                                + rootMessage(e), e));
-                        return;
-                    }
-                } else {
-                    err.println("biternet-get: warning: " + spec.name()
-                            + " is bound by address only (SO_BINDTODEVICE needs the epoll transport)");
-                }
-            }
-            ChannelFuture c = spec.localAddress() == null ? ch.connect(remote)
-                    : ch.connect(remote, new InetSocketAddress(spec.localAddress(), 0));
-            c.addListener(f -> {
-                if (!f.isSuccess()) {
-                    connected.setFailure(f.cause());
-                    return;
-                }
-                SslHandler tls = ch.pipeline().get(SslHandler.class);
-                if (tls == null) {
-                    connected.setSuccess();
-                    return;
-                }
-                // With TLS a link counts as connected once the handshake has verified the server.
-                tls.handshakeFuture().addListener(h -> {
-                    if (h.isSuccess()) {
-                        connected.setSuccess();
-                    } else {
-                        connected.setFailure(new IOException(ClientTls.explain(h.cause())));
-                    }
-                });
-            });
-        });
-        return connected;
+    private void warn(String message) {
+        err.println("biternet-get: warning: " + message);
+        err.flush();
     }
 
     private void trace(String event) {
@@ -708,14 +601,6 @@ public final class Download {
             err.printf(java.util.Locale.ROOT, "biternet-get: %8.3f s %s%n", (System.nanoTime() - start) / 1e9, event);
             err.flush();
         }
-    }
-
-    private static ByteBuffer deviceName(String device) {
-        byte[] name = device.getBytes(StandardCharsets.US_ASCII);
-        ByteBuffer buf = ByteBuffer.allocateDirect(IFNAMSIZ);
-        buf.put(name, 0, Math.min(name.length, IFNAMSIZ - 1));
-        buf.position(0).limit(IFNAMSIZ);
-        return buf;
     }
 
     /**
