@@ -23,14 +23,9 @@ import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.transport.Transport;
-import dev.biternet.common.wire.Frames;
 import dev.biternet.client.store.ResumeLog;
 import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
-import java.util.Arrays;
-import java.util.BitSet;
-import java.util.Map;
-import java.util.Optional;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,7 +33,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -168,20 +162,14 @@ public final class Download {
         } catch (OutputLock.Busy e) {
             throw new DownloadException(ExitCodes.BUSY, e.getMessage());
         } catch (IOException e) {
-            throw localFailure("cannot lock " + out, OutputLock.pathFor(out), e);
+            throw DownloadException.localIo("cannot lock " + out, OutputLock.pathFor(out), e);
         }
-    }
-
-    /** A local file failure: the file, the system's reason, and what was being done. */
-    private static DownloadException localFailure(String doing, Path file, IOException e) {
-        return new DownloadException(ExitCodes.LOCAL_IO, e instanceof LocalFiles.Refused ? e.getMessage()
-                : doing + ": " + LocalFiles.describe(file, e));
     }
 
     private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
-        Resume resume = loadResume();
+        Resume resume = Resume.load(request, err, this::trace);
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
@@ -230,8 +218,8 @@ public final class Download {
             SessionOpened session = openSession(first, openRequest);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
-            PieceLayout layout = layoutOf(session);
-            store = openStore(session, layout, resume);
+            store = resume.openStore(session);
+            PieceLayout layout = store.layout();
             trace("part file and resume log created");
             try {
                 SessionKeeper.takeHashes(store, session.getHashes());
@@ -293,7 +281,7 @@ public final class Download {
                 }
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
             } catch (IOException e) {
-                throw localFailure("cannot finish " + request.output(), store.partPath(), e);
+                throw DownloadException.localIo("cannot finish " + request.output(), store.partPath(), e);
             }
             trace("file verified and renamed");
             phase = Progress.Phase.DONE;
@@ -446,107 +434,6 @@ public final class Download {
                 liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
     }
 
-    /** A previous run's state, if it belongs to this path: what to send in OpenSession and which pieces to keep. */
-    private record Resume(OpenSession request, ResumeLog.Contents log, Map<Integer, byte[]> pieces) {}
-
-    /**
-     * Reads {@code OUT.part.state} and re-hashes the pieces it names from {@code OUT.part}
-     * (a torn or corrupted piece is fetched again). The surviving pieces go to the server in
-     * OpenSession.have, with the file version they belong to: the server skips them only if the
-     * file is still that version.
-     */
-    private Resume loadResume() throws DownloadException {
-        Path out = request.output();
-        Path state = ResumeLog.pathFor(out);
-        Optional<ResumeLog.Contents> log;
-        boolean stateThere;
-        try {
-            log = ResumeLog.read(out);
-            stateThere = log.isPresent() || Files.exists(state, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            throw localFailure("cannot read the resume state", state, e);
-        }
-        if (log.isEmpty()) {
-            return stateThere ? discard(state + " is damaged (not a state this client wrote, or cut short)") : fresh();
-        }
-        ResumeLog.Identity id = log.get().identity();
-        if (!id.path().equals(request.target().path())) {
-            return discard(state + " belongs to a download of " + id.path() + ", not " + request.target().path());
-        }
-        PieceLayout layout;
-        try {
-            layout = new PieceLayout(id.fileSize(), id.pieceSize());
-        } catch (IllegalArgumentException e) {
-            layout = null;
-        }
-        if (layout == null || layout.pieceCount() > PieceStore.MAX_PIECES) {
-            return discard(state + " names an impossible file layout (" + id.fileSize() + " bytes in pieces of "
-                    + id.pieceSize() + ")");
-        }
-        Map<Integer, byte[]> pieces;
-        try {
-            pieces = PieceStore.recheck(out, layout, log.get().pieces());
-        } catch (IOException e) {
-            throw localFailure("cannot read " + out + ".part to resume", PieceStore.partFor(out), e);
-        }
-        trace("resume state: " + log.get().pieces().size() + " piece(s) logged, " + pieces.size() + " re-hashed intact");
-        if (pieces.isEmpty() && !log.get().pieces().isEmpty()) {
-            return discard("none of the " + log.get().pieces().size() + " pieces " + state + " names is intact in "
-                    + out + ".part" + (Files.exists(PieceStore.partFor(out), LinkOption.NOFOLLOW_LINKS)
-                    ? " (changed or truncated since)" : " (it is missing)"));
-        }
-        BitSet have = new BitSet(layout.pieceCount());
-        pieces.keySet().forEach(have::set);
-        byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
-        return new Resume(SessionKeeper.request(request.target().path(), bitmap, id.fileVersion(), id.fileSize(),
-                id.pieceSize()), log.get(), pieces);
-    }
-
-    /** A download that starts from nothing. */
-    private Resume fresh() {
-        return new Resume(OpenSession.newBuilder().setPath(request.target().path()).build(), null, Map.of());
-    }
-
-    /** Says in one line why a previous run's state is not used, and starts from nothing. */
-    private Resume discard(String why) {
-        err.println("biternet-get: warning: " + why + "; the download starts over");
-        err.flush();
-        return fresh();
-    }
-
-    /** The store for this session: the previous run's pieces if the file is the same version, else a fresh start. */
-    private PieceStore openStore(SessionOpened session, PieceLayout layout, Resume resume) throws DownloadException {
-        ResumeLog.Identity now = new ResumeLog.Identity(request.target().path(), session.getFileSize(),
-                session.getPieceSize(), session.getFileVersion());
-        Path out = request.output();
-        try {
-            boolean sameFile = resume.log() != null && resume.log().identity().equals(now);
-            boolean resuming = sameFile && !resume.pieces().isEmpty();
-            if (resuming) {
-                err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
-                        + layout.pieceCount() + " pieces already verified");
-                err.flush();
-            } else if (resume.log() != null && !sameFile) {
-                discard(out + ".part is from another version of " + request.target().path()
-                        + " (the file changed on the server)");
-            }
-            ResumeLog log = resuming ? ResumeLog.reopen(out, resume.log()) : ResumeLog.create(out, now);
-            try {
-                return new PieceStore(out, layout, log, resuming ? resume.pieces() : Map.of(), request.verifyDisk());
-            } catch (IOException | RuntimeException e) {
-                // A new state without its part file would only be discarded by the next run.
-                if (resuming) {
-                    log.close();
-                } else {
-                    log.delete();
-                }
-                throw e;
-            }
-        } catch (IOException e) {
-            throw localFailure("cannot create " + out + ".part and its state", null, e);
-        }
-    }
-
     /** What the links report, turned into the download's messages and exit codes. */
     private final class Owner implements LinkOwner {
         @Override
@@ -645,33 +532,6 @@ public final class Download {
                 attempt++;
             }
         }
-    }
-
-    /**
-     * The session's layout, if this client takes it: pieces of 16 KiB to 16 MiB (the sizes a
-     * server uses), at most {@link PieceStore#MAX_PIECES} of them. Checked before anything is
-     * allocated or written: a server announcing 819 GB in 16 KiB pieces would otherwise have the
-     * client hold 50 million digests.
-     */
-    private static PieceLayout layoutOf(SessionOpened s) throws DownloadException {
-        String what = "the server announced " + Long.toUnsignedString(s.getFileSize()) + " bytes in "
-                + Integer.toUnsignedString(s.getPieceCount()) + " pieces of " + Integer.toUnsignedString(s.getPieceSize())
-                + " bytes";
-        String wrong;
-        PieceLayout layout = null;
-        if (s.getPieceSize() < PieceLayout.MIN_PIECE_SIZE || s.getPieceSize() > Frames.MAX_PIECE_SIZE) {
-            wrong = "pieces must be " + PieceLayout.MIN_PIECE_SIZE + " to " + Frames.MAX_PIECE_SIZE + " bytes";
-        } else if (s.getFileSize() < 0 || s.getFileSize() / s.getPieceSize()
-                + (s.getFileSize() % s.getPieceSize() == 0 ? 0 : 1) > PieceStore.MAX_PIECES) {
-            wrong = "this client takes at most " + PieceStore.MAX_PIECES + " pieces";
-        } else {
-            layout = new PieceLayout(s.getFileSize(), s.getPieceSize());
-            wrong = layout.pieceCount() == s.getPieceCount() ? null : "the piece count does not fit the size";
-        }
-        if (wrong != null) {
-            throw new DownloadException(ExitCodes.NETWORK, what + ": " + wrong + "; nothing was written");
-        }
-        return layout;
     }
 
     /**
