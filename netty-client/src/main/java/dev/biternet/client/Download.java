@@ -9,11 +9,12 @@ import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.NettyConnector;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSet;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.AutoLinks;
-import dev.biternet.client.route.InterfaceWatch;
+import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
@@ -69,23 +70,10 @@ public final class Download {
     private final PrintWriter err;
     private final LinkSecurity security;
     private long start;
-    /** Published for {@link #progress()}, which progress displays call from their own thread. */
-    private volatile List<Link> liveLinks = List.of();
-    /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
-    private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** No normal link delivered for this long: backup links take over. */
-    static final long TAKEOVER_NANOS = TimeUnit.SECONDS.toNanos(2);
-    /** How often the download looks at its links. */
-    static final long LOOK_MILLIS = 200;
+    /** The download's links, for {@link #progress()} (progress displays call it from their own thread); null before. */
+    private volatile LinkSet liveLinks;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
     private static final AutoLinks AUTO_LINKS = AutoLinks.system();
-    /** The interfaces {@code auto} last judged the routes of, and when (the watch's thread only). */
-    private List<String> autoJudged = List.of();
-    private long autoJudgedNanos;
-    /** Without a kernel event, the same interfaces' routes are judged again this often. */
-    private static final long AUTO_REJUDGE_NANOS = TimeUnit.SECONDS.toNanos(5);
-    /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
-    private volatile java.util.function.Consumer<LinkSpec> joiner;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -173,12 +161,12 @@ public final class Download {
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
-        List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Connector dialer = new NettyConnector(transport, group, new InetSocketAddress(server, target.port()),
+                target.host(), request.connectTimeoutMillis(), security.tls(), this::warn);
+        LinkSet links = new LinkSet(dialer, security.token(), new Owner(), start);
         PieceStore store = null;
-        InterfaceWatch watch = null;
+        LinkWatch watch = null;
         try {
-            Connector dialer = new NettyConnector(transport, group, new InetSocketAddress(server, target.port()),
-                    target.host(), request.connectTimeoutMillis(), security.tls(), this::warn);
             List<CompletableFuture<Void>> connects = new ArrayList<>();
             List<CompletableFuture<Void>> openings = new ArrayList<>();
             // Every link opens the session as soon as it is connected, with one join key: the
@@ -187,10 +175,8 @@ public final class Download {
             // shortest round trip) is the one whose answer the download waits for.
             CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
             OpenSession openRequest = resume.request().toBuilder().setJoinKey(joinKey()).build();
-            LinkOwner owner = new Owner();
-            for (int i = 0; i < specs.size(); i++) {
-                Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
-                links.add(link);
+            for (LinkSpec spec : specs) {
+                Link link = links.add(spec);
                 if (link.waiting()) {
                     link.park();
                     connects.add(CompletableFuture.completedFuture(null));
@@ -208,13 +194,14 @@ public final class Download {
                 }));
                 connects.add(connect);
             }
-            liveLinks = List.copyOf(links);
+            links.publish();
+            liveLinks = links;
             CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
             if (!opener.isDone()) {
                 awaitConnects(specs, connects); // none connected: it throws, naming the first link
             }
             LinkHandler openerHandler = opener.join();
-            Link first = links.stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
+            Link first = links.all().stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
             SessionOpened session = openSession(first, openRequest);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
@@ -234,36 +221,13 @@ public final class Download {
             boolean flowGroups = openerHandler.flowGroups();
             String congestion = openerHandler.congestionControl();
             // Each link starts as soon as it is connected: a slow link's connect does not hold the others.
-            PieceStore started = store;
-            for (int i = 0; i < links.size(); i++) {
-                Link l = links.get(i);
-                openings.get(i).thenRun(() -> l.start(keeper, started, flowGroups, congestion));
-            }
-            // With --iface auto, an interface that comes up later joins as a link of its own.
-            joiner = spec -> {
-                Link l = new Link(spec, links.size() + 1, dialer, security.token(), owner);
-                l.park();
-                links.add(l);
-                liveLinks = List.copyOf(links);
-                owner.event(LinkEvent.of(spec.name(), "joined", spec.addressText(),
-                        "link " + spec.name() + " joined (" + spec.addressText() + ", --iface auto)"));
-                l.start(keeper, started, flowGroups, congestion);
-            };
-            // Named interfaces are watched: a link whose address changes rebinds at once, one
-            // whose interface goes is parked, one that was missing joins when it is up. Started
-            // once the links are (the `ip` process it runs would compete with their connects for
-            // the cores); a change since the start is seen at its first look.
-            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
-                watch = InterfaceWatch.start(event -> {
-                    links.forEach(l -> l.check(server));
-                    java.util.function.Consumer<LinkSpec> join = joiner;
-                    if (auto.auto() && join != null) {
-                        joinAuto(auto, server, links, join, event);
-                    }
-                });
-            }
+            links.start(keeper, store, flowGroups, congestion, openings);
+            // Named interfaces are watched (a link whose address changes rebinds at once, one
+            // whose interface goes is parked, one that was missing joins when it is up), and
+            // with --iface auto, an interface that comes up later joins as a link of its own.
+            watch = LinkWatch.start(links, server, AUTO_LINKS, auto.auto() ? auto::value : null);
             awaitConnects(specs, connects);
-            trace("connected " + links.size() + " link(s)");
+            trace("connected " + links.all().size() + " link(s)");
             underway.complete(null);
             awaitFinish(store, links);
             trace("all pieces verified");
@@ -287,19 +251,15 @@ public final class Download {
             phase = Progress.Phase.DONE;
             double seconds = (System.nanoTime() - start) / 1e9;
             over = true;
-            for (Link l : links) {
-                l.stop();
-            }
-            List<LinkStats> stats = links.stream().map(Link::stats).toList();
+            links.stop();
+            List<LinkStats> stats = links.all().stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
                     store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(),
-                    List.copyOf(events));
+                    links.events());
         } finally {
             over = true;
             underway.complete(null);
-            for (Link l : links) {
-                l.stop();
-            }
+            links.stop();
             if (store != null) {
                 try {
                     store.close();
@@ -314,84 +274,6 @@ public final class Download {
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
-    }
-
-    /** A link joined, left, was rebound, took over or stood by: a line for the user, and in --json. */
-    private void linkEvent(LinkEvent event) {
-        LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
-        events.add(e);
-        err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
-        err.flush();
-    }
-
-    /**
-     * Backup links ({@code :backup}) take over when no normal link delivered for
-     * {@link #TAKEOVER_NANOS} (all cut, down or silent), and stand by again as soon as one
-     * delivers again (within one look, {@value #LOOK_MILLIS} ms).
-     */
-    private void tiers(List<Link> links, long now) {
-        if (links.stream().noneMatch(Link::backup)) {
-            return;
-        }
-        boolean recent = false;
-        boolean any = false;
-        for (Link l : links) {
-            if (!l.backup() && l.up()) {
-                long quiet = l.quietNanos(now);
-                any |= quiet <= TAKEOVER_NANOS;
-                recent |= quiet <= TimeUnit.MILLISECONDS.toNanos(LOOK_MILLIS * 2);
-            }
-        }
-        for (Link b : links) {
-            if (!b.backup()) {
-                continue;
-            }
-            if (b.standingBy() && !any) {
-                b.standBy(false);
-                linkEvent(LinkEvent.of(b.spec().name(), "took_over", b.spec().addressText(), "link " + b.spec().name()
-                        + " took over (no other link delivered for " + TimeUnit.NANOSECONDS.toSeconds(TAKEOVER_NANOS) + " s)"));
-            } else if (!b.standingBy() && recent) {
-                b.standBy(true);
-                linkEvent(LinkEvent.of(b.spec().name(), "stood_by", b.spec().addressText(), "link " + b.spec().name()
-                        + " stands by again (another link delivers)"));
-            }
-        }
-    }
-
-    /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
-    private void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join,
-                          boolean event) {
-        List<String> chosen;
-        try {
-            // Only interfaces that are not links yet are judged, and their routes (an `ip`
-            // process each) only on a kernel event, a new set of them, or every few seconds.
-            List<String> candidates = AUTO_LINKS.candidates(server,
-                    links.stream().map(l -> l.spec().name()).collect(java.util.stream.Collectors.toSet()));
-            long now = System.nanoTime();
-            if (candidates.isEmpty() || !event && candidates.equals(autoJudged) && now - autoJudgedNanos < AUTO_REJUDGE_NANOS) {
-                return;
-            }
-            autoJudged = candidates;
-            autoJudgedNanos = now;
-            chosen = AUTO_LINKS.chosen(server, candidates);
-        } catch (java.net.SocketException e) {
-            return; // looked at again at the next event or poll
-        }
-        for (String name : chosen) {
-            if (links.stream().noneMatch(l -> l.spec().name().equals(name))) {
-                try {
-                    List<LinkSpec> spec = LinkResolver.resolveWaiting(List.of(auto.value(name)), server, new ArrayList<>());
-                    join.accept(spec.get(0));
-                } catch (LinkResolver.LinkException e) {
-                    // gone again since: the next look decides
-                }
-            }
-        }
-    }
-
-    /** Links that joined, left or were rebound during the download, one line each with its time. */
-    public List<LinkEvent> events() {
-        return List.copyOf(events);
     }
 
     /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
@@ -424,14 +306,16 @@ public final class Download {
 
     /** A live view of this download for progress displays; any thread, values may lag by one event. */
     public Progress progress() {
+        LinkSet links = liveLinks;
+        List<LinkStats> stats = links == null ? List.of() : links.stats();
+        List<LinkEvent> events = links == null ? List.of() : links.events();
         PieceStore s = liveStore;
         if (s == null) {
-            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
+            return new Progress(phase, 0, 0, 0, stats, events);
         }
         PieceLayout layout = s.layout();
         long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
-        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(),
-                liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
+        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(), stats, events);
     }
 
     /** What the links report, turned into the download's messages and exit codes. */
@@ -463,9 +347,11 @@ public final class Download {
             Download.this.warn(message);
         }
 
+        /** A link joined, left, was rebound, took over or stood by (stamped by {@link LinkSet}): a line for the user. */
         @Override
-        public void event(LinkEvent event) {
-            linkEvent(event);
+        public void event(LinkEvent e) {
+            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
+            err.flush();
         }
 
         @Override
@@ -539,26 +425,20 @@ public final class Download {
      * error a link reports, when every link has been down for the retry time, when every link
      * was dropped, or when every link is capped (or down) and the download has stopped moving.
      */
-    private void awaitFinish(PieceStore store, List<Link> links) throws DownloadException, InterruptedException {
+    private void awaitFinish(PieceStore store, LinkSet set) throws DownloadException, InterruptedException {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
         long downSince = 0;
-        Link.RecentRate all = new Link.RecentRate();
+        List<Link> links = set.all();
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, fatal).get(LOOK_MILLIS, TimeUnit.MILLISECONDS);
+                CompletableFuture.anyOf(finished, fatal).get(LinkSet.LOOK_MILLIS, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
                 long now = System.nanoTime();
-                double seconds = (now - start) / 1e9;
-                long carried = links.stream().mapToLong(Link::carried).sum();
-                long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
-                double rate = all.rate(seconds, carried);
-                for (Link l : links) {
-                    l.adjust(seconds, rate > 0 ? left / rate : Double.MAX_VALUE);
-                }
-                tiers(links, now);
+                set.look(now, (now - start) / 1e9,
+                        store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize());
                 int verified = store.verifiedCount();
                 if (verified != lastVerified) {
                     lastVerified = verified;
