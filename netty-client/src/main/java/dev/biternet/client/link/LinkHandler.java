@@ -43,16 +43,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = FlowWindow.INITIAL_WINDOW;
-    static final int MIN_WINDOW = FlowWindow.MIN_WINDOW;
-    /**
-     * The window's cap in bytes: 128 pieces of 256 KiB, 32 of 1 MiB. It bounds what a link
-     * holds in memory waiting for the hasher and the disk, whatever the piece size.
-     */
-    static final long MAX_WINDOW_BYTES = 32L << 20;
     private static final long TICK_MILLIS = 250;
-    private static final long STANDBY_KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(20);
-    /** The client's clock for round trips: microseconds since this class loaded, never 0. */
-    private static final long CLOCK_ORIGIN = System.nanoTime();
 
     private final LinkSpec spec;
     private final OpenSession open;
@@ -68,21 +59,16 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile boolean openAttaches;
     /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
     private boolean openAttach;
-    /**
-     * What arrived after SessionOpened on a connection the server attached as it opened, before
-     * the download gave it the store: at most what one read brought (the channel stops reading
-     * until then), handled in order once the store is known.
-     */
-    private volatile java.util.ArrayDeque<Object> held;
+    /** What arrives after SessionOpened on a connection the server attached as it opened, until the store is given. */
+    private final HeldReads held = new HeldReads();
     /** Taking no new piece: closes once the pieces under way have come. */
     private volatile boolean retiring;
     /**
      * A backup link standing by: attached with no window (Attach.standby), sent a Credit of 0
-     * again every {@link #STANDBY_KEEPALIVE_NANOS} so the server does not take it for idle, and
-     * not judged by its silence.
+     * now and then so the server does not take it for idle ({@link FlowCredit}), and not judged
+     * by its silence.
      */
     private volatile boolean standby;
-    private long lastKeepaliveNanos;
     private volatile com.google.protobuf.ByteString sessionId;
     private volatile Error.Code serverError;
     private volatile boolean dropped;
@@ -100,22 +86,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile String failure;
     private volatile boolean localFailure;
     private ScheduledFuture<?> ticker;
-    private FlowWindow flow;
-    /** This connection's part of the download's {@link dev.biternet.client.store.PieceBudget}: what its window may exceed its own pieces by. */
-    private dev.biternet.client.store.PieceBudget.Share budget;
-    private int window = INITIAL_WINDOW;
-    /** The round trip last told to the server, microseconds. */
-    private long sentRttUs;
-    private long lastTickNanos;
-    /** The receiver's byte count at the last tick. */
-    private long lastTickBytes;
-    /** When Hello or Attach went out (0: no answer awaited), and the Hello-Welcome round trip in seconds. */
-    private long requestNanos;
-    private double handshakeRtt;
-
-    /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
-    private volatile double rtt;
-    private volatile double minRtt;
+    /** The window granted the server and the round trips it is sized from. */
+    private final FlowCredit credit = new FlowCredit();
     /** What the server's TCP retransmitted on this connection (PieceHeader), -1 until it said. */
     private volatile long retransmitted = -1;
 
@@ -174,7 +146,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * sets how fast TCP's flows settle.
      */
     public double minRttSeconds() {
-        return minRtt;
+        return credit.minRtt();
     }
 
     /**
@@ -192,9 +164,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 failure = "retired";
                 ctx.close();
             } else if (ctx.channel().isActive()) {
-                window = 0;
-                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)).build(),
-                        ctx.voidPromise());
+                send(credit.retire());
             }
         });
     }
@@ -253,7 +223,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        requestNanos = System.nanoTime();
+        credit.asked(System.nanoTime());
         ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
                 .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
         if (open != null) {
@@ -296,7 +266,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         // A cap counts every connection of the link; 1 byte left lets no piece through.
         LinkOptions options = spec.options();
         long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
-        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window).setStandby(standby)
+        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(credit.window()).setStandby(standby)
                 .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
     }
 
@@ -314,20 +284,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             standby = on;
-            if (flow == null || !ctx.channel().isActive() || retiring) {
+            if (!credit.attached() || !ctx.channel().isActive() || retiring) {
                 return; // not attached yet: its Attach says it
             }
             if (!on) {
                 // Judged by its silence from now on, not since it attached.
                 attachNanos = ctx.executor().ticker().nanoTime();
-                lastTickNanos = System.nanoTime();
-                lastTickBytes = receiver.bytes();
             }
-            window = on ? 0 : Math.max(INITIAL_WINDOW, flow.window());
-            // With the round trip: a Credit without one would leave the server's at 0.
-            sentRttUs = (long) (flow.rtt() * 1e6);
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
-                    .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
+            send(credit.standBy(on, System.nanoTime(), receiver.bytes()));
         });
     }
 
@@ -362,20 +326,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             this.store = store;
             this.layout = store.layout();
             this.receiver = new PieceReceiver(store, new Receiving());
-            this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
-            this.budget = store.budget().share();
-            // The handshake gave a first round trip: a long link's window opens from the first tick.
-            roundTrip(handshakeRtt);
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
-            lastTickNanos = lastReadNanos;
+            // Asked by Attach, its answer is a round trip; attached by the open, an Attached held is none now.
+            credit.attach(layout.pieceSize(), store.budget().share(), lastReadNanos, !attachedByOpen);
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
             if (attachedByOpen) {
-                requestNanos = 0; // Attached, if held, is no round-trip sample now
-                replayHeld();
+                held.replay(ctx, this::dispatchHeld);
             } else {
-                requestNanos = System.nanoTime();
                 ctx.writeAndFlush(Envelope.newBuilder().setAttach(attachRequest(session.getSessionId(),
                         session.getAttachSecret(), flowGroup)).build());
             }
@@ -384,40 +343,23 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** Messages held until the store is given (tests); read on the event loop's behalf, may lag. */
     int heldCount() {
-        java.util.ArrayDeque<Object> h = held;
-        return h == null ? 0 : h.size();
+        return held.count();
     }
 
-    /** Handles what arrived before the store was known, in order, and reads on. */
-    private void replayHeld() {
-        java.util.ArrayDeque<Object> queue = held;
-        held = null;
-        ctx.channel().config().setAutoRead(true);
-        if (queue == null) {
-            return;
-        }
-        Object msg;
-        while ((msg = queue.poll()) != null) {
-            if (!ctx.channel().isActive()) {
-                ReferenceCountUtil.release(msg);
-                continue;
-            }
-            try {
-                channelRead(ctx, msg);
-            } catch (Exception e) {
-                exceptionCaught(ctx, e);
-            }
+    /** One message held until the store was given. */
+    private void dispatchHeld(Object msg) {
+        try {
+            channelRead(ctx, msg);
+        } catch (Exception e) {
+            exceptionCaught(ctx, e);
         }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastReadNanos = System.nanoTime();
-        if (held != null) {
-            // Attached as it opened, the store not given yet: kept for later, no more read.
-            held.add(msg);
-            ctx.channel().config().setAutoRead(false);
-            return;
+        if (held.hold(ctx, msg)) {
+            return; // attached as it opened, the store not given yet: kept for later, no more read
         }
         try {
             if (msg instanceof PieceData data) {
@@ -446,24 +388,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 flowGroups = e.getWelcome().getFlowGroups();
                 openAttaches = e.getWelcome().getOpenAttaches();
                 congestionControl = e.getWelcome().getCongestionControl();
-                handshakeRtt = answered();
-                if (flow != null) {
-                    // Attached before Welcome came (a flow's Attach follows its Hello at once):
-                    // the handshake is its first round trip all the same.
-                    roundTrip(handshakeRtt);
-                }
+                credit.welcomed(System.nanoTime());
             }
             case SESSION_OPENED -> {
                 if (openAttach && openAttaches && receiver == null) {
-                    held = new java.util.ArrayDeque<>(); // attached: pieces follow at once
+                    held.start(); // attached: pieces follow at once
                 }
                 opened.complete(e.getSessionOpened());
             }
-            case ATTACHED -> {
-                if (flow != null) {
-                    roundTrip(answered());
-                }
-            }
+            case ATTACHED -> credit.attachAnswered(System.nanoTime());
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
             case ERROR -> {
                 failure = "server: " + e.getError().getMessage();
@@ -488,7 +421,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
         }
         if (h.getEchoUs() != 0) {
-            roundTrip((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
+            credit.echoed(h.getEchoUs(), Integer.toUnsignedLong(h.getEchoHeldUs()));
         }
         if (h.hasRetransmittedBytes()) {
             retransmitted = Math.max(retransmitted, h.getRetransmittedBytes());
@@ -536,26 +469,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
-                .setSentUs(micros())).build(), ctx.voidPromise());
-        budget.acked(window);
+                .setSentUs(FlowCredit.micros())).build(), ctx.voidPromise());
+        credit.acked();
     }
 
-    /** One round-trip sample, seconds, into the window and the stats (impossible ones are ignored). */
-    private void roundTrip(double seconds) {
-        flow.rttSample(seconds);
-        rtt = flow.rtt();
-        minRtt = flow.minRtt();
-    }
-
-    /** Seconds since the request now answered went out (0 if none was awaited). */
-    private double answered() {
-        double seconds = requestNanos == 0 ? 0 : (System.nanoTime() - requestNanos) / 1e9;
-        requestNanos = 0;
-        return seconds;
-    }
-
-    private static long micros() {
-        return (System.nanoTime() - CLOCK_ORIGIN) / 1000 + 1;
+    private void send(Credit c) {
+        ctx.writeAndFlush(Envelope.newBuilder().setCredit(c).build(), ctx.voidPromise());
     }
 
     /**
@@ -583,36 +502,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (retiring) {
             // Closed once nothing is under way: no piece half-received or being written, and
             // quiet for two round trips (a piece the server started is on its way by then).
-            long quiet = Math.max(TimeUnit.MILLISECONDS.toNanos(500), (long) (2e9 * flow.rtt()));
-            if (receiver.idle() && now - lastReadNanos > quiet) {
+            if (receiver.idle() && now - lastReadNanos > credit.retireQuietNanos()) {
                 failure = "retired";
                 ctx.close();
             }
             return;
         }
-        if (standby) {
-            if (now - lastKeepaliveNanos > STANDBY_KEEPALIVE_NANOS && ctx.channel().isActive()) {
-                lastKeepaliveNanos = now;
-                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)
-                        .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
-            }
-            lastTickNanos = now;
-            lastTickBytes = receiver.bytes();
-            return;
-        }
-        flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
-        long bytes = receiver.bytes();
-        int wanted = budget.afford(flow.tick(bytes - lastTickBytes, (now - lastTickNanos) / 1e9));
-        lastTickBytes = bytes;
-        lastTickNanos = now;
-        long rttUs = (long) (flow.rtt() * 1e6);
-        // The server hears of a new round trip when it moved by more than an eighth.
-        boolean rttMoved = Math.abs(rttUs - sentRttUs) * 8 > sentRttUs;
-        if ((wanted != window || rttMoved) && ctx.channel().isActive()) {
-            window = wanted;
-            sentRttUs = rttUs;
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
-                    .setRttUs((int) Math.min(rttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
+        Credit c = credit.tick(now, receiver.bytes(), standby, linkFlows.getAsInt());
+        if (c != null && ctx.channel().isActive()) {
+            send(c);
         }
     }
 
@@ -632,16 +530,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (ticker != null) {
             ticker.cancel(false);
         }
-        if (held != null) {
-            held.forEach(ReferenceCountUtil::release);
-            held = null;
-        }
+        held.release();
         if (receiver != null) {
             receiver.close();
         }
-        if (budget != null) {
-            budget.close();
-        }
+        credit.close();
         if (!welcomed && failure == null) {
             failure = "connection closed during handshake";
         }
@@ -679,11 +572,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         PieceReceiver r = receiver;
         if (r == null) {
             return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,
-                    dropped, rtt * 1e3, 1);
+                    dropped, credit.rtt() * 1e3, 1);
         }
         return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
                 r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0,
-                dropped, rtt * 1e3, 1);
+                dropped, credit.rtt() * 1e3, 1);
     }
 
     private String localAddressText() {
