@@ -16,6 +16,7 @@ import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.link.ServerError;
 import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
 import dev.biternet.client.store.LocalFiles;
@@ -389,7 +390,7 @@ public final class Download {
             try {
                 return first.handler().opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof LinkHandler.ServerError se)) {
+                if (!(e.getCause() instanceof ServerError se)) {
                     throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
                 }
                 if (ServerErrors.isFinal(se.code())) {

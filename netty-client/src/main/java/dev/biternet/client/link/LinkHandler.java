@@ -3,15 +3,12 @@ package dev.biternet.client.link;
 import com.google.protobuf.ByteString;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.PieceLayout;
-import dev.biternet.common.wire.Frames;
 import dev.biternet.common.wire.PieceData;
 import dev.biternet.common.wire.ProtocolException;
 import dev.biternet.proto.Ack;
-import dev.biternet.proto.Attach;
 import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
-import dev.biternet.proto.Hello;
 import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.PieceHeader;
@@ -53,12 +50,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private java.util.function.LongSupplier linkBytes;
     /** The flows the link has now: they share its window's byte cap. */
     private java.util.function.IntSupplier linkFlows = () -> 1;
-    private volatile boolean flowGroups;
-    private volatile String congestionControl = "";
-    /** Welcome said the server honours OpenSession.attach and join_key. */
-    private volatile boolean openAttaches;
-    /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
-    private boolean openAttach;
+    private final Handshake handshake;
     /** What arrives after SessionOpened on a connection the server attached as it opened, until the store is given. */
     private final HeldReads held = new HeldReads();
     /** Taking no new piece: closes once the pieces under way have come. */
@@ -74,14 +66,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile boolean dropped;
     private long lastReadNanos;
     private long attachNanos;
-    private final ByteString token;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
     private PieceStore store;
     private volatile PieceLayout layout;
     private volatile PieceReceiver receiver;
-    private boolean welcomed;
     /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
     private volatile String failure;
     private volatile boolean localFailure;
@@ -111,7 +101,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         this.spec = spec;
         this.open = open;
         this.priorBytes = priorBytes;
-        this.token = token;
+        this.handshake = new Handshake(spec, token);
         this.linkBytes = () -> this.priorBytes + bytes();
     }
 
@@ -127,7 +117,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
     public boolean flowGroups() {
-        return flowGroups;
+        return handshake.flowGroups();
     }
 
     /** What the server said its TCP retransmitted on this connection so far, bytes; -1 if it did not say. */
@@ -137,7 +127,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** The congestion control the server said it sends with (Welcome; "" until then or if it did not say). */
     public String congestionControl() {
-        return congestionControl;
+        return handshake.congestionControl();
     }
 
     /**
@@ -224,8 +214,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         credit.asked(System.nanoTime());
-        ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
-                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
+        ctx.write(handshake.hello());
         if (open != null) {
             ctx.write(Envelope.newBuilder().setOpenSession(open).build());
         }
@@ -254,20 +243,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void openAndAttach(OpenSession request, int flowGroup) {
         ctx.executor().execute(() -> {
             if (ctx.channel().isActive()) {
-                openAttach = true;
-                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request.toBuilder().setAttach(attachRequest(
-                        ByteString.EMPTY, ByteString.EMPTY, flowGroup))).build(), ctx.voidPromise());
+                ctx.writeAndFlush(handshake.openAndAttach(request, credit.window(), standby, linkBytes.getAsLong(), flowGroup),
+                        ctx.voidPromise());
             }
         });
-    }
-
-    /** Attach for this connection: its window, its link's name and what is left of the link's cap, its rate. */
-    private Attach attachRequest(ByteString sessionId, ByteString secret, int flowGroup) {
-        // A cap counts every connection of the link; 1 byte left lets no piece through.
-        LinkOptions options = spec.options();
-        long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
-        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(credit.window()).setStandby(standby)
-                .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
     }
 
     /**
@@ -309,13 +288,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (!ctx.channel().isActive() || retiring) {
                 return;
             }
-            if (openAttach && !opened.isDone()) {
+            if (handshake.askedOpenAttach() && !opened.isDone()) {
                 // Its own answer to OpenSession is still on the way (a longer link than the one
                 // that answered first): attached or not, that answer says.
                 opened.whenComplete((s, e) -> attach(session, store, flowGroup));
                 return;
             }
-            boolean attachedByOpen = openAttach && openAttaches && !opened.isCompletedExceptionally();
+            boolean attachedByOpen = handshake.attachedByOpen(opened.isCompletedExceptionally());
             if (attachedByOpen && !opened.join().getSessionId().equals(session.getSessionId())) {
                 // The server attached it to a session of its own (it did not join): the flow
                 // connects again and attaches to the download's.
@@ -335,8 +314,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (attachedByOpen) {
                 held.replay(ctx, this::dispatchHeld);
             } else {
-                ctx.writeAndFlush(Envelope.newBuilder().setAttach(attachRequest(session.getSessionId(),
-                        session.getAttachSecret(), flowGroup)).build());
+                ctx.writeAndFlush(Envelope.newBuilder().setAttach(handshake.attach(session.getSessionId(),
+                        session.getAttachSecret(), credit.window(), standby, linkBytes.getAsLong(), flowGroup)).build());
             }
         });
     }
@@ -380,18 +359,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void onControl(Envelope e) throws IOException {
         switch (e.getBodyCase()) {
             case WELCOME -> {
-                if (e.getWelcome().getProtocolVersion() != Frames.PROTOCOL_VERSION) {
-                    throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "server speaks protocol "
-                            + e.getWelcome().getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
-                }
-                welcomed = true;
-                flowGroups = e.getWelcome().getFlowGroups();
-                openAttaches = e.getWelcome().getOpenAttaches();
-                congestionControl = e.getWelcome().getCongestionControl();
+                handshake.welcome(e.getWelcome());
                 credit.welcomed(System.nanoTime());
             }
             case SESSION_OPENED -> {
-                if (openAttach && openAttaches && receiver == null) {
+                if (handshake.attachedByOpen(false) && receiver == null) {
                     held.start(); // attached: pieces follow at once
                 }
                 opened.complete(e.getSessionOpened());
@@ -535,7 +507,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             receiver.close();
         }
         credit.close();
-        if (!welcomed && failure == null) {
+        if (!handshake.welcomed() && failure == null) {
             failure = "connection closed during handshake";
         }
         opened.completeExceptionally(new IOException(failure == null ? "connection closed" : failure));
@@ -584,29 +556,5 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             return io.netty.util.NetUtil.toAddressString(a.getAddress());
         }
         return spec.addressText();
-    }
-
-    /** Writing to the local file failed (disk full, I/O error): not the link's fault. */
-    public static final class LocalWriteException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        LocalWriteException(String message, IOException cause) {
-            super(message, cause);
-        }
-    }
-
-    /** The server answered with an Error frame. */
-    public static final class ServerError extends IOException {
-        private static final long serialVersionUID = 1L;
-        private final Error.Code code;
-
-        public ServerError(Error error) {
-            super(error.getMessage());
-            this.code = error.getCode();
-        }
-
-        public Error.Code code() {
-            return code;
-        }
     }
 }
