@@ -1,11 +1,7 @@
 package dev.biternet.client;
 
-import static dev.biternet.common.cli.Causes.rootMessage;
-
-import dev.biternet.client.link.Backoff;
 import dev.biternet.client.link.Connector;
 import dev.biternet.client.link.Link;
-import dev.biternet.client.link.LinkHandler;
 import dev.biternet.client.link.NettyConnector;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
@@ -16,8 +12,6 @@ import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
-import dev.biternet.client.link.ServerError;
-import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
 import dev.biternet.client.store.LocalFiles;
 import dev.biternet.client.store.OutputLock;
@@ -26,7 +20,6 @@ import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.client.store.ResumeLog;
-import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
@@ -52,8 +45,6 @@ import java.util.concurrent.TimeoutException;
  * {@link LinkOwner}, every link lost, capped or dropped). Keeping links up is theirs.
  */
 public final class Download {
-    private static final long HANDSHAKE_SECONDS = SessionKeeper.HANDSHAKE_SECONDS;
-
     /**
      * What to fetch, where to put it, over which links, how long to keep retrying lost links, and
      * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
@@ -168,42 +159,9 @@ public final class Download {
         PieceStore store = null;
         LinkWatch watch = null;
         try {
-            List<CompletableFuture<Void>> connects = new ArrayList<>();
-            List<CompletableFuture<Void>> openings = new ArrayList<>();
-            // Every link opens the session as soon as it is connected, with one join key: the
-            // server opens it for the first and attaches each to it at once, so no link waits
-            // for another's round trips. The first link to connect (most likely the one with the
-            // shortest round trip) is the one whose answer the download waits for.
-            CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
-            OpenSession openRequest = resume.request().toBuilder().setJoinKey(joinKey()).build();
-            for (LinkSpec spec : specs) {
-                Link link = links.add(spec);
-                if (link.waiting()) {
-                    link.park();
-                    connects.add(CompletableFuture.completedFuture(null));
-                    openings.add(CompletableFuture.completedFuture(null));
-                    continue;
-                }
-                CompletableFuture<Void> connect = link.connect();
-                LinkHandler h = link.handler();
-                // A link starts (attach, below) only after its OpenSession is queued: started
-                // first, it would attach, and its OpenSession would then come too late.
-                openings.add(connect.thenRun(() -> {
-                    trace("link " + link.spec().name() + " connected");
-                    opener.complete(h);
-                    link.openAndAttach(openRequest);
-                }));
-                connects.add(connect);
-            }
-            links.publish();
+            SessionOpening opening = SessionOpening.connect(request, this::trace, links, specs, resume.request());
             liveLinks = links;
-            CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
-            if (!opener.isDone()) {
-                awaitConnects(specs, connects); // none connected: it throws, naming the first link
-            }
-            LinkHandler openerHandler = opener.join();
-            Link first = links.all().stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
-            SessionOpened session = openSession(first, openRequest);
+            SessionOpened session = opening.session(links);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
             store = resume.openStore(session);
@@ -219,15 +177,15 @@ public final class Download {
             phase = Progress.Phase.DOWNLOADING;
             SessionKeeper keeper = new SessionKeeper(target.path(), session, store);
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
-            boolean flowGroups = openerHandler.flowGroups();
-            String congestion = openerHandler.congestionControl();
+            boolean flowGroups = opening.opener().flowGroups();
+            String congestion = opening.opener().congestionControl();
             // Each link starts as soon as it is connected: a slow link's connect does not hold the others.
-            links.start(keeper, store, flowGroups, congestion, openings);
+            links.start(keeper, store, flowGroups, congestion, opening.ready());
             // Named interfaces are watched (a link whose address changes rebinds at once, one
             // whose interface goes is parked, one that was missing joins when it is up), and
             // with --iface auto, an interface that comes up later joins as a link of its own.
             watch = LinkWatch.start(links, server, AUTO_LINKS, auto.auto() ? auto::value : null);
-            awaitConnects(specs, connects);
+            opening.awaitConnects();
             trace("connected " + links.all().size() + " link(s)");
             underway.complete(null);
             awaitFinish(store, links);
@@ -275,26 +233,6 @@ public final class Download {
             // the user is waiting for the summary, not for threads to exit).
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
-    }
-
-    /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
-    private void awaitConnects(List<LinkSpec> specs, List<CompletableFuture<Void>> connects)
-            throws DownloadException, InterruptedException {
-        Target target = request.target();
-        for (int i = 0; i < connects.size(); i++) {
-            Throwable failed = Connector.await(connects.get(i));
-            if (failed != null) {
-                throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
-                        + target.host() + ":" + target.port() + ": " + rootMessage(failed));
-            }
-        }
-    }
-
-    /** A download's join key: 16 random bytes, as unguessable as the session's attach secret. */
-    private static com.google.protobuf.ByteString joinKey() {
-        byte[] key = new byte[16];
-        new java.security.SecureRandom().nextBytes(key);
-        return com.google.protobuf.ByteString.copyFrom(key);
     }
 
     /**
@@ -378,50 +316,6 @@ public final class Download {
     }
 
     /**
-     * The first link's answer to OpenSession. A server error that is not final
-     * ({@link ServerErrors}: a busy server, one shutting down) is asked again on a new
-     * connection, with the links' backoff, until {@code --retry-time} is over.
-     */
-    private SessionOpened openSession(Link first, OpenSession open) throws DownloadException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
-        Backoff backoff = new Backoff();
-        for (int attempt = 1; ; attempt++) {
-            String again;
-            try {
-                return first.handler().opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof ServerError se)) {
-                    throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
-                }
-                if (ServerErrors.isFinal(se.code())) {
-                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
-                            + ": " + se.getMessage());
-                }
-                again = "server: " + se.getMessage() + " (" + se.code() + ")";
-            } catch (TimeoutException e) {
-                throw new DownloadException(ExitCodes.NETWORK, "the server did not answer within " + HANDSHAKE_SECONDS + " s");
-            }
-            while (true) {
-                first.handler().close();
-                long wait = backoff.next();
-                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
-                    throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
-                            + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
-                            + (attempt == 1 ? "" : "s") + "); last answer: " + again + "; rerun later");
-                }
-                trace(again + "; asking again in " + wait + " ms");
-                Thread.sleep(wait);
-                Throwable failed = Connector.await(first.redial(open));
-                if (failed == null) {
-                    break;
-                }
-                again = "cannot connect: " + rootMessage(failed);
-                attempt++;
-            }
-        }
-    }
-
-    /**
      * Waits until every piece is verified and the root is known. Fails on the first fatal
      * error a link reports, when every link has been down for the retry time, when every link
      * was dropped, or when every link is capped (or down) and the download has stopped moving.
@@ -478,10 +372,5 @@ public final class Download {
         if (fatal.isDone()) {
             throw fatal.join();
         }
-    }
-
-    private static String describe(LinkSpec spec) {
-        return spec.localAddress() == null ? "link " + spec.name()
-                : "--iface " + spec.name() + " (" + spec.addressText() + ")";
     }
 }
