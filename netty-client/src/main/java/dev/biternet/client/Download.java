@@ -38,11 +38,13 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * One download from start to result: it takes the output's lock ({@link OutputLock}) from
- * before it reads a previous run's state until it ends, loads that state (resume), connects
- * each {@link Link}'s first flow (through a {@link NettyConnector}), opens the session on the link that connects first, makes the store,
- * starts the links, and supervises them until every piece is verified, the whole file's hash
- * checks out and the file is renamed into place, or something ends it (a link's report through
- * {@link LinkOwner}, every link lost, capped or dropped). Keeping links up is theirs.
+ * before it reads a previous run's state until it ends, loads that state ({@link Resume}),
+ * opens the session over the links ({@link SessionOpening}, each link connected by a
+ * {@link NettyConnector}), makes the store, starts the links ({@link LinkSet}, kept in step with
+ * the interfaces by a {@link LinkWatch}), and supervises them until every piece is verified, the
+ * whole file's hash checks out and the file is renamed into place, or something ends it (a
+ * link's report through {@link LinkOwner}, every link lost, capped or dropped). It turns what
+ * ends it into one line and an exit code. Keeping links up is theirs.
  */
 public final class Download {
     /**

@@ -23,20 +23,19 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The client's dispatcher for one connection of a link: the handshake, (on the first link)
- * opening the session, attaching, and then each message to whom it concerns: a piece's blocks to
- * the connection's {@link PieceReceiver}, round-trip samples and each tick's delivery to its
- * {@link FlowWindow}, whose window goes to the server as Credit, a silence the
- * {@link SilenceWatch} stage reports to the close it calls for.
+ * The client's dispatcher for one connection of a link: it says and hears the handshake
+ * ({@link Handshake}), opens the session (on the first link), attaches, and hands each message
+ * to whom it concerns: a piece's blocks and the digests to the connection's
+ * {@link PieceReceiver}, round trips and each tick's delivery to its {@link FlowCredit}, whose
+ * window goes to the server as Credit, what comes before the store is given to
+ * {@link HeldReads}, a silence the {@link SilenceWatch} stage reports to the close it calls for.
+ * It owns the connection's life: attached, standing by, retiring, and why it ended.
  *
- * <p>Round trips: every ack carries the client's clock, the server echoes it on a later block
- * header with how long it held it, and the difference is the round trip, queueing included; the
- * handshake and Attach give the first ones. The round trip goes to the server with the window.
- *
- * <p>State belongs to the channel's event loop. Other threads read only the futures and the
- * volatile fields: the session, the server's error, why it closed and whether it was dropped
- * (the link's flows), what Welcome said and the round trips (the link), and the receiver's
- * counters ({@link #stats}, {@link #bytes}).
+ * <p>State belongs to the channel's event loop. Other threads call the commands (open, attach,
+ * stand by, retire, close), which hop onto it, and read only the futures and the volatile
+ * fields: the session, the server's error, why it closed and whether it was dropped (the link's
+ * flows), what Welcome said and the round trips (the link), and the receiver's counters
+ * ({@link #stats}, {@link #bytes}).
  */
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = FlowWindow.INITIAL_WINDOW;
