@@ -8,7 +8,9 @@ import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
 import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.SessionOpened;
 import dev.biternet.proto.Welcome;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * What one connection says and hears before it carries pieces: its Hello (the protocol version,
@@ -82,6 +84,29 @@ final class Handshake {
     /** True if the server, which said it honours that, attached this connection as it opened the session. */
     boolean attachedByOpen(boolean openFailed) {
         return openAttach && openAttaches && !openFailed;
+    }
+
+    /** How a connection attaches to the download's session. */
+    enum Attachment {
+        /** Its own answer to OpenSession is still on the way: attached or not, that answer says. */
+        AWAIT_OPEN,
+        /** The server attached it to a session of its own (it did not join): it connects again. */
+        OTHER_SESSION,
+        /** The server attached it as it opened the session: nothing to send. */
+        BY_OPEN,
+        /** It asks with an Attach. */
+        ASK
+    }
+
+    /** How this connection attaches to session {@code sessionId}, given its own OpenSession's answer so far. */
+    Attachment attachment(CompletableFuture<SessionOpened> opened, ByteString sessionId) {
+        if (openAttach && !opened.isDone()) {
+            return Attachment.AWAIT_OPEN;
+        }
+        if (!attachedByOpen(opened.isCompletedExceptionally())) {
+            return Attachment.ASK;
+        }
+        return opened.join().getSessionId().equals(sessionId) ? Attachment.BY_OPEN : Attachment.OTHER_SESSION;
     }
 
     /**

@@ -72,7 +72,7 @@ public final class Link {
 
     /** A connection of this link, counting for its cap whatever the link's flows carried. */
     LinkHandler handler(OpenSession open) {
-        LinkHandler h = new LinkHandler(spec, open, 0, token);
+        LinkHandler h = new LinkHandler(spec, open, token);
         h.partOf(this::carried, this::activeFlows);
         h.standBy(standingBy);
         return h;

@@ -43,8 +43,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     private final LinkSpec spec;
     private final OpenSession open;
-    /** Payload this link carried on earlier connections (its cap counts all of them). */
-    private final long priorBytes;
     /** The link's payload over all its flows and connections, this one included (its cap counts all). */
     private java.util.function.LongSupplier linkBytes;
     /** The flows the link has now: they share its window's byte cap. */
@@ -60,9 +58,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * by its silence.
      */
     private volatile boolean standby;
-    private volatile com.google.protobuf.ByteString sessionId;
-    private volatile Error.Code serverError;
-    private volatile boolean dropped;
+    private volatile ByteString sessionId;
     private long lastReadNanos;
     private long attachNanos;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
@@ -72,8 +68,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private volatile PieceLayout layout;
     private volatile PieceReceiver receiver;
     /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
-    private volatile String failure;
-    private volatile boolean localFailure;
+    private final Ending ending = new Ending();
     private ScheduledFuture<?> ticker;
     /** The window granted the server and the round trips it is sized from. */
     private final FlowCredit credit = new FlowCredit();
@@ -82,26 +77,19 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
-        this(spec, openPath, ByteString.EMPTY);
-    }
-
-    /** @param token the server's access token, sent in Hello (empty: none) */
-    public LinkHandler(LinkSpec spec, String openPath, ByteString token) {
-        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), 0, token);
+        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), ByteString.EMPTY);
     }
 
     /**
      * @param open the OpenSession to send on this link (a resuming client's carries its pieces),
      *             or null to only attach
-     * @param priorBytes payload this link carried on earlier connections
      * @param token the server's access token, sent in Hello (empty: none)
      */
-    public LinkHandler(LinkSpec spec, OpenSession open, long priorBytes, ByteString token) {
+    public LinkHandler(LinkSpec spec, OpenSession open, ByteString token) {
         this.spec = spec;
         this.open = open;
-        this.priorBytes = priorBytes;
         this.handshake = new Handshake(spec, token);
-        this.linkBytes = () -> this.priorBytes + bytes();
+        this.linkBytes = this::bytes;
     }
 
     /**
@@ -150,8 +138,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.executor().execute(() -> {
             retiring = true;
             if (sessionId == null) {
-                failure = "retired";
-                ctx.close();
+                close("retired");
             } else if (ctx.channel().isActive()) {
                 send(credit.retire());
             }
@@ -159,18 +146,18 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The session this link attached to, or null before {@link #attach}. */
-    public com.google.protobuf.ByteString sessionId() {
+    public ByteString sessionId() {
         return sessionId;
     }
 
     /** The code of the Error frame the server closed this link with, or null. */
     public Error.Code serverError() {
-        return serverError;
+        return ending.serverError();
     }
 
     /** True if this connection was closed for delivering {@value PieceReceiver#MAX_BAD_PIECES} pieces that failed their hash. */
     public boolean dropped() {
-        return dropped;
+        return ending.dropped();
     }
 
     /** True once this handler was given a channel (connecting or connected); false for a parked link's placeholder. */
@@ -287,18 +274,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (!ctx.channel().isActive() || retiring) {
                 return;
             }
-            if (handshake.askedOpenAttach() && !opened.isDone()) {
-                // Its own answer to OpenSession is still on the way (a longer link than the one
-                // that answered first): attached or not, that answer says.
+            Handshake.Attachment how = handshake.attachment(opened, session.getSessionId());
+            if (how == Handshake.Attachment.AWAIT_OPEN) {
+                // A longer link than the one that answered first.
                 opened.whenComplete((s, e) -> attach(session, store, flowGroup));
                 return;
             }
-            boolean attachedByOpen = handshake.attachedByOpen(opened.isCompletedExceptionally());
-            if (attachedByOpen && !opened.join().getSessionId().equals(session.getSessionId())) {
-                // The server attached it to a session of its own (it did not join): the flow
-                // connects again and attaches to the download's.
-                failure = "the server opened another session on this connection";
-                ctx.close();
+            if (how == Handshake.Attachment.OTHER_SESSION) {
+                close("the server opened another session on this connection"); // it connects again
                 return;
             }
             this.store = store;
@@ -308,9 +291,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
             // Asked by Attach, its answer is a round trip; attached by the open, an Attached held is none now.
-            credit.attach(layout.pieceSize(), store.budget().share(), lastReadNanos, !attachedByOpen);
+            credit.attach(layout.pieceSize(), store.budget().share(), lastReadNanos, how == Handshake.Attachment.ASK);
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
-            if (attachedByOpen) {
+            if (how == Handshake.Attachment.BY_OPEN) {
                 held.replay(ctx, this::dispatchHeld);
             } else {
                 ctx.writeAndFlush(Envelope.newBuilder().setAttach(handshake.attach(session.getSessionId(),
@@ -370,8 +353,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             case ATTACHED -> credit.attachAnswered(System.nanoTime());
             case PIECE_HASHES -> onHashes(e.getPieceHashes());
             case ERROR -> {
-                failure = "server: " + e.getError().getMessage();
-                serverError = e.getError().getCode();
+                ending.serverSaid(e.getError());
                 opened.completeExceptionally(new ServerError(e.getError()));
                 ctx.close();
             }
@@ -427,9 +409,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
          */
         @Override
         public void drop(String why) {
-            if (!dropped) {
-                dropped = true;
-                failure = why;
+            if (ending.drop(why)) {
                 ctx.close();
             }
         }
@@ -442,6 +422,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
                 .setSentUs(FlowCredit.micros())).build(), ctx.voidPromise());
         credit.acked();
+    }
+
+    /** Closes the connection for {@code why}, whatever was said before. */
+    private void close(String why) {
+        ending.because(why);
+        ctx.close();
     }
 
     private void send(Credit c) {
@@ -461,9 +447,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         if (sessionId != null && !standby && ctx.executor().ticker().nanoTime() - attachNanos > SilenceWatch.SILENT_NANOS && !capReached()
                 && !store.allVerified().isDone()) {
-            if (failure == null) {
-                failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s";
-            }
+            ending.unlessKnown("nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s");
             ctx.close();
         }
     }
@@ -474,8 +458,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             // Closed once nothing is under way: no piece half-received or being written, and
             // quiet for two round trips (a piece the server started is on its way by then).
             if (receiver.idle() && now - lastReadNanos > credit.retireQuietNanos()) {
-                failure = "retired";
-                ctx.close();
+                close("retired");
             }
             return;
         }
@@ -488,10 +471,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (failure == null) {
-            failure = String.valueOf(c.getMessage());
-            localFailure = c instanceof LocalWriteException;
-        }
+        ending.failed(c);
         opened.completeExceptionally(c);
         ctx.close();
     }
@@ -506,11 +486,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             receiver.close();
         }
         credit.close();
-        if (!handshake.welcomed() && failure == null) {
-            failure = "connection closed during handshake";
+        if (!handshake.welcomed()) {
+            ending.unlessKnown("connection closed during handshake");
         }
-        opened.completeExceptionally(new IOException(failure == null ? "connection closed" : failure));
-        closed.complete(failure == null ? "closed" : failure);
+        opened.completeExceptionally(ending.unanswered());
+        closed.complete(ending.closedWith());
         ctx.fireChannelInactive();
     }
 
@@ -532,22 +512,20 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** True if the link stopped because the local file could not be written. */
     public boolean failedLocally() {
-        return localFailure;
+        return ending.local();
     }
 
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
-        String state = dropped ? "dropped: " + failure
-                : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure)
-                : ctx == null ? "waiting" : standby ? "standby" : "up";
+        String state = ending.state(closed.isDone(), ctx != null, standby);
         PieceReceiver r = receiver;
         if (r == null) {
             return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,
-                    dropped, credit.rtt() * 1e3, 1);
+                    ending.dropped(), credit.rtt() * 1e3, 1);
         }
         return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
                 r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0,
-                dropped, credit.rtt() * 1e3, 1);
+                ending.dropped(), credit.rtt() * 1e3, 1);
     }
 
     private String localAddressText() {

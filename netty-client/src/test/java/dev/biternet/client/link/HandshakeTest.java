@@ -10,7 +10,9 @@ import dev.biternet.proto.Attach;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.OpenSession;
+import dev.biternet.proto.SessionOpened;
 import dev.biternet.proto.Welcome;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -74,6 +76,36 @@ class HandshakeTest {
         assertThat(handshake(1000).attach(ByteString.EMPTY, ByteString.EMPTY, 4, false, 1000, 0).getCapBytes())
                 .as("a spent cap: 1 byte, no piece through, not 0 (no cap)").isEqualTo(1);
         assertThat(handshake(0).attach(ByteString.EMPTY, ByteString.EMPTY, 4, false, 1000, 0).getCapBytes()).isZero();
+    }
+
+    /** A connection asked to be attached as it opened: its own answer decides how it attaches. */
+    @Test
+    void howAConnectionAttaches() throws Exception {
+        ByteString ours = ByteString.copyFromUtf8("ours");
+        Handshake h = handshake(0);
+        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setOpenAttaches(true).build());
+        CompletableFuture<SessionOpened> answer = new CompletableFuture<>();
+        assertThat(h.attachment(answer, ours)).as("did not ask: it sends Attach").isEqualTo(Handshake.Attachment.ASK);
+
+        h.openAndAttach(OpenSession.newBuilder().setPath("f").build(), 4, false, 0, 1);
+
+        assertThat(h.attachment(answer, ours)).isEqualTo(Handshake.Attachment.AWAIT_OPEN);
+        answer.complete(SessionOpened.newBuilder().setSessionId(ours).build());
+        assertThat(h.attachment(answer, ours)).isEqualTo(Handshake.Attachment.BY_OPEN);
+        assertThat(h.attachment(CompletableFuture.completedFuture(SessionOpened.newBuilder()
+                .setSessionId(ByteString.copyFromUtf8("theirs")).build()), ours)).isEqualTo(Handshake.Attachment.OTHER_SESSION);
+        assertThat(h.attachment(CompletableFuture.failedFuture(new java.io.IOException("busy")), ours))
+                .as("the open failed").isEqualTo(Handshake.Attachment.ASK);
+    }
+
+    @Test
+    void aServerThatDoesNotAttachOnOpenIsAskedWithAnAttach() throws Exception {
+        Handshake h = handshake(0);
+        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).build());
+        h.openAndAttach(OpenSession.newBuilder().setPath("f").build(), 4, false, 0, 1);
+
+        assertThat(h.attachment(CompletableFuture.completedFuture(SessionOpened.getDefaultInstance()), ByteString.EMPTY))
+                .isEqualTo(Handshake.Attachment.ASK);
     }
 
     @Test
