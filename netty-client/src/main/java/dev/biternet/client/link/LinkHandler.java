@@ -10,7 +10,6 @@ import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.OpenSession;
-import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.PieceHeader;
 import dev.biternet.proto.SessionOpened;
 import io.netty.channel.ChannelHandlerContext;
@@ -209,18 +208,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Sends OpenSession on this link, after its Hello; any thread, once the channel is active
-     * (its connect future has completed: the write is queued behind channelActive's Hello).
-     */
-    public void open(OpenSession request) {
-        ctx.executor().execute(() -> {
-            if (ctx.channel().isActive()) {
-                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request).build(), ctx.voidPromise());
-            }
-        });
-    }
-
-    /**
      * Sends OpenSession asking the server to attach this connection too, as one of the flows of
      * the link numbered {@code flowGroup}: pieces come one round trip after the connect, not
      * two. A server that does not say it honours that (Welcome.open_attaches) gets an Attach
@@ -324,10 +311,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         try {
             if (msg instanceof PieceData data) {
-                if (receiver == null) {
-                    throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
-                }
-                receiver.onData(data);
+                receiver("piece").onData(data);
             } else if (msg instanceof PieceHeader header) {
                 onHeader(header);
             } else if (msg instanceof Envelope e) {
@@ -351,7 +335,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 opened.complete(e.getSessionOpened());
             }
             case ATTACHED -> credit.attachAnswered(System.nanoTime());
-            case PIECE_HASHES -> onHashes(e.getPieceHashes());
+            case PIECE_HASHES -> receiver("hashes").onHashes(e.getPieceHashes());
             case ERROR -> {
                 ending.serverSaid(e.getError());
                 opened.completeExceptionally(new ServerError(e.getError()));
@@ -361,25 +345,24 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void onHashes(PieceHashes h) throws IOException {
+    /** The receiver, for {@code what} came: a protocol error before the connection attached. */
+    private PieceReceiver receiver(String what) throws ProtocolException {
         if (receiver == null) {
-            throw new ProtocolException(Error.Code.BAD_STATE, "hashes before attach");
+            throw new ProtocolException(Error.Code.BAD_STATE, what + " before attach");
         }
-        receiver.onHashes(h);
+        return receiver;
     }
 
     /** A block's header: its echo is a round-trip sample, the rest is the receiver's. */
     private void onHeader(PieceHeader h) throws IOException {
-        if (receiver == null) {
-            throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
-        }
+        PieceReceiver r = receiver("piece");
         if (h.getEchoUs() != 0) {
             credit.echoed(h.getEchoUs(), Integer.toUnsignedLong(h.getEchoHeldUs()));
         }
         if (h.hasRetransmittedBytes()) {
             retransmitted = Math.max(retransmitted, h.getRetransmittedBytes());
         }
-        receiver.onHeader(h);
+        r.onHeader(h);
     }
 
     /** What the receiver asks of this connection, each on the event loop. */
@@ -517,15 +500,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
-        String state = ending.state(closed.isDone(), ctx != null, standby);
-        PieceReceiver r = receiver;
-        if (r == null) {
-            return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,
-                    ending.dropped(), credit.rtt() * 1e3, 1);
-        }
-        return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
-                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0,
-                ending.dropped(), credit.rtt() * 1e3, 1);
+        return LinkStats.of(spec, localAddressText(), receiver, ending.state(closed.isDone(), ctx != null, standby),
+                ending.dropped(), credit.rtt() * 1e3);
     }
 
     private String localAddressText() {
