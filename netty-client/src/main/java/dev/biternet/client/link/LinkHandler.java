@@ -5,7 +5,6 @@ import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.wire.PieceData;
 import dev.biternet.common.wire.ProtocolException;
-import dev.biternet.proto.Ack;
 import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
@@ -273,7 +272,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             this.store = store;
             this.layout = store.layout();
-            this.receiver = new PieceReceiver(store, new Receiving());
+            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)));
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
@@ -363,48 +362,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             retransmitted = Math.max(retransmitted, h.getRetransmittedBytes());
         }
         r.onHeader(h);
-    }
-
-    /** What the receiver asks of this connection, each on the event loop. */
-    private final class Receiving implements PieceReceiver.Connection {
-        @Override
-        public void execute(Runnable task) {
-            try {
-                ctx.executor().execute(task);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // the loop is gone (the download is over): nothing waits for it any more
-            }
-        }
-
-        @Override
-        public void ack(int index, boolean ok) {
-            LinkHandler.this.ack(index, ok);
-        }
-
-        @Override
-        public void fail(Throwable cause) {
-            exceptionCaught(ctx, cause);
-        }
-
-        /**
-         * A connection whose pieces keep failing their hash (a corrupting middlebox, bad memory
-         * on a router) is closed for good: its link is dropped.
-         */
-        @Override
-        public void drop(String why) {
-            if (ending.drop(why)) {
-                ctx.close();
-            }
-        }
-    }
-
-    private void ack(int index, boolean ok) {
-        if (!ctx.channel().isActive()) {
-            return;
-        }
-        ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
-                .setSentUs(FlowCredit.micros())).build(), ctx.voidPromise());
-        credit.acked();
     }
 
     /** Closes the connection for {@code why}, whatever was said before. */
