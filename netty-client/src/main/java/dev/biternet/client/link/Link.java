@@ -287,8 +287,7 @@ public final class Link {
 
     /** True once the link cannot take another piece without passing its cap. */
     public boolean capReached() {
-        long cap = spec.options().capBytes();
-        return cap > 0 && store != null && carried() + store.layout().pieceSize() > cap;
+        return store != null && spec.options().capReached(carried(), store.layout().pieceSize());
     }
 
     /**

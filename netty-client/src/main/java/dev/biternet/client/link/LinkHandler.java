@@ -246,11 +246,6 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /** Attaches this link to the session; any thread. */
-    public void attach(SessionOpened session, PieceStore store) {
-        attach(session, store, 0);
-    }
-
     /**
      * Attaches this connection to the session as one of the flows of the link numbered
      * {@code flowGroup} (0: a link of one flow); any thread.
@@ -434,13 +429,9 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /**
-     * True once this link cannot take another piece without passing its cap (the server stops
-     * giving it pieces then); any thread, may lag by one event.
-     */
+    /** True once this link cannot take another piece without passing its cap; any thread, may lag by one event. */
     public boolean capReached() {
-        long cap = spec.options().capBytes();
-        return cap > 0 && layout != null && linkBytes.getAsLong() + layout.pieceSize() > cap;
+        return layout != null && spec.options().capReached(linkBytes.getAsLong(), layout.pieceSize());
     }
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
