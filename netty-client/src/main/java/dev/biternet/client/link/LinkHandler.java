@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * {@link PieceReceiver}, round trips and each tick's delivery to its {@link FlowCredit}, whose
  * window goes to the server as Credit, what comes before the store is given to
  * {@link HeldReads}, a silence the {@link SilenceWatch} stage reports to the close it calls for.
- * It owns the connection's life: attached, standing by, retiring, and why it ended.
+ * It owns the connection's life: attached, standing by, retiring; why it ended is kept by its
+ * {@link Ending}.
  *
  * <p>State belongs to the channel's event loop. Other threads call the commands (open, attach,
  * stand by, retire, close), which hop onto it, and read only the futures and the volatile

@@ -11,8 +11,8 @@
  * dispatcher) whose dispatcher, {@code LinkHandler}, speaks the {@code Handshake}, holds what
  * comes before the store ({@code HeldReads}), hands a piece's blocks to its
  * {@code PieceReceiver} (then {@code PieceHasher}, {@code PieceWriter} and the store's verdict,
- * then the ack) and grants the server its window through {@code FlowCredit} ({@code FlowWindow},
- * pure). {@code ServerErrors} is the one rule on which server errors ({@code ServerError}) are
+ * then the ack through {@code ReceivingChannel}), grants the server its window through
+ * {@code FlowCredit} ({@code FlowWindow}, pure) and keeps why it ended ({@code Ending}). {@code ServerErrors} is the one rule on which server errors ({@code ServerError}) are
  * final. The link package knows nothing of the download above it or of routes.
  */
 package dev.biternet.client.link;
