@@ -151,7 +151,7 @@ public final class Download {
     private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
-        Resume resume = Resume.load(request, err, this::trace);
+        Resume resume = Resume.load(request.output(), target.path(), request.verifyDisk(), err, this::trace);
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
@@ -161,7 +161,8 @@ public final class Download {
         PieceStore store = null;
         LinkWatch watch = null;
         try {
-            SessionOpening opening = SessionOpening.connect(request, this::trace, links, specs, resume.request());
+            SessionOpening opening = SessionOpening.connect(target, request.retrySeconds(), this::trace, links, specs,
+                    resume.request());
             liveLinks = links;
             SessionOpened session = opening.session(links);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "

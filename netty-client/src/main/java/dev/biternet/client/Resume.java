@@ -27,7 +27,10 @@ import java.util.function.Consumer;
  * else from nothing. A state it does not use is named in one warning line.
  */
 final class Resume {
-    private final Download.Request request;
+    private final Path out;
+    /** The file's path on the server. */
+    private final String path;
+    private final boolean verifyDisk;
     private final PrintWriter err;
     /** What to send in OpenSession. */
     private final OpenSession open;
@@ -36,9 +39,15 @@ final class Resume {
     /** The pieces re-hashed intact, by index. */
     private final Map<Integer, byte[]> pieces;
 
-    private Resume(Download.Request request, PrintWriter err, OpenSession open, ResumeLog.Contents log,
+    private Resume(Resume from, OpenSession open, ResumeLog.Contents log, Map<Integer, byte[]> pieces) {
+        this(from.out, from.path, from.verifyDisk, from.err, open, log, pieces);
+    }
+
+    private Resume(Path out, String path, boolean verifyDisk, PrintWriter err, OpenSession open, ResumeLog.Contents log,
                    Map<Integer, byte[]> pieces) {
-        this.request = request;
+        this.out = out;
+        this.path = path;
+        this.verifyDisk = verifyDisk;
         this.err = err;
         this.open = open;
         this.log = log;
@@ -50,9 +59,15 @@ final class Resume {
         return open;
     }
 
-    /** Reads the previous run's state, if it belongs to this path, and re-hashes its pieces. */
-    static Resume load(Download.Request request, PrintWriter err, Consumer<String> trace) throws DownloadException {
-        Path out = request.output();
+    /**
+     * Reads the previous run's state, if it belongs to this path, and re-hashes its pieces.
+     *
+     * @param out the output file ({@code -o})
+     * @param path the file's path on the server
+     * @param verifyDisk {@code --verify-disk}: the store reads the finished file back
+     */
+    static Resume load(Path out, String path, boolean verifyDisk, PrintWriter err, Consumer<String> trace)
+            throws DownloadException {
         Path state = ResumeLog.pathFor(out);
         Optional<ResumeLog.Contents> log;
         boolean stateThere;
@@ -62,14 +77,13 @@ final class Resume {
         } catch (IOException e) {
             throw DownloadException.localIo("cannot read the resume state", state, e);
         }
-        Resume fresh = new Resume(request, err, OpenSession.newBuilder().setPath(request.target().path()).build(),
-                null, Map.of());
+        Resume fresh = new Resume(out, path, verifyDisk, err, OpenSession.newBuilder().setPath(path).build(), null, Map.of());
         if (log.isEmpty()) {
             return stateThere ? fresh.discard(state + " is damaged (not a state this client wrote, or cut short)") : fresh;
         }
         ResumeLog.Identity id = log.get().identity();
-        if (!id.path().equals(request.target().path())) {
-            return fresh.discard(state + " belongs to a download of " + id.path() + ", not " + request.target().path());
+        if (!id.path().equals(path)) {
+            return fresh.discard(state + " belongs to a download of " + id.path() + ", not " + path);
         }
         PieceLayout layout;
         try {
@@ -97,8 +111,8 @@ final class Resume {
         BitSet have = new BitSet(layout.pieceCount());
         pieces.keySet().forEach(have::set);
         byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
-        return new Resume(request, err, SessionKeeper.request(request.target().path(), bitmap, id.fileVersion(),
-                id.fileSize(), id.pieceSize()), log.get(), pieces);
+        return new Resume(fresh, SessionKeeper.request(path, bitmap, id.fileVersion(), id.fileSize(), id.pieceSize()),
+                log.get(), pieces);
     }
 
     /** Says in one line why a previous run's state is not used; the download starts from nothing. */
@@ -114,9 +128,8 @@ final class Resume {
      */
     PieceStore openStore(SessionOpened session) throws DownloadException {
         PieceLayout layout = layoutOf(session);
-        ResumeLog.Identity now = new ResumeLog.Identity(request.target().path(), session.getFileSize(),
-                session.getPieceSize(), session.getFileVersion());
-        Path out = request.output();
+        ResumeLog.Identity now = new ResumeLog.Identity(path, session.getFileSize(), session.getPieceSize(),
+                session.getFileVersion());
         try {
             boolean sameFile = log != null && log.identity().equals(now);
             boolean resuming = sameFile && !pieces.isEmpty();
@@ -125,12 +138,12 @@ final class Resume {
                         + layout.pieceCount() + " pieces already verified");
                 err.flush();
             } else if (log != null && !sameFile) {
-                discard(out + ".part is from another version of " + request.target().path()
+                discard(out + ".part is from another version of " + path
                         + " (the file changed on the server)");
             }
             ResumeLog state = resuming ? ResumeLog.reopen(out, log) : ResumeLog.create(out, now);
             try {
-                return new PieceStore(out, layout, state, resuming ? pieces : Map.of(), request.verifyDisk());
+                return new PieceStore(out, layout, state, resuming ? pieces : Map.of(), verifyDisk);
             } catch (IOException | RuntimeException e) {
                 // A new state without its part file would only be discarded by the next run.
                 if (resuming) {

@@ -35,7 +35,9 @@ import java.util.function.Consumer;
 final class SessionOpening {
     private static final long HANDSHAKE_SECONDS = SessionKeeper.HANDSHAKE_SECONDS;
 
-    private final Download.Request request;
+    private final Target target;
+    /** {@code --retry-time}: how long a refusal that is not final is asked again. */
+    private final int retrySeconds;
     private final Consumer<String> trace;
     private final List<LinkSpec> specs;
     private final OpenSession open;
@@ -43,8 +45,10 @@ final class SessionOpening {
     private final List<CompletableFuture<Void>> ready = new ArrayList<>();
     private final CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
 
-    private SessionOpening(Download.Request request, Consumer<String> trace, List<LinkSpec> specs, OpenSession open) {
-        this.request = request;
+    private SessionOpening(Target target, int retrySeconds, Consumer<String> trace, List<LinkSpec> specs,
+                           OpenSession open) {
+        this.target = target;
+        this.retrySeconds = retrySeconds;
         this.trace = trace;
         this.specs = specs;
         this.open = open;
@@ -52,12 +56,13 @@ final class SessionOpening {
 
     /**
      * Adds a link to {@code links} for each spec and connects its first flow (a link waiting for
-     * its interface is parked); each opens the session with {@code request} and a join key of
+     * its interface is parked); each opens the session with {@code openRequest} and a join key of
      * this download's as soon as it is connected.
      */
-    static SessionOpening connect(Download.Request request, Consumer<String> trace, LinkSet links, List<LinkSpec> specs,
-                                  OpenSession openRequest) {
-        SessionOpening o = new SessionOpening(request, trace, specs, openRequest.toBuilder().setJoinKey(joinKey()).build());
+    static SessionOpening connect(Target target, int retrySeconds, Consumer<String> trace, LinkSet links,
+                                  List<LinkSpec> specs, OpenSession openRequest) {
+        SessionOpening o = new SessionOpening(target, retrySeconds, trace, specs,
+                openRequest.toBuilder().setJoinKey(joinKey()).build());
         for (LinkSpec spec : specs) {
             Link link = links.add(spec);
             if (link.waiting()) {
@@ -103,7 +108,6 @@ final class SessionOpening {
 
     /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
     void awaitConnects() throws DownloadException, InterruptedException {
-        Target target = request.target();
         for (int i = 0; i < connects.size(); i++) {
             Throwable failed = Connector.await(connects.get(i));
             if (failed != null) {
@@ -119,7 +123,7 @@ final class SessionOpening {
      * connection, with the links' backoff, until {@code --retry-time} is over.
      */
     private SessionOpened answer(Link first) throws DownloadException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(retrySeconds);
         Backoff backoff = new Backoff();
         for (int attempt = 1; ; attempt++) {
             String again;
@@ -130,7 +134,7 @@ final class SessionOpening {
                     throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
                 }
                 if (ServerErrors.isFinal(se.code())) {
-                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
+                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + target.path()
                             + ": " + se.getMessage());
                 }
                 again = "server: " + se.getMessage() + " (" + se.code() + ")";
@@ -141,8 +145,8 @@ final class SessionOpening {
                 first.handler().close();
                 long wait = backoff.next();
                 if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
-                    throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
-                            + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
+                    throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + target.path()
+                            + " within --retry-time " + retrySeconds + " s (" + attempt + " attempt"
                             + (attempt == 1 ? "" : "s") + "); last answer: " + again + "; rerun later");
                 }
                 trace.accept(again + "; asking again in " + wait + " ms");

@@ -32,12 +32,8 @@ class ResumeLoadTest {
     private final StringWriter err = new StringWriter();
     private final List<String> traces = new ArrayList<>();
 
-    private Download.Request request(Path out) {
-        return new Download.Request(new Target("h", Target.DEFAULT_PORT, "f.bin"), out, List.of(), 1000, false);
-    }
-
     private Resume load(Path out) throws DownloadException {
-        return Resume.load(request(out), new PrintWriter(err, true), traces::add);
+        return Resume.load(out, "f.bin", false, new PrintWriter(err, true), traces::add);
     }
 
     private static SessionOpened session(long version) {
