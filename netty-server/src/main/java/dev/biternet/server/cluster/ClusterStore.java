@@ -1,0 +1,164 @@
+package dev.biternet.server.cluster;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.sync.RedisCommands;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's connection to the cluster's Redis: this node's id, the allocator script (run by
+ * its SHA, loaded again when Redis has forgotten it), and the lease of every session this node
+ * holds pieces of, renewed while the node lives. Commands are synchronous and may be called from
+ * any thread, the server's event loops included: Lettuce runs on its own small event loop group,
+ * never the server's, or a loop waiting for an answer would be the loop that must read it
+ * (docs/DESIGN.md, issue 20).
+ */
+public final class ClusterStore implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.cluster");
+    /** How long a node's claims outlive its last renewal. */
+    public static final Duration DEFAULT_LEASE = Duration.ofSeconds(5);
+    /** A command not answered within this is a store failure. */
+    private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
+    /** Session state untouched for this long (no node renews it) is dropped by Redis. */
+    static final Duration SESSION_TTL = Duration.ofHours(1);
+
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final StatefulRedisConnection<String, String> connection;
+    private final RedisCommands<String, String> redis;
+    private final String node;
+    private final Duration lease;
+    private final String script;
+    private final String scriptSha;
+    private final Set<RedisPieceAllocator> held = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService renewer;
+
+    /** Connects to {@code uri} (redis:// or rediss://, with a password and a database as Lettuce's {@link RedisURI} reads them). */
+    public static ClusterStore connect(String uri) {
+        return connect(uri, DEFAULT_LEASE);
+    }
+
+    public static ClusterStore connect(String uri, Duration lease) {
+        return new ClusterStore(RedisURI.create(uri), lease);
+    }
+
+    private ClusterStore(RedisURI uri, Duration lease) {
+        this.lease = lease;
+        this.node = nodeId();
+        this.script = loadScript();
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        uri.setTimeout(COMMAND_TIMEOUT);
+        this.client = RedisClient.create(resources, uri);
+        // Commands fail at once while Redis is unreachable instead of queueing for its return:
+        // a claim must not wait behind a reconnect.
+        client.setOptions(ClientOptions.builder()
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(COMMAND_TIMEOUT))
+                .build());
+        try {
+            this.connection = client.connect();
+        } catch (RuntimeException e) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+            resources.shutdown(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        this.redis = connection.sync();
+        this.scriptSha = redis.scriptLoad(script);
+        this.renewer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "biternet-cluster-lease");
+            t.setDaemon(true);
+            return t;
+        });
+        long every = Math.max(1, lease.toMillis() / 3);
+        renewer.scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** This node's id in the store: random, so a restarted node never inherits a dead one's claims. */
+    public String node() {
+        return node;
+    }
+
+    public Duration lease() {
+        return lease;
+    }
+
+    /** Runs the allocator script's {@code op} on {@code keys} for this node's {@code link}. */
+    List<Object> allocator(String[] keys, String op, int link, String... args) {
+        String[] argv = new String[3 + args.length];
+        argv[0] = op;
+        argv[1] = node;
+        argv[2] = Integer.toString(link);
+        System.arraycopy(args, 0, argv, 3, args.length);
+        try {
+            return redis.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);
+        } catch (RedisNoScriptException e) {
+            // Redis restarted (or flushed its scripts): EVAL loads it again.
+            return redis.eval(script, ScriptOutputType.MULTI, keys, argv);
+        }
+    }
+
+    RedisCommands<String, String> redis() {
+        return redis;
+    }
+
+    void hold(RedisPieceAllocator allocator) {
+        held.add(allocator);
+    }
+
+    void release(RedisPieceAllocator allocator) {
+        held.remove(allocator);
+    }
+
+    /** Renews this node's lease on every session it holds, so its claims stay its own. */
+    private void renew() {
+        for (RedisPieceAllocator a : held) {
+            try {
+                a.renew();
+            } catch (RedisException e) {
+                LOG.warn("cannot renew the lease of session {} in the store: {}", a.name(), e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        renewer.shutdownNow();
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+
+    private static String nodeId() {
+        byte[] b = new byte[6];
+        new SecureRandom().nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
+    }
+
+    private static String loadScript() {
+        try (InputStream in = ClusterStore.class.getResourceAsStream("allocator.lua")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException | NullPointerException e) {
+            throw new IllegalStateException("allocator.lua missing from the build", e);
+        }
+    }
+}
