@@ -53,6 +53,34 @@ public final class ClusterStore implements AutoCloseable {
     private final Set<RedisPieceAllocator> held = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService renewer;
 
+    /**
+     * Connects to {@code uri} as biternet-serve's --cluster names it; a URI that does not parse or
+     * a store that cannot be reached is an IOException whose message names it (never the password).
+     */
+    public static ClusterStore open(String uri) throws IOException {
+        RedisURI parsed;
+        try {
+            parsed = RedisURI.create(uri);
+        } catch (IllegalArgumentException e) {
+            throw new IOException("--cluster " + uri.replaceAll("//[^@/]*@", "//***@") + ": not a Redis URI (" + e.getMessage()
+                    + "); use redis://HOST:PORT[/DB] or rediss://");
+        }
+        try {
+            return new ClusterStore(parsed, DEFAULT_LEASE);
+        } catch (RedisException e) {
+            throw new IOException("cannot reach the cluster store at " + parsed.getHost() + ":" + parsed.getPort() + ": "
+                    + causes(e));
+        }
+    }
+
+    private static String causes(Throwable e) {
+        Throwable c = e;
+        while (c.getCause() != null) {
+            c = c.getCause();
+        }
+        return c == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + c.getMessage() + ")";
+    }
+
     /** Connects to {@code uri} (redis:// or rediss://, with a password and a database as Lettuce's {@link RedisURI} reads them). */
     public static ClusterStore connect(String uri) {
         return connect(uri, DEFAULT_LEASE);
@@ -66,7 +94,7 @@ public final class ClusterStore implements AutoCloseable {
         this.lease = lease;
         this.node = nodeId();
         this.script = loadScript();
-        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
         uri.setTimeout(COMMAND_TIMEOUT);
         this.client = RedisClient.create(resources, uri);
         // Commands fail at once while Redis is unreachable instead of queueing for its return:

@@ -14,12 +14,13 @@ import java.util.concurrent.TimeUnit;
  * link {@link #REMOTE_LINK}.
  *
  * <p>The counts (remaining, in flight, endgame) are those of this node's latest answer from the
- * store, at most {@link #FRESH_NANOS} old; pieces known done stay known.
+ * store, at most {@link #FRESH_NANOS} old ({@link #remaining()} 5 ms); pieces known done stay known.
  */
 public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable {
     /** The holder link an endgame policy is told of for a piece held by another node. */
     public static final int REMOTE_LINK = -1;
     private static final long FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long REMAINING_FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final ClaimKind[] KINDS = ClaimKind.values();
 
     private final ClusterStore store;
@@ -29,8 +30,11 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
     private final Listener listener;
     private final String leaseMillis;
     private final BitSet done = new BitSet();
-    /** The highest count this node made available (it never lowers its own). */
-    private int available;
+    /**
+     * The pieces whose digests this node has: it claims none beyond, whatever the other nodes
+     * made available (the store keeps the highest count of all, for the endgame).
+     */
+    private volatile int available;
     private volatile Counts counts;
 
     /** What the store said last, and when. */
@@ -46,8 +50,8 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
         this.pieceCount = pieceCount;
         this.listener = listener;
         this.leaseMillis = Long.toString(store.lease().toMillis());
-        String prefix = "bn:{" + name + "}:";
-        this.keys = new String[] {prefix + "st", prefix + "m", prefix + "rel", prefix + "fl", prefix + "h", prefix + "nodes"};
+        this.keys = new String[] {key(name, "st"), key(name, "m"), key(name, "rel"), key(name, "fl"), key(name, "h"),
+                key(name, "nodes"), key(name, RedisSessions.RECORD)};
         List<Object> r = run("init", 0, Integer.toString(pieceCount));
         int n = pieceCount - asInt(r.get(3));
         if (n > 0) {
@@ -60,9 +64,14 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
         return name;
     }
 
+    /** A key of session {@code name}: all in one hash slot (the name is the hash tag). */
+    static String key(String name, String suffix) {
+        return "bn:{" + name + "}:" + suffix;
+    }
+
     @Override
     public int claim(int linkId, EndgamePolicy endgame) {
-        List<Object> r = run("claim", linkId, leaseMillis);
+        List<Object> r = run("claim", linkId, leaseMillis, Integer.toString(available));
         int index = asInt(r.get(0));
         if (index >= 0) {
             listener.claimed(KINDS[asInt(r.get(1))]);
@@ -90,7 +99,7 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
 
     @Override
     public boolean inEndgame() {
-        return fresh().endgame;
+        return fresh().endgame && available == pieceCount;
     }
 
     @Override
@@ -179,9 +188,10 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
         run("available", 0, Integer.toString(count));
     }
 
+    /** Fresher than the other counts: sessions are closed, logged and counted as complete on it. */
     @Override
     public int remaining() {
-        return fresh().remaining;
+        return fresh(REMAINING_FRESH_NANOS).remaining;
     }
 
     @Override
@@ -212,8 +222,12 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
     }
 
     private Counts fresh() {
+        return fresh(FRESH_NANOS);
+    }
+
+    private Counts fresh(long maxAgeNanos) {
         Counts c = counts;
-        if (System.nanoTime() - c.atNanos > FRESH_NANOS) {
+        if (System.nanoTime() - c.atNanos > maxAgeNanos) {
             run("stats", 0);
             c = counts;
         }

@@ -203,7 +203,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         expect(State.READY, "ATTACH");
         Session session;
         try {
-            session = sessions.get(msg.getAttach().getSessionId());
+            session = sessions.get(msg.getAttach().getSessionId(), ctx.channel().remoteAddress());
         } catch (RequestException e) {
             closing = true;
             ErrorClose.send(ctx.channel(), Frames.error(e.code(), e.getMessage()));

@@ -8,6 +8,7 @@
 --   4 fl     zset of in-flight pieces, score = seq of the first claim (oldest first)
 --   5 h      hash: in-flight piece -> "<first claim, us> <holder> [<holder>]"; holder = node:link
 --   6 nodes  zset: node -> its lease's end (ms, Redis clock)
+--   7 s      hash: the session itself (RedisSessions); only its expiry is kept here
 local st, m, rel, fl, h, nodes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local function state(i)
@@ -121,15 +122,17 @@ if op == 'claim' then
     redis.call('HSET', h, i, string.format('%d', now) .. ' ' .. who)
     return reply(i, kind, expired)
   end
+  -- ARGV[5]: the pieces whose digests this node has (it sends the digest with the piece)
+  local mine = tonumber(ARGV[5])
   while true do
-    local r = redis.call('ZRANGE', rel, 0, 0)
+    local r = redis.call('ZRANGEBYSCORE', rel, '-inf', '(' .. mine, 'LIMIT', 0, 1)
     if #r == 0 then break end
     redis.call('ZREM', rel, r[1])
     local i = tonumber(r[1])
     if state(i) == 0 then return take(i, 1) end
   end
   local mm = redis.call('HMGET', m, 'cur', 'av', 'n')
-  local cur, av, n = tonumber(mm[1]), tonumber(mm[2]), tonumber(mm[3])
+  local cur, av, n = tonumber(mm[1]), math.min(tonumber(mm[2]), mine), tonumber(mm[3])
   while cur < av do
     local i = cur
     cur = cur + 1
@@ -139,7 +142,7 @@ if op == 'claim' then
     end
   end
   redis.call('HSET', m, 'cur', cur)
-  if av < n then return reply(-1, 0, expired) end
+  if av < n or redis.call('ZCARD', rel) > 0 then return reply(-1, 0, expired) end
   -- the endgame: pieces in flight on one other link, oldest first, as (index, holder, age us)
   local c = {}
   for _, i in ipairs(redis.call('ZRANGE', fl, 0, -1)) do

@@ -3,6 +3,7 @@ package dev.biternet.server.cluster;
 import static dev.biternet.server.session.PieceAllocator.NONE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.biternet.common.testing.RedisServer;
 import dev.biternet.server.session.PieceAllocator;
 import dev.biternet.server.session.PieceAllocatorContract;
 import java.time.Duration;
@@ -70,6 +71,7 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
             List<Thread> threads = new ArrayList<>();
             for (int n = 0; n < nodes; n++) {
                 RedisPieceAllocator a = new RedisPieceAllocator(stores.get(n), session, pieces, PieceAllocator.Listener.NONE);
+                a.setAvailable(pieces); // each node claims only pieces whose digests it has
                 for (int t = 1; t <= threadsPerNode; t++) {
                     int link = t;
                     Thread th = new Thread(() -> {
@@ -95,11 +97,31 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
             }
             assertThat(claimed).hasSize(pieces).doesNotHaveDuplicates();
             RedisPieceAllocator view = new RedisPieceAllocator(stores.get(0), session, pieces, PieceAllocator.Listener.NONE);
+            view.setAvailable(pieces);
             assertThat(view.remaining()).isEqualTo(pieces - pieces / 3);
             assertThat(view.inFlight()).isEqualTo(pieces - pieces / 3);
             assertThat(view.inEndgame()).isTrue();
         } finally {
             stores.forEach(ClusterStore::close);
+        }
+    }
+
+    @Test
+    void aNodeClaimsOnlyPiecesWhoseDigestsItHas() throws Exception {
+        try (ClusterStore other = ClusterStore.connect(redis.uri())) {
+            RedisPieceAllocator hashed = new RedisPieceAllocator(store, "digests", 6, PieceAllocator.Listener.NONE);
+            RedisPieceAllocator waiting = new RedisPieceAllocator(other, "digests", 6, PieceAllocator.Listener.NONE);
+            hashed.setAvailable(6);
+            waiting.setAvailable(2);
+            assertThat(waiting.claim(1, 0)).isEqualTo(0);
+            assertThat(hashed.claim(1, 0)).isEqualTo(1);
+            assertThat(waiting.claim(1, 0)).as("pieces 2-5: the other node has their digests, this one not yet")
+                    .isEqualTo(NONE);
+            assertThat(waiting.inEndgame()).isFalse();
+            hashed.release(1, 1);
+            waiting.setAvailable(6);
+            assertThat(waiting.claim(1, NEVER)).as("released first").isEqualTo(1);
+            assertThat(waiting.claim(1, NEVER)).isEqualTo(2);
         }
     }
 
@@ -111,6 +133,7 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
             RedisPieceAllocator mine = new RedisPieceAllocator(alive, "lease", 10, PieceAllocator.Listener.NONE);
             RedisPieceAllocator theirs = new RedisPieceAllocator(dying, "lease", 10, PieceAllocator.Listener.NONE);
             mine.setAvailable(10);
+            theirs.setAvailable(10);
             for (int i = 0; i < 4; i++) {
                 assertThat(theirs.claim(1, NEVER)).isEqualTo(i);
             }

@@ -1,4 +1,4 @@
-package dev.biternet.server.cluster;
+package dev.biternet.common.testing;
 
 import java.io.IOException;
 import java.net.InetAddress;

@@ -1,0 +1,87 @@
+package dev.biternet.server.cluster;
+
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.server.files.FileVersion;
+import dev.biternet.server.files.SharedDigests;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.SetArgs;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Piece digests shared through Redis, by file version (name, size, modification time) and piece
+ * size: the first node to want them takes a lock and hashes, renewing the lock as it goes; the
+ * others wait for its digests instead of reading the file. A lock left by a dead node expires
+ * and the next waiter hashes. Redis unreachable: this node hashes for itself.
+ */
+public final class RedisDigests implements SharedDigests {
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.cluster");
+    private static final HexFormat HEX = HexFormat.of();
+    /** A hashing node's lock outlives its last renewal (each slice of the file renews it) by this. */
+    private static final Duration LOCK = Duration.ofSeconds(15);
+    /** Digests unread this long are dropped from the store. */
+    private static final Duration KEEP = Duration.ofDays(1);
+    private static final long POLL_MILLIS = 50;
+    private final ClusterStore store;
+
+    public RedisDigests(ClusterStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public Known load(FileVersion version, PieceLayout layout) {
+        String key = key(version, layout);
+        try {
+            while (true) {
+                Map<String, String> found = store.redis().hgetall(key);
+                if (found != null && found.containsKey("digests")) {
+                    store.redis().pexpire(key, KEEP.toMillis());
+                    return new Known(HEX.parseHex(found.get("digests")), HEX.parseHex(found.get("file_sha256")));
+                }
+                if ("OK".equals(store.redis().set(key + ":lock", store.node(), SetArgs.Builder.nx().px(LOCK.toMillis())))) {
+                    return null;
+                }
+                Thread.sleep(POLL_MILLIS);
+            }
+        } catch (RedisException e) {
+            LOG.warn("cannot read shared piece hashes of {} from the store, hashing here: {}", version.path().getFileName(),
+                    e.getMessage());
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    @Override
+    public void hashing(FileVersion version, PieceLayout layout) {
+        try {
+            store.redis().pexpire(key(version, layout) + ":lock", LOCK.toMillis());
+        } catch (RedisException e) {
+            // the others wait until the lock expires, then hash themselves
+        }
+    }
+
+    @Override
+    public void save(FileVersion version, PieceLayout layout, Known known) {
+        String key = key(version, layout);
+        try {
+            store.redis().hset(key, Map.of("digests", HEX.formatHex(known.digests()),
+                    "file_sha256", HEX.formatHex(known.fileSha256())));
+            store.redis().pexpire(key, KEEP.toMillis());
+            store.redis().del(key + ":lock");
+        } catch (RedisException e) {
+            LOG.warn("cannot share the piece hashes of {} through the store: {}", version.path().getFileName(), e.getMessage());
+        }
+    }
+
+    /** The file's name (not its directory: nodes may serve from different roots), size, mtime and piece size. */
+    private static String key(FileVersion version, PieceLayout layout) {
+        String id = version.path().getFileName() + "\0" + version.size() + "\0" + version.mtimeNanos() + "\0" + layout.pieceSize();
+        return "bn:hash:" + HEX.formatHex(dev.biternet.common.piece.Digests.sha256().digest(id.getBytes(StandardCharsets.UTF_8)));
+    }
+}
