@@ -15,17 +15,21 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * One address in front of several biternet-serve nodes, as a name with several addresses would
  * be: a connection from 127.0.0.k goes to node k-1 (modulo the count), so a download whose links
  * bind 127.0.0.1, .2 and .3 puts one link on each node; a node that refuses the connection (dead)
- * is skipped for the next. Counts the bytes each node sent.
+ * is skipped for the next. Counts the bytes each node sent and the connections from each client
+ * address to each node.
  */
 final class NodeProxy implements AutoCloseable {
     private final ServerSocket listener;
     private final List<InetSocketAddress> nodes;
     private final AtomicLongArray sent;
+    /** Connections from 127.0.0.k to node i, at k * nodes + i. */
+    private final AtomicLongArray connections;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
     NodeProxy(List<InetSocketAddress> nodes) throws IOException {
         this.nodes = nodes;
         this.sent = new AtomicLongArray(nodes.size());
+        this.connections = new AtomicLongArray(256 * nodes.size());
         this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread t = new Thread(this::accept, "node-proxy");
         t.setDaemon(true);
@@ -34,6 +38,20 @@ final class NodeProxy implements AutoCloseable {
 
     int port() {
         return listener.getLocalPort();
+    }
+
+    /** Connections made so far from 127.0.0.{@code k} to node {@code i}. */
+    long connections(int k, int i) {
+        return connections.get(k * nodes.size() + i);
+    }
+
+    /** Bytes all nodes sent so far. */
+    long sentTotal() {
+        long total = 0;
+        for (int i = 0; i < nodes.size(); i++) {
+            total += sent.get(i);
+        }
+        return total;
     }
 
     /** Bytes node {@code i} sent to clients so far. */
@@ -67,6 +85,7 @@ final class NodeProxy implements AutoCloseable {
             }
             sockets.add(client);
             sockets.add(server);
+            connections.incrementAndGet((from[3] & 0xff) * nodes.size() + node);
             pipe(client, server, -1);
             pipe(server, client, node);
         }

@@ -100,6 +100,9 @@ public final class BiternetServer implements AutoCloseable {
         ServedRoot root = new ServedRoot(config.root());
         this.transport = transport;
         this.cluster = config.cluster() == null ? null : ClusterStore.open(config.cluster());
+        if (cluster != null) {
+            LOG.info("cluster: node {}, sharing sessions through {}", cluster.node(), cluster.where());
+        }
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache(),
                 cluster == null ? null : new RedisDigests(cluster));
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,

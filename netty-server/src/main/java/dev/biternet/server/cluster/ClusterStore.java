@@ -47,6 +47,8 @@ public final class ClusterStore implements AutoCloseable {
     private final StatefulRedisConnection<String, String> connection;
     private final RedisCommands<String, String> redis;
     private final String node;
+    /** The store's host and port, for messages (never the password). */
+    private final String where;
     private final Duration lease;
     private final String script;
     private final String scriptSha;
@@ -68,7 +70,7 @@ public final class ClusterStore implements AutoCloseable {
         try {
             return new ClusterStore(parsed, DEFAULT_LEASE);
         } catch (RedisException e) {
-            throw new IOException("cannot reach the cluster store at " + parsed.getHost() + ":" + parsed.getPort() + ": "
+            throw new IOException("--cluster: cannot reach the store at " + parsed.getHost() + ":" + parsed.getPort() + ": "
                     + causes(e));
         }
     }
@@ -93,6 +95,7 @@ public final class ClusterStore implements AutoCloseable {
     private ClusterStore(RedisURI uri, Duration lease) {
         this.lease = lease;
         this.node = nodeId();
+        this.where = uri.getHost() + ":" + uri.getPort() + (uri.isSsl() ? " (TLS)" : "");
         this.script = loadScript();
         this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
         uri.setTimeout(COMMAND_TIMEOUT);
@@ -124,6 +127,11 @@ public final class ClusterStore implements AutoCloseable {
     /** This node's id in the store: random, so a restarted node never inherits a dead one's claims. */
     public String node() {
         return node;
+    }
+
+    /** The store's host and port. */
+    public String where() {
+        return where;
     }
 
     public Duration lease() {
