@@ -101,6 +101,7 @@ public final class BiternetServer implements AutoCloseable {
         this.transport = transport;
         this.cluster = config.cluster() == null ? null : ClusterStore.open(config.cluster());
         if (cluster != null) {
+            cluster.meter(metrics::stored);
             LOG.info("cluster: node {}, sharing sessions through {}", cluster.node(), cluster.where());
         }
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache(),

@@ -11,6 +11,8 @@ import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
+import io.lettuce.core.resource.Delay;
+import dev.biternet.server.session.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -53,6 +55,17 @@ public final class ClusterStore implements AutoCloseable {
     private final String script;
     private final String scriptSha;
     private final Set<RedisPieceAllocator> held = ConcurrentHashMap.newKeySet();
+    private volatile Meter meter = Meter.NONE;
+    /** The last renewal failed (logged once per outage); renewer thread only. */
+    private boolean renewFailing;
+
+    /** Told of every command: how long it took and whether it succeeded (metrics). */
+    @FunctionalInterface
+    public interface Meter {
+        Meter NONE = (nanos, ok) -> { };
+
+        void stored(long nanos, boolean ok);
+    }
     private final ScheduledExecutorService renewer;
 
     /**
@@ -97,7 +110,10 @@ public final class ClusterStore implements AutoCloseable {
         this.node = nodeId();
         this.where = uri.getHost() + ":" + uri.getPort() + (uri.isSsl() ? " (TLS)" : "");
         this.script = loadScript();
-        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        // Reconnect soon after the store is back: until then this node opens no session.
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
+                .reconnectDelay(Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(2), 2, TimeUnit.MILLISECONDS))
+                .build();
         uri.setTimeout(COMMAND_TIMEOUT);
         this.client = RedisClient.create(resources, uri);
         // Commands fail at once while Redis is unreachable instead of queueing for its return:
@@ -138,6 +154,10 @@ public final class ClusterStore implements AutoCloseable {
         return lease;
     }
 
+    public void meter(Meter meter) {
+        this.meter = meter;
+    }
+
     /** Runs the allocator script's {@code op} on {@code keys} for this node's {@code link}. */
     List<Object> allocator(String[] keys, String op, int link, String... args) {
         String[] argv = new String[3 + args.length];
@@ -145,16 +165,36 @@ public final class ClusterStore implements AutoCloseable {
         argv[1] = node;
         argv[2] = Integer.toString(link);
         System.arraycopy(args, 0, argv, 3, args.length);
-        try {
-            return redis.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);
-        } catch (RedisNoScriptException e) {
-            // Redis restarted (or flushed its scripts): EVAL loads it again.
-            return redis.eval(script, ScriptOutputType.MULTI, keys, argv);
-        }
+        return call(r -> {
+            try {
+                return r.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);
+            } catch (RedisNoScriptException e) {
+                // Redis restarted (or flushed its scripts): EVAL loads it again.
+                return r.eval(script, ScriptOutputType.MULTI, keys, argv);
+            }
+        });
     }
 
-    RedisCommands<String, String> redis() {
-        return redis;
+    /**
+     * Runs one store operation, timed for the metrics; a failure is a {@link StoreException}
+     * naming the store, {@linkplain StoreException#lost() lost} if the session's state is gone.
+     */
+    <T> T call(java.util.function.Function<RedisCommands<String, String>, T> operation) {
+        long start = System.nanoTime();
+        try {
+            T result = operation.apply(redis);
+            meter.stored(System.nanoTime() - start, true);
+            return result;
+        } catch (RedisException e) {
+            meter.stored(System.nanoTime() - start, false);
+            String message = String.valueOf(e.getMessage());
+            if (message.contains("BN_GONE")) {
+                throw new StoreException("the session's state is gone from the cluster's store (it restarted or the"
+                        + " state expired); open the download again", true, e);
+            }
+            throw new StoreException("the cluster's store at " + where + " is unreachable (" + message
+                    + "); try again later", false, e);
+        }
     }
 
     void hold(RedisPieceAllocator allocator) {
@@ -170,8 +210,19 @@ public final class ClusterStore implements AutoCloseable {
         for (RedisPieceAllocator a : held) {
             try {
                 a.renew();
-            } catch (RedisException e) {
-                LOG.warn("cannot renew the lease of session {} in the store: {}", a.name(), e.getMessage());
+                if (renewFailing) {
+                    renewFailing = false;
+                    LOG.info("cluster: the store at {} answers again", where);
+                }
+            } catch (StoreException e) {
+                if (e.lost()) {
+                    held.remove(a); // its sessions are closed as they notice; nothing left to renew
+                    continue;
+                }
+                if (!renewFailing) {
+                    renewFailing = true;
+                    LOG.warn("cluster: cannot renew this node's leases: {}", e.getMessage());
+                }
             }
         }
     }

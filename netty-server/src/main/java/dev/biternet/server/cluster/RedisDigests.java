@@ -3,7 +3,7 @@ package dev.biternet.server.cluster;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.server.files.FileVersion;
 import dev.biternet.server.files.SharedDigests;
-import io.lettuce.core.RedisException;
+import dev.biternet.server.session.StoreException;
 import io.lettuce.core.SetArgs;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -37,17 +37,17 @@ public final class RedisDigests implements SharedDigests {
         String key = key(version, layout);
         try {
             while (true) {
-                Map<String, String> found = store.redis().hgetall(key);
+                Map<String, String> found = store.call(r -> r.hgetall(key));
                 if (found != null && found.containsKey("digests")) {
-                    store.redis().pexpire(key, KEEP.toMillis());
+                    store.call(r -> r.pexpire(key, KEEP.toMillis()));
                     return new Known(HEX.parseHex(found.get("digests")), HEX.parseHex(found.get("file_sha256")));
                 }
-                if ("OK".equals(store.redis().set(key + ":lock", store.node(), SetArgs.Builder.nx().px(LOCK.toMillis())))) {
+                if ("OK".equals(store.call(r -> r.set(key + ":lock", store.node(), SetArgs.Builder.nx().px(LOCK.toMillis()))))) {
                     return null;
                 }
                 Thread.sleep(POLL_MILLIS);
             }
-        } catch (RedisException e) {
+        } catch (StoreException e) {
             LOG.warn("cannot read shared piece hashes of {} from the store, hashing here: {}", version.path().getFileName(),
                     e.getMessage());
             return null;
@@ -60,8 +60,8 @@ public final class RedisDigests implements SharedDigests {
     @Override
     public void hashing(FileVersion version, PieceLayout layout) {
         try {
-            store.redis().pexpire(key(version, layout) + ":lock", LOCK.toMillis());
-        } catch (RedisException e) {
+            store.call(r -> r.pexpire(key(version, layout) + ":lock", LOCK.toMillis()));
+        } catch (StoreException e) {
             // the others wait until the lock expires, then hash themselves
         }
     }
@@ -70,11 +70,12 @@ public final class RedisDigests implements SharedDigests {
     public void save(FileVersion version, PieceLayout layout, Known known) {
         String key = key(version, layout);
         try {
-            store.redis().hset(key, Map.of("digests", HEX.formatHex(known.digests()),
-                    "file_sha256", HEX.formatHex(known.fileSha256())));
-            store.redis().pexpire(key, KEEP.toMillis());
-            store.redis().del(key + ":lock");
-        } catch (RedisException e) {
+            store.call(r -> {
+                r.hset(key, Map.of("digests", HEX.formatHex(known.digests()), "file_sha256", HEX.formatHex(known.fileSha256())));
+                r.pexpire(key, KEEP.toMillis());
+                return r.del(key + ":lock");
+            });
+        } catch (StoreException e) {
             LOG.warn("cannot share the piece hashes of {} through the store: {}", version.path().getFileName(), e.getMessage());
         }
     }

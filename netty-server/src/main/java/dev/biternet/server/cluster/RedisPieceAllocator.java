@@ -1,6 +1,7 @@
 package dev.biternet.server.cluster;
 
 import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.StoreException;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,6 +37,8 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
      */
     private volatile int available;
     private volatile Counts counts;
+    /** The store no longer has this session's state. */
+    private volatile boolean lost;
 
     /** What the store said last, and when. */
     private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) { }
@@ -129,7 +132,7 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
 
     /** Reads which pieces are done from the store (once, at open or resume: a byte a piece). */
     private void learnDone() {
-        String st = store.redis().get(keys[0]);
+        String st = store.call(r -> r.get(keys[0]));
         if (st == null) {
             return;
         }
@@ -169,7 +172,7 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
         if (!c.endgame && c.duplicates == 0) {
             return false;
         }
-        String b = store.redis().getrange(keys[0], index, index);
+        String b = store.call(r -> r.getrange(keys[0], index, index));
         if (b != null && !b.isEmpty() && b.charAt(0) == 2) {
             synchronized (done) {
                 done.set(index);
@@ -225,18 +228,43 @@ public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable 
         return fresh(FRESH_NANOS);
     }
 
+    /**
+     * The counts, refreshed if older than {@code maxAgeNanos}; while the store cannot be asked,
+     * the last known (claims and completions are where its failure shows).
+     */
     private Counts fresh(long maxAgeNanos) {
         Counts c = counts;
         if (System.nanoTime() - c.atNanos > maxAgeNanos) {
-            run("stats", 0);
+            try {
+                run("stats", 0);
+            } catch (StoreException e) {
+                return c;
+            }
             c = counts;
         }
         return c;
     }
 
+    @Override
+    public boolean lost() {
+        return lost;
+    }
+
     private List<Object> run(String op, int link, String... args) {
-        List<Object> r = store.allocator(keys, op, link, args);
+        List<Object> r;
+        try {
+            r = store.allocator(keys, op, link, args);
+        } catch (StoreException e) {
+            if (e.lost()) {
+                lost = true;
+            }
+            throw e;
+        }
         counts = new Counts(asInt(r.get(3)), asInt(r.get(4)), asLong(r.get(5)), asInt(r.get(6)) == 1, System.nanoTime());
+        int expired = asInt(r.get(2));
+        if (expired > 0) {
+            listener.leaseExpired(expired);
+        }
         return r;
     }
 

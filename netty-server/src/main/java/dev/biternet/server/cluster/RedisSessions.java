@@ -31,10 +31,12 @@ public final class RedisSessions implements SharedSessions {
     @Override
     public void publish(Shared s) {
         String key = RedisPieceAllocator.key(HEX.formatHex(s.id().bytes().toByteArray()), RECORD);
-        store.redis().hset(key, Map.of("path", s.path(), "secret", HEX.formatHex(s.secret().toByteArray()),
-                "size", Long.toString(s.size()), "mtime", Long.toString(s.mtimeNanos()),
-                "piece_size", Integer.toString(s.pieceSize()), "tag", Long.toString(s.tag())));
-        store.redis().pexpire(key, ClusterStore.SESSION_TTL.toMillis());
+        store.call(r -> {
+            r.hset(key, Map.of("path", s.path(), "secret", HEX.formatHex(s.secret().toByteArray()),
+                    "size", Long.toString(s.size()), "mtime", Long.toString(s.mtimeNanos()),
+                    "piece_size", Integer.toString(s.pieceSize()), "tag", Long.toString(s.tag())));
+            return r.pexpire(key, ClusterStore.SESSION_TTL.toMillis());
+        });
     }
 
     @Override
@@ -42,7 +44,7 @@ public final class RedisSessions implements SharedSessions {
         if (id.size() != SessionId.BYTES) {
             return null;
         }
-        Map<String, String> r = store.redis().hgetall(RedisPieceAllocator.key(HEX.formatHex(id.toByteArray()), RECORD));
+        Map<String, String> r = store.call(c -> c.hgetall(RedisPieceAllocator.key(HEX.formatHex(id.toByteArray()), RECORD)));
         if (r == null || r.isEmpty()) {
             return null;
         }
@@ -53,7 +55,7 @@ public final class RedisSessions implements SharedSessions {
 
     @Override
     public ByteString joined(ByteString joinKey) {
-        String id = store.redis().get(joinKey(joinKey));
+        String id = store.call(r -> r.get(joinKey(joinKey)));
         return id == null ? null : ByteString.copyFrom(HEX.parseHex(id));
     }
 
@@ -61,7 +63,7 @@ public final class RedisSessions implements SharedSessions {
     public ByteString join(ByteString joinKey, ByteString id) {
         String key = joinKey(joinKey);
         String mine = HEX.formatHex(id.toByteArray());
-        if ("OK".equals(store.redis().set(key, mine, SetArgs.Builder.nx().px(ClusterStore.SESSION_TTL.toMillis())))) {
+        if ("OK".equals(store.call(r -> r.set(key, mine, SetArgs.Builder.nx().px(ClusterStore.SESSION_TTL.toMillis()))))) {
             return id;
         }
         ByteString winner = joined(joinKey);

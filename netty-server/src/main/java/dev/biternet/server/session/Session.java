@@ -321,7 +321,11 @@ public final class Session implements AutoCloseable {
 
     public void detach(int linkId) {
         if (links.remove(linkId) != null) {
-            allocator.releaseAll(linkId);
+            try {
+                allocator.releaseAll(linkId);
+            } catch (StoreException e) {
+                // unreachable: this node's claims go back to the pool when its lease ends
+            }
             lastDetach = System.nanoTime();
             wakeAll();
         }

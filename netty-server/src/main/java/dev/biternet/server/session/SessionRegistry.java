@@ -147,7 +147,7 @@ public final class SessionRegistry implements AutoCloseable {
         // The links of one client open at once: the first opens, the others find its session.
         synchronized (joinLocks[Math.floorMod(key.hashCode(), joinLocks.length)]) {
             Session joined = joins.get(key);
-            if (joined != null && sessions.get(joined.id().bytes()) == joined) {
+            if (joined != null && live(joined.id().bytes()) == joined) {
                 if (!joined.path().equals(request.getPath())) {
                     throw new RequestException(Error.Code.BAD_STATE, "this join key names a session for another file");
                 }
@@ -191,7 +191,7 @@ public final class SessionRegistry implements AutoCloseable {
      */
     private Session adopt(ByteString id, String path, SocketAddress client) throws RequestException {
         synchronized (joinLocks[Math.floorMod(id.hashCode(), joinLocks.length)]) {
-            Session here = sessions.get(id);
+            Session here = live(id);
             if (here != null) {
                 return here;
             }
@@ -345,15 +345,30 @@ public final class SessionRegistry implements AutoCloseable {
 
     /** The session {@code id}: this node's, or (in a cluster) another node's, served here from now on. */
     public Session get(ByteString id, SocketAddress client) throws RequestException {
-        Session s = sessions.get(id);
+        Session s = live(id);
         if (s == null && shared != null) {
             return adopt(id, null, client);
         }
         return get(id);
     }
 
-    public Session get(ByteString id) throws RequestException {
+    /**
+     * The open session {@code id}, or null; a session whose shared state is gone (the cluster's
+     * store restarted empty) is closed and forgotten here, so the client opens it anew.
+     */
+    private Session live(ByteString id) {
         Session s = sessions.get(id);
+        if (s != null && s.allocator().lost()) {
+            if (sessions.remove(id, s)) {
+                closeSession(s, "lost");
+            }
+            return null;
+        }
+        return s;
+    }
+
+    public Session get(ByteString id) throws RequestException {
+        Session s = live(id);
         if (s == null) {
             throw new RequestException(Error.Code.UNKNOWN_SESSION, "unknown or expired session");
         }
@@ -387,6 +402,9 @@ public final class SessionRegistry implements AutoCloseable {
     public void reap() {
         long unattached = Math.min(idleTimeoutNanos, UNATTACHED_NANOS);
         for (Session s : sessions.values()) {
+            if (live(s.id().bytes()) == null) {
+                continue;
+            }
             long idle = s.idleNanos();
             long timeout = s.linksEverAttached() == 0 ? unattached : idleTimeoutNanos;
             if (idle >= 0 && (idle > timeout || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
@@ -451,8 +469,8 @@ public final class SessionRegistry implements AutoCloseable {
     /**
      * Closes a session and logs its one line: {@code result} is {@code complete} (every piece
      * verified), {@code abandoned} (no link for the idle timeout with pieces left), {@code
-     * shutdown} (the server stopped first) or {@code failed} (the file changed or became
-     * unreadable while it was hashed).
+     * shutdown} (the server stopped first), {@code failed} (the file changed or became
+     * unreadable while it was hashed) or {@code lost} (its state in the cluster's store is gone).
      */
     private void closeSession(Session s, String result) {
         releaseSlots(s.client());

@@ -200,7 +200,7 @@ elseif op == 'renew' then
   local nowms = math.floor(now_us() / 1000)
   redis.call('ZADD', nodes, nowms + tonumber(ARGV[4]), me)
   for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[5]) end
-  return reply(expire(me, nowms), 0, 0)
+  return reply(0, 0, expire(me, nowms))
 elseif op == 'stats' then
   return reply(0, 0, 0)
 end

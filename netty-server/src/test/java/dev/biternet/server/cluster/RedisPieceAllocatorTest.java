@@ -130,7 +130,13 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
             ClusterStore dying = ClusterStore.connect(redis.uri(), lease);
-            RedisPieceAllocator mine = new RedisPieceAllocator(alive, "lease", 10, PieceAllocator.Listener.NONE);
+            java.util.concurrent.atomic.AtomicInteger expired = new java.util.concurrent.atomic.AtomicInteger();
+            RedisPieceAllocator mine = new RedisPieceAllocator(alive, "lease", 10, new PieceAllocator.Listener() {
+                @Override
+                public void leaseExpired(int holds) {
+                    expired.addAndGet(holds);
+                }
+            });
             RedisPieceAllocator theirs = new RedisPieceAllocator(dying, "lease", 10, PieceAllocator.Listener.NONE);
             mine.setAvailable(10);
             theirs.setAvailable(10);
@@ -151,6 +157,7 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
                 back.add(p);
             }
             assertThat(back).as("its unfinished pieces, lowest first").containsExactly(0, 2, 3);
+            assertThat(expired).as("claims counted as expired (metrics)").hasValue(3);
             assertThat(mine.remaining()).isEqualTo(9);
         }
     }
