@@ -2,14 +2,9 @@ package dev.biternet.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.biternet.common.testing.RedisServer;
-import dev.biternet.server.BiternetServer;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,58 +17,34 @@ class ClusterDownloadTest {
     Path root;
     @TempDir
     Path downloads;
-    private RedisServer redis;
-    private final List<BiternetServer> nodes = new ArrayList<>();
-    private NodeProxy proxy;
-
-    @BeforeEach
-    void start() throws Exception {
-        redis = new RedisServer();
-    }
+    private InProcessCluster cluster;
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            if (proxy != null) {
-                proxy.close();
-            }
-            nodes.forEach(BiternetServer::close);
-        } finally {
-            redis.close();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
-    private void startNodes(int count) throws Exception {
-        startNodes(java.util.Collections.nCopies(count, root));
-    }
-
-    /** A node serving each of {@code roots}, in order. */
     private void startNodes(List<Path> roots) throws Exception {
-        List<InetSocketAddress> addresses = new ArrayList<>();
-        for (Path dir : roots) {
-            BiternetServer node = BiternetServer.start(BiternetServer.Config.of(dir, "127.0.0.1", 0)
-                    .withPieceSize(256 << 10).withCluster(redis.uri()));
-            nodes.add(node);
-            addresses.add(node.address());
-        }
-        proxy = new NodeProxy(addresses);
+        cluster = new InProcessCluster(roots, 256 << 10);
     }
 
     @Test
     void threeLinksOnThreeNodesDownloadOneFile() throws Exception {
         Path source = Fixtures.randomFile(root, "shared.bin", 24L << 20, 20);
-        startNodes(3);
+        startNodes(java.util.Collections.nCopies(3, root));
         Path out = downloads.resolve("shared.bin");
 
         Fixtures.Run run = Fixtures.get("--iface", "127.0.0.1", "--iface", "127.0.0.2", "--iface", "127.0.0.3",
-                "-o", out.toString(), "biternet://127.0.0.1:" + proxy.port() + "/shared.bin");
+                "-o", out.toString(), cluster.url("shared.bin"));
 
         assertThat(run.exitCode()).as(run.err()).isZero();
         Fixtures.assertSameBytes(source, out);
         long total = 0;
         for (int i = 0; i < 3; i++) {
-            assertThat(proxy.sent(i)).as("bytes node %d sent", i).isGreaterThan(256 << 10);
-            total += proxy.sent(i);
+            assertThat(cluster.proxy.sent(i)).as("bytes node %d sent", i).isGreaterThan(256 << 10);
+            total += cluster.proxy.sent(i);
         }
         assertThat(total).as("bytes the nodes sent together: one session, each piece sent about once")
                 .isLessThan((24L << 20) * 11 / 10);
@@ -88,14 +59,14 @@ class ClusterDownloadTest {
         startNodes(List.of(root, otherRoot));
         Path first = downloads.resolve("first.bin");
         Fixtures.Run alone = Fixtures.get("--iface", "127.0.0.1", "-o", first.toString(),
-                "biternet://127.0.0.1:" + proxy.port() + "/shared.bin");
+                cluster.url("shared.bin"));
         assertThat(alone.exitCode()).as("node 0 alone: " + alone.err()).isZero();
         Fixtures.assertSameBytes(source, first);
         Path out = downloads.resolve("shared.bin");
 
         // Node 0 hashed the file for the cluster: node 1 finds its own copy differs.
         Fixtures.Run run = Fixtures.get("--iface", "127.0.0.1", "--iface", "127.0.0.2",
-                "-o", out.toString(), "biternet://127.0.0.1:" + proxy.port() + "/shared.bin");
+                "-o", out.toString(), cluster.url("shared.bin"));
 
         assertThat(run.exitCode()).as(run.out()).isNotZero();
         assertThat(run.err()).contains("copy differs from the one the cluster hashed");

@@ -3,11 +3,8 @@ package dev.biternet.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.biternet.common.testing.RedisServer;
-import dev.biternet.server.BiternetServer;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -27,35 +24,24 @@ class ClusterStoreOutageTest {
     Path root;
     @TempDir
     Path downloads;
+    private InProcessCluster cluster;
     private RedisServer redis;
-    private final List<BiternetServer> nodes = new ArrayList<>();
     private NodeProxy proxy;
 
     @BeforeEach
     void start() throws Exception {
-        redis = new RedisServer();
-        List<InetSocketAddress> addresses = new ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            BiternetServer node = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0)
-                    .withPieceSize(PIECE).withCluster(redis.uri()));
-            nodes.add(node);
-            addresses.add(node.address());
-        }
-        proxy = new NodeProxy(addresses);
+        cluster = new InProcessCluster(List.of(root, root), PIECE);
+        redis = cluster.redis;
+        proxy = cluster.proxy;
     }
 
     @AfterEach
     void stop() throws Exception {
-        try {
-            proxy.close();
-            nodes.forEach(BiternetServer::close);
-        } finally {
-            redis.close();
-        }
+        cluster.close();
     }
 
     private String url(String name) {
-        return "biternet://127.0.0.1:" + proxy.port() + "/" + name;
+        return cluster.url(name);
     }
 
     @Test
@@ -69,7 +55,7 @@ class ClusterStoreOutageTest {
         assertThat(down.exitCode()).as(down.out()).isNotZero();
         assertThat(down.err()).contains("the cluster's store at 127.0.0.1:" + redis.port() + " is unreachable");
         assertThat(downloads.resolve("down.bin")).doesNotExist();
-        assertThat(nodes.get(0).metrics().scrape()).containsPattern(
+        assertThat(cluster.nodes.get(0).metrics().scrape()).containsPattern(
                 "biternet_cluster_store_seconds_count\\{result=\"error\"\\} [1-9]");
 
         redis.start();
