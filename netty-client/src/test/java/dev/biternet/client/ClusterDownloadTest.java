@@ -64,8 +64,9 @@ class ClusterDownloadTest {
         Fixtures.assertSameBytes(source, first);
         Path out = downloads.resolve("shared.bin");
 
-        // Node 0 hashed the file for the cluster: node 1 finds its own copy differs.
-        Fixtures.Run run = Fixtures.get("--iface", "127.0.0.1", "--iface", "127.0.0.2",
+        // Node 0 hashed the file for the cluster: node 1 finds its own copy differs. The link on
+        // node 0 is paced so that the download is still running when node 1 refuses.
+        Fixtures.Run run = Fixtures.get("--iface", "127.0.0.1:rate=2M", "--iface", "127.0.0.2",
                 "-o", out.toString(), cluster.url("shared.bin"));
 
         assertThat(run.exitCode()).as(run.out()).isNotZero();

@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * <p>The counts (remaining, in flight, endgame) are those of this node's latest answer from the
  * store, at most {@link #FRESH_NANOS} old ({@link #remaining()} 5 ms); pieces known done stay known.
  */
-public final class RedisPieceAllocator implements PieceAllocator, AutoCloseable {
+public final class RedisPieceAllocator implements PieceAllocator {
     /** The holder link an endgame policy is told of for a piece held by another node. */
     public static final int REMOTE_LINK = -1;
     private static final long FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);

@@ -110,4 +110,7 @@ public interface PieceAllocator {
     default boolean lost() {
         return false;
     }
+
+    /** The session is closed on this node: what the allocator holds beyond memory goes (a cluster's lease). */
+    default void close() { }
 }

@@ -66,7 +66,7 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * @param allocator the session's own (it closes it if closeable)
+     * @param allocator the session's own (it closes it)
      * @param versionTag the version tag the client is given: this file version's, or on another
      *                   node of a cluster the one the opening node gave
      */
@@ -92,7 +92,12 @@ public final class Session implements AutoCloseable {
             this.hashesCompleteAtOpen = hashes.complete();
             this.forwarded = hashes.published();
             this.rootForwarded = hashesCompleteAtOpen;
-            allocator.setAvailable(forwarded);
+            try {
+                allocator.setAvailable(forwarded);
+            } catch (StoreException e) {
+                hashes.unlisten(onPublished); // never opened: the hasher need not go on for it
+                throw e;
+            }
         }
     }
 
@@ -388,13 +393,7 @@ public final class Session implements AutoCloseable {
     @Override
     public void close() {
         hashes.unlisten(onPublished);
-        if (allocator instanceof AutoCloseable closeable) {
-            try {
-                closeable.close();
-            } catch (Exception e) {
-                // the allocator's own failures are its to report
-            }
-        }
+        allocator.close();
         try {
             file.close();
         } catch (IOException ignored) {

@@ -322,11 +322,17 @@ public final class SessionRegistry implements AutoCloseable {
                 long tag = adopt != null ? adopt.tag() : version.tag();
                 PieceAllocator allocator = shared != null ? shared.allocator(id, layout.pieceCount(), metrics)
                         : new LocalPieceAllocator(layout.pieceCount(), metrics);
-                if (shared != null && adopt == null) {
-                    shared.publish(new SharedSessions.Shared(id, secret, path, version.size(), version.mtimeNanos(),
-                            layout.pieceSize(), tag));
+                Session session;
+                try {
+                    if (shared != null && adopt == null) {
+                        shared.publish(new SharedSessions.Shared(id, secret, path, version.size(), version.mtimeNanos(),
+                                layout.pieceSize(), tag));
+                    }
+                    session = new Session(id, secret, hashes, channel, path, client, metrics, allocator, tag);
+                } catch (RuntimeException e) {
+                    allocator.close(); // a cluster's: no lease renewed for a session never opened
+                    throw e;
                 }
-                Session session = new Session(id, secret, hashes, channel, path, client, metrics, allocator, tag);
                 channel = null;
                 if (request != null) {
                     session.markHave(request);
