@@ -77,8 +77,10 @@ public final class ClusterStore implements AutoCloseable {
         try {
             parsed = RedisURI.create(uri);
         } catch (IllegalArgumentException e) {
-            throw new IOException("--cluster " + uri.replaceAll("//[^@/]*@", "//***@") + ": not a Redis URI (" + e.getMessage()
-                    + "); use redis://HOST:PORT[/DB] or rediss://");
+            // Lettuce's message quotes the URI, password and all: only the masked form is shown.
+            String masked = uri.replaceAll("//[^@/]*@", "//***@");
+            throw new IOException("--cluster " + masked + ": not a Redis URI (" + String.valueOf(e.getMessage()).replace(uri, masked)
+                    + "); use redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://");
         }
         try {
             return new ClusterStore(parsed, DEFAULT_LEASE);
