@@ -105,7 +105,7 @@ public final class BiternetServer implements AutoCloseable {
             LOG.info("cluster: node {}, sharing sessions through {}", cluster.node(), cluster.where());
         }
         this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache(),
-                cluster == null ? null : new RedisDigests(cluster));
+                cluster == null ? null : new RedisDigests(cluster, root.path()));
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
                 config.access().limits(), metrics, cluster == null ? null : new RedisSessions(cluster));
         this.boss = transport.newGroup(1);

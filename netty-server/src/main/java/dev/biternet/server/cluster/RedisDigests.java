@@ -6,6 +6,7 @@ import dev.biternet.server.files.SharedDigests;
 import dev.biternet.server.session.StoreException;
 import io.lettuce.core.SetArgs;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Map;
@@ -13,8 +14,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Piece digests shared through Redis, by file version (name, size, modification time) and piece
- * size: the first node to want them takes a lock and hashes, renewing the lock as it goes; the
+ * Piece digests shared through Redis, by file version (path below the served root, size,
+ * modification time) and piece size: the first node to want them takes a lock and hashes, renewing the lock as it goes; the
  * others wait for its digests instead of reading the file. A lock left by a dead node expires
  * and the next waiter hashes. Redis unreachable: this node hashes for itself.
  */
@@ -27,9 +28,12 @@ public final class RedisDigests implements SharedDigests {
     private static final Duration KEEP = Duration.ofDays(1);
     private static final long POLL_MILLIS = 50;
     private final ClusterStore store;
+    private final Path root;
 
-    public RedisDigests(ClusterStore store) {
+    /** @param root the served root's real path: files are named below it, as clients name them */
+    public RedisDigests(ClusterStore store, Path root) {
         this.store = store;
+        this.root = root;
     }
 
     @Override
@@ -80,9 +84,13 @@ public final class RedisDigests implements SharedDigests {
         }
     }
 
-    /** The file's name (not its directory: nodes may serve from different roots), size, mtime and piece size. */
-    private static String key(FileVersion version, PieceLayout layout) {
-        String id = version.path().getFileName() + "\0" + version.size() + "\0" + version.mtimeNanos() + "\0" + layout.pieceSize();
+    /**
+     * The file's path below the root (nodes may serve the same tree from different places; two
+     * files of one name in different directories stay apart), size, mtime and piece size.
+     */
+    private String key(FileVersion version, PieceLayout layout) {
+        Path path = version.path().startsWith(root) ? root.relativize(version.path()) : version.path();
+        String id = path + "\0" + version.size() + "\0" + version.mtimeNanos() + "\0" + layout.pieceSize();
         return "bn:hash:" + HEX.formatHex(dev.biternet.common.piece.Digests.sha256().digest(id.getBytes(StandardCharsets.UTF_8)));
     }
 }

@@ -55,7 +55,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
         this.leaseMillis = Long.toString(store.lease().toMillis());
         this.keys = new String[] {key(name, "st"), key(name, "m"), key(name, "rel"), key(name, "fl"), key(name, "h"),
                 key(name, "nodes"), key(name, RedisSessions.RECORD)};
-        List<Object> r = run("init", 0, Integer.toString(pieceCount));
+        List<Object> r = run("init", 0, Integer.toString(pieceCount), Long.toString(ClusterStore.SESSION_TTL.toMillis()));
         int n = pieceCount - asInt(r.get(3));
         if (n > 0) {
             learnDone();

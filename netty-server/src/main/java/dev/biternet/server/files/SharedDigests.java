@@ -13,7 +13,7 @@ public interface SharedDigests {
     record Known(byte[] digests, byte[] fileSha256) { }
 
     /**
-     * The digests of {@code version} (by name, size and modification time) cut into
+     * The digests of {@code version} (by path, size and modification time) cut into
      * {@code layout}'s pieces, if a node published them; waits while another node is hashing
      * them. Null: none is, and this node is now the one hashing (it calls {@link #hashing}
      * as it goes and {@link #save} at the end).

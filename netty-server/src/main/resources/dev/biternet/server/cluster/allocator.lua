@@ -3,7 +3,7 @@
 -- arguments. docs/DESIGN.md "(issue 20)" has the why. KEYS, the same for every operation:
 --   1 st     string, one byte a piece: 0 unclaimed, 1 claimed, 2 done
 --   2 m      hash: n (pieces), av (claimable), cur (next never-claimed), rem (not done),
---            dup (endgame copies), seq (claim order)
+--            dup (endgame copies), seq (claim order), ttl (ms every key lives unrenewed)
 --   3 rel    zset of released pieces, score = index (lowest first)
 --   4 fl     zset of in-flight pieces, score = seq of the first claim (oldest first)
 --   5 h      hash: in-flight piece -> "<first claim, us> <holder> [<holder>]"; holder = node:link
@@ -83,8 +83,12 @@ end
 
 -- the reply of every operation: {result, kind, expired, remaining, in flight, copies, endgame, extra...}
 local function reply(result, kind, expired, extra)
-  local mm = redis.call('HMGET', m, 'n', 'av', 'cur', 'rem', 'dup')
+  local mm = redis.call('HMGET', m, 'n', 'av', 'cur', 'rem', 'dup', 'ttl')
   if not mm[1] then return redis.error_reply('BN_GONE session state expired') end
+  -- a key emptied is deleted and made again without an expiry: give it the session's
+  for i = 1, 6 do
+    if redis.call('PTTL', KEYS[i]) == -1 then redis.call('PEXPIRE', KEYS[i], mm[6]) end
+  end
   local n, av, cur, rem = tonumber(mm[1]), tonumber(mm[2]), tonumber(mm[3]), tonumber(mm[4])
   local endgame = 0
   if av == n and cur >= n and rem > 0 and redis.call('ZCARD', rel) == 0 then endgame = 1 end
@@ -102,7 +106,9 @@ if op == 'init' then
   -- a new session's state; a node joining an existing one finds it as it is
   local n = tonumber(ARGV[4])
   if redis.call('HSETNX', m, 'n', n) == 1 then
-    redis.call('HSET', m, 'av', 0, 'cur', 0, 'rem', n, 'dup', 0, 'seq', 0)
+    -- ttl (ARGV[5]): every key expires that long after it was made or last renewed, so a
+    -- node that dies before its first renewal leaves nothing behind for ever
+    redis.call('HSET', m, 'av', 0, 'cur', 0, 'rem', n, 'dup', 0, 'seq', 0, 'ttl', ARGV[5])
     if n > 0 then redis.call('SETRANGE', st, n - 1, string.char(0)) end
   end
   return reply(0, 0, 0)

@@ -107,6 +107,19 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void aSessionsStateExpiresEvenIfItsNodeDiesBeforeRenewingIt() {
+        new RedisPieceAllocator(store, "ttl", 8, PieceAllocator.Listener.NONE).claim(1, NEVER);
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.uri());
+        try (var c = client.connect()) {
+            for (String key : c.sync().keys("bn:{ttl}:*")) {
+                assertThat(c.sync().pttl(key)).as("time to live of %s", key).isPositive();
+            }
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
     void aNodeClaimsOnlyPiecesWhoseDigestsItHas() throws Exception {
         try (ClusterStore other = ClusterStore.connect(redis.uri())) {
             RedisPieceAllocator hashed = new RedisPieceAllocator(store, "digests", 6, PieceAllocator.Listener.NONE);
