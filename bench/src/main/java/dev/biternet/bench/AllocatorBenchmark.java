@@ -58,14 +58,19 @@ public class AllocatorBenchmark extends BenchBase {
     }
 
     private static int claimAndComplete(Shared shared, Link link) {
+        return claimAndComplete(shared.allocator, link.id);
+    }
+
+    /** A claim and a complete on the allocator in {@code allocator}, replaced by a fresh one when it runs out. */
+    static int claimAndComplete(AtomicReference<PieceAllocator> allocator, int linkId) {
         while (true) {
-            PieceAllocator a = shared.allocator.get();
-            int index = a.claim(link.id, Long.MAX_VALUE);
+            PieceAllocator a = allocator.get();
+            int index = a.claim(linkId, Long.MAX_VALUE);
             if (index != PieceAllocator.NONE) {
                 a.complete(index);
                 return index;
             }
-            shared.allocator.compareAndSet(a, Shared.fresh());
+            allocator.compareAndSet(a, Shared.fresh());
         }
     }
 

@@ -1,22 +1,17 @@
 package dev.biternet.client;
 
-import static dev.biternet.common.cli.Causes.rootMessage;
-
-import dev.biternet.client.link.Backoff;
-import dev.biternet.client.link.ClientInitializer;
-import dev.biternet.client.link.ClientTls;
 import dev.biternet.client.link.Connector;
 import dev.biternet.client.link.Link;
-import dev.biternet.client.link.LinkHandler;
+import dev.biternet.client.link.NettyConnector;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSet;
 import dev.biternet.client.link.LinkSecurity;
 import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.AutoLinks;
-import dev.biternet.client.route.InterfaceWatch;
+import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
-import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
 import dev.biternet.client.store.LocalFiles;
 import dev.biternet.client.store.OutputLock;
@@ -24,32 +19,15 @@ import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
 import dev.biternet.common.piece.PieceLayout;
 import dev.biternet.common.transport.Transport;
-import dev.biternet.common.wire.Frames;
 import dev.biternet.client.store.ResumeLog;
-import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
-import java.util.Arrays;
-import java.util.BitSet;
-import java.util.Map;
-import java.util.Optional;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.AdaptiveRecvByteBufAllocator;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.unix.RawUnixChannelOption;
-import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,19 +38,15 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * One download from start to result: it takes the output's lock ({@link OutputLock}) from
- * before it reads a previous run's state until it ends, loads that state (resume), connects
- * each {@link Link}'s first flow (its {@link Connector} is Netty's {@code Bootstrap}: the
- * device binding, TLS), opens the session on the link that connects first, makes the store,
- * starts the links, and supervises them until every piece is verified, the whole file's hash
- * checks out and the file is renamed into place, or something ends it (a link's report through
- * {@link LinkOwner}, every link lost, capped or dropped). Keeping links up is theirs.
+ * before it reads a previous run's state until it ends, loads that state ({@link Resume}),
+ * opens the session over the links ({@link SessionOpening}, each link connected by a
+ * {@link NettyConnector}), makes the store, starts the links ({@link LinkSet}, kept in step with
+ * the interfaces by a {@link LinkWatch}), and supervises them until every piece is verified, the
+ * whole file's hash checks out and the file is renamed into place, or something ends it (a
+ * link's report through {@link LinkOwner}, every link lost, capped or dropped). It turns what
+ * ends it into one line and an exit code. Keeping links up is theirs.
  */
 public final class Download {
-    /** SOL_SOCKET / SO_BINDTODEVICE on Linux; Netty has no named option for it. */
-    private static final int IFNAMSIZ = 16;
-    private static final RawUnixChannelOption SO_BINDTODEVICE = new RawUnixChannelOption("SO_BINDTODEVICE", 1, 25, IFNAMSIZ);
-    private static final long HANDSHAKE_SECONDS = SessionKeeper.HANDSHAKE_SECONDS;
-
     /**
      * What to fetch, where to put it, over which links, how long to keep retrying lost links, and
      * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
@@ -90,23 +64,10 @@ public final class Download {
     private final PrintWriter err;
     private final LinkSecurity security;
     private long start;
-    /** Published for {@link #progress()}, which progress displays call from their own thread. */
-    private volatile List<Link> liveLinks = List.of();
-    /** Links that joined, left or were rebound, one line each with its time ({@link LinkOwner#event}). */
-    private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
-    /** No normal link delivered for this long: backup links take over. */
-    static final long TAKEOVER_NANOS = TimeUnit.SECONDS.toNanos(2);
-    /** How often the download looks at its links. */
-    static final long LOOK_MILLIS = 200;
+    /** The download's links, for {@link #progress()} (progress displays call it from their own thread); null before. */
+    private volatile LinkSet liveLinks;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
     private static final AutoLinks AUTO_LINKS = AutoLinks.system();
-    /** The interfaces {@code auto} last judged the routes of, and when (the watch's thread only). */
-    private List<String> autoJudged = List.of();
-    private long autoJudgedNanos;
-    /** Without a kernel event, the same interfaces' routes are judged again this often. */
-    private static final long AUTO_REJUDGE_NANOS = TimeUnit.SECONDS.toNanos(5);
-    /** Adds a link for an interface {@code auto} takes mid-download; null until the links start. */
-    private volatile java.util.function.Consumer<LinkSpec> joiner;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -183,69 +144,31 @@ public final class Download {
         } catch (OutputLock.Busy e) {
             throw new DownloadException(ExitCodes.BUSY, e.getMessage());
         } catch (IOException e) {
-            throw localFailure("cannot lock " + out, OutputLock.pathFor(out), e);
+            throw DownloadException.localIo("cannot lock " + out, OutputLock.pathFor(out), e);
         }
-    }
-
-    /** A local file failure: the file, the system's reason, and what was being done. */
-    private static DownloadException localFailure(String doing, Path file, IOException e) {
-        return new DownloadException(ExitCodes.LOCAL_IO, e instanceof LocalFiles.Refused ? e.getMessage()
-                : doing + ": " + LocalFiles.describe(file, e));
     }
 
     private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
-        Resume resume = loadResume();
+        Resume resume = Resume.load(request.output(), target.path(), request.verifyDisk(), err, this::trace);
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
-        List<Link> links = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Connector dialer = new NettyConnector(transport, group, new InetSocketAddress(server, target.port()),
+                target.host(), request.connectTimeoutMillis(), security.tls(), this::warn);
+        LinkSet links = new LinkSet(dialer, security.token(), new Owner(), start);
         PieceStore store = null;
-        InterfaceWatch watch = null;
+        LinkWatch watch = null;
         try {
-            Connector dialer = new Dialer(transport, group, new InetSocketAddress(server, target.port()));
-            List<CompletableFuture<Void>> connects = new ArrayList<>();
-            List<CompletableFuture<Void>> openings = new ArrayList<>();
-            // Every link opens the session as soon as it is connected, with one join key: the
-            // server opens it for the first and attaches each to it at once, so no link waits
-            // for another's round trips. The first link to connect (most likely the one with the
-            // shortest round trip) is the one whose answer the download waits for.
-            CompletableFuture<LinkHandler> opener = new CompletableFuture<>();
-            OpenSession openRequest = resume.request().toBuilder().setJoinKey(joinKey()).build();
-            LinkOwner owner = new Owner();
-            for (int i = 0; i < specs.size(); i++) {
-                Link link = new Link(specs.get(i), i + 1, dialer, security.token(), owner);
-                links.add(link);
-                if (link.waiting()) {
-                    link.park();
-                    connects.add(CompletableFuture.completedFuture(null));
-                    openings.add(CompletableFuture.completedFuture(null));
-                    continue;
-                }
-                CompletableFuture<Void> connect = link.connect();
-                LinkHandler h = link.handler();
-                // A link starts (attach, below) only after its OpenSession is queued: started
-                // first, it would attach, and its OpenSession would then come too late.
-                openings.add(connect.thenRun(() -> {
-                    trace("link " + link.spec().name() + " connected");
-                    opener.complete(h);
-                    link.openAndAttach(openRequest);
-                }));
-                connects.add(connect);
-            }
-            liveLinks = List.copyOf(links);
-            CompletableFuture.anyOf(opener, CompletableFuture.allOf(connects.toArray(CompletableFuture[]::new))).exceptionally(e -> null).join();
-            if (!opener.isDone()) {
-                awaitConnects(specs, connects); // none connected: it throws, naming the first link
-            }
-            LinkHandler openerHandler = opener.join();
-            Link first = links.stream().filter(l -> l.handler() == openerHandler).findFirst().orElseThrow();
-            SessionOpened session = openSession(first, openRequest);
+            SessionOpening opening = SessionOpening.connect(target, request.retrySeconds(), this::trace, links, specs,
+                    resume.request());
+            liveLinks = links;
+            SessionOpened session = opening.session(links);
             trace("session opened: " + session.getFileSize() + " bytes, " + session.getPieceCount() + " pieces of "
                     + session.getPieceSize());
-            PieceLayout layout = layoutOf(session);
-            store = openStore(session, layout, resume);
+            store = resume.openStore(session);
+            PieceLayout layout = store.layout();
             trace("part file and resume log created");
             try {
                 SessionKeeper.takeHashes(store, session.getHashes());
@@ -257,39 +180,16 @@ public final class Download {
             phase = Progress.Phase.DOWNLOADING;
             SessionKeeper keeper = new SessionKeeper(target.path(), session, store);
             // One server: its Welcome on the opening link says for all whether flows can share a cap.
-            boolean flowGroups = openerHandler.flowGroups();
-            String congestion = openerHandler.congestionControl();
+            boolean flowGroups = opening.opener().flowGroups();
+            String congestion = opening.opener().congestionControl();
             // Each link starts as soon as it is connected: a slow link's connect does not hold the others.
-            PieceStore started = store;
-            for (int i = 0; i < links.size(); i++) {
-                Link l = links.get(i);
-                openings.get(i).thenRun(() -> l.start(keeper, started, flowGroups, congestion));
-            }
-            // With --iface auto, an interface that comes up later joins as a link of its own.
-            joiner = spec -> {
-                Link l = new Link(spec, links.size() + 1, dialer, security.token(), owner);
-                l.park();
-                links.add(l);
-                liveLinks = List.copyOf(links);
-                owner.event(LinkEvent.of(spec.name(), "joined", spec.addressText(),
-                        "link " + spec.name() + " joined (" + spec.addressText() + ", --iface auto)"));
-                l.start(keeper, started, flowGroups, congestion);
-            };
-            // Named interfaces are watched: a link whose address changes rebinds at once, one
-            // whose interface goes is parked, one that was missing joins when it is up. Started
-            // once the links are (the `ip` process it runs would compete with their connects for
-            // the cores); a change since the start is seen at its first look.
-            if (auto.auto() || links.stream().anyMatch(l -> l.spec().device() != null)) {
-                watch = InterfaceWatch.start(event -> {
-                    links.forEach(l -> l.check(server));
-                    java.util.function.Consumer<LinkSpec> join = joiner;
-                    if (auto.auto() && join != null) {
-                        joinAuto(auto, server, links, join, event);
-                    }
-                });
-            }
-            awaitConnects(specs, connects);
-            trace("connected " + links.size() + " link(s)");
+            links.start(keeper, store, flowGroups, congestion, opening.ready());
+            // Named interfaces are watched (a link whose address changes rebinds at once, one
+            // whose interface goes is parked, one that was missing joins when it is up), and
+            // with --iface auto, an interface that comes up later joins as a link of its own.
+            watch = LinkWatch.start(links, server, AUTO_LINKS, auto.auto() ? auto::value : null);
+            opening.awaitConnects();
+            trace("connected " + links.all().size() + " link(s)");
             underway.complete(null);
             awaitFinish(store, links);
             trace("all pieces verified");
@@ -307,25 +207,21 @@ public final class Download {
                 }
                 throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
             } catch (IOException e) {
-                throw localFailure("cannot finish " + request.output(), store.partPath(), e);
+                throw DownloadException.localIo("cannot finish " + request.output(), store.partPath(), e);
             }
             trace("file verified and renamed");
             phase = Progress.Phase.DONE;
             double seconds = (System.nanoTime() - start) / 1e9;
             over = true;
-            for (Link l : links) {
-                l.stop();
-            }
-            List<LinkStats> stats = links.stream().map(Link::stats).toList();
+            links.stop();
+            List<LinkStats> stats = links.all().stream().map(Link::stats).toList();
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
                     store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(),
-                    List.copyOf(events));
+                    links.events());
         } finally {
             over = true;
             underway.complete(null);
-            for (Link l : links) {
-                l.stop();
-            }
+            links.stop();
             if (store != null) {
                 try {
                     store.close();
@@ -342,104 +238,6 @@ public final class Download {
         }
     }
 
-    /** A link joined, left, was rebound, took over or stood by: a line for the user, and in --json. */
-    private void linkEvent(LinkEvent event) {
-        LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
-        events.add(e);
-        err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
-        err.flush();
-    }
-
-    /**
-     * Backup links ({@code :backup}) take over when no normal link delivered for
-     * {@link #TAKEOVER_NANOS} (all cut, down or silent), and stand by again as soon as one
-     * delivers again (within one look, {@value #LOOK_MILLIS} ms).
-     */
-    private void tiers(List<Link> links, long now) {
-        if (links.stream().noneMatch(Link::backup)) {
-            return;
-        }
-        boolean recent = false;
-        boolean any = false;
-        for (Link l : links) {
-            if (!l.backup() && l.up()) {
-                long quiet = l.quietNanos(now);
-                any |= quiet <= TAKEOVER_NANOS;
-                recent |= quiet <= TimeUnit.MILLISECONDS.toNanos(LOOK_MILLIS * 2);
-            }
-        }
-        for (Link b : links) {
-            if (!b.backup()) {
-                continue;
-            }
-            if (b.standingBy() && !any) {
-                b.standBy(false);
-                linkEvent(LinkEvent.of(b.spec().name(), "took_over", b.spec().addressText(), "link " + b.spec().name()
-                        + " took over (no other link delivered for " + TimeUnit.NANOSECONDS.toSeconds(TAKEOVER_NANOS) + " s)"));
-            } else if (!b.standingBy() && recent) {
-                b.standBy(true);
-                linkEvent(LinkEvent.of(b.spec().name(), "stood_by", b.spec().addressText(), "link " + b.spec().name()
-                        + " stands by again (another link delivers)"));
-            }
-        }
-    }
-
-    /** The interfaces {@code auto} takes now that are not links yet, each joined through {@code join}. */
-    private void joinAuto(AutoIfaces auto, InetAddress server, List<Link> links, java.util.function.Consumer<LinkSpec> join,
-                          boolean event) {
-        List<String> chosen;
-        try {
-            // Only interfaces that are not links yet are judged, and their routes (an `ip`
-            // process each) only on a kernel event, a new set of them, or every few seconds.
-            List<String> candidates = AUTO_LINKS.candidates(server,
-                    links.stream().map(l -> l.spec().name()).collect(java.util.stream.Collectors.toSet()));
-            long now = System.nanoTime();
-            if (candidates.isEmpty() || !event && candidates.equals(autoJudged) && now - autoJudgedNanos < AUTO_REJUDGE_NANOS) {
-                return;
-            }
-            autoJudged = candidates;
-            autoJudgedNanos = now;
-            chosen = AUTO_LINKS.chosen(server, candidates);
-        } catch (java.net.SocketException e) {
-            return; // looked at again at the next event or poll
-        }
-        for (String name : chosen) {
-            if (links.stream().noneMatch(l -> l.spec().name().equals(name))) {
-                try {
-                    List<LinkSpec> spec = LinkResolver.resolveWaiting(List.of(auto.value(name)), server, new ArrayList<>());
-                    join.accept(spec.get(0));
-                } catch (LinkResolver.LinkException e) {
-                    // gone again since: the next look decides
-                }
-            }
-        }
-    }
-
-    /** Links that joined, left or were rebound during the download, one line each with its time. */
-    public List<LinkEvent> events() {
-        return List.copyOf(events);
-    }
-
-    /** Waits for every link's connect; the first that failed (in the order given) fails the download. */
-    private void awaitConnects(List<LinkSpec> specs, List<CompletableFuture<Void>> connects)
-            throws DownloadException, InterruptedException {
-        Target target = request.target();
-        for (int i = 0; i < connects.size(); i++) {
-            Throwable failed = Connector.await(connects.get(i));
-            if (failed != null) {
-                throw new DownloadException(ExitCodes.NETWORK, describe(specs.get(i)) + ": cannot connect to "
-                        + target.host() + ":" + target.port() + ": " + rootMessage(failed));
-            }
-        }
-    }
-
-    /** A download's join key: 16 random bytes, as unguessable as the session's attach secret. */
-    private static com.google.protobuf.ByteString joinKey() {
-        byte[] key = new byte[16];
-        new java.security.SecureRandom().nextBytes(key);
-        return com.google.protobuf.ByteString.copyFrom(key);
-    }
-
     /**
      * Completes once every link is attached and pieces are flowing, or when the download ends
      * before that (failed): work that should not compete with the start waits for it.
@@ -450,115 +248,16 @@ public final class Download {
 
     /** A live view of this download for progress displays; any thread, values may lag by one event. */
     public Progress progress() {
+        LinkSet links = liveLinks;
+        List<LinkStats> stats = links == null ? List.of() : links.stats();
+        List<LinkEvent> events = links == null ? List.of() : links.events();
         PieceStore s = liveStore;
         if (s == null) {
-            return new Progress(phase, 0, 0, 0, liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
+            return new Progress(phase, 0, 0, 0, stats, events);
         }
         PieceLayout layout = s.layout();
         long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
-        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(),
-                liveLinks.stream().map(Link::stats).toList(), List.copyOf(events));
-    }
-
-    /** A previous run's state, if it belongs to this path: what to send in OpenSession and which pieces to keep. */
-    private record Resume(OpenSession request, ResumeLog.Contents log, Map<Integer, byte[]> pieces) {}
-
-    /**
-     * Reads {@code OUT.part.state} and re-hashes the pieces it names from {@code OUT.part}
-     * (a torn or corrupted piece is fetched again). The surviving pieces go to the server in
-     * OpenSession.have, with the file version they belong to: the server skips them only if the
-     * file is still that version.
-     */
-    private Resume loadResume() throws DownloadException {
-        Path out = request.output();
-        Path state = ResumeLog.pathFor(out);
-        Optional<ResumeLog.Contents> log;
-        boolean stateThere;
-        try {
-            log = ResumeLog.read(out);
-            stateThere = log.isPresent() || Files.exists(state, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException e) {
-            throw localFailure("cannot read the resume state", state, e);
-        }
-        if (log.isEmpty()) {
-            return stateThere ? discard(state + " is damaged (not a state this client wrote, or cut short)") : fresh();
-        }
-        ResumeLog.Identity id = log.get().identity();
-        if (!id.path().equals(request.target().path())) {
-            return discard(state + " belongs to a download of " + id.path() + ", not " + request.target().path());
-        }
-        PieceLayout layout;
-        try {
-            layout = new PieceLayout(id.fileSize(), id.pieceSize());
-        } catch (IllegalArgumentException e) {
-            layout = null;
-        }
-        if (layout == null || layout.pieceCount() > PieceStore.MAX_PIECES) {
-            return discard(state + " names an impossible file layout (" + id.fileSize() + " bytes in pieces of "
-                    + id.pieceSize() + ")");
-        }
-        Map<Integer, byte[]> pieces;
-        try {
-            pieces = PieceStore.recheck(out, layout, log.get().pieces());
-        } catch (IOException e) {
-            throw localFailure("cannot read " + out + ".part to resume", PieceStore.partFor(out), e);
-        }
-        trace("resume state: " + log.get().pieces().size() + " piece(s) logged, " + pieces.size() + " re-hashed intact");
-        if (pieces.isEmpty() && !log.get().pieces().isEmpty()) {
-            return discard("none of the " + log.get().pieces().size() + " pieces " + state + " names is intact in "
-                    + out + ".part" + (Files.exists(PieceStore.partFor(out), LinkOption.NOFOLLOW_LINKS)
-                    ? " (changed or truncated since)" : " (it is missing)"));
-        }
-        BitSet have = new BitSet(layout.pieceCount());
-        pieces.keySet().forEach(have::set);
-        byte[] bitmap = Arrays.copyOf(have.toByteArray(), (layout.pieceCount() + 7) / 8);
-        return new Resume(SessionKeeper.request(request.target().path(), bitmap, id.fileVersion(), id.fileSize(),
-                id.pieceSize()), log.get(), pieces);
-    }
-
-    /** A download that starts from nothing. */
-    private Resume fresh() {
-        return new Resume(OpenSession.newBuilder().setPath(request.target().path()).build(), null, Map.of());
-    }
-
-    /** Says in one line why a previous run's state is not used, and starts from nothing. */
-    private Resume discard(String why) {
-        err.println("biternet-get: warning: " + why + "; the download starts over");
-        err.flush();
-        return fresh();
-    }
-
-    /** The store for this session: the previous run's pieces if the file is the same version, else a fresh start. */
-    private PieceStore openStore(SessionOpened session, PieceLayout layout, Resume resume) throws DownloadException {
-        ResumeLog.Identity now = new ResumeLog.Identity(request.target().path(), session.getFileSize(),
-                session.getPieceSize(), session.getFileVersion());
-        Path out = request.output();
-        try {
-            boolean sameFile = resume.log() != null && resume.log().identity().equals(now);
-            boolean resuming = sameFile && !resume.pieces().isEmpty();
-            if (resuming) {
-                err.println("biternet-get: resuming " + out + ".part: " + resume.pieces().size() + " of "
-                        + layout.pieceCount() + " pieces already verified");
-                err.flush();
-            } else if (resume.log() != null && !sameFile) {
-                discard(out + ".part is from another version of " + request.target().path()
-                        + " (the file changed on the server)");
-            }
-            ResumeLog log = resuming ? ResumeLog.reopen(out, resume.log()) : ResumeLog.create(out, now);
-            try {
-                return new PieceStore(out, layout, log, resuming ? resume.pieces() : Map.of(), request.verifyDisk());
-            } catch (IOException | RuntimeException e) {
-                // A new state without its part file would only be discarded by the next run.
-                if (resuming) {
-                    log.close();
-                } else {
-                    log.delete();
-                }
-                throw e;
-            }
-        } catch (IOException e) {
-            throw localFailure("cannot create " + out + ".part and its state", null, e);
-        }
+        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(), stats, events);
     }
 
     /** What the links report, turned into the download's messages and exit codes. */
@@ -587,13 +286,14 @@ public final class Download {
 
         @Override
         public void warn(String message) {
-            err.println("biternet-get: warning: " + message);
-            err.flush();
+            Download.this.warn(message);
         }
 
+        /** A link joined, left, was rebound, took over or stood by (stamped by {@link LinkSet}): a line for the user. */
         @Override
-        public void event(LinkEvent event) {
-            linkEvent(event);
+        public void event(LinkEvent e) {
+            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
+            err.flush();
         }
 
         @Override
@@ -606,101 +306,9 @@ public final class Download {
         }
     }
 
-    /**
-     * Connects a link's flows with Netty: each channel bound to its link's device
-     * ({@code SO_BINDTODEVICE}) and address, with TLS when asked for.
-     */
-    private final class Dialer implements Connector {
-        private final Transport transport;
-        private final EventLoopGroup group;
-        private final InetSocketAddress remote;
-
-        Dialer(Transport transport, EventLoopGroup group, InetSocketAddress remote) {
-            this.transport = transport;
-            this.group = group;
-            this.remote = remote;
-        }
-
-        @Override
-        public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
-            if (spec.waiting()) {
-                // Never unbound: a link goes out its own interface or not at all.
-                return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
-            }
-            CompletableFuture<Void> done = new CompletableFuture<>();
-            Download.this.connect(transport, group, spec, handler, remote).addListener(f -> {
-                if (f.isSuccess()) {
-                    done.complete(null);
-                } else {
-                    done.completeExceptionally(f.cause());
-                }
-            });
-            return done;
-        }
-    }
-
-    /**
-     * Connects one flow. The device binding is set on the registered channel before it binds,
-     * and a failure to set it fails the link: it never silently goes out another interface.
-     */
-    private ChannelFuture connect(Transport transport, EventLoopGroup group, LinkSpec spec, LinkHandler handler,
-                                  InetSocketAddress remote) {
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(transport.socketChannel())
-                .option(ChannelOption.TCP_NODELAY, true)
-                // Up to 1 MiB per read on a fast link: fewer reads, and fewer positional writes.
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new AdaptiveRecvByteBufAllocator(4096, 65536, 1 << 20))
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, request.connectTimeoutMillis())
-                .handler(new ClientInitializer(handler, security.tls(), request.target().host(), remote.getPort()));
-        ChannelFuture registered = b.register();
-        Channel ch = registered.channel();
-        ChannelPromise connected = ch.newPromise();
-        registered.addListener(r -> {
-            if (!r.isSuccess()) {
-                connected.setFailure(r.cause());
-                return;
-            }
-            if (spec.device() != null) {
-                if (transport == Transport.EPOLL) {
-                    try {
-                        if (!ch.config().setOption(SO_BINDTODEVICE, deviceName(spec.device()))) {
-                            throw new IOException("option not supported");
-                        }
-                    } catch (Exception e) {
-                        ch.close();
-                        connected.setFailure(new IOException("cannot bind to device " + spec.device() + ": "
-                                + rootMessage(e), e));
-                        return;
-                    }
-                } else {
-                    err.println("biternet-get: warning: " + spec.name()
-                            + " is bound by address only (SO_BINDTODEVICE needs the epoll transport)");
-                }
-            }
-            ChannelFuture c = spec.localAddress() == null ? ch.connect(remote)
-                    : ch.connect(remote, new InetSocketAddress(spec.localAddress(), 0));
-            c.addListener(f -> {
-                if (!f.isSuccess()) {
-                    connected.setFailure(f.cause());
-                    return;
-                }
-                SslHandler tls = ch.pipeline().get(SslHandler.class);
-                if (tls == null) {
-                    connected.setSuccess();
-                    return;
-                }
-                // With TLS a link counts as connected once the handshake has verified the server.
-                tls.handshakeFuture().addListener(h -> {
-                    if (h.isSuccess()) {
-                        connected.setSuccess();
-                    } else {
-                        connected.setFailure(new IOException(ClientTls.explain(h.cause())));
-                    }
-                });
-            });
-        });
-        return connected;
+    private void warn(String message) {
+        err.println("biternet-get: warning: " + message);
+        err.flush();
     }
 
     private void trace(String event) {
@@ -710,110 +318,25 @@ public final class Download {
         }
     }
 
-    private static ByteBuffer deviceName(String device) {
-        byte[] name = device.getBytes(StandardCharsets.US_ASCII);
-        ByteBuffer buf = ByteBuffer.allocateDirect(IFNAMSIZ);
-        buf.put(name, 0, Math.min(name.length, IFNAMSIZ - 1));
-        buf.position(0).limit(IFNAMSIZ);
-        return buf;
-    }
-
-    /**
-     * The first link's answer to OpenSession. A server error that is not final
-     * ({@link ServerErrors}: a busy server, one shutting down) is asked again on a new
-     * connection, with the links' backoff, until {@code --retry-time} is over.
-     */
-    private SessionOpened openSession(Link first, OpenSession open) throws DownloadException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(request.retrySeconds());
-        Backoff backoff = new Backoff();
-        for (int attempt = 1; ; attempt++) {
-            String again;
-            try {
-                return first.handler().opened().get(HANDSHAKE_SECONDS, TimeUnit.SECONDS);
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof LinkHandler.ServerError se)) {
-                    throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
-                }
-                if (ServerErrors.isFinal(se.code())) {
-                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + request.target().path()
-                            + ": " + se.getMessage());
-                }
-                again = "server: " + se.getMessage() + " (" + se.code() + ")";
-            } catch (TimeoutException e) {
-                throw new DownloadException(ExitCodes.NETWORK, "the server did not answer within " + HANDSHAKE_SECONDS + " s");
-            }
-            while (true) {
-                first.handler().close();
-                long wait = backoff.next();
-                if (System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait) > deadline) {
-                    throw new DownloadException(ExitCodes.NETWORK, "the server did not open " + request.target().path()
-                            + " within --retry-time " + request.retrySeconds() + " s (" + attempt + " attempt"
-                            + (attempt == 1 ? "" : "s") + "); last answer: " + again + "; rerun later");
-                }
-                trace(again + "; asking again in " + wait + " ms");
-                Thread.sleep(wait);
-                Throwable failed = Connector.await(first.redial(open));
-                if (failed == null) {
-                    break;
-                }
-                again = "cannot connect: " + rootMessage(failed);
-                attempt++;
-            }
-        }
-    }
-
-    /**
-     * The session's layout, if this client takes it: pieces of 16 KiB to 16 MiB (the sizes a
-     * server uses), at most {@link PieceStore#MAX_PIECES} of them. Checked before anything is
-     * allocated or written: a server announcing 819 GB in 16 KiB pieces would otherwise have the
-     * client hold 50 million digests.
-     */
-    private static PieceLayout layoutOf(SessionOpened s) throws DownloadException {
-        String what = "the server announced " + Long.toUnsignedString(s.getFileSize()) + " bytes in "
-                + Integer.toUnsignedString(s.getPieceCount()) + " pieces of " + Integer.toUnsignedString(s.getPieceSize())
-                + " bytes";
-        String wrong;
-        PieceLayout layout = null;
-        if (s.getPieceSize() < PieceLayout.MIN_PIECE_SIZE || s.getPieceSize() > Frames.MAX_PIECE_SIZE) {
-            wrong = "pieces must be " + PieceLayout.MIN_PIECE_SIZE + " to " + Frames.MAX_PIECE_SIZE + " bytes";
-        } else if (s.getFileSize() < 0 || s.getFileSize() / s.getPieceSize()
-                + (s.getFileSize() % s.getPieceSize() == 0 ? 0 : 1) > PieceStore.MAX_PIECES) {
-            wrong = "this client takes at most " + PieceStore.MAX_PIECES + " pieces";
-        } else {
-            layout = new PieceLayout(s.getFileSize(), s.getPieceSize());
-            wrong = layout.pieceCount() == s.getPieceCount() ? null : "the piece count does not fit the size";
-        }
-        if (wrong != null) {
-            throw new DownloadException(ExitCodes.NETWORK, what + ": " + wrong + "; nothing was written");
-        }
-        return layout;
-    }
-
     /**
      * Waits until every piece is verified and the root is known. Fails on the first fatal
      * error a link reports, when every link has been down for the retry time, when every link
      * was dropped, or when every link is capped (or down) and the download has stopped moving.
      */
-    private void awaitFinish(PieceStore store, List<Link> links) throws DownloadException, InterruptedException {
+    private void awaitFinish(PieceStore store, LinkSet set) throws DownloadException, InterruptedException {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
         long downSince = 0;
-        Link.RecentRate all = new Link.RecentRate();
+        List<Link> links = set.all();
         while (true) {
             try {
-                CompletableFuture.anyOf(finished, fatal).get(LOOK_MILLIS, TimeUnit.MILLISECONDS);
+                CompletableFuture.anyOf(finished, fatal).get(LinkSet.LOOK_MILLIS, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
                 long now = System.nanoTime();
-                double seconds = (now - start) / 1e9;
-                long carried = links.stream().mapToLong(Link::carried).sum();
-                long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
-                double rate = all.rate(seconds, carried);
-                for (Link l : links) {
-                    l.adjust(seconds, rate > 0 ? left / rate : Double.MAX_VALUE);
-                }
-                tiers(links, now);
+                set.look(now, (now - start) / 1e9,
+                        store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize());
                 int verified = store.verifiedCount();
                 if (verified != lastVerified) {
                     lastVerified = verified;
@@ -852,10 +375,5 @@ public final class Download {
         if (fatal.isDone()) {
             throw fatal.join();
         }
-    }
-
-    private static String describe(LinkSpec spec) {
-        return spec.localAddress() == null ? "link " + spec.name()
-                : "--iface " + spec.name() + " (" + spec.addressText() + ")";
     }
 }

@@ -135,7 +135,7 @@ final class CorruptingProxy implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(Socket s) {
+    static void closeQuietly(Socket s) {
         try {
             s.close();
         } catch (IOException ignored) {

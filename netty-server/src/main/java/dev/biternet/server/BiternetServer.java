@@ -3,6 +3,9 @@ package dev.biternet.server;
 import dev.biternet.common.transport.Transport;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Error;
+import dev.biternet.server.cluster.ClusterStore;
+import dev.biternet.server.cluster.RedisDigests;
+import dev.biternet.server.cluster.RedisSessions;
 import dev.biternet.server.files.FileHasher;
 import dev.biternet.server.files.HashCache;
 import dev.biternet.server.files.ServedRoot;
@@ -37,10 +40,16 @@ public final class BiternetServer implements AutoCloseable {
     /**
      * What to serve and where. {@code pieceSize} 0 picks the default for each file; {@code access}
      * holds the access token and the per-address limits; {@code hashCache} keeps piece hashes
-     * across restarts (null: in memory only).
+     * across restarts (null: in memory only); {@code cluster} is the Redis URI of the store the
+     * nodes of a cluster share sessions through (null: this node alone).
      */
     public record Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
-                         int sessionIdleSeconds, Access access, HashCache hashCache) {
+                         int sessionIdleSeconds, Access access, HashCache hashCache, String cluster) {
+        public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
+                      int sessionIdleSeconds, Access access, HashCache hashCache) {
+            this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, hashCache, null);
+        }
+
         public Config(Path root, String host, int port, int pieceSize, int ioThreads, int hashThreads,
                       int sessionIdleSeconds, Access access) {
             this(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, null);
@@ -56,15 +65,20 @@ public final class BiternetServer implements AutoCloseable {
         }
 
         public Config withPieceSize(int size) {
-            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access, hashCache);
+            return new Config(root, host, port, size, ioThreads, hashThreads, sessionIdleSeconds, access, hashCache, cluster);
         }
 
         public Config withAccess(Access a) {
-            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a, hashCache);
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, a, hashCache, cluster);
         }
 
         public Config withHashCache(HashCache cache) {
-            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, cache);
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, cache, cluster);
+        }
+
+        /** This node shares its sessions with the others through the Redis at {@code uri}. */
+        public Config withCluster(String uri) {
+            return new Config(root, host, port, pieceSize, ioThreads, hashThreads, sessionIdleSeconds, access, hashCache, uri);
         }
     }
 
@@ -74,6 +88,8 @@ public final class BiternetServer implements AutoCloseable {
     private final EventLoopGroup workers;
     private final FileHasher hasher;
     private final SessionRegistry sessions;
+    /** The cluster's store, or null for a node alone. */
+    private final ClusterStore cluster;
     private final Channel serverChannel;
     private final ServerMetrics metrics = new ServerMetrics();
     /** Every open client connection, to tell them when the server stops. */
@@ -83,9 +99,15 @@ public final class BiternetServer implements AutoCloseable {
             throws IOException, InterruptedException {
         ServedRoot root = new ServedRoot(config.root());
         this.transport = transport;
-        this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache());
+        this.cluster = config.cluster() == null ? null : ClusterStore.open(config.cluster());
+        if (cluster != null) {
+            cluster.meter(metrics::stored);
+            LOG.info("cluster: node {}, sharing sessions through {}", cluster.node(), cluster.where());
+        }
+        this.hasher = new FileHasher(Math.max(1, config.hashThreads()), 64, config.hashCache(),
+                cluster == null ? null : new RedisDigests(cluster, root.path()));
         this.sessions = new SessionRegistry(root, hasher, config.pieceSize(), config.sessionIdleSeconds(), TimeUnit.SECONDS,
-                config.access().limits(), metrics);
+                config.access().limits(), metrics, cluster == null ? null : new RedisSessions(cluster));
         this.boss = transport.newGroup(1);
         this.workers = transport.newGroup(config.ioThreads());
         ServerInitializer initializer = new ServerInitializer(sessions, 0, PiecePusher.BLOCK_SIZE, config.access(), metrics);
@@ -225,5 +247,8 @@ public final class BiternetServer implements AutoCloseable {
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         sessions.close();
         hasher.close();
+        if (cluster != null) {
+            cluster.close();
+        }
     }
 }

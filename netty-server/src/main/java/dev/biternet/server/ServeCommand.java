@@ -125,6 +125,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Address the metrics endpoint listens on (default: ${DEFAULT-VALUE}).")
     private String metricsHost;
 
+    @Option(names = "--cluster", paramLabel = "URI",
+            description = "Share sessions with the other nodes serving the same files through the Redis (7+) or"
+                    + " Valkey at URI: redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss:// for TLS. A link of a"
+                    + " download may then attach to any node (default: off, this node alone).")
+    private String cluster;
+
     @Option(names = "--shutdown-grace", paramLabel = "SECONDS", defaultValue = "30",
             description = "On SIGTERM: stop accepting, let running transfers finish for up to this long, then close"
                     + " the rest with SHUTTING_DOWN (default: ${DEFAULT-VALUE}).")
@@ -154,7 +160,7 @@ public final class ServeCommand implements Callable<Integer> {
         BiternetServer server;
         try {
             server = BiternetServer.start(new BiternetServer.Config(root, listen, port, pieceSize, ioThreads, hashThreads, 60, access,
-                    cache));
+                    cache, cluster));
         } catch (java.io.IOException e) {
             err.println("biternet-serve: " + e.getMessage());
             return 1;

@@ -72,7 +72,7 @@ public final class Link {
 
     /** A connection of this link, counting for its cap whatever the link's flows carried. */
     LinkHandler handler(OpenSession open) {
-        LinkHandler h = new LinkHandler(spec, open, 0, token);
+        LinkHandler h = new LinkHandler(spec, open, token);
         h.partOf(this::carried, this::activeFlows);
         h.standBy(standingBy);
         return h;
@@ -287,8 +287,7 @@ public final class Link {
 
     /** True once the link cannot take another piece without passing its cap. */
     public boolean capReached() {
-        long cap = spec.options().capBytes();
-        return cap > 0 && store != null && carried() + store.layout().pieceSize() > cap;
+        return store != null && spec.options().capReached(carried(), store.layout().pieceSize());
     }
 
     /**

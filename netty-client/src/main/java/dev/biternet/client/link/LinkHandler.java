@@ -3,17 +3,12 @@ package dev.biternet.client.link;
 import com.google.protobuf.ByteString;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.PieceLayout;
-import dev.biternet.common.wire.Frames;
 import dev.biternet.common.wire.PieceData;
 import dev.biternet.common.wire.ProtocolException;
-import dev.biternet.proto.Ack;
-import dev.biternet.proto.Attach;
 import dev.biternet.proto.Credit;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
-import dev.biternet.proto.Hello;
 import dev.biternet.proto.OpenSession;
-import dev.biternet.proto.PieceHashes;
 import dev.biternet.proto.PieceHeader;
 import dev.biternet.proto.SessionOpened;
 import io.netty.channel.ChannelHandlerContext;
@@ -26,121 +21,74 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The client's dispatcher for one connection of a link: the handshake, (on the first link)
- * opening the session, attaching, and then each message to whom it concerns: a piece's blocks to
- * the connection's {@link PieceReceiver}, round-trip samples and each tick's delivery to its
- * {@link FlowWindow}, whose window goes to the server as Credit, a silence the
- * {@link SilenceWatch} stage reports to the close it calls for.
+ * The client's dispatcher for one connection of a link: it says and hears the handshake
+ * ({@link Handshake}), opens the session (on the first link), attaches, and hands each message
+ * to whom it concerns: a piece's blocks and the digests to the connection's
+ * {@link PieceReceiver}, round trips and each tick's delivery to its {@link FlowCredit}, whose
+ * window goes to the server as Credit, what comes before the store is given to
+ * {@link HeldReads}, a silence the {@link SilenceWatch} stage reports to the close it calls for.
+ * It owns the connection's life: attached, standing by, retiring; why it ended is kept by its
+ * {@link Ending}.
  *
- * <p>Round trips: every ack carries the client's clock, the server echoes it on a later block
- * header with how long it held it, and the difference is the round trip, queueing included; the
- * handshake and Attach give the first ones. The round trip goes to the server with the window.
- *
- * <p>State belongs to the channel's event loop. Other threads read only the futures and the
- * volatile fields: the session, the server's error, why it closed and whether it was dropped
- * (the link's flows), what Welcome said and the round trips (the link), and the receiver's
- * counters ({@link #stats}, {@link #bytes}).
+ * <p>State belongs to the channel's event loop. Other threads call the commands (open, attach,
+ * stand by, retire, close), which hop onto it, and read only the futures and the volatile
+ * fields: the session, the server's error, why it closed and whether it was dropped (the link's
+ * flows), what Welcome said and the round trips (the link), and the receiver's counters
+ * ({@link #stats}, {@link #bytes}).
  */
 public final class LinkHandler extends ChannelInboundHandlerAdapter {
     static final int INITIAL_WINDOW = FlowWindow.INITIAL_WINDOW;
-    static final int MIN_WINDOW = FlowWindow.MIN_WINDOW;
-    /**
-     * The window's cap in bytes: 128 pieces of 256 KiB, 32 of 1 MiB. It bounds what a link
-     * holds in memory waiting for the hasher and the disk, whatever the piece size.
-     */
-    static final long MAX_WINDOW_BYTES = 32L << 20;
     private static final long TICK_MILLIS = 250;
-    private static final long STANDBY_KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(20);
-    /** The client's clock for round trips: microseconds since this class loaded, never 0. */
-    private static final long CLOCK_ORIGIN = System.nanoTime();
 
     private final LinkSpec spec;
     private final OpenSession open;
-    /** Payload this link carried on earlier connections (its cap counts all of them). */
-    private final long priorBytes;
     /** The link's payload over all its flows and connections, this one included (its cap counts all). */
     private java.util.function.LongSupplier linkBytes;
     /** The flows the link has now: they share its window's byte cap. */
     private java.util.function.IntSupplier linkFlows = () -> 1;
-    private volatile boolean flowGroups;
-    private volatile String congestionControl = "";
-    /** Welcome said the server honours OpenSession.attach and join_key. */
-    private volatile boolean openAttaches;
-    /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
-    private boolean openAttach;
-    /**
-     * What arrived after SessionOpened on a connection the server attached as it opened, before
-     * the download gave it the store: at most what one read brought (the channel stops reading
-     * until then), handled in order once the store is known.
-     */
-    private volatile java.util.ArrayDeque<Object> held;
+    private final Handshake handshake;
+    /** What arrives after SessionOpened on a connection the server attached as it opened, until the store is given. */
+    private final HeldReads held = new HeldReads();
     /** Taking no new piece: closes once the pieces under way have come. */
     private volatile boolean retiring;
     /**
      * A backup link standing by: attached with no window (Attach.standby), sent a Credit of 0
-     * again every {@link #STANDBY_KEEPALIVE_NANOS} so the server does not take it for idle, and
-     * not judged by its silence.
+     * now and then so the server does not take it for idle ({@link FlowCredit}), and not judged
+     * by its silence.
      */
     private volatile boolean standby;
-    private long lastKeepaliveNanos;
-    private volatile com.google.protobuf.ByteString sessionId;
-    private volatile Error.Code serverError;
-    private volatile boolean dropped;
+    private volatile ByteString sessionId;
     private long lastReadNanos;
     private long attachNanos;
-    private final ByteString token;
     private final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
     private final CompletableFuture<String> closed = new CompletableFuture<>();
     private ChannelHandlerContext ctx;
     private PieceStore store;
     private volatile PieceLayout layout;
     private volatile PieceReceiver receiver;
-    private boolean welcomed;
     /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
-    private volatile String failure;
-    private volatile boolean localFailure;
+    private final Ending ending = new Ending();
     private ScheduledFuture<?> ticker;
-    private FlowWindow flow;
-    /** This connection's part of the download's {@link dev.biternet.client.store.PieceBudget}: what its window may exceed its own pieces by. */
-    private dev.biternet.client.store.PieceBudget.Share budget;
-    private int window = INITIAL_WINDOW;
-    /** The round trip last told to the server, microseconds. */
-    private long sentRttUs;
-    private long lastTickNanos;
-    /** The receiver's byte count at the last tick. */
-    private long lastTickBytes;
-    /** When Hello or Attach went out (0: no answer awaited), and the Hello-Welcome round trip in seconds. */
-    private long requestNanos;
-    private double handshakeRtt;
-
-    /** The smoothed round trip in seconds, for stats (other threads); 0 until measured. */
-    private volatile double rtt;
-    private volatile double minRtt;
+    /** The window granted the server and the round trips it is sized from. */
+    private final FlowCredit credit = new FlowCredit();
     /** What the server's TCP retransmitted on this connection (PieceHeader), -1 until it said. */
     private volatile long retransmitted = -1;
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
-        this(spec, openPath, ByteString.EMPTY);
-    }
-
-    /** @param token the server's access token, sent in Hello (empty: none) */
-    public LinkHandler(LinkSpec spec, String openPath, ByteString token) {
-        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), 0, token);
+        this(spec, openPath == null ? null : OpenSession.newBuilder().setPath(openPath).build(), ByteString.EMPTY);
     }
 
     /**
      * @param open the OpenSession to send on this link (a resuming client's carries its pieces),
      *             or null to only attach
-     * @param priorBytes payload this link carried on earlier connections
      * @param token the server's access token, sent in Hello (empty: none)
      */
-    public LinkHandler(LinkSpec spec, OpenSession open, long priorBytes, ByteString token) {
+    public LinkHandler(LinkSpec spec, OpenSession open, ByteString token) {
         this.spec = spec;
         this.open = open;
-        this.priorBytes = priorBytes;
-        this.token = token;
-        this.linkBytes = () -> this.priorBytes + bytes();
+        this.handshake = new Handshake(spec, token);
+        this.linkBytes = this::bytes;
     }
 
     /**
@@ -155,7 +103,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
     public boolean flowGroups() {
-        return flowGroups;
+        return handshake.flowGroups();
     }
 
     /** What the server said its TCP retransmitted on this connection so far, bytes; -1 if it did not say. */
@@ -165,7 +113,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** The congestion control the server said it sends with (Welcome; "" until then or if it did not say). */
     public String congestionControl() {
-        return congestionControl;
+        return handshake.congestionControl();
     }
 
     /**
@@ -174,7 +122,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * sets how fast TCP's flows settle.
      */
     public double minRttSeconds() {
-        return minRtt;
+        return credit.minRtt();
     }
 
     /**
@@ -189,29 +137,26 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         ctx.executor().execute(() -> {
             retiring = true;
             if (sessionId == null) {
-                failure = "retired";
-                ctx.close();
+                close("retired");
             } else if (ctx.channel().isActive()) {
-                window = 0;
-                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)).build(),
-                        ctx.voidPromise());
+                send(credit.retire());
             }
         });
     }
 
     /** The session this link attached to, or null before {@link #attach}. */
-    public com.google.protobuf.ByteString sessionId() {
+    public ByteString sessionId() {
         return sessionId;
     }
 
     /** The code of the Error frame the server closed this link with, or null. */
     public Error.Code serverError() {
-        return serverError;
+        return ending.serverError();
     }
 
     /** True if this connection was closed for delivering {@value PieceReceiver#MAX_BAD_PIECES} pieces that failed their hash. */
     public boolean dropped() {
-        return dropped;
+        return ending.dropped();
     }
 
     /** True once this handler was given a channel (connecting or connected); false for a parked link's placeholder. */
@@ -253,26 +198,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        requestNanos = System.nanoTime();
-        ctx.write(Envelope.newBuilder().setHello(Hello.newBuilder()
-                .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("biternet-get").setToken(token)).build());
+        credit.asked(System.nanoTime());
+        ctx.write(handshake.hello());
         if (open != null) {
             ctx.write(Envelope.newBuilder().setOpenSession(open).build());
         }
         ctx.flush();
         ctx.fireChannelActive();
-    }
-
-    /**
-     * Sends OpenSession on this link, after its Hello; any thread, once the channel is active
-     * (its connect future has completed: the write is queued behind channelActive's Hello).
-     */
-    public void open(OpenSession request) {
-        ctx.executor().execute(() -> {
-            if (ctx.channel().isActive()) {
-                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request).build(), ctx.voidPromise());
-            }
-        });
     }
 
     /**
@@ -284,20 +216,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void openAndAttach(OpenSession request, int flowGroup) {
         ctx.executor().execute(() -> {
             if (ctx.channel().isActive()) {
-                openAttach = true;
-                ctx.writeAndFlush(Envelope.newBuilder().setOpenSession(request.toBuilder().setAttach(attachRequest(
-                        ByteString.EMPTY, ByteString.EMPTY, flowGroup))).build(), ctx.voidPromise());
+                ctx.writeAndFlush(handshake.openAndAttach(request, credit.window(), standby, linkBytes.getAsLong(), flowGroup),
+                        ctx.voidPromise());
             }
         });
-    }
-
-    /** Attach for this connection: its window, its link's name and what is left of the link's cap, its rate. */
-    private Attach attachRequest(ByteString sessionId, ByteString secret, int flowGroup) {
-        // A cap counts every connection of the link; 1 byte left lets no piece through.
-        LinkOptions options = spec.options();
-        long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes.getAsLong());
-        return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window).setStandby(standby)
-                .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
     }
 
     /**
@@ -314,26 +236,15 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             standby = on;
-            if (flow == null || !ctx.channel().isActive() || retiring) {
+            if (!credit.attached() || !ctx.channel().isActive() || retiring) {
                 return; // not attached yet: its Attach says it
             }
             if (!on) {
                 // Judged by its silence from now on, not since it attached.
                 attachNanos = ctx.executor().ticker().nanoTime();
-                lastTickNanos = System.nanoTime();
-                lastTickBytes = receiver.bytes();
             }
-            window = on ? 0 : Math.max(INITIAL_WINDOW, flow.window());
-            // With the round trip: a Credit without one would leave the server's at 0.
-            sentRttUs = (long) (flow.rtt() * 1e6);
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
-                    .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
+            send(credit.standBy(on, System.nanoTime(), receiver.bytes()));
         });
-    }
-
-    /** Attaches this link to the session; any thread. */
-    public void attach(SessionOpened session, PieceStore store) {
-        attach(session, store, 0);
     }
 
     /**
@@ -345,86 +256,57 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             if (!ctx.channel().isActive() || retiring) {
                 return;
             }
-            if (openAttach && !opened.isDone()) {
-                // Its own answer to OpenSession is still on the way (a longer link than the one
-                // that answered first): attached or not, that answer says.
+            Handshake.Attachment how = handshake.attachment(opened, session.getSessionId());
+            if (how == Handshake.Attachment.AWAIT_OPEN) {
+                // A longer link than the one that answered first.
                 opened.whenComplete((s, e) -> attach(session, store, flowGroup));
                 return;
             }
-            boolean attachedByOpen = openAttach && openAttaches && !opened.isCompletedExceptionally();
-            if (attachedByOpen && !opened.join().getSessionId().equals(session.getSessionId())) {
-                // The server attached it to a session of its own (it did not join): the flow
-                // connects again and attaches to the download's.
-                failure = "the server opened another session on this connection";
-                ctx.close();
+            if (how == Handshake.Attachment.OTHER_SESSION) {
+                close("the server opened another session on this connection"); // it connects again
                 return;
             }
             this.store = store;
             this.layout = store.layout();
-            this.receiver = new PieceReceiver(store, new Receiving());
-            this.flow = new FlowWindow(layout.pieceSize(), MAX_WINDOW_BYTES);
-            this.budget = store.budget().share();
-            // The handshake gave a first round trip: a long link's window opens from the first tick.
-            roundTrip(handshakeRtt);
+            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)));
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
-            lastTickNanos = lastReadNanos;
+            // Asked by Attach, its answer is a round trip; attached by the open, an Attached held is none now.
+            credit.attach(layout.pieceSize(), store.budget().share(), lastReadNanos, how == Handshake.Attachment.ASK);
             ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
-            if (attachedByOpen) {
-                requestNanos = 0; // Attached, if held, is no round-trip sample now
-                replayHeld();
+            if (how == Handshake.Attachment.BY_OPEN) {
+                held.replay(ctx, this::dispatchHeld);
             } else {
-                requestNanos = System.nanoTime();
-                ctx.writeAndFlush(Envelope.newBuilder().setAttach(attachRequest(session.getSessionId(),
-                        session.getAttachSecret(), flowGroup)).build());
+                ctx.writeAndFlush(Envelope.newBuilder().setAttach(handshake.attach(session.getSessionId(),
+                        session.getAttachSecret(), credit.window(), standby, linkBytes.getAsLong(), flowGroup)).build());
             }
         });
     }
 
     /** Messages held until the store is given (tests); read on the event loop's behalf, may lag. */
     int heldCount() {
-        java.util.ArrayDeque<Object> h = held;
-        return h == null ? 0 : h.size();
+        return held.count();
     }
 
-    /** Handles what arrived before the store was known, in order, and reads on. */
-    private void replayHeld() {
-        java.util.ArrayDeque<Object> queue = held;
-        held = null;
-        ctx.channel().config().setAutoRead(true);
-        if (queue == null) {
-            return;
-        }
-        Object msg;
-        while ((msg = queue.poll()) != null) {
-            if (!ctx.channel().isActive()) {
-                ReferenceCountUtil.release(msg);
-                continue;
-            }
-            try {
-                channelRead(ctx, msg);
-            } catch (Exception e) {
-                exceptionCaught(ctx, e);
-            }
+    /** One message held until the store was given. */
+    private void dispatchHeld(Object msg) {
+        try {
+            channelRead(ctx, msg);
+        } catch (Exception e) {
+            exceptionCaught(ctx, e);
         }
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
         lastReadNanos = System.nanoTime();
-        if (held != null) {
-            // Attached as it opened, the store not given yet: kept for later, no more read.
-            held.add(msg);
-            ctx.channel().config().setAutoRead(false);
-            return;
+        if (held.hold(ctx, msg)) {
+            return; // attached as it opened, the store not given yet: kept for later, no more read
         }
         try {
             if (msg instanceof PieceData data) {
-                if (receiver == null) {
-                    throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
-                }
-                receiver.onData(data);
+                receiver("piece").onData(data);
             } else if (msg instanceof PieceHeader header) {
                 onHeader(header);
             } else if (msg instanceof Envelope e) {
@@ -438,36 +320,19 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void onControl(Envelope e) throws IOException {
         switch (e.getBodyCase()) {
             case WELCOME -> {
-                if (e.getWelcome().getProtocolVersion() != Frames.PROTOCOL_VERSION) {
-                    throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "server speaks protocol "
-                            + e.getWelcome().getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
-                }
-                welcomed = true;
-                flowGroups = e.getWelcome().getFlowGroups();
-                openAttaches = e.getWelcome().getOpenAttaches();
-                congestionControl = e.getWelcome().getCongestionControl();
-                handshakeRtt = answered();
-                if (flow != null) {
-                    // Attached before Welcome came (a flow's Attach follows its Hello at once):
-                    // the handshake is its first round trip all the same.
-                    roundTrip(handshakeRtt);
-                }
+                handshake.welcome(e.getWelcome());
+                credit.welcomed(System.nanoTime());
             }
             case SESSION_OPENED -> {
-                if (openAttach && openAttaches && receiver == null) {
-                    held = new java.util.ArrayDeque<>(); // attached: pieces follow at once
+                if (handshake.attachedByOpen(false) && receiver == null) {
+                    held.start(); // attached: pieces follow at once
                 }
                 opened.complete(e.getSessionOpened());
             }
-            case ATTACHED -> {
-                if (flow != null) {
-                    roundTrip(answered());
-                }
-            }
-            case PIECE_HASHES -> onHashes(e.getPieceHashes());
+            case ATTACHED -> credit.attachAnswered(System.nanoTime());
+            case PIECE_HASHES -> receiver("hashes").onHashes(e.getPieceHashes());
             case ERROR -> {
-                failure = "server: " + e.getError().getMessage();
-                serverError = e.getError().getCode();
+                ending.serverSaid(e.getError());
                 opened.completeExceptionally(new ServerError(e.getError()));
                 ctx.close();
             }
@@ -475,87 +340,34 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void onHashes(PieceHashes h) throws IOException {
+    /** The receiver, for {@code what} came: a protocol error before the connection attached. */
+    private PieceReceiver receiver(String what) throws ProtocolException {
         if (receiver == null) {
-            throw new ProtocolException(Error.Code.BAD_STATE, "hashes before attach");
+            throw new ProtocolException(Error.Code.BAD_STATE, what + " before attach");
         }
-        receiver.onHashes(h);
+        return receiver;
     }
 
     /** A block's header: its echo is a round-trip sample, the rest is the receiver's. */
     private void onHeader(PieceHeader h) throws IOException {
-        if (receiver == null) {
-            throw new ProtocolException(Error.Code.BAD_STATE, "piece before attach");
-        }
+        PieceReceiver r = receiver("piece");
         if (h.getEchoUs() != 0) {
-            roundTrip((micros() - h.getEchoUs() - Integer.toUnsignedLong(h.getEchoHeldUs())) / 1e6);
+            credit.echoed(h.getEchoUs(), Integer.toUnsignedLong(h.getEchoHeldUs()));
         }
         if (h.hasRetransmittedBytes()) {
             retransmitted = Math.max(retransmitted, h.getRetransmittedBytes());
         }
-        receiver.onHeader(h);
+        r.onHeader(h);
     }
 
-    /** What the receiver asks of this connection, each on the event loop. */
-    private final class Receiving implements PieceReceiver.Connection {
-        @Override
-        public void execute(Runnable task) {
-            try {
-                ctx.executor().execute(task);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // the loop is gone (the download is over): nothing waits for it any more
-            }
-        }
-
-        @Override
-        public void ack(int index, boolean ok) {
-            LinkHandler.this.ack(index, ok);
-        }
-
-        @Override
-        public void fail(Throwable cause) {
-            exceptionCaught(ctx, cause);
-        }
-
-        /**
-         * A connection whose pieces keep failing their hash (a corrupting middlebox, bad memory
-         * on a router) is closed for good: its link is dropped.
-         */
-        @Override
-        public void drop(String why) {
-            if (!dropped) {
-                dropped = true;
-                failure = why;
-                ctx.close();
-            }
-        }
+    /** Closes the connection for {@code why}, whatever was said before. */
+    private void close(String why) {
+        ending.because(why);
+        ctx.close();
     }
 
-    private void ack(int index, boolean ok) {
-        if (!ctx.channel().isActive()) {
-            return;
-        }
-        ctx.writeAndFlush(Envelope.newBuilder().setAck(Ack.newBuilder().setIndex(index).setOk(ok)
-                .setSentUs(micros())).build(), ctx.voidPromise());
-        budget.acked(window);
-    }
-
-    /** One round-trip sample, seconds, into the window and the stats (impossible ones are ignored). */
-    private void roundTrip(double seconds) {
-        flow.rttSample(seconds);
-        rtt = flow.rtt();
-        minRtt = flow.minRtt();
-    }
-
-    /** Seconds since the request now answered went out (0 if none was awaited). */
-    private double answered() {
-        double seconds = requestNanos == 0 ? 0 : (System.nanoTime() - requestNanos) / 1e9;
-        requestNanos = 0;
-        return seconds;
-    }
-
-    private static long micros() {
-        return (System.nanoTime() - CLOCK_ORIGIN) / 1000 + 1;
+    private void send(Credit c) {
+        ctx.writeAndFlush(Envelope.newBuilder().setCredit(c).build(), ctx.voidPromise());
     }
 
     /**
@@ -571,9 +383,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
         if (sessionId != null && !standby && ctx.executor().ticker().nanoTime() - attachNanos > SilenceWatch.SILENT_NANOS && !capReached()
                 && !store.allVerified().isDone()) {
-            if (failure == null) {
-                failure = "nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s";
-            }
+            ending.unlessKnown("nothing received for " + TimeUnit.NANOSECONDS.toSeconds(SilenceWatch.SILENT_NANOS) + " s");
             ctx.close();
         }
     }
@@ -583,46 +393,21 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (retiring) {
             // Closed once nothing is under way: no piece half-received or being written, and
             // quiet for two round trips (a piece the server started is on its way by then).
-            long quiet = Math.max(TimeUnit.MILLISECONDS.toNanos(500), (long) (2e9 * flow.rtt()));
-            if (receiver.idle() && now - lastReadNanos > quiet) {
-                failure = "retired";
-                ctx.close();
+            if (receiver.idle() && now - lastReadNanos > credit.retireQuietNanos()) {
+                close("retired");
             }
             return;
         }
-        if (standby) {
-            if (now - lastKeepaliveNanos > STANDBY_KEEPALIVE_NANOS && ctx.channel().isActive()) {
-                lastKeepaliveNanos = now;
-                ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(0)
-                        .setRttUs((int) Math.min(sentRttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
-            }
-            lastTickNanos = now;
-            lastTickBytes = receiver.bytes();
-            return;
-        }
-        flow.maxBytes(MAX_WINDOW_BYTES / Math.max(1, linkFlows.getAsInt()));
-        long bytes = receiver.bytes();
-        int wanted = budget.afford(flow.tick(bytes - lastTickBytes, (now - lastTickNanos) / 1e9));
-        lastTickBytes = bytes;
-        lastTickNanos = now;
-        long rttUs = (long) (flow.rtt() * 1e6);
-        // The server hears of a new round trip when it moved by more than an eighth.
-        boolean rttMoved = Math.abs(rttUs - sentRttUs) * 8 > sentRttUs;
-        if ((wanted != window || rttMoved) && ctx.channel().isActive()) {
-            window = wanted;
-            sentRttUs = rttUs;
-            ctx.writeAndFlush(Envelope.newBuilder().setCredit(Credit.newBuilder().setWindow(window)
-                    .setRttUs((int) Math.min(rttUs, Integer.MAX_VALUE))).build(), ctx.voidPromise());
+        Credit c = credit.tick(now, receiver.bytes(), standby, linkFlows.getAsInt());
+        if (c != null && ctx.channel().isActive()) {
+            send(c);
         }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
-        if (failure == null) {
-            failure = String.valueOf(c.getMessage());
-            localFailure = c instanceof LocalWriteException;
-        }
+        ending.failed(c);
         opened.completeExceptionally(c);
         ctx.close();
     }
@@ -632,31 +417,22 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         if (ticker != null) {
             ticker.cancel(false);
         }
-        if (held != null) {
-            held.forEach(ReferenceCountUtil::release);
-            held = null;
-        }
+        held.release();
         if (receiver != null) {
             receiver.close();
         }
-        if (budget != null) {
-            budget.close();
+        credit.close();
+        if (!handshake.welcomed()) {
+            ending.unlessKnown("connection closed during handshake");
         }
-        if (!welcomed && failure == null) {
-            failure = "connection closed during handshake";
-        }
-        opened.completeExceptionally(new IOException(failure == null ? "connection closed" : failure));
-        closed.complete(failure == null ? "closed" : failure);
+        opened.completeExceptionally(ending.unanswered());
+        closed.complete(ending.closedWith());
         ctx.fireChannelInactive();
     }
 
-    /**
-     * True once this link cannot take another piece without passing its cap (the server stops
-     * giving it pieces then); any thread, may lag by one event.
-     */
+    /** True once this link cannot take another piece without passing its cap; any thread, may lag by one event. */
     public boolean capReached() {
-        long cap = spec.options().capBytes();
-        return cap > 0 && layout != null && linkBytes.getAsLong() + layout.pieceSize() > cap;
+        return layout != null && spec.options().capReached(linkBytes.getAsLong(), layout.pieceSize());
     }
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
@@ -668,22 +444,13 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** True if the link stopped because the local file could not be written. */
     public boolean failedLocally() {
-        return localFailure;
+        return ending.local();
     }
 
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
-        String state = dropped ? "dropped: " + failure
-                : closed.isDone() ? (failure == null ? "closed" : "failed: " + failure)
-                : ctx == null ? "waiting" : standby ? "standby" : "up";
-        PieceReceiver r = receiver;
-        if (r == null) {
-            return new LinkStats(spec.name(), localAddressText(), 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0,
-                    dropped, rtt * 1e3, 1);
-        }
-        return new LinkStats(spec.name(), localAddressText(), r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
-                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0,
-                dropped, rtt * 1e3, 1);
+        return LinkStats.of(spec, localAddressText(), receiver, ending.state(closed.isDone(), ctx != null, standby),
+                ending.dropped(), credit.rtt() * 1e3);
     }
 
     private String localAddressText() {
@@ -691,29 +458,5 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             return io.netty.util.NetUtil.toAddressString(a.getAddress());
         }
         return spec.addressText();
-    }
-
-    /** Writing to the local file failed (disk full, I/O error): not the link's fault. */
-    public static final class LocalWriteException extends IOException {
-        private static final long serialVersionUID = 1L;
-
-        LocalWriteException(String message, IOException cause) {
-            super(message, cause);
-        }
-    }
-
-    /** The server answered with an Error frame. */
-    public static final class ServerError extends IOException {
-        private static final long serialVersionUID = 1L;
-        private final Error.Code code;
-
-        public ServerError(Error error) {
-            super(error.getMessage());
-            this.code = error.getCode();
-        }
-
-        public Error.Code code() {
-            return code;
-        }
     }
 }

@@ -39,6 +39,14 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
         return new LinkOptions(capBytes, rateLimit, flows, true);
     }
 
+    /**
+     * True once a link that carried {@code carried} bytes cannot take another piece of
+     * {@code pieceSize} without passing its cap (the server stops giving it pieces then).
+     */
+    public boolean capReached(long carried, long pieceSize) {
+        return capBytes > 0 && carried + pieceSize > capBytes;
+    }
+
     /** "backup" or "normal", as the summary and --json name a link's tier. */
     public String tier() {
         return backup ? "backup" : "normal";

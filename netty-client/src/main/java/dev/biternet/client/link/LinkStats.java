@@ -22,6 +22,15 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
         return source.isEmpty() ? iface : iface + ">" + source;
     }
 
+    /** One connection's stats: its receiver's counters (none before it attached: {@code r} null), one flow. */
+    static LinkStats of(LinkSpec spec, String address, PieceReceiver r, String state, boolean dropped, double rttMs) {
+        if (r == null) {
+            return new LinkStats(spec.name(), address, 0, 0, 0, 0, 0, 0, 0, state, spec.options(), 0, dropped, rttMs, 1);
+        }
+        return new LinkStats(spec.name(), address, r.bytes(), r.pieces(), r.duplicates(), r.wastedBytes(),
+                r.failedPieces(), r.failedBytes(), r.activeSeconds(), state, spec.options(), 0, dropped, rttMs, 1);
+    }
+
     /** Average payload rate in bytes per second over the link's active time. */
     public double rate() {
         return seconds > 0 ? bytes / seconds : 0;

@@ -41,7 +41,7 @@ final class PieceReceiver {
         /** Tells the server piece {@code index} verified (or taken elsewhere), or not. */
         void ack(int index, boolean ok);
 
-        /** Receiving cannot go on ({@link LinkHandler.LocalWriteException}: the local file's fault); on the event loop. */
+        /** Receiving cannot go on ({@link LocalWriteException}: the local file's fault); on the event loop. */
         void fail(Throwable cause);
 
         /** Too many of this connection's pieces failed their hash: it closes for good; on the event loop. */
@@ -116,7 +116,7 @@ final class PieceReceiver {
             } catch (OutOfMemoryError e) {
                 // no direct memory for the piece (-XX:MaxDirectMemorySize): this machine's
                 // problem, not the link's, so not a reason to reconnect
-                throw new LinkHandler.LocalWriteException("no memory for a piece buffer: " + e.getMessage(),
+                throw new LocalWriteException("no memory for a piece buffer: " + e.getMessage(),
                         new IOException(e));
             }
             hasher.reset();
@@ -199,7 +199,7 @@ final class PieceReceiver {
                 store.writePiece(index, piece, this);
                 outcome = store.complete(index, digest, this);
             } catch (IOException e) {
-                Throwable failed = new LinkHandler.LocalWriteException(
+                Throwable failed = new LocalWriteException(
                         "cannot write " + store.partPath() + ": " + e.getMessage(), e);
                 connection.execute(() -> connection.fail(failed));
                 return;

@@ -109,7 +109,7 @@ public final class ProgressRenderer {
                 if (!l.state().equals("up")) {
                     yield l.state();
                 }
-                yield l.options().capBytes() > 0 && l.bytes() + p.pieceSize() > l.options().capBytes() ? "capped" : "up";
+                yield l.options().capReached(l.bytes(), p.pieceSize()) ? "capped" : "up";
             }
         };
     }

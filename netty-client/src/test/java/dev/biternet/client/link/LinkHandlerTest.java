@@ -137,7 +137,7 @@ class LinkHandlerTest {
                 .setFileSize(file.length).setPieceSize(PIECE).setPieceCount(layout.pieceCount()).build();
         receive(Envelope.newBuilder().setSessionOpened(opened).build());
         assertThat(handler.opened()).isCompletedWithValue(opened);
-        handler.attach(opened, store);
+        handler.attach(opened, store, 0);
         channel.runPendingTasks();
         List<Envelope> attach = sent();
         assertThat(attach).extracting(Envelope::getBodyCase).containsExactly(Envelope.BodyCase.ATTACH);
@@ -292,7 +292,7 @@ class LinkHandlerTest {
         LinkHandler other = new LinkHandler(new LinkSpec("other", null, null), (String) null);
         EmbeddedChannel otherChannel = new EmbeddedChannel(FrameDecoder.forClient(), EnvelopeEncoder.INSTANCE, other);
         try {
-            other.attach(opened, store);
+            other.attach(opened, store, 0);
             otherChannel.runPendingTasks();
             otherChannel.writeInbound(Frames.pieceHeader(ByteBufAllocator.DEFAULT, PieceHeader.newBuilder()
                     .setIndex(2).setOffset(layout.offset(2)).setLength(layout.length(2)).build()),

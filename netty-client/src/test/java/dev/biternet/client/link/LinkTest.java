@@ -332,6 +332,49 @@ class LinkTest {
         await(() -> store.verifiedCount() == 1, "a piece over the backup link once it took over");
     }
 
+    /**
+     * A download's {@link LinkSet} at its looks (their clock given): the backup link takes over
+     * once the normal link has delivered nothing for more than 2 s, and stands by again at the
+     * first look after the normal link delivers; each change is one event, stamped and kept.
+     */
+    @Test
+    void aLinkSetsBackupTakesOverFromAQuietLinkAndStandsByWhenItDelivers() throws Exception {
+        LinkSet set = new LinkSet(connector, ByteString.EMPTY, owner, System.nanoTime());
+        Link normal = set.add(new LinkSpec("eth0", null, null, new LinkOptions(0, 0, 1)));
+        Link backup = set.add(new LinkSpec("usb0", null, null, new LinkOptions(0, 0, 1, true)));
+        links.addAll(List.of(normal, backup));
+        assertThat(Connector.await(normal.connect())).isNull();
+        assertThat(Connector.await(backup.connect())).isNull();
+        set.publish();
+        CompletableFuture<Void> ready = CompletableFuture.completedFuture(null);
+        set.start(keeper, store, true, "", List.of(ready, ready));
+        Conn n = server.attached(0);
+        Conn b = server.attached(1);
+        assertThat(b.attach().getLinkName()).isEqualTo("usb0");
+        assertThat(b.attach().getStandby()).isTrue();
+        await(normal::up, "the normal link up");
+        long t0 = System.nanoTime();
+        long ms = TimeUnit.MILLISECONDS.toNanos(1);
+
+        set.look(t0, 0, Long.MAX_VALUE);
+        set.look(t0 + 2000 * ms, 2, Long.MAX_VALUE);
+        assertThat(backup.standingBy()).as("2 s quiet: not yet").isTrue();
+        set.look(t0 + 2000 * ms + 1, 2, Long.MAX_VALUE);
+        assertThat(backup.standingBy()).as("past 2 s quiet: taken over").isFalse();
+        await(() -> b.received.stream().anyMatch(e -> e.hasCredit() && e.getCredit().getWindow() > 0),
+                "the backup's window opened");
+
+        n.sendPiece(0, false);
+        await(() -> normal.carried() == PIECE, "the normal link delivers");
+        set.look(t0 + 2200 * ms, 2.2, Long.MAX_VALUE);
+
+        assertThat(backup.standingBy()).isTrue();
+        assertThat(owner.events).containsExactly("link usb0 took over (no other link delivered for 2 s)",
+                "link usb0 stands by again (another link delivers)");
+        assertThat(set.events()).extracting(LinkEvent::kind).containsExactly("took_over", "stood_by");
+        assertThat(set.stats()).extracting(LinkStats::iface).containsExactly("eth0", "usb0");
+    }
+
     /** A link of one flow, connected, not started. */
     private Link unstarted() throws Exception {
         Link link = new Link(new LinkSpec("one", null, null, new LinkOptions(0, 0, 1)), 1, connector, ByteString.EMPTY, owner);

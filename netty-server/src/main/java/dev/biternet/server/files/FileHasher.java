@@ -24,7 +24,9 @@ import java.util.concurrent.atomic.LongAdder;
  * while the rest is still being hashed. Entries are keyed by {@link FileVersion}, so a changed
  * file (size, times or inode) is hashed anew; the cache keeps the most recent versions. With a
  * {@link HashCache}, a file's first turn looks for its digests there before reading it, and a
- * file hashed to the end is saved there.
+ * file hashed to the end is saved there. With {@link SharedDigests} (the cluster), the digests
+ * another node published are taken instead of reading the file, once a few sampled pieces of
+ * this node's copy match them ({@link #SAMPLES}); a file hashed here is published there.
  */
 public final class FileHasher implements AutoCloseable {
     /** Bytes one turn hashes (at least a piece) before the next waiting file gets its turn. */
@@ -39,6 +41,11 @@ public final class FileHasher implements AutoCloseable {
     private final HashCache saved;
     private final LongAdder hashedBytes = new LongAdder();
     private final LongAdder savedHits = new LongAdder();
+    private final LongAdder sharedHits = new LongAdder();
+    /** Digests shared with other nodes, or null. */
+    private final SharedDigests shared;
+    /** Pieces of this node's copy checked against digests another node published: first, middle, last. */
+    static final int SAMPLES = 3;
     /** Files with pieces left that someone waits for, in turn order; guarded by this. */
     private final ArrayDeque<Job> turns = new ArrayDeque<>();
     private final List<Thread> threads = new ArrayList<>();
@@ -50,16 +57,22 @@ public final class FileHasher implements AutoCloseable {
 
     /** @param saved where digests are kept across restarts, or null for memory only */
     public FileHasher(int threads, int maxEntries, HashCache saved) {
-        this(threads, maxEntries, ASKED_GRACE_NANOS, saved);
+        this(threads, maxEntries, ASKED_GRACE_NANOS, saved, null);
+    }
+
+    /** @param shared digests shared with the other nodes of a cluster, or null */
+    public FileHasher(int threads, int maxEntries, HashCache saved, SharedDigests shared) {
+        this(threads, maxEntries, ASKED_GRACE_NANOS, saved, shared);
     }
 
     /** @param askedGraceNanos how long a file asked for counts as wanted with no session listening */
     FileHasher(int threads, int maxEntries, long askedGraceNanos) {
-        this(threads, maxEntries, askedGraceNanos, null);
+        this(threads, maxEntries, askedGraceNanos, null, null);
     }
 
-    private FileHasher(int threads, int maxEntries, long askedGraceNanos, HashCache saved) {
+    private FileHasher(int threads, int maxEntries, long askedGraceNanos, HashCache saved, SharedDigests shared) {
         this.saved = saved;
+        this.shared = shared;
         this.maxEntries = maxEntries;
         this.askedGraceNanos = askedGraceNanos;
         this.cache = new LinkedHashMap<>(16, 0.75f, true) {
@@ -87,7 +100,7 @@ public final class FileHasher implements AutoCloseable {
         FileVersion version = file.version();
         Job job = cache.get(version);
         if (job == null || !job.hashes.layout().equals(layout) || job.hashes.failure() != null) {
-            job = new Job(new PieceHashes(version, layout), saved);
+            job = new Job(new PieceHashes(version, layout), saved, shared);
             cache.put(version, job);
         }
         job.askedNanos = System.nanoTime();
@@ -129,6 +142,9 @@ public final class FileHasher implements AutoCloseable {
                 if (job.fromSaved) {
                     savedHits.increment();
                 }
+                if (job.fromShared) {
+                    sharedHits.increment();
+                }
             } catch (IOException | RuntimeException e) {
                 failure = job.hashes.version().path().getFileName() + ": "
                         + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
@@ -155,6 +171,11 @@ public final class FileHasher implements AutoCloseable {
         return hashedBytes.sum();
     }
 
+    /** Files whose digests were taken from another node ({@link SharedDigests}) instead of being hashed. */
+    public long sharedHits() {
+        return sharedHits.sum();
+    }
+
     /** Files whose digests were taken from the {@link HashCache} instead of being hashed. */
     public long savedHits() {
         return savedHits.sum();
@@ -164,6 +185,10 @@ public final class FileHasher implements AutoCloseable {
     private static final class Job {
         final PieceHashes hashes;
         final HashCache saved;
+        final SharedDigests shared;
+        /** The shared digests were looked at (on the first turn); true if another node's were taken. */
+        boolean sharedTried;
+        boolean fromShared;
         /** Wall clock when the job began, after the version was read: every read of the file comes later. */
         final long createdNanos = System.currentTimeMillis() * 1_000_000L;
         /** The hash cache was looked at (on the first turn); true if it had this version. */
@@ -179,9 +204,10 @@ public final class FileHasher implements AutoCloseable {
         FileChannel channel;
         long askedNanos;
 
-        Job(PieceHashes hashes, HashCache saved) {
+        Job(PieceHashes hashes, HashCache saved, SharedDigests shared) {
             this.hashes = hashes;
             this.saved = saved;
+            this.shared = shared;
         }
 
         /** Hashes the next slice; returns true if pieces are left. */
@@ -200,17 +226,23 @@ public final class FileHasher implements AutoCloseable {
             if (channel == null) {
                 channel = file.channel();
             }
+            if (shared != null && !sharedTried && next == 0) {
+                sharedTried = true;
+                SharedDigests.Known known = shared.load(hashes.version(), layout);
+                if (known != null) {
+                    checkSamples(known.digests(), buf);
+                    hashes.setAll(known.digests());
+                    fromShared = true;
+                    finish(count, known.fileSha256(), saved != null);
+                    return false;
+                }
+            }
+            if (shared != null) {
+                shared.hashing(hashes.version(), layout);
+            }
             long budget = SLICE_BYTES;
             while (next < count && budget > 0) {
-                int length = layout.length(next);
-                buf.clear().limit(length);
-                long pos = layout.offset(next);
-                while (buf.hasRemaining()) {
-                    if (channel.read(buf, pos + buf.position()) < 0) {
-                        throw new IOException("file shrank while hashing");
-                    }
-                }
-                bytesRead += length;
+                int length = read(next, buf);
                 piece.update(buf.array(), 0, length);
                 whole.update(buf.array(), 0, length);
                 hashes.set(next, piece.digest());
@@ -241,7 +273,46 @@ public final class FileHasher implements AutoCloseable {
             if (save) {
                 saved.save(hashes, fileSha, createdNanos);
             }
+            if (shared != null && !fromShared) {
+                shared.save(hashes.version(), hashes.layout(), new SharedDigests.Known(hashes.allDigests(), fileSha));
+            }
             hashes.publish(count, Digests.root(hashes.allDigests()), fileSha);
+        }
+
+        /** Reads piece {@code index} into {@code buf} (from its start); returns its length. */
+        private int read(int index, ByteBuffer buf) throws IOException {
+            PieceLayout layout = hashes.layout();
+            int length = layout.length(index);
+            buf.clear().limit(length);
+            long pos = layout.offset(index);
+            while (buf.hasRemaining()) {
+                if (channel.read(buf, pos + buf.position()) < 0) {
+                    throw new IOException("file shrank while hashing");
+                }
+            }
+            bytesRead += length;
+            return length;
+        }
+
+        /**
+         * Hashes {@link #SAMPLES} pieces of this node's copy and compares them with the digests
+         * another node published: a copy that differs is refused, never served under them.
+         */
+        private void checkSamples(byte[] digests, ByteBuffer buf) throws IOException {
+            PieceLayout layout = hashes.layout();
+            int count = layout.pieceCount();
+            for (int index : new java.util.TreeSet<>(List.of(0, count / 2, count - 1))) {
+                if (index < 0 || index >= count) {
+                    continue;
+                }
+                piece.update(buf.array(), 0, read(index, buf));
+                if (!java.util.Arrays.equals(piece.digest(), 0, Digests.SHA256_BYTES, digests,
+                        index * Digests.SHA256_BYTES, (index + 1) * Digests.SHA256_BYTES)) {
+                    String why = "this node's copy differs from the one the cluster hashed (piece " + index + " of " + count + ")";
+                    org.slf4j.LoggerFactory.getLogger("biternet.server").warn("refusing {}: {}", hashes.version().path(), why);
+                    throw new IOException(why);
+                }
+            }
         }
 
         void release() {

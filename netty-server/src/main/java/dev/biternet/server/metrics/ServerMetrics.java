@@ -10,6 +10,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -45,6 +46,8 @@ import java.util.function.Supplier;
  *  biternet_session_sent_bytes_{count,sum,max} payload sent per closed session
  *  biternet_pieces_claimed_total{kind}         new, reclaimed (after a release), copy (endgame duplicate)
  *  biternet_pieces_done_total                  pieces the client verified
+ *  biternet_cluster_lease_expired_total        claims of dead nodes put back in the pool (--cluster)
+ *  biternet_cluster_store_seconds_{count,sum,max}{result}  commands to the cluster's store, ok or error
  *  biternet_hashed_bytes_total                 file bytes read to hash pieces
  *  biternet_hash_cache_hits_total              files whose digests came from the hash cache
  *  biternet_errors_total{code}                 Error frames sent, by Error.Code
@@ -71,6 +74,12 @@ public final class ServerMetrics implements SessionMeters {
     private final Map<Error.Code, Counter> errors = new EnumMap<>(Error.Code.class);
     private final Map<String, Counter> closed = new ConcurrentHashMap<>();
     private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+    private final Counter leaseExpired = Counter.builder("biternet.cluster.lease.expired")
+            .description("Claims of nodes whose lease ended, put back in the pool by this node (--cluster)").register(registry);
+    private final Timer storeOk = Timer.builder("biternet.cluster.store").tag("result", "ok")
+            .description("Commands to the cluster's store and how long they took (--cluster)").register(registry);
+    private final Timer storeFailed = Timer.builder("biternet.cluster.store").tag("result", "error")
+            .description("Commands to the cluster's store and how long they took (--cluster)").register(registry);
 
     public ServerMetrics() {
         Gauge.builder("biternet.build.info", () -> 1).tags("version", BuildInfo.version(), "commit", BuildInfo.commit())
@@ -135,6 +144,16 @@ public final class ServerMetrics implements SessionMeters {
     @Override
     public void done() {
         piecesDone.increment();
+    }
+
+    @Override
+    public void leaseExpired(int holds) {
+        leaseExpired.increment(holds);
+    }
+
+    /** A command to the cluster's store took {@code nanos} and succeeded or not. */
+    public void stored(long nanos, boolean ok) {
+        (ok ? storeOk : storeFailed).record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
     }
 
     public void error(Error.Code code) {

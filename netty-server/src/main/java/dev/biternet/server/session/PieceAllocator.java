@@ -38,6 +38,9 @@ public interface PieceAllocator {
         default void claimed(ClaimKind kind) { }
 
         default void done() { }
+
+        /** {@code holds} claims of nodes whose lease ended went back to the pool (a cluster's allocator). */
+        default void leaseExpired(int holds) { }
     }
 
     /**
@@ -98,4 +101,16 @@ public interface PieceAllocator {
 
     /** Pieces handed out a second time during the endgame, so far. */
     long duplicateClaims();
+
+    /**
+     * True once the state is gone for good (a cluster's store restarted empty): the session
+     * cannot go on and is forgotten, so that the client opens it again. Operations may throw
+     * {@link StoreException} while the store is unreachable.
+     */
+    default boolean lost() {
+        return false;
+    }
+
+    /** The session is closed on this node: what the allocator holds beyond memory goes (a cluster's lease). */
+    default void close() { }
 }

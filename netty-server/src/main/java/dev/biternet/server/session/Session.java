@@ -38,6 +38,7 @@ public final class Session implements AutoCloseable {
     private final dev.biternet.server.files.PieceHashes hashes;
     private final FileChannel file;
     private final PieceAllocator allocator;
+    private final long versionTag;
     private final boolean hashesCompleteAtOpen;
     private final Map<Integer, SessionLink> links = new ConcurrentHashMap<>();
     /** Budgets of the client links attached with a flow group, while a channel of theirs is. */
@@ -60,6 +61,18 @@ public final class Session implements AutoCloseable {
 
     Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
             String path, SocketAddress client, SessionMeters metrics) {
+        this(id, attachSecret, hashes, file, path, client, metrics,
+                new LocalPieceAllocator(hashes.layout().pieceCount(), metrics), hashes.version().tag());
+    }
+
+    /**
+     * @param allocator the session's own (it closes it)
+     * @param versionTag the version tag the client is given: this file version's, or on another
+     *                   node of a cluster the one the opening node gave
+     */
+    Session(SessionId id, ByteString attachSecret, dev.biternet.server.files.PieceHashes hashes, FileChannel file,
+            String path, SocketAddress client, SessionMeters metrics, PieceAllocator allocator, long versionTag) {
+        this.versionTag = versionTag;
         this.metrics = metrics;
         this.id = id;
         this.path = path;
@@ -67,7 +80,7 @@ public final class Session implements AutoCloseable {
         this.attachSecret = attachSecret;
         this.hashes = hashes;
         this.file = file;
-        this.allocator = new LocalPieceAllocator(hashes.layout().pieceCount(), metrics);
+        this.allocator = allocator;
         this.rates = new RateBoard(hashes.layout().pieceSize());
         // The hasher may publish (and call published() on its thread) as soon as this session
         // listens: hold the lock published() takes until the starting point is set, so that it
@@ -79,7 +92,12 @@ public final class Session implements AutoCloseable {
             this.hashesCompleteAtOpen = hashes.complete();
             this.forwarded = hashes.published();
             this.rootForwarded = hashesCompleteAtOpen;
-            allocator.setAvailable(forwarded);
+            try {
+                allocator.setAvailable(forwarded);
+            } catch (StoreException e) {
+                hashes.unlisten(onPublished); // never opened: the hasher need not go on for it
+                throw e;
+            }
         }
     }
 
@@ -91,7 +109,7 @@ public final class Session implements AutoCloseable {
     public void markHave(dev.biternet.proto.OpenSession request) {
         PieceLayout layout = layout();
         ByteString have = request.getHave();
-        if (have.isEmpty() || request.getExpectedFileVersion() != version().tag()
+        if (have.isEmpty() || request.getExpectedFileVersion() != versionTag
                 || request.getExpectedFileSize() != layout.fileSize() || request.getHavePieceSize() != layout.pieceSize()
                 || have.size() != (layout.pieceCount() + 7) / 8) {
             return;
@@ -242,7 +260,7 @@ public final class Session implements AutoCloseable {
                 .setFileSize(layout().fileSize())
                 .setPieceSize(layout().pieceSize())
                 .setPieceCount(layout().pieceCount())
-                .setFileVersion(version().tag());
+                .setFileVersion(versionTag);
         if (hashesCompleteAtOpen) {
             b.setHashes(rootBatch());
         }
@@ -308,7 +326,11 @@ public final class Session implements AutoCloseable {
 
     public void detach(int linkId) {
         if (links.remove(linkId) != null) {
-            allocator.releaseAll(linkId);
+            try {
+                allocator.releaseAll(linkId);
+            } catch (StoreException e) {
+                // unreachable: this node's claims go back to the pool when its lease ends
+            }
             lastDetach = System.nanoTime();
             wakeAll();
         }
@@ -363,9 +385,15 @@ public final class Session implements AutoCloseable {
                 .setFileSha256(ByteString.copyFrom(hashes.fileSha256()));
     }
 
+    /** The version tag the client was given (see the constructor). */
+    public long versionTag() {
+        return versionTag;
+    }
+
     @Override
     public void close() {
         hashes.unlisten(onPublished);
+        allocator.close();
         try {
             file.close();
         } catch (IOException ignored) {

@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 public final class SessionRegistry implements AutoCloseable {
     /** One line per session with its outcome, for operators (key=value pairs). */
     private static final Logger SESSIONS = LoggerFactory.getLogger("biternet.sessions");
+    private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
     /**
      * A finished session with no link left is closed after this grace (a link still on its way
      * to attach gets it, not UNKNOWN_SESSION), or at once when its client address needs the
@@ -80,6 +81,8 @@ public final class SessionRegistry implements AutoCloseable {
     public static final int MAX_JOIN_KEY_BYTES = 64;
     /** Set when the server starts shutting down: no new sessions, running ones may finish. */
     private volatile boolean draining;
+    /** Where the other nodes of a cluster find this node's sessions and this node theirs; null: none. */
+    private final SharedSessions shared;
 
     /** @param pieceSizeOverride a fixed piece size, or 0 for {@link PieceLayout#forFile(long)} */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit) {
@@ -93,6 +96,13 @@ public final class SessionRegistry implements AutoCloseable {
      */
     public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
                            Limits limits, SessionMeters metrics) {
+        this(root, hasher, pieceSizeOverride, idleTimeout, unit, limits, metrics, null);
+    }
+
+    /** @param shared the cluster's sessions (--cluster), or null */
+    public SessionRegistry(ServedRoot root, FileHasher hasher, int pieceSizeOverride, long idleTimeout, TimeUnit unit,
+                           Limits limits, SessionMeters metrics, SharedSessions shared) {
+        this.shared = shared;
         this.metrics = metrics;
         this.root = root;
         this.hasher = hasher;
@@ -137,19 +147,59 @@ public final class SessionRegistry implements AutoCloseable {
         // The links of one client open at once: the first opens, the others find its session.
         synchronized (joinLocks[Math.floorMod(key.hashCode(), joinLocks.length)]) {
             Session joined = joins.get(key);
-            if (joined != null && sessions.get(joined.id().bytes()) == joined) {
+            if (joined != null && live(joined.id().bytes()) == joined) {
                 if (!joined.path().equals(request.getPath())) {
                     throw new RequestException(Error.Code.BAD_STATE, "this join key names a session for another file");
                 }
                 return joined;
             }
-            Session opened = openNew(request, client);
+            Session opened = shared == null ? openNew(request, client) : openJoined(key, request, client);
             joins.put(key, opened);
             joinKeys.put(opened.id().bytes(), key);
             if (!sessions.containsKey(opened.id().bytes())) {
                 forgetJoin(opened); // closed meanwhile (an empty file's session)
             }
             return opened;
+        }
+    }
+
+    /**
+     * The cluster's session for {@code key}: another node's (served here too), or one opened
+     * here and named the key's, unless another node named one first meanwhile (then that one).
+     */
+    private Session openJoined(ByteString key, dev.biternet.proto.OpenSession request, SocketAddress client)
+            throws RequestException {
+        ByteString id = shared.joined(key);
+        if (id != null) {
+            return adopt(id, request.getPath(), client);
+        }
+        Session opened = openNew(request, client);
+        ByteString winner = shared.join(key, opened.id().bytes());
+        if (winner.equals(opened.id().bytes())) {
+            return opened;
+        }
+        if (sessions.remove(opened.id().bytes(), opened)) {
+            closeSession(opened, "abandoned");
+        }
+        return adopt(winner, request.getPath(), client);
+    }
+
+    /**
+     * Serves here a session another node of the cluster opened: the same id, secret, file and
+     * piece states, on this node's copy of the file, which must be the same version (size and
+     * modification time here, sampled pieces against the shared digests while hashing).
+     */
+    private Session adopt(ByteString id, String path, SocketAddress client) throws RequestException {
+        synchronized (joinLocks[Math.floorMod(id.hashCode(), joinLocks.length)]) {
+            Session here = live(id);
+            if (here != null) {
+                return here;
+            }
+            SharedSessions.Shared found = shared.find(id);
+            if (found == null || (path != null && !found.path().equals(path))) {
+                throw new RequestException(Error.Code.UNKNOWN_SESSION, "unknown or expired session");
+            }
+            return openNew(found.path(), null, client, found);
         }
     }
 
@@ -161,11 +211,16 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     private Session openNew(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
+        return openNew(request.getPath(), request, client, null);
+    }
+
+    /** Opens a session: a new one for {@code request}, or here too the cluster's {@code adopt}. */
+    private Session openNew(String path, dev.biternet.proto.OpenSession request, SocketAddress client,
+                            SharedSessions.Shared adopt) throws RequestException {
         if (draining) {
             throw new RequestException(Error.Code.SHUTTING_DOWN, "the server is shutting down; try again later");
         }
-        String path = request.getPath();
-        int pathBytes = request.getPathBytes().size();
+        int pathBytes = path.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
         if (pathBytes > MAX_PATH_BYTES) {
             throw new RequestException(Error.Code.FORBIDDEN_PATH, "refused path '" + UntrustedText.field(path)
                     + "': longer than " + MAX_PATH_BYTES + " bytes");
@@ -185,7 +240,7 @@ public final class SessionRegistry implements AutoCloseable {
         }
         Session session;
         try {
-            session = openFile(request, client);
+            session = openFile(path, request, client, adopt);
         } catch (RequestException e) {
             releaseSlots(client);
             throw new RequestException(e.code(), UntrustedText.message(e.getMessage(), path, root.path().toString()));
@@ -244,21 +299,44 @@ public final class SessionRegistry implements AutoCloseable {
      * Opens the file once, by descriptor ({@link ServedRoot#open}): the session reads its own
      * channel on that very file and the hasher a duplicate of it, never the name again.
      */
-    private Session openFile(dev.biternet.proto.OpenSession request, SocketAddress client) throws RequestException {
-        String path = request.getPath();
+    private Session openFile(String path, dev.biternet.proto.OpenSession request, SocketAddress client,
+                             SharedSessions.Shared adopt) throws RequestException {
         try (ServedFile file = root.open(path)) {
             FileVersion version = file.version();
-            PieceLayout layout = pieceSizeOverride > 0
-                    ? new PieceLayout(version.size(), pieceSizeOverride)
-                    : PieceLayout.forFile(version.size());
+            if (adopt != null && (version.size() != adopt.size() || version.mtimeNanos() != adopt.mtimeNanos())) {
+                LOG.warn("refused session {}: this node's copy of {} differs from the one it was opened on"
+                        + " ({} bytes, mtime {} ns here; {} bytes, mtime {} ns there)", adopt.id(), UntrustedText.quoted(path),
+                        version.size(), version.mtimeNanos(), adopt.size(), adopt.mtimeNanos());
+                metrics.refused("cluster_copy_differs");
+                throw new RequestException(Error.Code.IO_ERROR, "this server's copy of '" + path
+                        + "' differs from the one the session was opened on (size or modification time)");
+            }
+            int pieceSize = adopt != null ? adopt.pieceSize() : pieceSizeOverride;
+            PieceLayout layout = pieceSize > 0 ? new PieceLayout(version.size(), pieceSize) : PieceLayout.forFile(version.size());
             FileChannel channel = null;
             try {
                 channel = file.channel();
                 PieceHashes hashes = hasher.hashes(file, layout);
-                Session session = new Session(SessionId.random(), dev.biternet.server.security.Secrets.random(), hashes,
-                        channel, path, client, metrics);
+                SessionId id = adopt != null ? adopt.id() : SessionId.random();
+                ByteString secret = adopt != null ? adopt.secret() : dev.biternet.server.security.Secrets.random();
+                long tag = adopt != null ? adopt.tag() : version.tag();
+                PieceAllocator allocator = shared != null ? shared.allocator(id, layout.pieceCount(), metrics)
+                        : new LocalPieceAllocator(layout.pieceCount(), metrics);
+                Session session;
+                try {
+                    if (shared != null && adopt == null) {
+                        shared.publish(new SharedSessions.Shared(id, secret, path, version.size(), version.mtimeNanos(),
+                                layout.pieceSize(), tag));
+                    }
+                    session = new Session(id, secret, hashes, channel, path, client, metrics, allocator, tag);
+                } catch (RuntimeException e) {
+                    allocator.close(); // a cluster's: no lease renewed for a session never opened
+                    throw e;
+                }
                 channel = null;
-                session.markHave(request);
+                if (request != null) {
+                    session.markHave(request);
+                }
                 sessions.put(session.id().bytes(), session);
                 return session;
             } catch (IOException e) {
@@ -271,8 +349,32 @@ public final class SessionRegistry implements AutoCloseable {
         }
     }
 
-    public Session get(ByteString id) throws RequestException {
+    /** The session {@code id}: this node's, or (in a cluster) another node's, served here from now on. */
+    public Session get(ByteString id, SocketAddress client) throws RequestException {
+        Session s = live(id);
+        if (s == null && shared != null) {
+            return adopt(id, null, client);
+        }
+        return get(id);
+    }
+
+    /**
+     * The open session {@code id}, or null; a session whose shared state is gone (the cluster's
+     * store restarted empty) is closed and forgotten here, so the client opens it anew.
+     */
+    private Session live(ByteString id) {
         Session s = sessions.get(id);
+        if (s != null && s.allocator().lost()) {
+            if (sessions.remove(id, s)) {
+                closeSession(s, "lost");
+            }
+            return null;
+        }
+        return s;
+    }
+
+    public Session get(ByteString id) throws RequestException {
+        Session s = live(id);
         if (s == null) {
             throw new RequestException(Error.Code.UNKNOWN_SESSION, "unknown or expired session");
         }
@@ -306,6 +408,9 @@ public final class SessionRegistry implements AutoCloseable {
     public void reap() {
         long unattached = Math.min(idleTimeoutNanos, UNATTACHED_NANOS);
         for (Session s : sessions.values()) {
+            if (live(s.id().bytes()) == null) {
+                continue;
+            }
             long idle = s.idleNanos();
             long timeout = s.linksEverAttached() == 0 ? unattached : idleTimeoutNanos;
             if (idle >= 0 && (idle > timeout || (s.allocator().remaining() == 0 && idle > FINISHED_GRACE_NANOS))) {
@@ -370,8 +475,8 @@ public final class SessionRegistry implements AutoCloseable {
     /**
      * Closes a session and logs its one line: {@code result} is {@code complete} (every piece
      * verified), {@code abandoned} (no link for the idle timeout with pieces left), {@code
-     * shutdown} (the server stopped first) or {@code failed} (the file changed or became
-     * unreadable while it was hashed).
+     * shutdown} (the server stopped first), {@code failed} (the file changed or became
+     * unreadable while it was hashed) or {@code lost} (its state in the cluster's store is gone).
      */
     private void closeSession(Session s, String result) {
         releaseSlots(s.client());

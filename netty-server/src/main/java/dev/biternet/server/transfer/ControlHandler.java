@@ -14,6 +14,7 @@ import dev.biternet.server.security.Fatal;
 import dev.biternet.server.security.UntrustedText;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionRegistry;
+import dev.biternet.server.session.StoreException;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -203,7 +204,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         expect(State.READY, "ATTACH");
         Session session;
         try {
-            session = sessions.get(msg.getAttach().getSessionId());
+            session = sessions.get(msg.getAttach().getSessionId(), ctx.channel().remoteAddress());
         } catch (RequestException e) {
             closing = true;
             ErrorClose.send(ctx.channel(), Frames.error(e.code(), e.getMessage()));
@@ -251,6 +252,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         if (c instanceof ProtocolException p) {
             error = Frames.error(p.code(), p.getMessage());
             LOG.info("closing {}: {}", ctx.channel().remoteAddress(), p.getMessage());
+        } else if (c instanceof StoreException store) {
+            // The cluster's store: unreachable (asked again, the client gets on once it is back)
+            // or without this session (UNKNOWN_SESSION: the client opens it again).
+            error = Frames.error(store.lost() ? Error.Code.UNKNOWN_SESSION : Error.Code.INTERNAL, store.getMessage());
+            LOG.warn("closing {}: {}", ctx.channel().remoteAddress(), store.getMessage());
         } else if (c instanceof javax.net.ssl.SSLException) {
             // A failed TLS handshake (plain client, untrusted certificate): nothing to tell it in clear.
             LOG.info("closing {}: TLS: {}", ctx.channel().remoteAddress(), c.getMessage());

@@ -11,6 +11,7 @@ import dev.biternet.server.session.PieceAllocator;
 import dev.biternet.server.session.RateBoard;
 import dev.biternet.server.session.Session;
 import dev.biternet.server.session.SessionLink;
+import dev.biternet.server.session.StoreException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -238,6 +239,16 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     }
 
     private void pump() {
+        try {
+            pumpOnce();
+        } catch (StoreException e) {
+            // From a write's listener too (where a throw would only be logged): the dispatcher
+            // tells the client and closes.
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    private void pumpOnce() {
         wakeQueued.set(false);
         if (stopped || session == null || sending || !ctx.channel().isActive() || !ctx.channel().isWritable()) {
             return;

@@ -1,0 +1,284 @@
+package dev.biternet.server.cluster;
+
+import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.StoreException;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link PieceAllocator} whose state lives in Redis, shared by every node serving the session:
+ * each operation is one run of {@code allocator.lua}, atomic in Redis, so a piece is claimed
+ * once whichever node's link asks. A node's claims are held under its lease
+ * ({@link ClusterStore}); a node that stops renewing it loses them to the others. Links are
+ * named {@code node:link} in the store; to an {@link EndgamePolicy} a holder on another node is
+ * link {@link #REMOTE_LINK}.
+ *
+ * <p>The counts (remaining, in flight, endgame) are those of this node's latest answer from the
+ * store, at most {@link #FRESH_NANOS} old ({@link #remaining()} 5 ms); pieces known done stay known.
+ */
+public final class RedisPieceAllocator implements PieceAllocator {
+    /** The holder link an endgame policy is told of for a piece held by another node. */
+    public static final int REMOTE_LINK = -1;
+    private static final long FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+    private static final long REMAINING_FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final ClaimKind[] KINDS = ClaimKind.values();
+
+    private final ClusterStore store;
+    private final String name;
+    private final String[] keys;
+    private final int pieceCount;
+    private final Listener listener;
+    private final String leaseMillis;
+    private final BitSet done = new BitSet();
+    /**
+     * The pieces whose digests this node has: it claims none beyond, whatever the other nodes
+     * made available (the store keeps the highest count of all, for the endgame).
+     */
+    private volatile int available;
+    private volatile Counts counts;
+    /** The store no longer has this session's state. */
+    private volatile boolean lost;
+
+    /** What the store said last, and when. */
+    private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) { }
+
+    /**
+     * The allocator of session {@code name} ({@code pieceCount} pieces), created in the store if
+     * no node has yet, joined as it is otherwise.
+     */
+    public RedisPieceAllocator(ClusterStore store, String name, int pieceCount, Listener listener) {
+        this.store = store;
+        this.name = name;
+        this.pieceCount = pieceCount;
+        this.listener = listener;
+        this.leaseMillis = Long.toString(store.lease().toMillis());
+        this.keys = new String[] {key(name, "st"), key(name, "m"), key(name, "rel"), key(name, "fl"), key(name, "h"),
+                key(name, "nodes"), key(name, RedisSessions.RECORD)};
+        List<Object> r = run("init", 0, Integer.toString(pieceCount), Long.toString(ClusterStore.SESSION_TTL.toMillis()));
+        int n = pieceCount - asInt(r.get(3));
+        if (n > 0) {
+            learnDone();
+        }
+        store.hold(this);
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** A key of session {@code name}: all in one hash slot (the name is the hash tag). */
+    static String key(String name, String suffix) {
+        return "bn:{" + name + "}:" + suffix;
+    }
+
+    @Override
+    public int claim(int linkId, EndgamePolicy endgame) {
+        List<Object> r = run("claim", linkId, leaseMillis, Integer.toString(available));
+        int index = asInt(r.get(0));
+        if (index >= 0) {
+            listener.claimed(KINDS[asInt(r.get(1))]);
+            return index;
+        }
+        // The endgame: the store listed the pieces held by one other link (index, holder, age us).
+        for (int i = 7; i + 2 < r.size(); i += 3) {
+            int piece = asInt(r.get(i));
+            if (endgame.worthCopying(piece, localLink((String) r.get(i + 1)), asLong(r.get(i + 2)) * 1000)) {
+                List<Object> c = run("copy", linkId, Integer.toString(piece));
+                if (asInt(c.get(0)) == piece) {
+                    listener.claimed(ClaimKind.COPY);
+                    return piece;
+                }
+            }
+        }
+        return NONE;
+    }
+
+    /** The link id of a holder {@code node:link} if it is on this node, else {@link #REMOTE_LINK}. */
+    private int localLink(String holder) {
+        int colon = holder.indexOf(':');
+        return holder.substring(0, colon).equals(store.node()) ? Integer.parseInt(holder.substring(colon + 1)) : REMOTE_LINK;
+    }
+
+    @Override
+    public boolean inEndgame() {
+        return fresh().endgame && available == pieceCount;
+    }
+
+    @Override
+    public boolean complete(int index) {
+        checkIndex(index);
+        boolean first = asInt(run("complete", 0, Integer.toString(index)).get(0)) == 1;
+        synchronized (done) {
+            done.set(index);
+        }
+        if (first) {
+            listener.done();
+        }
+        return first;
+    }
+
+    @Override
+    public void markDone(BitSet pieces) {
+        if (pieces.length() > pieceCount) {
+            throw new IndexOutOfBoundsException("piece " + (pieces.length() - 1) + " of " + pieceCount);
+        }
+        if (pieces.isEmpty()) {
+            return;
+        }
+        run("markDone", 0, java.util.HexFormat.of().formatHex(pieces.toByteArray()));
+        learnDone();
+    }
+
+    /** Reads which pieces are done from the store (once, at open or resume: a byte a piece). */
+    private void learnDone() {
+        String st = store.call(r -> r.get(keys[0]));
+        if (st == null) {
+            return;
+        }
+        synchronized (done) {
+            for (int i = 0; i < st.length(); i++) {
+                if (st.charAt(i) == 2) {
+                    done.set(i);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void release(int linkId, int index) {
+        checkIndex(index);
+        run("release", linkId, Integer.toString(index));
+    }
+
+    @Override
+    public void releaseAll(int linkId) {
+        run("releaseAll", linkId);
+    }
+
+    /**
+     * Known done here, or (while copies may be in flight, when another node's copy can finish
+     * first) done in the store.
+     */
+    @Override
+    public boolean isDone(int index) {
+        checkIndex(index);
+        synchronized (done) {
+            if (done.get(index)) {
+                return true;
+            }
+        }
+        Counts c = counts;
+        if (!c.endgame && c.duplicates == 0) {
+            return false;
+        }
+        String b = store.call(r -> r.getrange(keys[0], index, index));
+        if (b != null && !b.isEmpty() && b.charAt(0) == 2) {
+            synchronized (done) {
+                done.set(index);
+            }
+            return true;
+        }
+        return false;
+    }
+
+    @Override
+    public synchronized void setAvailable(int count) {
+        if (count < available || count > pieceCount) {
+            throw new IllegalArgumentException("available " + count + " after " + available + " of " + pieceCount);
+        }
+        available = count;
+        run("available", 0, Integer.toString(count));
+    }
+
+    /** Fresher than the other counts: sessions are closed, logged and counted as complete on it. */
+    @Override
+    public int remaining() {
+        return fresh(REMAINING_FRESH_NANOS).remaining;
+    }
+
+    @Override
+    public int unclaimed() {
+        Counts c = fresh();
+        return c.remaining - c.inFlight;
+    }
+
+    @Override
+    public int inFlight() {
+        return fresh().inFlight;
+    }
+
+    @Override
+    public long duplicateClaims() {
+        return fresh().duplicates;
+    }
+
+    /** Keeps this node's claims its own for another lease, and the session's state for its TTL. */
+    void renew() {
+        run("renew", 0, leaseMillis, Long.toString(ClusterStore.SESSION_TTL.toMillis()));
+    }
+
+    /** This node no longer serves the session: its lease is no longer renewed (its links released their pieces). */
+    @Override
+    public void close() {
+        store.release(this);
+    }
+
+    private Counts fresh() {
+        return fresh(FRESH_NANOS);
+    }
+
+    /**
+     * The counts, refreshed if older than {@code maxAgeNanos}; while the store cannot be asked,
+     * the last known (claims and completions are where its failure shows).
+     */
+    private Counts fresh(long maxAgeNanos) {
+        Counts c = counts;
+        if (System.nanoTime() - c.atNanos > maxAgeNanos) {
+            try {
+                run("stats", 0);
+            } catch (StoreException e) {
+                return c;
+            }
+            c = counts;
+        }
+        return c;
+    }
+
+    @Override
+    public boolean lost() {
+        return lost;
+    }
+
+    private List<Object> run(String op, int link, String... args) {
+        List<Object> r;
+        try {
+            r = store.allocator(keys, op, link, args);
+        } catch (StoreException e) {
+            if (e.lost()) {
+                lost = true;
+            }
+            throw e;
+        }
+        counts = new Counts(asInt(r.get(3)), asInt(r.get(4)), asLong(r.get(5)), asInt(r.get(6)) == 1, System.nanoTime());
+        int expired = asInt(r.get(2));
+        if (expired > 0) {
+            listener.leaseExpired(expired);
+        }
+        return r;
+    }
+
+    private void checkIndex(int index) {
+        if (index < 0 || index >= pieceCount) {
+            throw new IndexOutOfBoundsException("piece " + index + " of " + pieceCount);
+        }
+    }
+
+    private static int asInt(Object o) {
+        return Math.toIntExact((Long) o);
+    }
+
+    private static long asLong(Object o) {
+        return (Long) o;
+    }
+}

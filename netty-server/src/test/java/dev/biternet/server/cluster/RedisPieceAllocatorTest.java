@@ -1,0 +1,177 @@
+package dev.biternet.server.cluster;
+
+import static dev.biternet.server.session.PieceAllocator.NONE;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.biternet.common.testing.RedisServer;
+import dev.biternet.server.session.PieceAllocator;
+import dev.biternet.server.session.PieceAllocatorContract;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link PieceAllocatorContract} for the allocator in Redis, against a real redis-server; and what
+ * only a shared allocator must do: a piece claimed once however many nodes claim at once, and a
+ * dead node's claims back in the pool once its lease ends.
+ */
+class RedisPieceAllocatorTest extends PieceAllocatorContract {
+    private static final long NEVER = Long.MAX_VALUE;
+    private static RedisServer redis;
+    private static ClusterStore store;
+    private static final AtomicInteger SESSIONS = new AtomicInteger();
+
+    @BeforeAll
+    static void startRedis() throws Exception {
+        redis = new RedisServer();
+        store = ClusterStore.connect(redis.uri());
+    }
+
+    @AfterAll
+    static void stopRedis() throws Exception {
+        try {
+            if (store != null) {
+                store.close();
+            }
+        } finally {
+            redis.close();
+        }
+    }
+
+    @Override
+    protected PieceAllocator allocator(int count) {
+        return new RedisPieceAllocator(store, "s" + SESSIONS.incrementAndGet(), count, PieceAllocator.Listener.NONE);
+    }
+
+    @Override
+    protected int examples() {
+        return 60;
+    }
+
+    @Test
+    void nodesClaimingAtOnceGetEachPieceExactlyOnce() throws Exception {
+        int pieces = 3000;
+        int nodes = 3;
+        int threadsPerNode = 2;
+        String session = "exactly-once";
+        List<ClusterStore> stores = new ArrayList<>();
+        try {
+            for (int i = 0; i < nodes; i++) {
+                stores.add(ClusterStore.connect(redis.uri()));
+            }
+            new RedisPieceAllocator(stores.get(0), session, pieces, PieceAllocator.Listener.NONE).setAvailable(pieces);
+            ConcurrentLinkedQueue<Integer> claimed = new ConcurrentLinkedQueue<>();
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int n = 0; n < nodes; n++) {
+                RedisPieceAllocator a = new RedisPieceAllocator(stores.get(n), session, pieces, PieceAllocator.Listener.NONE);
+                a.setAvailable(pieces); // each node claims only pieces whose digests it has
+                for (int t = 1; t <= threadsPerNode; t++) {
+                    int link = t;
+                    Thread th = new Thread(() -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        for (int p; (p = a.claim(link, NEVER)) != NONE; ) {
+                            claimed.add(p);
+                            if (p % 3 == 0) {
+                                a.complete(p);
+                            }
+                        }
+                    });
+                    th.start();
+                    threads.add(th);
+                }
+            }
+            go.countDown();
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertThat(claimed).hasSize(pieces).doesNotHaveDuplicates();
+            RedisPieceAllocator view = new RedisPieceAllocator(stores.get(0), session, pieces, PieceAllocator.Listener.NONE);
+            view.setAvailable(pieces);
+            assertThat(view.remaining()).isEqualTo(pieces - pieces / 3);
+            assertThat(view.inFlight()).isEqualTo(pieces - pieces / 3);
+            assertThat(view.inEndgame()).isTrue();
+        } finally {
+            stores.forEach(ClusterStore::close);
+        }
+    }
+
+    @Test
+    void aSessionsStateExpiresEvenIfItsNodeDiesBeforeRenewingIt() {
+        new RedisPieceAllocator(store, "ttl", 8, PieceAllocator.Listener.NONE).claim(1, NEVER);
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.uri());
+        try (var c = client.connect()) {
+            for (String key : c.sync().keys("bn:{ttl}:*")) {
+                assertThat(c.sync().pttl(key)).as("time to live of %s", key).isPositive();
+            }
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    @Test
+    void aNodeClaimsOnlyPiecesWhoseDigestsItHas() throws Exception {
+        try (ClusterStore other = ClusterStore.connect(redis.uri())) {
+            RedisPieceAllocator hashed = new RedisPieceAllocator(store, "digests", 6, PieceAllocator.Listener.NONE);
+            RedisPieceAllocator waiting = new RedisPieceAllocator(other, "digests", 6, PieceAllocator.Listener.NONE);
+            hashed.setAvailable(6);
+            waiting.setAvailable(2);
+            assertThat(waiting.claim(1, 0)).isEqualTo(0);
+            assertThat(hashed.claim(1, 0)).isEqualTo(1);
+            assertThat(waiting.claim(1, 0)).as("pieces 2-5: the other node has their digests, this one not yet")
+                    .isEqualTo(NONE);
+            assertThat(waiting.inEndgame()).isFalse();
+            hashed.release(1, 1);
+            waiting.setAvailable(6);
+            assertThat(waiting.claim(1, NEVER)).as("released first").isEqualTo(1);
+            assertThat(waiting.claim(1, NEVER)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
+        Duration lease = Duration.ofMillis(600);
+        try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
+            ClusterStore dying = ClusterStore.connect(redis.uri(), lease);
+            java.util.concurrent.atomic.AtomicInteger expired = new java.util.concurrent.atomic.AtomicInteger();
+            RedisPieceAllocator mine = new RedisPieceAllocator(alive, "lease", 10, new PieceAllocator.Listener() {
+                @Override
+                public void leaseExpired(int holds) {
+                    expired.addAndGet(holds);
+                }
+            });
+            RedisPieceAllocator theirs = new RedisPieceAllocator(dying, "lease", 10, PieceAllocator.Listener.NONE);
+            mine.setAvailable(10);
+            theirs.setAvailable(10);
+            for (int i = 0; i < 4; i++) {
+                assertThat(theirs.claim(1, NEVER)).isEqualTo(i);
+            }
+            assertThat(theirs.complete(1)).isTrue();
+            for (int i = 4; i < 10; i++) {
+                assertThat(mine.claim(1, NEVER)).isEqualTo(i);
+            }
+            // Alive, the other node keeps its claims past its first lease (it renews them).
+            Thread.sleep(2 * lease.toMillis());
+            assertThat(mine.claim(1, NEVER)).as("nothing free while the other node lives").isEqualTo(NONE);
+            dying.close(); // dies: no more renewals
+            Thread.sleep(lease.toMillis() + 200);
+            List<Integer> back = new ArrayList<>();
+            for (int p; (p = mine.claim(2, NEVER)) != NONE; ) {
+                back.add(p);
+            }
+            assertThat(back).as("its unfinished pieces, lowest first").containsExactly(0, 2, 3);
+            assertThat(expired).as("claims counted as expired (metrics)").hasValue(3);
+            assertThat(mine.remaining()).isEqualTo(9);
+        }
+    }
+}
