@@ -6,7 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Taking the output before a download touches it: the checks on {@code -o}, then its lock. */
+/** Taking the output before a download (biternet or HTTP) touches it: the checks on {@code -o}, then its lock. */
 final class OutputFiles {
     private OutputFiles() {}
 
@@ -33,8 +33,7 @@ final class OutputFiles {
         } catch (OutputLock.Busy e) {
             throw new DownloadException(ExitCodes.BUSY, e.getMessage());
         } catch (IOException e) {
-            throw new DownloadException(ExitCodes.LOCAL_IO, e instanceof LocalFiles.Refused ? e.getMessage()
-                    : "cannot lock " + out + ": " + LocalFiles.describe(OutputLock.pathFor(out), e));
+            throw DownloadException.localIo("cannot lock " + out, OutputLock.pathFor(out), e);
         }
     }
 }

@@ -82,6 +82,7 @@ public final class BoundConnect {
                     connected.setSuccess();
                     return;
                 }
+                // With TLS a channel counts as connected once the handshake has verified the peer.
                 tls.handshakeFuture().addListener(h -> {
                     if (h.isSuccess()) {
                         connected.setSuccess();
@@ -94,7 +95,8 @@ public final class BoundConnect {
         return connected;
     }
 
-    private static ByteBuffer deviceName(String device) {
+    /** The device's name as SO_BINDTODEVICE takes it: NUL-terminated, at most IFNAMSIZ bytes. */
+    static ByteBuffer deviceName(String device) {
         byte[] name = device.getBytes(StandardCharsets.US_ASCII);
         ByteBuffer buf = ByteBuffer.allocateDirect(IFNAMSIZ);
         buf.put(name, 0, Math.min(name.length, IFNAMSIZ - 1));
