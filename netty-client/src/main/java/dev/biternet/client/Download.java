@@ -13,7 +13,6 @@ import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
 import dev.biternet.client.link.SessionKeeper;
-import dev.biternet.client.store.LocalFiles;
 import dev.biternet.client.store.OutputLock;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.piece.Digests;
@@ -27,7 +26,6 @@ import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -108,7 +106,7 @@ public final class Download {
         err.flush();
         long start = System.nanoTime();
         this.start = start;
-        OutputLock lock = lockOutput();
+        OutputLock lock = OutputFiles.lock(request.output());
         try {
             return fetch(server, specs, start, auto);
         } finally {
@@ -117,34 +115,6 @@ public final class Download {
             } catch (IOException e) {
                 // the lock goes with the process; a stale lock file is taken over by the next run
             }
-        }
-    }
-
-    /**
-     * Refuses an output that is not a regular file (or nothing) and takes the output's lock,
-     * before anything reads or writes {@code OUT.part} or its state.
-     */
-    private OutputLock lockOutput() throws DownloadException {
-        Path out = request.output();
-        Path dir = out.toAbsolutePath().getParent();
-        if (dir != null && !Files.isDirectory(dir)) {
-            throw new DownloadException(ExitCodes.USAGE, "cannot write " + out + ": " + dir
-                    + (Files.exists(dir) ? " is not a directory" : ": No such file or directory"));
-        }
-        try {
-            // A link is refused, not followed: the file is renamed into place, which would replace
-            // the link, not write where it leads.
-            LocalFiles.requireRegularOrAbsent(out, "; -o must name a regular file, a new file or a directory"
-                    + " (biternet-get renames the finished file into place, replacing what is there)");
-        } catch (IOException e) {
-            throw new DownloadException(ExitCodes.USAGE, LocalFiles.describe(out, e));
-        }
-        try {
-            return OutputLock.acquire(out);
-        } catch (OutputLock.Busy e) {
-            throw new DownloadException(ExitCodes.BUSY, e.getMessage());
-        } catch (IOException e) {
-            throw DownloadException.localIo("cannot lock " + out, OutputLock.pathFor(out), e);
         }
     }
 

@@ -26,12 +26,13 @@ public final class ExitCodes {
 
     /** Each code and its meaning, in order, as --help lists them. */
     public static final Map<String, String> MEANINGS = meanings(
-            Map.entry(OK, "the file is complete and verified"),
+            Map.entry(OK, "the file is complete and verified (from HTTP mirrors without --checksum: complete, not verified)"),
             Map.entry(USAGE, "usage error (bad option or URL, unknown or unusable --iface, -o not a regular file)"),
             Map.entry(NETWORK, "network failure (cannot connect, every link lost or the server busy for --retry-time)"),
-            Map.entry(INTEGRITY, "integrity failure (the data does not match the server's hashes)"),
+            Map.entry(INTEGRITY, "integrity failure (the data does not match the server's hashes or --checksum)"),
             Map.entry(LOCAL_IO, "local I/O failure (cannot write the output, disk full; rerun to resume)"),
-            Map.entry(SERVER_REFUSED, "the server refused (no such file, path outside its root, the file changed on the server)"),
+            Map.entry(SERVER_REFUSED, "the server refused (no such file, path outside its root, the file changed on the server;"
+                    + " an HTTP mirror's 4xx, or every mirror dropped)"),
             Map.entry(ROUTING, "--doctor found a link whose traffic does not leave through its interface"),
             Map.entry(BUSY, "another biternet-get is downloading to the same output (nothing was touched)"));
 

@@ -41,7 +41,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false,
         description = "Downloads one file from a biternet-serve server over several network links at once,"
                 + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
-                + " the file is renamed into place only when the whole file verifies.",
+                + " the file is renamed into place only when the whole file verifies. From HTTP(S) mirrors (any web"
+                + " server that serves byte ranges) the pieces come by Range requests, one channel per (link, mirror),"
+                + " and only --checksum verifies the file.",
         exitCodeListHeading = "%nExit codes:%n")
 public final class GetCommand implements Callable<Integer> {
     /** The option naming a link (counted before parsing, to size the event loops). */
@@ -52,8 +54,17 @@ public final class GetCommand implements Callable<Integer> {
     private CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "URL",
-            description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f)")
+            description = "biternet://HOST[:PORT]/PATH (IPv6: biternet://[::1]:7420/f), or an HTTP(S) mirror's"
+                    + " http[s]://HOST[:PORT]/PATH (any web server that serves byte ranges)")
     private String url;
+
+    @Option(names = "--mirror", paramLabel = "URL", description = "With an http[s]:// URL: another HTTP(S) mirror of the same"
+            + " file; repeat for more. Each (link, mirror) pair is a channel; pieces are spread over all of them.")
+    private List<String> mirrors;
+
+    @Option(names = "--checksum", paramLabel = "sha256=HEX", description = "With http[s]:// URLs: the whole file's SHA-256,"
+            + " checked before the rename (HTTP mirrors give no piece hashes; without it the file is not verified).")
+    private String checksum;
 
     @Option(names = IFACE, paramLabel = "IFACE", description = "Network interface name (eth0, wlan0) or local address to"
             + " use as one link; repeat for more links. Without it, one link over the default route. Limits per link:"
@@ -219,6 +230,19 @@ public final class GetCommand implements Callable<Integer> {
         if (url == null) {
             throw Usage.error(spec, "Missing required parameter: 'URL'");
         }
+        if (dev.biternet.client.http.MirrorUrl.isHttp(url)) {
+            HttpDownload.Request request = httpRequest();
+            dev.biternet.client.http.MirrorUrl first = request.mirrors().get(0);
+            Target where = new Target(first.host(), first.port(), first.target());
+            if (doctor) {
+                return checkRouting(where, request.ifaces(), out);
+            }
+            return HttpGet.call(request, err, out, json, quiet, verbose, units,
+                    request.ifaces().isEmpty() ? null : () -> checkRouting(where, request.ifaces(), err));
+        }
+        if (mirrors != null || checksum != null) {
+            throw Usage.error(spec, (mirrors != null ? "--mirror" : "--checksum") + " goes with an http[s]:// URL");
+        }
         Target target;
         try {
             target = Target.parse(url);
@@ -273,6 +297,51 @@ public final class GetCommand implements Callable<Integer> {
             out.flush();
             return ExitCodes.OK;
         }
+    }
+
+    /** An HTTP download's request from this command line; usage errors thrown. */
+    private HttpDownload.Request httpRequest() {
+        List<dev.biternet.client.http.MirrorUrl> urls = new ArrayList<>();
+        try {
+            urls.add(dev.biternet.client.http.MirrorUrl.parse(url));
+            for (String m : mirrors == null ? List.<String>of() : mirrors) {
+                urls.add(dev.biternet.client.http.MirrorUrl.parse(m));
+            }
+        } catch (IllegalArgumentException e) {
+            throw Usage.error(spec, e.getMessage());
+        }
+        byte[] sha = null;
+        if (checksum != null) {
+            String hex = checksum.toLowerCase(java.util.Locale.ROOT);
+            if (!hex.matches("sha256=[0-9a-f]{64}")) {
+                throw Usage.error(spec, "--checksum must be sha256= and 64 hex digits, not '" + checksum + "'");
+            }
+            sha = java.util.HexFormat.of().parseHex(hex.substring(7));
+        }
+        if (retryTime < 0) {
+            throw Usage.error(spec, "--retry-time must be 0 or more seconds, not " + retryTime);
+        }
+        io.netty.handler.ssl.SslContext context = tls.context(ClientTls::context);
+        if (context == null && urls.stream().anyMatch(dev.biternet.client.http.MirrorUrl::tls)) {
+            try {
+                context = ClientTls.context(null, false);
+            } catch (java.io.IOException e) {
+                throw Usage.error(spec, e.getMessage());
+            }
+        }
+        if (output == null || java.nio.file.Files.isDirectory(output)) {
+            String name;
+            try {
+                name = urls.get(0).fileName();
+            } catch (IllegalArgumentException e) {
+                throw Usage.error(spec, e.getMessage());
+            }
+            outputFile = output == null ? Path.of(name) : output.resolve(name);
+        } else {
+            outputFile = output;
+        }
+        return new HttpDownload.Request(urls, outputFile, ifaces == null ? List.of() : ifaces, connectTimeout * 1000,
+                verbose, retryTime, sha, context, HttpDownload.STALL_SECONDS);
     }
 
     /** Runs each task on a new daemon thread of that name. */
@@ -363,6 +432,9 @@ public final class GetCommand implements Callable<Integer> {
     static String serverHost(String value) {
         if (value.startsWith("biternet://")) {
             return Target.parse(value).host();
+        }
+        if (dev.biternet.client.http.MirrorUrl.isHttp(value)) {
+            return dev.biternet.client.http.MirrorUrl.parse(value).host();
         }
         java.util.regex.Matcher bracketed = java.util.regex.Pattern.compile("\\[(.+)](:\\d+)?").matcher(value);
         if (bracketed.matches()) {

@@ -12,25 +12,32 @@ public final class Summary {
     public static String text(DownloadResult r, Sizes units) {
         StringBuilder b = new StringBuilder();
         double seconds = Math.max(r.seconds(), 1e-9);
-        b.append(String.format(Locale.ROOT, "%s: %d bytes (%s) in %.2f s (%s), %d pieces verified, sha256 %s%s%n",
+        b.append(String.format(Locale.ROOT, "%s: %d bytes (%s) in %.2f s (%s), %d pieces %s, sha256 %s%s%n",
                 r.file(), r.bytes(), units.bytes(r.bytes()), r.seconds(), units.rate(r.bytes() / seconds), r.pieces(),
-                r.sha256(), r.sha256ReadBack() ? " (read back from disk)" : ""));
-        String row = "  %-16s %-40s %10s %7s %5s %12s %6s  %s";
+                r.verifiedBy().equals(DownloadResult.PIECE_HASHES) ? "verified" : "written", r.sha256(), r.sha256ReadBack() ? " (read back from disk)" : ""));
+        int name = Math.max(16, r.links().stream().mapToInt(l -> l.label().length()).max().orElse(0));
+        String row = "  %-" + name + "s %-40s %10s %7s %5s %12s %6s  %s";
         row(b, String.format(Locale.ROOT, row, "link", "address", "received", "pieces", "dup", "avg rate", "share", "limits"));
         for (LinkStats l : r.links()) {
-            row(b, String.format(Locale.ROOT, row, l.iface(), l.address(), units.bytes(l.bytes()), l.pieces(),
+            row(b, String.format(Locale.ROOT, row, l.label(), l.address(), units.bytes(l.bytes()), l.pieces(),
                     l.duplicates(), units.rate(l.rate()), String.format(Locale.ROOT, "%.1f%%",
                             r.receivedBytes() == 0 ? 0.0 : 100.0 * l.bytes() / r.receivedBytes()), limits(l, units)));
         }
         row(b, String.format(Locale.ROOT, row, "total", "", units.bytes(r.receivedBytes()), r.pieces(), "",
                 units.rate(r.receivedBytes() / seconds), "", ""));
+        if (r.verifiedBy().equals(DownloadResult.NOTHING)) {
+            b.append(String.format(Locale.ROOT, "  NOT VERIFIED: HTTP mirrors give no piece hashes and no --checksum"
+                    + " was given; the sha256 above is of the bytes received%n"));
+        } else if (r.verifiedBy().equals(DownloadResult.CHECKSUM)) {
+            b.append(String.format(Locale.ROOT, "  verified: the whole file matches --checksum%n"));
+        }
         if (r.resumedPieces() > 0) {
             b.append(String.format(Locale.ROOT, "  resumed: %d of %d pieces were verified by an earlier run%n",
                     r.resumedPieces(), r.pieces()));
         }
         for (LinkStats l : r.links()) {
             if (l.dropped()) {
-                b.append(String.format(Locale.ROOT, "  link %s %s%n", l.iface(), l.state()));
+                b.append(String.format(Locale.ROOT, "  link %s %s%n", l.label(), l.state()));
             }
         }
         if (r.duplicateBytes() > 0) {
@@ -64,6 +71,7 @@ public final class Summary {
             g.writeNumberField("seconds", round(r.seconds()));
             g.writeStringField("sha256", r.sha256());
             g.writeBooleanField("sha256_read_back", r.sha256ReadBack());
+            g.writeStringField("verified_by", r.verifiedBy());
             g.writeStringField("root_hash", r.rootHash());
             g.writeNumberField("piece_size", r.pieceSize());
             g.writeNumberField("pieces", r.pieces());
@@ -76,6 +84,7 @@ public final class Summary {
                 g.writeStartObject();
                 g.writeStringField("iface", l.iface());
                 g.writeStringField("address", l.address());
+                g.writeStringField("source", l.source());
                 g.writeNumberField("bytes", l.bytes());
                 g.writeNumberField("pieces", l.pieces());
                 g.writeNumberField("duplicates", l.duplicates());

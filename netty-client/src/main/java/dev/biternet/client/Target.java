@@ -15,7 +15,8 @@ public record Target(String host, int port, String path) {
             throw new IllegalArgumentException("not a biternet URL: " + url + " (" + e.getReason() + ")");
         }
         if (!"biternet".equalsIgnoreCase(uri.getScheme())) {
-            throw new IllegalArgumentException("not a biternet URL: " + url + " (expected biternet://host:port/path)");
+            throw new IllegalArgumentException("not a biternet URL: " + url + " (expected biternet://host:port/path or"
+                    + " an HTTP mirror's http[s]://host:port/path)");
         }
         String host = uri.getHost();
         if (host == null || host.isEmpty()) {

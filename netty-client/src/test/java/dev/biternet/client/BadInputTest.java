@@ -134,7 +134,7 @@ class BadInputTest {
 
     @Test
     void badUrlIsAUsageError() {
-        Fixtures.Run run = get("http://example/x");
+        Fixtures.Run run = get("ftp://example/x");
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
         assertThat(run.err()).contains("not a biternet URL");
     }

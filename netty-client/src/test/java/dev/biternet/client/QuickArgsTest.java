@@ -150,7 +150,7 @@ class QuickArgsTest {
     @Test
     void usageErrorsOnTheQuickPathEndAsThroughPicocli() throws IOException {
         Path missing = Path.of("no-such-token-file");
-        String[][] refused = {{}, {"http://h/f"}, {"--tls-insecure", URL}, {"--token-file", missing.toString(), URL}};
+        String[][] refused = {{}, {"ftp://h/f"}, {"--tls-insecure", URL}, {"--token-file", missing.toString(), URL}};
         for (String[] args : refused) {
             assertThat(QuickArgs.parse(args)).as(Arrays.toString(args)).isNotNull();
             Prerequisites.Exec quick = Prerequisites.exec(Prerequisites.clientCommand(args));

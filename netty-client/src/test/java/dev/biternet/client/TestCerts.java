@@ -7,8 +7,8 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 /** A self-signed certificate for 127.0.0.1, ::1 and localhost, made with the openssl command. */
-record TestCerts(Path cert, Path key) {
-    static TestCerts create(Path dir, String name) throws Exception {
+public record TestCerts(Path cert, Path key) {
+    public static TestCerts create(Path dir, String name) throws Exception {
         Path cert = dir.resolve(name + "-cert.pem");
         Path key = dir.resolve(name + "-key.pem");
         Process p;

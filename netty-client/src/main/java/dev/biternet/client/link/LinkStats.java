@@ -3,11 +3,25 @@ package dev.biternet.client.link;
 /**
  * What one link carried, for the summary; {@code options} are the link's as given
  * ({@link LinkOptions}: its cap and rate limit), {@code rttMs} its latest smoothed round trip
- * (0: not measured), {@code flows} the TCP flows it uses now.
+ * (0: not measured), {@code flows} the TCP flows it uses now; {@code source} the HTTP mirror a
+ * channel of an HTTP download fetched from ({@code host:port}; empty for a biternet link).
  */
 public record LinkStats(String iface, String address, long bytes, int pieces, int duplicates, long duplicateBytes,
                         int failed, long failedBytes, double seconds, String state, LinkOptions options,
-                        int reconnects, boolean dropped, double rttMs, int flows) {
+                        int reconnects, boolean dropped, double rttMs, int flows, String source) {
+    /** A biternet link's counters (no HTTP source). */
+    public LinkStats(String iface, String address, long bytes, int pieces, int duplicates, long duplicateBytes,
+                     int failed, long failedBytes, double seconds, String state, LinkOptions options,
+                     int reconnects, boolean dropped, double rttMs, int flows) {
+        this(iface, address, bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds, state, options,
+                reconnects, dropped, rttMs, flows, "");
+    }
+
+    /** How displays name the link: its interface, and the mirror it fetches from if any. */
+    public String label() {
+        return source.isEmpty() ? iface : iface + ">" + source;
+    }
+
     /** One connection's stats: its receiver's counters (none before it attached: {@code r} null), one flow. */
     static LinkStats of(LinkSpec spec, String address, PieceReceiver r, String state, boolean dropped, double rttMs) {
         if (r == null) {
@@ -30,7 +44,7 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
         return new LinkStats(iface, later.address, bytes + later.bytes, pieces + later.pieces,
                 duplicates + later.duplicates, duplicateBytes + later.duplicateBytes, failed + later.failed,
                 failedBytes + later.failedBytes, seconds + later.seconds, later.state, options,
-                reconnects + 1, dropped || later.dropped, later.rttMs, later.flows);
+                reconnects + 1, dropped || later.dropped, later.rttMs, later.flows, source);
     }
 
     /**
@@ -41,11 +55,11 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
         return new LinkStats(iface, address, bytes + other.bytes, pieces + other.pieces,
                 duplicates + other.duplicates, duplicateBytes + other.duplicateBytes, failed + other.failed,
                 failedBytes + other.failedBytes, Math.max(seconds, other.seconds), state, options,
-                reconnects + other.reconnects, dropped || other.dropped, rttMs, flows);
+                reconnects + other.reconnects, dropped || other.dropped, rttMs, flows, source);
     }
 
     public LinkStats withFlows(int n) {
         return new LinkStats(iface, address, bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds,
-                state, options, reconnects, dropped, rttMs, n);
+                state, options, reconnects, dropped, rttMs, n, source);
     }
 }

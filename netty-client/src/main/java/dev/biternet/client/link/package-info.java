@@ -5,8 +5,9 @@
  * ({@code LinkEvent}) and at each look sizes their flows and lets backup links take over or
  * stand by ({@code BackupRule}, pure); a {@code Link} keeps a link's {@code Flow}s up
  * (reconnecting with {@code Backoff}, re-attaching through the {@code SessionKeeper}, as many
- * flows as {@code FlowCount} finds pay) over a {@code Connector} ({@code NettyConnector}: the
- * device binding, TLS), and reports what ends the download to its {@code LinkOwner}. One
+ * flows as {@code FlowCount} finds pay) over a {@code Connector} ({@code NettyConnector}, which
+ * binds each channel to its link through {@code BoundConnect}: the device, the address, TLS; HTTP
+ * mirrors' connections are bound the same way), and reports what ends the download to its {@code LinkOwner}. One
  * connection is a pipeline ({@code ClientInitializer}: TLS, framing, codec, {@code SilenceWatch},
  * dispatcher) whose dispatcher, {@code LinkHandler}, speaks the {@code Handshake}, holds what
  * comes before the store ({@code HeldReads}), hands a piece's blocks to its

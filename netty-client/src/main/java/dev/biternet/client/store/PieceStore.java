@@ -272,6 +272,42 @@ public final class PieceStore implements AutoCloseable {
                         + " (got " + Digests.hex(actual) + ")");
             }
         }
+        moveIntoPlace();
+        return actual;
+    }
+
+    /**
+     * A piece from a source that gives no piece hashes (an HTTP mirror), written by
+     * {@code owner}: its digest, computed from the bytes received, becomes the piece's hash, so
+     * the resume state can re-check it from disk. Nothing here says the bytes are right; the
+     * whole file's check is {@link #finishUnhashed}'s.
+     */
+    public Outcome completeUnhashed(int index, byte[] digest, Object owner) throws IOException {
+        book.addHashes(index, digest);
+        return book.complete(index, digest, owner);
+    }
+
+    /**
+     * {@link #finish} for a download whose pieces came without hashes: the whole file's SHA-256
+     * read back from disk (the store must have been made with {@code verifyDisk}) is checked
+     * against {@code expectedSha} (the user's {@code --checksum}; null: nothing to check it
+     * against), then the file is synced and renamed into place. Returns the file's SHA-256; on a
+     * mismatch {@code OUT.part} stays where it is.
+     */
+    public byte[] finishUnhashed(byte[] expectedSha) throws IOException, IntegrityException {
+        if (readBack == null) {
+            throw new IllegalStateException("a download without piece hashes reads the file back (verifyDisk)");
+        }
+        byte[] actual = readBack.digest();
+        if (expectedSha != null && !Arrays.equals(actual, expectedSha)) {
+            throw new IntegrityException("the file's SHA-256 is " + Digests.hex(actual) + ", not the --checksum "
+                    + Digests.hex(expectedSha) + "; " + part.path() + " is kept, not renamed");
+        }
+        moveIntoPlace();
+        return actual;
+    }
+
+    private void moveIntoPlace() throws IOException {
         if (checkpointer != null) {
             checkpointer.stop();
         }
@@ -279,7 +315,6 @@ public final class PieceStore implements AutoCloseable {
         if (checkpointer != null) {
             checkpointer.finished();
         }
-        return actual;
     }
 
     @Override

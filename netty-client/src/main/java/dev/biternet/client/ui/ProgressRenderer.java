@@ -36,7 +36,7 @@ public final class ProgressRenderer {
         int nameWidth = 4;
         int addressWidth = 7;
         for (LinkStats l : links) {
-            nameWidth = Math.max(nameWidth, l.iface().length());
+            nameWidth = Math.max(nameWidth, l.label().length());
             addressWidth = Math.max(addressWidth, l.address().length());
         }
         String row = "%-" + nameWidth + "s  %-" + addressWidth + "s  %-10s %12s %8s %11s %6s  %s";
@@ -48,7 +48,7 @@ public final class ProgressRenderer {
             String share = p.fileSize() > 0 ? String.format(Locale.ROOT, "%.1f%%", 100.0 * l.bytes() / p.fileSize()) : "";
             String state = state(p, l);
             String last = state.equals("lost") || state.equals("dropped") ? lostReason(l) : limits(l);
-            out.add(String.format(Locale.ROOT, row, l.iface(), l.address(), state, units.rate(rate), rtt(l.rttMs()),
+            out.add(String.format(Locale.ROOT, row, l.label(), l.address(), state, units.rate(rate), rtt(l.rttMs()),
                     units.bytes(l.bytes()), share, last).stripTrailing());
         }
         out.add(total(p, sum(rates)));
@@ -70,7 +70,7 @@ public final class ProgressRenderer {
         List<LinkStats> links = p.links();
         for (int i = 0; i < links.size(); i++) {
             LinkStats l = links.get(i);
-            b.append(i == 0 ? "; " : ", ").append(l.iface()).append(' ').append(state(p, l)).append(' ')
+            b.append(i == 0 ? "; " : ", ").append(l.label()).append(' ').append(state(p, l)).append(' ')
                     .append(units.rate(i < rates.length ? rates[i] : 0));
         }
         return b.toString();

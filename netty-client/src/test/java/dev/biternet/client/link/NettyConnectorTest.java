@@ -104,11 +104,11 @@ class NettyConnectorTest {
 
     @Test
     void aDeviceNameIsNulTerminatedAndCutToFifteenBytes() {
-        ByteBuffer lo = NettyConnector.deviceName("lo");
+        ByteBuffer lo = BoundConnect.deviceName("lo");
         assertThat(lo.remaining()).isEqualTo(16);
         assertThat(new byte[] {lo.get(0), lo.get(1), lo.get(2)}).containsExactly('l', 'o', 0);
 
-        ByteBuffer longName = NettyConnector.deviceName("averyveryverylongname");
+        ByteBuffer longName = BoundConnect.deviceName("averyveryverylongname");
         assertThat(longName.get(14)).isEqualTo((byte) 'o');
         assertThat(longName.get(15)).as("the terminating NUL").isZero();
     }

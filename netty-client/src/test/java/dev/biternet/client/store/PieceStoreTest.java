@@ -271,4 +271,33 @@ class PieceStoreTest {
         }
         assertThat(out).exists().isEmptyFile();
     }
+
+    @Test
+    void piecesWithoutHashesAreCheckedAsAWholeAgainstTheChecksum() throws Exception {
+        byte[] file = data(100_000, 19);
+        PieceLayout layout = new PieceLayout(file.length, 16384);
+        byte[] sha = Digests.sha256().digest(file);
+        for (boolean right : new boolean[] {false, true}) {
+            Path out = dir.resolve("f" + right);
+            try (PieceStore store = new PieceStore(out, layout, true)) {
+                for (int i = 0; i < layout.pieceCount(); i++) {
+                    writePiece(store, file, layout, i);
+                    assertThat(store.completeUnhashed(i, pieceDigest(file, layout, i), this))
+                            .isEqualTo(PieceStore.Outcome.VERIFIED);
+                }
+                byte[] wrong = sha.clone();
+                wrong[0] ^= 1;
+                if (right) {
+                    assertThat(store.finishUnhashed(sha)).isEqualTo(sha);
+                    assertThat(Files.readAllBytes(out)).isEqualTo(file);
+                } else {
+                    assertThatThrownBy(() -> store.finishUnhashed(wrong)).isInstanceOf(PieceStore.IntegrityException.class)
+                            .hasMessage("the file's SHA-256 is " + Digests.hex(sha) + ", not the --checksum "
+                                    + Digests.hex(wrong) + "; " + PieceStore.partFor(out) + " is kept, not renamed");
+                    assertThat(out).doesNotExist();
+                    assertThat(PieceStore.partFor(out)).exists();
+                }
+            }
+        }
+    }
 }

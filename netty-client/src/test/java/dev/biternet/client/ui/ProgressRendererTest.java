@@ -69,6 +69,14 @@ class ProgressRendererTest {
     }
 
     @Test
+    void aChannelToAnHttpMirrorNamesItsLinkAndTheMirror() {
+        LinkStats http = new LinkStats("eth0", "192.168.1.20", 8 * MIB, 32, 0, 0, 0, 0, 1.0, "up", LinkOptions.NONE, 0,
+                false, 0, 1, "mirror.example:443");
+        List<String> lines = IEC.lines(downloading(8 * MIB, http), new double[] {MIB}, 200);
+        assertThat(lines.get(1)).startsWith("eth0>mirror.example:443  192.168.1.20  up");
+    }
+
+    @Test
     void aHundredGigabytesInSiUnitsScaleFromMegabytesToGigabytes() {
         long file = 100_000_000_000L;
         Progress p = new Progress(Progress.Phase.DOWNLOADING, file, 95_367_431_640L, 1 << 20, List.of(

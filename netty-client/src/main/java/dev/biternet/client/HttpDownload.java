@@ -1,0 +1,396 @@
+package dev.biternet.client;
+
+import static dev.biternet.common.cli.Causes.rootMessage;
+
+import dev.biternet.client.http.HttpDialer;
+import dev.biternet.client.http.HttpFailure;
+import dev.biternet.client.http.Mirror;
+import dev.biternet.client.http.MirrorChannel;
+import dev.biternet.client.http.MirrorConnection;
+import dev.biternet.client.http.MirrorUrl;
+import dev.biternet.client.http.PieceScheduler;
+import dev.biternet.client.http.RangeRequest;
+import dev.biternet.client.http.Validators;
+import dev.biternet.client.link.LinkEvent;
+import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.store.OutputLock;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.client.store.ResumeLog;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * One download from plain HTTP(S) mirrors over the links: it takes the output's lock, asks each
+ * mirror for the file's size and validators (a one-byte range on the first link), resumes a
+ * previous run if the first mirror's file is the same version, then runs one
+ * {@link MirrorChannel} per (link, mirror) under one {@link PieceScheduler} into the same
+ * {@link PieceStore} a biternet download uses, and supervises them until every piece is in and
+ * the whole file checked against {@code --checksum} (or plainly reported unverified). A mirror
+ * that ignores Range is used alone, on one channel, for the whole file, when it is the only one.
+ */
+public final class HttpDownload {
+    /** What to fetch from where, over which links; {@code checksum} null: none given. */
+    public record Request(List<MirrorUrl> mirrors, Path output, List<String> ifaces, int connectTimeoutMillis,
+                          boolean verbose, int retrySeconds, byte[] checksum, SslContext tls, int stallSeconds) {}
+
+    public static final int STALL_SECONDS = 20;
+    /** Pieces for HTTP: at least 64 to a file, 256 KiB to 4 MiB (larger only past MAX_PIECES); see DESIGN.md. */
+    static final int MAX_PIECE = 4 << 20;
+    static final int MIN_PIECE = 256 << 10;
+
+    private final Request request;
+    private final PrintWriter err;
+    private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private final CompletableFuture<Void> underway = new CompletableFuture<>();
+    private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
+    private volatile List<MirrorChannel> channels = List.of();
+    private volatile PieceStore liveStore;
+    private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
+    private long start;
+
+    public HttpDownload(Request request, PrintWriter err) {
+        this.request = request;
+        this.err = err;
+    }
+
+    /** The piece size for a file of {@code size} bytes fetched by ranges. */
+    static int pieceSize(long size) {
+        int piece = MAX_PIECE;
+        while (piece > MIN_PIECE && size / piece < 64) {
+            piece /= 2;
+        }
+        while ((size + piece - 1) / piece > PieceStore.MAX_PIECES) {
+            piece *= 2;
+        }
+        return piece;
+    }
+
+    public DownloadResult run() throws DownloadException, InterruptedException {
+        start = System.nanoTime();
+        MirrorUrl first = request.mirrors().get(0);
+        InetAddress host;
+        try {
+            host = InetAddress.getByName(first.host());
+        } catch (UnknownHostException e) {
+            throw new DownloadException(ExitCodes.NETWORK, "cannot resolve host " + first.host());
+        }
+        List<LinkSpec> specs;
+        List<String> waiting = new ArrayList<>();
+        try {
+            // auto: the interfaces it takes now (one joining later is not added to an HTTP download yet).
+            List<String> ifaces = new AutoIfaces(request.ifaces()).expandNow(dev.biternet.client.route.AutoLinks.system(), host);
+            specs = LinkResolver.resolveWaiting(ifaces, host, waiting).stream().filter(s -> !s.waiting()).toList();
+        } catch (LinkResolver.LinkException e) {
+            throw new DownloadException(ExitCodes.USAGE, e.getMessage());
+        }
+        for (LinkSpec s : specs) {
+            if (!s.options().equals(dev.biternet.client.link.LinkOptions.NONE)) {
+                // Not silently ignored: caps, rates, backup tiers and flows are enforced for biternet links only.
+                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": per-link options (cap, rate,"
+                        + " flows, backup) are not supported with http[s]:// URLs yet; name the link alone");
+            }
+        }
+        for (String why : waiting) {
+            warn(why + "; an HTTP download does not wait for it");
+        }
+        OutputLock lock = OutputFiles.lock(request.output());
+        try {
+            return fetch(specs);
+        } finally {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                // the lock goes with the process; a stale lock file is taken over by the next run
+            }
+        }
+    }
+
+    private DownloadResult fetch(List<LinkSpec> specs) throws DownloadException, InterruptedException {
+        Transport transport = Transport.best();
+        // The loops EarlyStart made while the command line was read (one per --iface), as Download takes them.
+        EventLoopGroup group = EarlyStart.group(transport, specs.size());
+        ExecutorService workers = Executors.newFixedThreadPool(Math.max(1, Math.min(2, specs.size())), daemon("biternet-http-writer"));
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("biternet-http-timer"));
+        HttpDialer dialer = new HttpDialer(transport, group, request.tls(), request.connectTimeoutMillis(),
+                request.stallSeconds(), this::warn);
+        PieceStore store = null;
+        try {
+            List<Mirror> mirrors = probe(dialer, specs.get(0));
+            boolean whole = mirrors.size() == 1 && mirrors.get(0).validators() == null;
+            long size = mirrors.get(0).size();
+            PieceLayout layout = new PieceLayout(size, pieceSize(size));
+            trace(mirrors.size() + " mirror(s), " + size + " bytes in " + layout.pieceCount() + " pieces of "
+                    + layout.pieceSize() + (whole ? " (the whole file on one channel: the mirror ignores Range)" : ""));
+            store = openStore(mirrors.get(0), layout);
+            liveStore = store;
+            phase = Progress.Phase.DOWNLOADING;
+            PieceScheduler scheduler = new PieceScheduler(layout.pieceCount(), BitSet.valueOf(store.haveBitmap()));
+            MirrorChannel.Events owner = new Owner();
+            List<MirrorChannel> all = new ArrayList<>();
+            for (LinkSpec spec : whole ? specs.subList(0, 1) : specs) {
+                for (Mirror m : mirrors) {
+                    all.add(new MirrorChannel(new MirrorConnection(dialer, spec, m.url()), m, scheduler, store, workers,
+                            timer, owner));
+                }
+            }
+            channels = List.copyOf(all);
+            if (whole) {
+                all.get(0).startWhole();
+            } else {
+                all.forEach(MirrorChannel::start);
+            }
+            underway.complete(null);
+            awaitFinish(store, mirrors);
+            phase = Progress.Phase.VERIFYING;
+            byte[] sha;
+            try {
+                sha = store.finishUnhashed(request.checksum());
+            } catch (PieceStore.IntegrityException e) {
+                throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
+            } catch (IOException e) {
+                throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
+            }
+            phase = Progress.Phase.DONE;
+            all.forEach(MirrorChannel::stop);
+            return new DownloadResult(request.output(), size, (System.nanoTime() - start) / 1e9, Digests.hex(sha), "",
+                    layout.pieceSize(), layout.pieceCount(), stats(), store.resumedCount(), true, List.copyOf(events),
+                    request.checksum() == null ? DownloadResult.NOTHING : DownloadResult.CHECKSUM);
+        } finally {
+            underway.complete(null);
+            channels.forEach(MirrorChannel::stop);
+            if (store != null) {
+                try {
+                    store.close();
+                } catch (IOException ignored) {
+                    // the part file and its state stay for a later resume
+                }
+            }
+            workers.shutdownNow();
+            timer.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Asks every mirror for one byte on the first link: its size and validators. A mirror that
+     * fails, or whose file is not the size of the first usable one, is left out with a warning;
+     * one that ignores Range is used (for the whole file: validators null) only when it is the
+     * only mirror. None usable: the download fails with the (first) reason.
+     */
+    private List<Mirror> probe(HttpDialer dialer, LinkSpec link) throws DownloadException, InterruptedException {
+        List<Mirror> usable = new ArrayList<>();
+        String firstWhy = null;
+        int code = ExitCodes.NETWORK;
+        for (MirrorUrl url : request.mirrors()) {
+            MirrorConnection c = new MirrorConnection(dialer, link, url);
+            String why;
+            try {
+                RangeRequest.Answer a = c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { })
+                        .get(request.connectTimeoutMillis() + request.stallSeconds() * 1000L, TimeUnit.MILLISECONDS);
+                long size = usable.isEmpty() ? a.size() : usable.get(0).size();
+                why = a.size() == size ? null : "its file is " + a.size() + " bytes, not " + size + " as on "
+                        + usable.get(0).url();
+                if (why == null) {
+                    usable.add(new Mirror(url, a.size(), a.validators()));
+                }
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                if (cause instanceof HttpFailure f && f.kind() == HttpFailure.Kind.IGNORES_RANGE) {
+                    if (request.mirrors().size() == 1 && f.size() > 0) {
+                        warn(url + ": the mirror ignores Range requests; the whole file comes over one link");
+                        usable.add(new Mirror(url, f.size(), null));
+                        why = null;
+                    } else {
+                        why = "the mirror ignores Range requests (a mirror used with others must serve ranges)";
+                    }
+                } else {
+                    why = cause instanceof IOException && cause.getMessage() != null ? cause.getMessage() : rootMessage(cause);
+                    if (cause instanceof HttpFailure f && f.kind() != HttpFailure.Kind.LOST) {
+                        code = ExitCodes.SERVER_REFUSED;
+                    }
+                }
+            } catch (TimeoutException e) {
+                why = "no answer within " + (request.connectTimeoutMillis() / 1000 + request.stallSeconds()) + " s";
+            } finally {
+                c.close();
+            }
+            if (why != null) {
+                firstWhy = firstWhy == null ? url + ": " + why : firstWhy;
+                if (request.mirrors().size() > 1) {
+                    warn(url + ": " + why + "; not used");
+                }
+            }
+        }
+        if (usable.isEmpty()) {
+            throw new DownloadException(code, firstWhy + (request.mirrors().size() > 1 ? " (no mirror is usable)" : ""));
+        }
+        return usable;
+    }
+
+    /**
+     * The store, resuming the previous run's pieces if its state is of this URL and the same
+     * version of the file (the size and the validators the first mirror answers with now).
+     */
+    private PieceStore openStore(Mirror first, PieceLayout layout) throws DownloadException {
+        Path out = request.output();
+        ResumeLog.Identity now = new ResumeLog.Identity(stateKey(first), layout.fileSize(), layout.pieceSize(),
+                version(first.validators()));
+        try {
+            Optional<ResumeLog.Contents> old = ResumeLog.read(out);
+            Map<Integer, byte[]> pieces = Map.of();
+            if (old.isPresent() && old.get().identity().equals(now)) {
+                pieces = PieceStore.recheck(out, layout, old.get().pieces());
+            } else if (old.isPresent() && old.get().identity().path().equals(now.path())) {
+                warn("the file changed on " + first.url() + " since " + out + ".part was started (now "
+                        + (first.validators() == null ? "no validators" : first.validators()) + ", "
+                        + layout.fileSize() + " bytes); the download starts over");
+            } else if (old.isPresent()) {
+                warn(ResumeLog.pathFor(out) + " belongs to another download; the download starts over");
+            }
+            boolean resuming = !pieces.isEmpty();
+            if (resuming) {
+                err.println("biternet-get: resuming " + out + ".part: " + pieces.size() + " of " + layout.pieceCount()
+                        + " pieces already there");
+                err.flush();
+            }
+            ResumeLog log = resuming ? ResumeLog.reopen(out, old.get()) : ResumeLog.create(out, now);
+            return new PieceStore(out, layout, log, pieces, true);
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.LOCAL_IO, "cannot create " + out + ".part and its state: " + e.getMessage());
+        }
+    }
+
+    /** What the resume state names the download by: the first mirror's URL. */
+    private static String stateKey(Mirror first) {
+        return first.url().toString();
+    }
+
+    /** The validators as the state's file version: a 64-bit digest of the ETag and Last-Modified. */
+    private static long version(Validators v) {
+        String text = v == null ? "" : v.etag() + "\n" + v.lastModified();
+        byte[] d = Digests.sha256().digest(text.getBytes(StandardCharsets.UTF_8));
+        return java.nio.ByteBuffer.wrap(d).getLong();
+    }
+
+    /** Waits until every piece is in; fails on a disk failure, when every mirror is dropped, or every channel lost for the retry time. */
+    private void awaitFinish(PieceStore store, List<Mirror> mirrors) throws DownloadException, InterruptedException {
+        long downSince = 0;
+        while (true) {
+            try {
+                CompletableFuture.anyOf(store.allVerified(), fatal).get(200, TimeUnit.MILLISECONDS);
+                break;
+            } catch (TimeoutException e) {
+                String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces in)";
+                if (mirrors.stream().allMatch(m -> m.dropped() != null)) {
+                    boolean changed = mirrors.stream().anyMatch(Mirror::changed);
+                    throw new DownloadException(ExitCodes.SERVER_REFUSED, String.join("; ",
+                            mirrors.stream().map(Mirror::dropped).toList()) + progress + "; " + request.output()
+                            + ".part is kept" + (changed ? " (a rerun starts over with the new file)" : ""));
+                }
+                long now = System.nanoTime();
+                if (channels.stream().anyMatch(MirrorChannel::up)) {
+                    downSince = 0;
+                } else if (downSince == 0) {
+                    downSince = now;
+                } else if (now - downSince > TimeUnit.SECONDS.toNanos(request.retrySeconds())) {
+                    StringBuilder why = new StringBuilder("every mirror was lost for ").append(request.retrySeconds())
+                            .append(" s").append(progress);
+                    for (MirrorChannel c : channels) {
+                        why.append("; ").append(c.connection().link().name()).append('>').append(c.mirror().url().hostHeader())
+                                .append(": ").append(c.state());
+                    }
+                    throw new DownloadException(ExitCodes.NETWORK, why.append("; rerun the same command to resume").toString());
+                }
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (fatal.isDone()) {
+            throw fatal.join();
+        }
+    }
+
+    private List<LinkStats> stats() {
+        return channels.stream().map(c -> new LinkStats(c.connection().link().name(), c.connection().link().addressText(),
+                c.bytes(), c.pieces(), c.duplicates(), c.duplicateBytes(), 0, 0, c.seconds(), c.state(),
+                c.connection().link().options(), c.reconnects(), c.mirror().dropped() != null, 0, 1,
+                c.mirror().url().hostHeader())).toList();
+    }
+
+    /** Completes once the channels have started (or the download ended before that). */
+    public CompletableFuture<Void> underway() {
+        return underway;
+    }
+
+    /** A live view for progress displays; any thread. */
+    public Progress progress() {
+        PieceStore s = liveStore;
+        if (s == null) {
+            return new Progress(phase, 0, 0, 0, stats(), List.copyOf(events));
+        }
+        PieceLayout layout = s.layout();
+        long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
+        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(), stats(), List.copyOf(events));
+    }
+
+    private final class Owner implements MirrorChannel.Events {
+        @Override
+        public void dropped(Mirror mirror, String why) {
+            warn(why + "; the mirror is not used any more");
+        }
+
+        @Override
+        public void localFailure(String why) {
+            fatal.complete(new DownloadException(ExitCodes.LOCAL_IO, why + "; the pieces written are kept: fix that"
+                    + " (free space), then rerun the same command to resume"));
+        }
+
+        @Override
+        public void trace(String event) {
+            HttpDownload.this.trace(event);
+        }
+    }
+
+    private void warn(String message) {
+        err.println("biternet-get: warning: " + message);
+        err.flush();
+    }
+
+    private void trace(String event) {
+        if (request.verbose()) {
+            err.printf(java.util.Locale.ROOT, "biternet-get: %8.3f s %s%n", (System.nanoTime() - start) / 1e9, event);
+            err.flush();
+        }
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

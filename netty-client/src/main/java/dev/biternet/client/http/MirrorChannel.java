@@ -1,0 +1,336 @@
+package dev.biternet.client.http;
+
+import dev.biternet.client.http.HttpFailure.Kind;
+import dev.biternet.client.link.Backoff;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One channel of an HTTP download: one link's connection to one mirror, driven by the
+ * {@link PieceScheduler}. It keeps {@link #DEPTH} pieces asked for on its connection (the next
+ * request is on the wire while a piece's body arrives), hands each whole piece to the store
+ * (hashed for the resume state, written, counted) on the download's worker threads, gives a
+ * failed piece back, and reconnects with the links' backoff after a lost connection. A mirror
+ * that refuses, changed its file or ignores Range ends this channel and the mirror's others
+ * ({@link Events#dropped}).
+ */
+public final class MirrorChannel {
+    /** Requests in flight on one connection. */
+    public static final int DEPTH = 2;
+    /** How soon a channel told to wait by the scheduler asks again. */
+    private static final long WAIT_MILLIS = 20;
+
+    /** What the download hears from its channels. */
+    public interface Events {
+        /** The mirror is unusable: why, in one line (naming the mirror). */
+        void dropped(Mirror mirror, String why);
+
+        /** The disk failed: the download ends. */
+        void localFailure(String why);
+
+        /** A connection was lost and is retried: for --verbose. */
+        void trace(String event);
+    }
+
+    private final int id;
+    private final MirrorConnection connection;
+    private final Mirror mirror;
+    private final PieceScheduler scheduler;
+    private final PieceStore store;
+    private final Executor workers;
+    private final ScheduledExecutorService timer;
+    private final Events events;
+    private final Backoff backoff = new Backoff();
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong duplicateBytes = new AtomicLong();
+    private final java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile long firstNanos;
+    private volatile long lastNanos;
+    private int inFlight;
+    private boolean waiting;
+    /** Fetching the whole file in one request ({@link #startWhole}). */
+    private volatile boolean whole;
+    private volatile boolean stopped;
+    private volatile boolean up;
+    private volatile String state = "connecting";
+    private int reconnects;
+
+    public MirrorChannel(MirrorConnection connection, Mirror mirror, PieceScheduler scheduler, PieceStore store,
+                         Executor workers, ScheduledExecutorService timer, Events events) {
+        this.id = scheduler.join();
+        this.connection = connection;
+        this.mirror = mirror;
+        this.scheduler = scheduler;
+        this.store = store;
+        this.workers = workers;
+        this.timer = timer;
+        this.events = events;
+    }
+
+    public void start() {
+        pump();
+    }
+
+    /** Stops asking; what is in flight is dropped with the connection. */
+    public void stop() {
+        stopped = true;
+        connection.close();
+    }
+
+    public Mirror mirror() {
+        return mirror;
+    }
+
+    public MirrorConnection connection() {
+        return connection;
+    }
+
+    /** Pieces this channel delivered first. */
+    public int pieces() {
+        return pieces.get();
+    }
+
+    /** Endgame copies that came after another channel's. */
+    public int duplicates() {
+        return duplicates.get();
+    }
+
+    /** Seconds from this channel's first request to its last whole piece. */
+    public double seconds() {
+        return lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
+    }
+
+    /** Payload of whole pieces received, copies that lost the race included. */
+    public long bytes() {
+        return bytes.get();
+    }
+
+    public long duplicateBytes() {
+        return duplicateBytes.get();
+    }
+
+    public int reconnects() {
+        return reconnects;
+    }
+
+    /** "up", "connecting", "lost: why", "dropped: why". */
+    public String state() {
+        return state;
+    }
+
+    public boolean up() {
+        return up && !stopped;
+    }
+
+    /** Claims pieces until {@link #DEPTH} are in flight or the scheduler has none for this channel now. */
+    private synchronized void pump() {
+        if (mirror.dropped() != null) {
+            // Another channel of this mirror dropped it: this one leaves too, or the scheduler
+            // would keep leaving pieces to it for its pace.
+            scheduler.leave(id);
+            return;
+        }
+        if (stopped || waiting) {
+            return;
+        }
+        // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.
+        while (inFlight < DEPTH && !waiting && !stopped) {
+            int piece = scheduler.claim(id, System.nanoTime());
+            if (piece < 0) {
+                if (inFlight == 0 && !scheduler.finished()) {
+                    waiting = true;
+                    timer.schedule(this::resume, WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                }
+                return;
+            }
+            inFlight++;
+            fetch(piece);
+        }
+    }
+
+    private synchronized void resume() {
+        waiting = false;
+        if (whole) {
+            fetchWhole();
+        } else {
+            pump();
+        }
+    }
+
+    private void fetch(int piece) {
+        PieceLayout layout = store.layout();
+        int length = layout.length(piece);
+        long first = layout.offset(piece);
+        ByteBuffer buffer = store.pieceBuffer();
+        if (firstNanos == 0) {
+            firstNanos = System.nanoTime();
+        }
+        connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
+            int n = data.readableBytes();
+            data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
+        }).whenComplete((answer, failure) -> {
+            if (failure == null) {
+                up = true;
+                state = "up";
+                backoff.reset();
+                workers.execute(() -> deliver(piece, buffer.position(0).limit(length)));
+            } else {
+                store.recycle(buffer);
+                failed(piece, failure instanceof CompletionException c ? c.getCause() : failure);
+            }
+        });
+    }
+
+    /** A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped. Worker thread. */
+    private void deliver(int piece, ByteBuffer buffer) {
+        try {
+            keep(piece, buffer, true);
+        } finally {
+            store.recycle(buffer);
+            synchronized (this) {
+                inFlight--;
+            }
+            pump();
+        }
+    }
+
+    /**
+     * Hashes, writes and counts {@code piece} if it is the first copy; counts a late copy as a
+     * duplicate, or (a whole-file channel re-reading a piece a previous run had) not at all.
+     */
+    private void keep(int piece, ByteBuffer buffer, boolean claimed) {
+        long now = System.nanoTime();
+        lastNanos = now;
+        int length = buffer.remaining();
+        if (!scheduler.done(id, piece, now)) {
+            if (claimed) {
+                bytes.addAndGet(length);
+                duplicates.incrementAndGet();
+                duplicateBytes.addAndGet(length);
+            }
+            return;
+        }
+        bytes.addAndGet(length);
+        pieces.incrementAndGet();
+        try {
+            MessageDigest md = Digests.sha256();
+            md.update(buffer.duplicate());
+            byte[] digest = md.digest();
+            store.writePiece(piece, buffer, this);
+            PieceStore.Outcome outcome = store.completeUnhashed(piece, digest, this);
+            if (outcome != PieceStore.Outcome.VERIFIED && outcome != PieceStore.Outcome.DUPLICATE) {
+                scheduler.undo(piece);
+            }
+        } catch (IOException e) {
+            scheduler.undo(piece);
+            events.localFailure("cannot write " + store.partPath() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Fetches the whole file in one request (a mirror that ignores Range, used alone): each piece
+     * goes to the store as it fills, on the connection's event loop; after a lost connection the
+     * file is asked for again from the start, and the pieces already in are not written twice.
+     */
+    public void startWhole() {
+        whole = true;
+        fetchWhole();
+    }
+
+    private void fetchWhole() {
+        if (stopped) {
+            return;
+        }
+        PieceLayout layout = store.layout();
+        ByteBuffer[] filling = {null};
+        if (firstNanos == 0) {
+            firstNanos = System.nanoTime();
+        }
+        connection.fetchWhole(layout.fileSize(), Validators.NONE, (offset, data) -> {
+            while (data.isReadable()) {
+                int index = (int) (offset / layout.pieceSize());
+                int at = (int) (offset - layout.offset(index));
+                if (filling[0] == null) {
+                    filling[0] = store.pieceBuffer();
+                }
+                int n = Math.min(data.readableBytes(), layout.length(index) - at);
+                data.readBytes(filling[0].duplicate().position(at).limit(at + n));
+                offset += n;
+                if (at + n == layout.length(index)) {
+                    ByteBuffer piece = filling[0].position(0).limit(layout.length(index));
+                    filling[0] = null;
+                    keep(index, piece, false);
+                    store.recycle(piece);
+                }
+            }
+        }).whenComplete((answer, failure) -> {
+            if (filling[0] != null) {
+                store.recycle(filling[0]);
+            }
+            if (failure == null) {
+                up = true;
+                state = "up";
+            } else {
+                failed(-1, failure instanceof CompletionException c ? c.getCause() : failure);
+            }
+        });
+    }
+
+    /** A request failed; {@code piece} (-1 for a whole-file request) goes back. */
+    private void failed(int piece, Throwable why) {
+        if (piece >= 0) {
+            scheduler.release(id, piece);
+            synchronized (this) {
+                inFlight--;
+            }
+        }
+        if (stopped) {
+            return;
+        }
+        HttpFailure f = why instanceof HttpFailure h ? h : new HttpFailure(Kind.LOST, dev.biternet.common.cli.Causes.rootMessage(why));
+        if (f.kind() == Kind.CLOSED) {
+            // Not a fault: the next request goes on a new connection now.
+            synchronized (this) {
+                if (!waiting) {
+                    waiting = true;
+                    timer.execute(this::resume);
+                }
+            }
+            return;
+        }
+        if (f.kind() != Kind.LOST) {
+            String line = mirror + ": " + f.getMessage();
+            state = "dropped: " + f.getMessage();
+            up = false;
+            if (mirror.drop(line, f.kind())) {
+                events.dropped(mirror, line);
+            }
+            scheduler.leave(id);
+            return;
+        }
+        up = false;
+        state = "lost: " + f.getMessage();
+        scheduler.lost(id);
+        long wait;
+        synchronized (this) {
+            if (waiting) {
+                return; // the other request in flight failed with the same connection: one retry
+            }
+            waiting = true;
+            wait = backoff.next();
+            reconnects++;
+        }
+        events.trace(connection.link().name() + " -> " + mirror + ": " + f.getMessage() + "; again in " + wait + " ms");
+        timer.schedule(this::resume, wait, TimeUnit.MILLISECONDS);
+    }
+}

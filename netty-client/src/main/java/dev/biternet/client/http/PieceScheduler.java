@@ -1,0 +1,227 @@
+package dev.biternet.client.http;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+
+/**
+ * Which channel fetches which piece next, for sources that do not push (HTTP mirrors: the
+ * client asks for each range). A channel claims the lowest piece nobody holds; a failed or
+ * released piece goes back. Rate-proportional by pulling: a channel asks again as soon as it has
+ * room, so each takes pieces at the pace it delivers them. Two tail rules, on each channel's
+ * measured time per piece:
+ * <ul>
+ * <li>refrain: a channel does not take a new piece if the other channels, at their pace, would
+ * finish every piece left (theirs in flight included) before it finished that one; the fastest
+ * channel never refrains, so the free pieces are always taken;</li>
+ * <li>endgame: once every piece is held, an idle channel takes a copy of a piece held by one
+ * channel that would, at its pace, finish after this channel could (at most one copy a piece);
+ * the first copy in wins ({@link #done}).</li>
+ * </ul>
+ * Pure logic, no clock of its own (callers pass the time); one lock, its monitor, for the
+ * channels' drivers on their event loops.
+ */
+public final class PieceScheduler {
+    /** The weight of the newest piece in a channel's time per piece. */
+    private static final double EWMA = 0.3;
+
+    private final int pieceCount;
+    private final BitSet done = new BitSet();
+    private final BitSet held = new BitSet();
+    /** Per piece: the claims on it (at most two: one and its endgame copy). */
+    private final List<List<Claim>> holders;
+    private final List<Channel> channels = new ArrayList<>();
+    /** No piece below this is free (a scan hint). */
+    private int firstFree;
+
+    private record Claim(int channel, long since, boolean copy) {}
+
+    private static final class Channel {
+        boolean gone;
+        /** Lost its connection and not delivered since: its pace says nothing now. */
+        boolean down;
+        /** Nanoseconds per piece, measured; 0 until the first piece. */
+        double pieceNanos;
+        int holding;
+    }
+
+    /** @param have pieces already verified (a resume) */
+    public PieceScheduler(int pieceCount, BitSet have) {
+        this.pieceCount = pieceCount;
+        this.done.or(have);
+        this.holders = new ArrayList<>(pieceCount);
+        for (int i = 0; i < pieceCount; i++) {
+            holders.add(new ArrayList<>(2));
+        }
+    }
+
+    /** A new channel; returns its id. */
+    public synchronized int join() {
+        channels.add(new Channel());
+        return channels.size() - 1;
+    }
+
+    /** The channel is gone (its mirror failed, its link lost): its pieces go back. */
+    public synchronized void leave(int channel) {
+        if (channels.get(channel).gone) {
+            return;
+        }
+        channels.get(channel).gone = true;
+        for (int p = 0; p < pieceCount; p++) {
+            release(channel, p);
+        }
+    }
+
+    /**
+     * The channel lost its connection (it retries): until it delivers again, other channels do
+     * not leave pieces to it for its pace.
+     */
+    public synchronized void lost(int channel) {
+        channels.get(channel).down = true;
+    }
+
+    /**
+     * The next piece for {@code channel}, or -1 if there is none for it now (all held, or the
+     * tail rules say another channel is better placed): ask again when a piece is done or
+     * released.
+     */
+    public synchronized int claim(int channel, long now) {
+        Channel me = channels.get(channel);
+        if (me.gone) {
+            return -1;
+        }
+        int free = nextFree();
+        if (free >= 0) {
+            if (refrains(channel, now)) {
+                return -1;
+            }
+            take(channel, free, now, false);
+            return free;
+        }
+        if (me.holding > 0) {
+            return -1; // endgame copies are for idle channels
+        }
+        int best = -1;
+        double latest = 0;
+        for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
+            List<Claim> h = holders.get(p);
+            if (done.get(p) || h.size() != 1 || h.get(0).channel() == channel) {
+                continue;
+            }
+            Claim c = h.get(0);
+            double pace = channels.get(c.channel()).pieceNanos;
+            double left = pace == 0 ? Double.MAX_VALUE : pace - (now - c.since());
+            if (left > latest && (me.pieceNanos == 0 || me.pieceNanos < left)) {
+                latest = left;
+                best = p;
+            }
+        }
+        if (best >= 0) {
+            take(channel, best, now, true);
+        }
+        return best;
+    }
+
+    /**
+     * {@code channel} has all of {@code piece}. Returns true if it is the first copy (the one to
+     * write); false if another copy came first (drop this one).
+     */
+    public synchronized boolean done(int channel, int piece, long now) {
+        List<Claim> h = holders.get(piece);
+        Claim mine = null;
+        for (Claim c : h) {
+            if (c.channel() == channel) {
+                mine = c;
+            }
+        }
+        channels.get(channel).down = false;
+        if (mine != null) {
+            Channel ch = channels.get(channel);
+            double took = now - mine.since();
+            ch.pieceNanos = ch.pieceNanos == 0 ? took : (1 - EWMA) * ch.pieceNanos + EWMA * took;
+        }
+        release(channel, piece);
+        if (done.get(piece)) {
+            return false;
+        }
+        done.set(piece);
+        return true;
+    }
+
+    /** {@code channel} gives {@code piece} up (its fetch failed); unless another holds it, it is free again. */
+    public synchronized void release(int channel, int piece) {
+        List<Claim> h = holders.get(piece);
+        if (h.removeIf(c -> c.channel() == channel)) {
+            channels.get(channel).holding--;
+        }
+        if (h.isEmpty()) {
+            held.clear(piece);
+            firstFree = Math.min(firstFree, piece);
+        }
+    }
+
+    /** The piece's written copy failed (the disk): it must be fetched again. */
+    public synchronized void undo(int piece) {
+        done.clear(piece);
+        firstFree = Math.min(firstFree, piece);
+    }
+
+    public synchronized boolean finished() {
+        return done.cardinality() == pieceCount;
+    }
+
+    /** How many channels hold {@code piece} now (0, 1, or 2 with an endgame copy). */
+    public synchronized int holders(int piece) {
+        return holders.get(piece).size();
+    }
+
+    private void take(int channel, int piece, long now, boolean copy) {
+        holders.get(piece).add(new Claim(channel, now, copy));
+        held.set(piece);
+        channels.get(channel).holding++;
+    }
+
+    /** The lowest piece neither done nor held, or -1. */
+    private int nextFree() {
+        for (int p = firstFree; p < pieceCount; p++) {
+            if (!done.get(p) && !held.get(p)) {
+                firstFree = p;
+                return p;
+            }
+        }
+        firstFree = pieceCount;
+        return -1;
+    }
+
+    /**
+     * True if the other channels, at their measured pace, would finish every free piece and
+     * what they hold before {@code channel} finished one more (after what it holds).
+     */
+    private boolean refrains(int channel, long now) {
+        Channel me = channels.get(channel);
+        if (me.pieceNanos == 0) {
+            return false;
+        }
+        double othersRate = 0;
+        int othersHolding = 0;
+        boolean slower = false;
+        for (int i = 0; i < channels.size(); i++) {
+            Channel c = channels.get(i);
+            if (i == channel || c.gone || c.down) {
+                continue;
+            }
+            if (c.pieceNanos == 0) {
+                return false; // a channel not measured yet: no judgement
+            }
+            othersRate += 1 / c.pieceNanos;
+            othersHolding += c.holding;
+            slower |= c.pieceNanos < me.pieceNanos || c.pieceNanos == me.pieceNanos && i < channel;
+        }
+        // The fastest channel never refrains: someone always takes the free pieces.
+        if (!slower) {
+            return false;
+        }
+        int free = pieceCount - done.cardinality() - held.cardinality();
+        return me.pieceNanos * (me.holding + 1) > (free + othersHolding) / othersRate;
+    }
+}

@@ -1,0 +1,9 @@
+/**
+ * Plain HTTP(S) mirrors as sources: a {@code MirrorUrl}, one keep-alive connection per (link,
+ * mirror) ({@code MirrorConnection}, opened by {@code HttpDialer} bound like every link's
+ * channel), its pipeline ({@code HttpInitializer}: TLS, Netty's HTTP codec, the stall watch,
+ * {@code RangeHandler}), the strict reading of an answer (a 206 of exactly the range asked
+ * for, {@code ContentRange}, the file's {@code Validators}), and what a failure means for the
+ * mirror ({@code HttpFailure}).
+ */
+package dev.biternet.client.http;

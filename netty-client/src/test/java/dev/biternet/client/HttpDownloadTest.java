@@ -1,0 +1,273 @@
+package dev.biternet.client;
+
+import static dev.biternet.client.Fixtures.assertSameBytes;
+import static dev.biternet.client.Fixtures.get;
+import static dev.biternet.client.Fixtures.randomFile;
+import static dev.biternet.client.Fixtures.sha256;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.biternet.client.http.Nginx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code biternet-get http://...} end to end against real nginx processes over several loopback
+ * links (127.0.0.x: the client binds each link's channels to its address).
+ */
+class HttpDownloadTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+    private Nginx nginx;
+    private Nginx other;
+    private Process child;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (child != null) {
+            child.destroyForcibly();
+            child.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (nginx != null) {
+            nginx.close();
+        }
+        if (other != null) {
+            other.close();
+        }
+    }
+
+    private Path served(String name, long size, long seed) throws Exception {
+        return randomFile(Files.createDirectories(dir.resolve("root")), name, size, seed);
+    }
+
+    @Test
+    void threeLinksFromOneNginxMakeTheFileCheckedAgainstTheChecksum() throws Exception {
+        Path source = served("f.bin", 20L << 20, 1);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "--iface", "127.0.0.3",
+                "--checksum", "sha256=" + sha256(source), "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode r = JSON.readTree(run.out());
+        assertThat(r.get("verified_by").asText()).isEqualTo("checksum");
+        assertThat(r.get("sha256").asText()).isEqualTo(sha256(source));
+        assertThat(r.get("links")).hasSize(3);
+        long sum = 0;
+        for (JsonNode l : r.get("links")) {
+            assertThat(l.get("source").asText()).isEqualTo("127.0.0.1:" + nginx.port());
+            sum += l.get("bytes").asLong();
+        }
+        assertThat(sum).isEqualTo(r.get("bytes").asLong() + r.get("duplicate_bytes").asLong());
+        assertThat(Path.of(out + ".part")).doesNotExist();
+    }
+
+    @Test
+    void withoutAChecksumTheSummarySaysTheFileWasNotVerified() throws Exception {
+        Path source = served("f.bin", 3L << 20, 2);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1", "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(run.out()).contains("NOT VERIFIED: HTTP mirrors give no piece hashes and no --checksum was given");
+        // The channel's name (link>mirror) is longer than an interface's: the columns still line up.
+        String header = run.out().lines().filter(l -> l.startsWith("  link ")).findFirst().orElseThrow();
+        String row = run.out().lines().filter(l -> l.startsWith("  127.0.0.1>127.0.0.1:")).findFirst().orElseThrow();
+        assertThat(row.indexOf(" 127.0.0.1 ") + 1).isEqualTo(header.indexOf("address"));
+    }
+
+    @Test
+    void aWrongChecksumKeepsThePartFileAndSaysSoInOneLine() throws Exception {
+        Path source = served("f.bin", 3L << 20, 3);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Path out = dir.resolve("out.bin");
+        String wrong = "0".repeat(64);
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1", "--checksum", "sha256=" + wrong, "-o", out.toString(),
+                nginx.url("f.bin"));
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.INTEGRITY);
+        assertThat(run.err()).isEqualTo("biternet-get: the file's SHA-256 is " + sha256(source) + ", not the --checksum "
+                + wrong + "; " + out + ".part is kept, not renamed" + System.lineSeparator());
+        assertThat(out).doesNotExist();
+        assertSameBytes(source, Path.of(out + ".part"));
+    }
+
+    @Test
+    void aMirrorKilledMidDownloadLeavesTheRestToTheOther() throws Exception {
+        Path source = served("f.bin", 24L << 20, 4);
+        // Slow enough that the kill comes mid-download: 4 MB/s a connection.
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx-a"), "limit_rate 4m;");
+        other = Nginx.start(dir.resolve("root"), dir.resolve("nginx-b"), "limit_rate 4m;");
+        Path out = dir.resolve("out.bin");
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "-q", "--iface",
+                "127.0.0.1", "--iface", "127.0.0.2", "--retry-time", "5", "--mirror", other.url("f.bin"), "-o",
+                out.toString(), nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 8, () -> !run.isDone());
+        nginx.close();
+        Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        long fromOther = 0;
+        for (JsonNode l : JSON.readTree(r.out()).get("links")) {
+            if (l.get("source").asText().equals("127.0.0.1:" + other.port())) {
+                fromOther += l.get("bytes").asLong();
+            }
+        }
+        assertThat(fromOther).isGreaterThan(Files.size(source) / 2);
+    }
+
+    @Test
+    void killedThenRerunResumesAndAChangedFileStartsOver() throws Exception {
+        Path source = served("f.bin", 24L << 20, 5);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "limit_rate 4m;");
+        Path out = dir.resolve("out.bin");
+        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2",
+                "-o", out.toString(), nginx.url("f.bin"))).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("child.log").toFile()).start();
+        Fixtures.awaitLogged(out, 10, child::isAlive);
+        child.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
+        assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        assertThat(out).doesNotExist();
+
+        // The checksum is of the whole file read back from disk: the resumed pieces count in it.
+        Fixtures.Run again = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "--checksum",
+                "sha256=" + sha256(source), "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(again.err()).contains("biternet-get: resuming " + out + ".part: ");
+        assertSameBytes(source, out);
+        JsonNode r = JSON.readTree(again.out());
+        assertThat(r.get("resumed_pieces").asInt()).isGreaterThanOrEqualTo(10);
+        assertThat(r.get("verified_by").asText()).isEqualTo("checksum");
+        assertThat(r.get("received_bytes").asLong()).isLessThan(Files.size(source));
+
+        // Killed again, then the file changes on the mirror (nginx's ETag is its mtime and size).
+        Files.delete(out);
+        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1", "-o", out.toString(),
+                nginx.url("f.bin"))).redirectErrorStream(true).redirectOutput(dir.resolve("child2.log").toFile()).start();
+        Fixtures.awaitLogged(out, 4, child::isAlive);
+        child.destroyForcibly();
+        assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        Path changed = served("f.bin", 24L << 20, 6);
+        Files.setLastModifiedTime(changed, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        Fixtures.Run fresh = get("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+                nginx.url("f.bin"));
+        assertThat(fresh.exitCode()).as(fresh.err()).isZero();
+        assertThat(fresh.err()).contains("biternet-get: warning: the file changed on " + nginx.url("f.bin") + " since "
+                + out + ".part was started (now ETag ").contains("; the download starts over");
+        assertThat(fresh.err()).doesNotContain("resuming");
+        assertSameBytes(changed, out);
+    }
+
+    @Test
+    void aFileChangedMidDownloadIsNeverMixedIn() throws Exception {
+        Path source = served("f.bin", 24L << 20, 9);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "limit_rate 2m;");
+        Path out = dir.resolve("out.bin");
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("-q", "--iface", "127.0.0.1",
+                "-o", out.toString(), nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 2, () -> !run.isDone());
+        // Same size, other bytes, another modification time: nginx's ETag and Last-Modified change.
+        Path tmp = randomFile(dir, "new.bin", 24L << 20, 10);
+        Files.setLastModifiedTime(tmp, FileTime.fromMillis(System.currentTimeMillis() + 5000));
+        Files.move(tmp, source, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // rename(2): never a moment without it
+        Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.SERVER_REFUSED);
+        assertThat(r.err()).contains("biternet-get: " + nginx.url("f.bin") + ": the file changed on the mirror (ETag ")
+                .contains(".part is kept (a rerun starts over with the new file)");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
+    void aMirrorThatIgnoresRangeServesAloneOrIsLeftOut() throws Exception {
+        Path source = served("f.bin", 3L << 20, 7);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "max_ranges 0;");
+        other = Nginx.start(dir.resolve("root"), dir.resolve("nginx-b"), "");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run alone = get("--json", "-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+                nginx.url("f.bin"));
+        assertThat(alone.exitCode()).as(alone.err()).isZero();
+        assertThat(alone.err()).contains("biternet-get: warning: " + nginx.url("f.bin")
+                + ": the mirror ignores Range requests; the whole file comes over one link");
+        assertSameBytes(source, out);
+        JsonNode links = JSON.readTree(alone.out()).get("links");
+        assertThat(links).hasSize(1);
+        assertThat(links.get(0).get("bytes").asLong()).isEqualTo(Files.size(source));
+        Files.delete(out);
+        Fixtures.Run mixed = get("-q", "--iface", "127.0.0.1", "--mirror", other.url("f.bin"), "-o", out.toString(),
+                nginx.url("f.bin"));
+        assertThat(mixed.exitCode()).as(mixed.err()).isZero();
+        assertThat(mixed.err()).contains("biternet-get: warning: " + nginx.url("f.bin") + ": the mirror ignores Range"
+                + " requests (a mirror used with others must serve ranges); not used");
+        assertSameBytes(source, out);
+    }
+
+    @Test
+    void perLinkOptionsAreRefusedNotIgnored() throws Exception {
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1:cap=1M", "-o", dir.resolve("x").toString(),
+                "http://127.0.0.1:1/f.bin");
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).isEqualTo("biternet-get: --iface 127.0.0.1: per-link options (cap, rate, flows, backup)"
+                + " are not supported with http[s]:// URLs yet; name the link alone" + System.lineSeparator());
+    }
+
+    @Test
+    void theRoutingDoctorAndTheInterfaceListTakeAnHttpUrl() {
+        Fixtures.Run doctor = get("--doctor", "--iface", "127.0.0.1", "http://127.0.0.1:1/f.bin");
+        assertThat(doctor.exitCode()).as(doctor.err()).isZero();
+        assertThat(doctor.out()).contains("127.0.0.1").doesNotContain("bytes");
+        Fixtures.Run list = get("--list-ifaces", "https://127.0.0.1:1/f.bin");
+        assertThat(list.exitCode()).as(list.err()).isZero();
+        assertThat(list.out()).contains("lo");
+    }
+
+    @Test
+    void aUrlWithoutAUsableNameAsksForMinusO() {
+        Fixtures.Run run = get("-q", "http://127.0.0.1:1/d/%2E%2E");
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run.err()).startsWith("no usable file name in http://127.0.0.1:1/d/%2E%2E; name the"
+                + " output with -o").doesNotContain("Exception");
+    }
+
+    @Test
+    void autoTakesTheInterfacesThatReachTheMirror() throws Exception {
+        Path source = served("f.bin", 1L << 20, 11);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-q", "--iface", "auto", "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(JSON.readTree(run.out()).get("links")).isNotEmpty();
+    }
+
+    @Test
+    void aMirrorThatEndsEveryConnectionAfterOneAnswerIsNoFault() throws Exception {
+        Path source = served("f.bin", 3L << 20, 12);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "keepalive_requests 1;");
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-v", "-q", "--iface", "127.0.0.1", "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        // Each request after the first on a connection is asked again at once on a new one: no
+        // backoff, no lost link.
+        assertThat(JSON.readTree(run.out()).get("links").get(0).get("reconnects").asInt()).as(run.err()).isZero();
+    }
+
+    @Test
+    void aMissingFileIsOneLine() throws Exception {
+        served("f.bin", 1000, 8);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "");
+        Fixtures.Run run = get("-q", "-o", dir.resolve("x").toString(), nginx.url("nope.bin"));
+        assertThat(run.exitCode()).isEqualTo(ExitCodes.SERVER_REFUSED);
+        assertThat(run.err()).isEqualTo("biternet-get: " + nginx.url("nope.bin") + ": the mirror answered HTTP 404 Not Found"
+                + System.lineSeparator());
+    }
+}

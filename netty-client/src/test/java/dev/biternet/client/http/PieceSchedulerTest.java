@@ -1,0 +1,171 @@
+package dev.biternet.client.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.lists;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PieceSchedulerTest {
+    @Test
+    void channelsTakeTheLowestFreePieceAndAFailedOneGoesBack() {
+        PieceScheduler s = new PieceScheduler(4, new BitSet());
+        int a = s.join();
+        int b = s.join();
+        assertThat(s.claim(a, 0)).isEqualTo(0);
+        assertThat(s.claim(b, 0)).isEqualTo(1);
+        s.release(a, 0);
+        assertThat(s.claim(b, 0)).isEqualTo(0);
+    }
+
+    @Test
+    void aResumedPieceIsNeverFetched() {
+        BitSet have = new BitSet();
+        have.set(0);
+        have.set(2);
+        PieceScheduler s = new PieceScheduler(3, have);
+        int a = s.join();
+        assertThat(s.claim(a, 0)).isEqualTo(1);
+        assertThat(s.done(a, 1, 10)).isTrue();
+        assertThat(s.finished()).isTrue();
+    }
+
+    private static final long SECOND = 1_000_000_000L;
+
+    /**
+     * Four pieces, channel 0 fast (1 s a piece), channel 1 slow (10 s): each has delivered one
+     * piece, and the fast one holds piece 2 if {@code fastHolds}; at 10 s.
+     */
+    private static PieceScheduler paced(boolean fastHolds) {
+        PieceScheduler s = new PieceScheduler(4, new BitSet());
+        int fast = s.join();
+        int slow = s.join();
+        assertThat(s.claim(fast, 0)).isEqualTo(0);
+        assertThat(s.claim(slow, 0)).isEqualTo(1);
+        s.done(fast, 0, SECOND);
+        if (fastHolds) {
+            assertThat(s.claim(fast, SECOND)).isEqualTo(2);
+        }
+        s.done(slow, 1, 10 * SECOND);
+        return s;
+    }
+
+    @Test
+    void aSlowChannelLeavesTheLastPiecesToAFastOne() {
+        PieceScheduler s = paced(true);
+        // Piece 3 left, fast holds 2: fast finishes both in ~2 s, slow would need 10 s for one.
+        assertThat(s.claim(1, 10 * SECOND)).isEqualTo(-1);
+        assertThat(s.claim(0, 10 * SECOND)).isEqualTo(3);
+    }
+
+    @Test
+    void aFastChannelThatLeftOrLostItsConnectionHoldsNoPieceBack() {
+        PieceScheduler s = paced(false);
+        int fast = 0;
+        int slow = 1;
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(-1); // the fast one is better placed
+        s.lost(fast);
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(2);
+        s.leave(fast);
+        assertThat(s.claim(slow, 10_000_000_000L)).isEqualTo(3);
+    }
+
+    @Test
+    void anIdleChannelCopiesAPieceItsHolderWouldFinishLate() {
+        PieceScheduler s = new PieceScheduler(2, new BitSet());
+        int a = s.join();
+        int b = s.join();
+        assertThat(s.claim(a, 0)).isEqualTo(0);
+        assertThat(s.claim(b, 0)).isEqualTo(1);
+        assertThat(s.done(b, 1, 100)).isTrue();
+        assertThat(s.claim(b, 100)).isEqualTo(0); // a's pace is unknown: b copies
+        assertThat(s.holders(0)).isEqualTo(2);
+        assertThat(s.claim(b, 100)).isEqualTo(-1); // one copy a piece
+        assertThat(s.done(b, 0, 200)).isTrue();
+        assertThat(s.done(a, 0, 300)).isFalse(); // the late copy is dropped
+        assertThat(s.finished()).isTrue();
+    }
+
+    /**
+     * Any interleaving of claims, deliveries, failures and channels leaving (one always stays):
+     * every piece ends up fetched, and a piece has two holders only as an endgame copy, when no
+     * piece was free.
+     */
+    @Test
+    void everyPieceIsFetchedAndNoPieceIsClaimedTwiceOutsideTheEndgame() {
+        qt().withExamples(300).forAll(integers().between(1, 40), integers().between(1, 5),
+                lists().of(integers().between(0, 1_000_000)).ofSizeBetween(0, 400))
+                .checkAssert((pieces, n, script) -> {
+                    PieceScheduler s = new PieceScheduler(pieces, new BitSet());
+                    List<Integer> live = new ArrayList<>();
+                    Map<Integer, List<Integer>> holding = new HashMap<>();
+                    for (int i = 0; i < n; i++) {
+                        live.add(s.join());
+                        holding.put(i, new ArrayList<>());
+                    }
+                    BitSet fetched = new BitSet();
+                    long now = 0;
+                    int step = 0;
+                    // The script, then as long as it takes with the channels delivering in turn.
+                    while (!s.finished()) {
+                        int r = step < script.size() ? script.get(step) : step;
+                        step++;
+                        // A channel may be told to wait (a faster one is better placed), never all of
+                        // them for ever: the download finishes within a bounded number of turns.
+                        assertThat(step).as("finishes").isLessThan(script.size() + 20 * pieces * n + 100);
+                        now += 1 + r % 1000;
+                        int ch = live.get(r % live.size());
+                        List<Integer> mine = holding.get(ch);
+                        int op = step <= script.size() ? (r / 7) % 5 : mine.isEmpty() ? 0 : 4;
+                        if (op <= 1 || mine.isEmpty()) {
+                            int free = freeBefore(s, pieces, fetched, holding);
+                            int p = s.claim(ch, now);
+                            if (p >= 0) {
+                                assertThat(fetched.get(p)).isFalse();
+                                assertThat(mine).doesNotContain(p);
+                                if (s.holders(p) > 1) {
+                                    assertThat(free).as("a copy only once no piece is free").isZero();
+                                }
+                                assertThat(s.holders(p)).isLessThanOrEqualTo(2);
+                                mine.add(p);
+                            }
+                        } else if (op == 2 && !mine.isEmpty()) {
+                            s.release(ch, mine.remove(0));
+                        } else if (op == 3 && live.size() > 1) {
+                            s.leave(ch);
+                            live.remove(Integer.valueOf(ch));
+                            mine.clear();
+                        } else if (!mine.isEmpty()) {
+                            int p = mine.remove(0);
+                            if (s.done(ch, p, now)) {
+                                assertThat(fetched.get(p)).isFalse();
+                                fetched.set(p);
+                            }
+                            for (List<Integer> other : holding.values()) {
+                                // a late copy is dropped by its holder when it completes
+                                assertThat(other.stream().filter(q -> q == p).count()).isLessThanOrEqualTo(1);
+                            }
+                        }
+                    }
+                    assertThat(fetched.cardinality()).isEqualTo(pieces);
+                });
+    }
+
+    /** Pieces neither fetched nor held by anyone, as the test's own model counts them. */
+    private static int freeBefore(PieceScheduler s, int pieces, BitSet fetched, Map<Integer, List<Integer>> holding) {
+        int free = 0;
+        for (int p = 0; p < pieces; p++) {
+            int piece = p;
+            if (!fetched.get(p) && holding.values().stream().noneMatch(l -> l.contains(piece))) {
+                free++;
+            }
+        }
+        return free;
+    }
+}
