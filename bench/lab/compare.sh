@@ -6,6 +6,8 @@
 #              client have run before); wall time of the whole biternet-get process, JVM
 #              start and biternet's per-piece SHA-256 checks included
 #   biternet1  (only with biternet) the same with one TCP flow per link (--iface X:flows=1)
+#   http       biternet-get over every link from the same nginx URL as aria2c (an HTTP mirror,
+#              issue 19: no biternet server, no piece hashes; whole process, as biternet)
 #   aria2      aria2c --multiple-interface (one client address per link) from nginx
 #              (sendfile on) in the server namespace: "-x N -s N -k 1M" for N links, and
 #              "-x16 -s16 -k 1M"
@@ -30,7 +32,7 @@
 # round of each method is drawn with gnuplot, one PNG per method, into bench/lab/out/RUN/.
 #
 # Usage: bench/lab/compare.sh [--links "40 20 10"] [--size-mib 128] [--rounds 3]
-#                             [--cc bbr|cubic] [--only biternet,biternet1,aria2,mptcp,single,alone]
+#                             [--cc bbr|cubic] [--only biternet,biternet1,http,aria2,mptcp,single,alone]
 #                             [--alone-seconds 10] [--no-plot] [--keep]
 #   --links   one lab.sh link spec per link: RATE or RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]
 #             (e.g. "50:250 20:10", "30:20:1 30:20"); --rates is the same option
@@ -88,7 +90,7 @@ case "$cc" in ""|bbr|cubic|reno) ;; *) die "--cc: bbr, cubic or reno" ;; esac
 [[ "$alone_s" =~ ^[1-9][0-9]*$ ]] || die "--alone-seconds must be a positive whole number"
 want() { [[ ",$only," == *",$1,"* ]]; }
 for m in ${only//,/ }; do
-  case "$m" in biternet|biternet1|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
+  case "$m" in biternet|biternet1|http|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 
@@ -236,7 +238,7 @@ start_nginx() { # start_nginx PORT [mptcpize]
   failed=1; exit 1
 }
 
-if want biternet; then
+if want biternet || want http; then
   # Run a private copy of the launchers and jars: others may rebuild target/ during the run.
   snap="$work/biternet"
   mkdir -p "$snap/bin" "$snap/netty-client/target" "$snap/netty-server/target"
@@ -261,9 +263,17 @@ if want biternet; then
     fi
     rm -f "$out/warmup.bin"
   }
-  start_biternet
+  if want biternet; then start_biternet; fi
 fi
-if want aria2 || want single || want alone; then start_nginx 8080; fi
+if want aria2 || want http || want single || want alone; then start_nginx 8080; fi
+if want http && ! want biternet; then # the same warm-up as biternet's (JIT, class-data archive)
+  if ! cli "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$out/warmup.bin" \
+      http://198.18.100.1:8080/warmup.bin >"$logs/http-warmup.json" 2>"$logs/http-warmup.err"; then
+    echo "compare.sh: biternet-get warm-up download from nginx failed:" >&2; cat "$logs/http-warmup.err" >&2
+    failed=1; exit 1
+  fi
+  rm -f "$out/warmup.bin"
+fi
 if want mptcp; then
   for ns in "$name-srv" "$name-cli"; do ip netns exec "$ns" sysctl -qw net.mptcp.enabled=1; done
   lim=$nlinks; [ "$lim" -gt 8 ] && lim=8
@@ -301,6 +311,7 @@ saved_wmem=$(cli sysctl -n net.ipv4.tcp_wmem | tr -s '\t ' ' ')
 methods=()
 want biternet && methods+=(biternet)
 want biternet1 && methods+=(biternet1)
+want http && methods+=(http)
 want aria2 && methods+=(aria2-x$nlinks aria2-x16)
 want mptcp && methods+=(mptcp)
 want single && methods+=(single)
@@ -370,6 +381,9 @@ measure() { # measure METHOD ROUND
     biternet1)
       bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet1_args[@]}" -o "$file" \
         biternet://198.18.100.1:7420/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
+    http)
+      bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$file" \
+        http://198.18.100.1:8080/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
     aria2-x*)
       local x=${m#aria2-x}
       bg_wait cli timeout "$limit" aria2c --no-conf=true \
@@ -401,7 +415,7 @@ measure() { # measure METHOD ROUND
   fi
   local rx
   rx=$(paste -d' ' <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | awk '{printf "%s%.1f", (NR>1?"/":""), ($2-$1)/1048576}')
-  if [ "$m" = biternet ] && [ -s "$log.json" ]; then
+  if [[ "$m" == biternet* || "$m" == http ]] && [ -s "$log.json" ]; then
     extra=$(jq -r '"payload MiB " + ([.links[] | (.bytes/1048576*10|round/10|tostring)] | join("/"))
                   + ", dup " + ((.duplicate_bytes/1048576*100|round/100)|tostring) + " MiB"
                   + " (per link " + ([.links[] | (.duplicate_bytes/1048576*100|round/100|tostring)] | join("/")) + ")"
@@ -448,22 +462,25 @@ for m in "${methods[@]}"; do
   [ -n "$w" ] || continue
   if [ -z "$best_aria_wall" ] || awk -v a="$w" -v b="$best_aria_wall" 'BEGIN{exit !(a < b)}'; then best_aria=$m; best_aria_wall=$w; fi
 done
-ratio_vs_aria=""; ratio_vs_alone=""; ratios_aria=""; ratios_alone=""
-if want biternet; then
+ratios_of() { # ratios_of METHOD: "ratio_aria|per-round ratios|ratio_alone|per-round ratios"
+  local m=$1 r b a al ra="" rl=""
   for r in $(seq 1 "$rounds"); do
-    b=$(wall_of biternet "$r")
+    b=$(wall_of "$m" "$r")
     [ -n "$b" ] || continue
     if [ -n "$best_aria" ]; then
       a=$(wall_of "$best_aria" "$r")
-      [ -n "$a" ] && ratios_aria+="$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}') "
+      [ -n "$a" ] && ra+="$(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", a / b}') "
     fi
     al=$(alone_of "$r")
-    [ -n "$al" ] && ratios_alone+="$(awk -v b="$b" -v al="$al" -v bytes="$bytes" 'BEGIN{printf "%.3f", bytes * 8 / b / 1e6 / al}') "
+    [ -n "$al" ] && rl+="$(awk -v b="$b" -v al="$al" -v bytes="$bytes" 'BEGIN{printf "%.3f", bytes * 8 / b / 1e6 / al}') "
   done
-  ratios_aria=${ratios_aria% }; ratios_alone=${ratios_alone% }
-  ratio_vs_aria=$(tr ' ' '\n' <<<"$ratios_aria" | awk 'NF' | median)
-  ratio_vs_alone=$(tr ' ' '\n' <<<"$ratios_alone" | awk 'NF' | median)
-fi
+  ra=${ra% }; rl=${rl% }
+  echo "$(tr ' ' '\n' <<<"$ra" | awk 'NF' | median)|$ra|$(tr ' ' '\n' <<<"$rl" | awk 'NF' | median)|$rl"
+}
+ratio_vs_aria=""; ratio_vs_alone=""; ratios_aria=""; ratios_alone=""
+if want biternet; then IFS='|' read -r ratio_vs_aria ratios_aria ratio_vs_alone ratios_alone <<<"$(ratios_of biternet)"; fi
+http_vs_aria=""; http_vs_alone=""; http_aria=""; http_alone=""
+if want http; then IFS='|' read -r http_vs_aria http_aria http_vs_alone http_alone <<<"$(ratios_of http)"; fi
 
 links_desc=""
 for i in $(seq 1 "$nlinks"); do
@@ -480,7 +497,7 @@ echo
 echo "# biternet vs aria2c vs MPTCP vs one link vs the links alone -- $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# $links_desc (sum $sum_rate Mbit/s); file ${size_mib} MiB random; median of $rounds rounds; congestion control $cc_used"
 echo "# kernel $(uname -r), $(nproc) cores, load average at the start $load0, at the end $load"
-want biternet && echo "# biternet source tree $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), jars built $(date -u -r "$repo/netty-client/target/biternet-get.jar" '+%Y-%m-%d %H:%M UTC')"
+{ want biternet || want http; } && echo "# biternet source tree $(git -C "$repo" describe --always --dirty 2>/dev/null || echo '?'), jars built $(date -u -r "$repo/netty-client/target/biternet-get.jar" '+%Y-%m-%d %H:%M UTC')"
 echo "# One TCP flow on a tbf link reaches at most ~0.957 of the rate (Ethernet+IP+TCP headers),"
 echo "# so 0.957 in the /sum column is the physical ceiling. Wall = whole client process;"
 echo "# biternet's includes JVM start and its per-piece SHA-256 checks, the others' do not"
@@ -516,6 +533,12 @@ if [ -n "$ratio_vs_aria" ]; then
 fi
 if [ -n "$ratio_vs_alone" ]; then
   echo "biternet / links alone: $ratio_vs_alone (goodput; median of the per-round ratios $ratios_alone)"
+fi
+if [ -n "$http_vs_aria" ]; then
+  echo "biternet-get from nginx (http) / aria2c ($best_aria): $http_vs_aria (speed; median of the per-round ratios $http_aria)"
+fi
+if [ -n "$http_vs_alone" ]; then
+  echo "biternet-get from nginx (http) / links alone: $http_vs_alone (goodput; median of the per-round ratios $http_alone)"
 fi
 echo
 echo "Per round (wall s, sha256, 1-min load average before the run, rx MiB per link, biternet details):"
