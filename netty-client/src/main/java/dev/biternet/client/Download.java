@@ -57,6 +57,8 @@ public final class Download {
     }
 
     public static final int DEFAULT_RETRY_SECONDS = 60;
+    /** How long the result waits for the links to close and count their last verdicts (a few pieces' hashing and writing). */
+    private static final int COUNT_SECONDS = 10;
 
     private final Request request;
     private final PrintWriter err;
@@ -64,6 +66,8 @@ public final class Download {
     private long start;
     /** The download's links, for {@link #progress()} (progress displays call it from their own thread); null before. */
     private volatile LinkSet liveLinks;
+    /** The links' counters in the result, once it is built: what {@link #progress()} shows from then on. */
+    private volatile List<LinkStats> finalStats;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
     private static final AutoLinks AUTO_LINKS = AutoLinks.system();
     private volatile PieceStore liveStore;
@@ -184,7 +188,14 @@ public final class Download {
             double seconds = (System.nanoTime() - start) / 1e9;
             over = true;
             links.stop();
+            // Read sooner, the links' pieces could add up to less than the file's and their bytes
+            // to less than what they carried (LinkSet.awaitFinalCounts says why).
+            if (!links.awaitFinalCounts(System.nanoTime() + TimeUnit.SECONDS.toNanos(COUNT_SECONDS))) {
+                trace("links not closed or verdicts not counted after " + COUNT_SECONDS + " s; the summary shows what was");
+            }
             List<LinkStats> stats = links.all().stream().map(Link::stats).toList();
+            // The progress display's last frame shows these, as the summary does.
+            finalStats = stats;
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha),
                     store.rootHex(), layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(),
                     links.events());
@@ -219,7 +230,8 @@ public final class Download {
     /** A live view of this download for progress displays; any thread, values may lag by one event. */
     public Progress progress() {
         LinkSet links = liveLinks;
-        List<LinkStats> stats = links == null ? List.of() : links.stats();
+        List<LinkStats> done = finalStats;
+        List<LinkStats> stats = done != null ? done : links == null ? List.of() : links.stats();
         List<LinkEvent> events = links == null ? List.of() : links.events();
         PieceStore s = liveStore;
         if (s == null) {

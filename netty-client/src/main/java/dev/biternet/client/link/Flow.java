@@ -98,6 +98,24 @@ final class Flow {
     }
 
     LinkStats stats() {
+        LinkStats s = null;
+        for (LinkHandler h : connections()) {
+            s = s == null ? h.stats() : s.plus(h.stats());
+        }
+        return s;
+    }
+
+    /** See {@link LinkSet#awaitFinalCounts}: over every connection this flow had. */
+    boolean awaitFinalCounts(long deadlineNanos) throws InterruptedException {
+        boolean all = true;
+        for (LinkHandler h : connections()) {
+            all &= h.awaitFinalCounts(deadlineNanos);
+        }
+        return all;
+    }
+
+    /** Every connection this flow had, the current one last; never empty. */
+    private List<LinkHandler> connections() {
         // One snapshot, the current handler read first: the reconnect thread adds a closed
         // handler to past and then replaces current. Reading past twice (iterate, then
         // contains) could see it empty and then holding current, and return null (a 0-byte
@@ -107,11 +125,7 @@ final class Flow {
         if (!all.contains(now)) {
             all.add(now);
         }
-        LinkStats s = null;
-        for (LinkHandler h : all) {
-            s = s == null ? h.stats() : s.plus(h.stats());
-        }
-        return s;
+        return all;
     }
 
     /**

@@ -327,6 +327,15 @@ public final class Link {
         flows.forEach(Flow::stop);
     }
 
+    /** See {@link LinkSet#awaitFinalCounts}: over every flow of the link. */
+    boolean awaitFinalCounts(long deadlineNanos) throws InterruptedException {
+        boolean all = true;
+        for (Flow f : flows) {
+            all &= f.awaitFinalCounts(deadlineNanos);
+        }
+        return all;
+    }
+
     /** Why the link is down, for the message when every link is lost. */
     public String state() {
         return handler().closed().getNow("up");

@@ -442,6 +442,20 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Once the connection is told to close: waits until it is closed (nothing arrives after)
+     * and its receiver has counted the verdicts on every piece it took ({@link
+     * PieceReceiver#awaitCounted}), or until {@code deadlineNanos}; false if the deadline came first.
+     */
+    boolean awaitFinalCounts(long deadlineNanos) throws InterruptedException {
+        if (ctx != null && !ctx.channel().closeFuture().await(Math.max(0, deadlineNanos - System.nanoTime()),
+                TimeUnit.NANOSECONDS)) {
+            return false;
+        }
+        PieceReceiver r = receiver;
+        return r == null || r.awaitCounted(deadlineNanos);
+    }
+
     /** True if the link stopped because the local file could not be written. */
     public boolean failedLocally() {
         return ending.local();

@@ -160,6 +160,22 @@ public final class LinkSet {
         links.forEach(Link::stop);
     }
 
+    /**
+     * After {@link #stop}: waits until every connection of every link is closed, so no byte
+     * arrives after, and has counted the verdicts on the pieces it took, or until
+     * {@code deadlineNanos} ({@link System#nanoTime}); false if the deadline came first. The
+     * download's result reads the links' counters after this: the last verdicts are counted on
+     * the threads that gave them, moments after the store has every piece ({@link PieceReceiver}),
+     * and a busy event loop may not have run the close yet.
+     */
+    public boolean awaitFinalCounts(long deadlineNanos) throws InterruptedException {
+        boolean all = true;
+        for (Link l : links) {
+            all &= l.awaitFinalCounts(deadlineNanos);
+        }
+        return all;
+    }
+
     /** Each published link's counters; any thread. */
     public List<LinkStats> stats() {
         return published.stream().map(Link::stats).toList();

@@ -22,12 +22,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the connection's {@link PieceHasher}, which hashes them on another core as they arrive, so
  * the event loop goes straight back to the socket. When the piece is complete and hashed, a
  * {@link PieceWriter} thread writes it whole at its offset ({@link PieceStore#writePiece}) and
- * the store judges it; the verdict comes back to the event loop, is counted, and acknowledged to
- * the server, which returns window. It owns the connection's piece counters.
+ * the store judges it; the verdict is counted where it is given and acknowledged to the server
+ * from the event loop, which returns window. It owns the connection's piece counters.
  *
- * <p>Everything runs on the connection's event loop except the hashing and the write. The
- * counters are written there only; they are volatile because {@link LinkHandler#stats} and a
- * link's cap ({@link #bytes}) read them from other threads.
+ * <p>Everything runs on the connection's event loop except the hashing, the write and the
+ * counting of verdicts. A verdict is counted on the thread that got it from the store (a writer
+ * thread, or the thread whose digests decided a waiting piece), not on the event loop: the last
+ * verdict completes {@link PieceStore#allVerified}, and the summary built then must not depend on
+ * how soon a busy event loop gets to a queued task. {@link #awaitCounted} waits for the verdicts
+ * still on their way to being counted. The counters are volatile: {@link LinkHandler#stats} and
+ * a link's cap ({@link #bytes}) read them from other threads.
  */
 final class PieceReceiver {
     /** A connection that keeps delivering pieces that fail their hash is dropped after this many. */
@@ -54,6 +58,8 @@ final class PieceReceiver {
     private final PieceHasher hasher = new PieceHasher();
     /** Pieces handed to a writer thread whose outcome is not posted yet. */
     private final AtomicInteger writing = new AtomicInteger();
+    /** Pieces handed to hashing whose verdict is not counted yet (waiting for a digest included). */
+    private final AtomicInteger uncounted = new AtomicInteger();
 
     private volatile PieceHeader current;
     private volatile long received;
@@ -152,9 +158,10 @@ final class PieceReceiver {
             ByteBuffer piece = staging.flip();
             staging = null;
             writing.incrementAndGet();
-            // Hashed first (in order with the link's other blocks), then written and judged on a
-            // writer thread: a piece two links wrote into is read back from disk there too, not
-            // on the event loop, which only counts the verdict and acknowledges.
+            uncounted.incrementAndGet();
+            // Hashed first (in order with the link's other blocks), then written, judged and
+            // counted on a writer thread: a piece two links wrote into is read back from disk
+            // there too, not on the event loop, which only acknowledges.
             hasher.finish(digest -> PieceWriter.execute(() -> writeAndJudge(index, piece, digest)));
         }
     }
@@ -179,11 +186,13 @@ final class PieceReceiver {
         resolved(store.addDigest(index, digest));
     }
 
-    /** Verdicts on pieces that waited for a digest, each to the receiver that holds the piece. */
-    private static void resolved(List<PieceStore.Resolved> resolved) {
+    /**
+     * Verdicts on pieces that waited for a digest, each counted for the receiver that holds the
+     * piece (on this thread) and acknowledged from its event loop. Any thread that added digests.
+     */
+    static void resolved(List<PieceStore.Resolved> resolved) {
         for (PieceStore.Resolved r : resolved) {
-            PieceReceiver owner = (PieceReceiver) r.owner();
-            owner.connection.execute(() -> owner.judged(r.index(), r.outcome()));
+            ((PieceReceiver) r.owner()).judged(r.index(), r.outcome());
         }
     }
 
@@ -201,55 +210,88 @@ final class PieceReceiver {
             } catch (IOException e) {
                 Throwable failed = new LocalWriteException(
                         "cannot write " + store.partPath() + ": " + e.getMessage(), e);
+                uncounted.decrementAndGet(); // no verdict: the connection fails
                 connection.execute(() -> connection.fail(failed));
                 return;
             } catch (RuntimeException | java.lang.Error e) {
+                uncounted.decrementAndGet();
                 connection.execute(() -> connection.fail(e));
                 return;
             } finally {
                 store.recycle(piece);
             }
-            connection.execute(() -> judged(index, outcome));
+            judged(index, outcome);
         } finally {
             writing.decrementAndGet();
         }
     }
 
-    /** Counts the store's verdict on a piece of this connection and tells the server (event loop). */
+    /**
+     * Counts the store's verdict on a piece of this connection, on the thread that got it, and
+     * tells the server from the event loop. A piece waiting for its digest is counted when
+     * {@link #resolved} judges it.
+     */
     private void judged(int index, PieceStore.Outcome outcome) {
-        switch (outcome) {
-            case VERIFIED -> {
-                pieces++;
-                connection.ack(index, true);
+        if (outcome == PieceStore.Outcome.PENDING) {
+            return;
+        }
+        int failed = count(index, outcome);
+        uncounted.decrementAndGet();
+        boolean ok = outcome == PieceStore.Outcome.VERIFIED || outcome == PieceStore.Outcome.DUPLICATE;
+        connection.execute(() -> {
+            connection.ack(index, ok);
+            // A connection whose pieces keep failing their hash (a corrupting middlebox, bad
+            // memory on a router) costs every other link time. Its failed pieces went back to
+            // the server with the negative acks and are sent again.
+            if (outcome == PieceStore.Outcome.FAILED && failed >= MAX_BAD_PIECES) {
+                connection.drop(failed + " pieces failed their hash");
             }
+        });
+    }
+
+    /**
+     * Adds a verdict to the counters; returns the failed pieces so far. Verdicts on a
+     * connection's pieces come from several threads at once (two writer threads, a link whose
+     * digests decided a waiting piece), hence the lock; readers read the volatile fields.
+     */
+    private synchronized int count(int index, PieceStore.Outcome outcome) {
+        int length = layout.length(index);
+        switch (outcome) {
+            case VERIFIED -> pieces++;
             case DUPLICATE -> {
                 duplicates++;
-                duplicateBytes += layout.length(index);
-                connection.ack(index, true);
+                duplicateBytes += length;
             }
             case FAILED -> {
                 failedPieces++;
-                failedBytes += layout.length(index);
-                connection.ack(index, false);
-                // A connection whose pieces keep failing their hash (a corrupting middlebox, bad
-                // memory on a router) costs every other link time. Its failed pieces went back
-                // to the server with the negative acks and are sent again.
-                if (failedPieces >= MAX_BAD_PIECES) {
-                    connection.drop(failedPieces + " pieces failed their hash");
-                }
+                failedBytes += length;
             }
-            case OVERWRITTEN -> {
-                // Not this connection's fault: another copy wrote into the piece. Fetched again.
-                duplicateBytes += layout.length(index);
-                connection.ack(index, false);
-            }
+            // Not this connection's fault: another copy wrote into the piece. Fetched again.
+            case OVERWRITTEN -> duplicateBytes += length;
             case PENDING -> { }
         }
+        return failedPieces;
     }
 
     /** True while no piece is half-received or being hashed, written or judged. */
     boolean idle() {
         return current == null && writing.get() == 0;
+    }
+
+    /**
+     * Waits until every piece handed to hashing so far has its verdict counted, or until
+     * {@code deadlineNanos} ({@link System#nanoTime}); returns false if the deadline came first.
+     * Any thread; once the store has every piece verified, what is left to count is a few
+     * pieces' hashing and writing.
+     */
+    boolean awaitCounted(long deadlineNanos) throws InterruptedException {
+        while (uncounted.get() > 0) {
+            if (System.nanoTime() - deadlineNanos > 0) {
+                return false;
+            }
+            Thread.sleep(1);
+        }
+        return true;
     }
 
     /** Gives back the buffer of a piece cut short by the connection's end (event loop). */

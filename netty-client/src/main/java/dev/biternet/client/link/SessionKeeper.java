@@ -78,7 +78,9 @@ public final class SessionKeeper {
 
     /** The digests (and the root, once known) a SessionOpened or PieceHashes carries, into the store. */
     public static void takeHashes(PieceStore store, PieceHashes hashes) throws IOException {
-        store.addHashes(hashes.getFirstIndex(), hashes.getDigests().toByteArray());
+        // Copies that waited for these digests are judged now: counted and acknowledged by the
+        // connections that hold them, as with digests a connection received itself.
+        PieceReceiver.resolved(store.addHashes(hashes.getFirstIndex(), hashes.getDigests().toByteArray()));
         if (!hashes.getRootHash().isEmpty()) {
             store.setRoot(hashes.getRootHash().toByteArray(), hashes.getFileSha256().toByteArray());
         }

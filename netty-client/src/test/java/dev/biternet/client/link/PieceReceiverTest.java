@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Queue;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,6 +111,49 @@ class PieceReceiverTest {
         assertThat(conn.acks).containsExactly("2 ok");
         assertThat(receiver.wastedBytes()).isEqualTo(400);
         assertThat(receiver.bytes()).isEqualTo(400 + PIECE);
+    }
+
+    /**
+     * The download's summary reads each connection's counts once the store has every piece.
+     * They must be final then however far behind the connection's event loop is (here it runs
+     * nothing until the end): the pieces add up to the file's, the late copy is a duplicate.
+     */
+    @Test
+    void theCountsAreFinalOnceEveryPieceIsVerifiedWhileTheEventLoopIsBehind() throws Exception {
+        block(3, 0, layout.length(3), true); // before the digests: it waits for them
+        settle();
+        receiver.onHashes(PieceHashes.newBuilder().setFirstIndex(0).setDigests(
+                com.google.protobuf.ByteString.copyFrom(digests())).build());
+        for (int i = 0; i < 3; i++) {
+            block(i, 0, PIECE, true);
+        }
+        block(0, 0, PIECE, true); // a late copy
+        store.allVerified().get(10, TimeUnit.SECONDS);
+
+        assertThat(receiver.awaitCounted(System.nanoTime() + TimeUnit.SECONDS.toNanos(10))).isTrue();
+        assertThat(conn.acks).isEmpty();
+        assertThat(receiver.pieces()).isEqualTo(layout.pieceCount());
+        assertThat(receiver.duplicates()).isEqualTo(1);
+        assertThat(receiver.wastedBytes()).isEqualTo(PIECE);
+        assertThat(receiver.bytes()).isEqualTo(file.length + PIECE);
+
+        settle();
+        assertThat(conn.acks).containsExactlyInAnyOrder("3 ok", "0 ok", "1 ok", "2 ok", "0 ok"); // two writer threads
+    }
+
+    /** Digests a re-opened session brings decide a waiting piece: its connection counts and acknowledges it. */
+    @Test
+    void aPieceDecidedByAReopenedSessionsDigestsIsCountedAndAcked() throws Exception {
+        block(3, 0, layout.length(3), true);
+        settle();
+
+        SessionKeeper.takeHashes(store, PieceHashes.newBuilder().setFirstIndex(0).setDigests(
+                com.google.protobuf.ByteString.copyFrom(digests())).build());
+
+        assertThat(receiver.awaitCounted(System.nanoTime() + TimeUnit.SECONDS.toNanos(10))).isTrue();
+        assertThat(receiver.pieces()).isEqualTo(1);
+        settle();
+        assertThat(conn.acks).containsExactly("3 ok");
     }
 
     @Test
