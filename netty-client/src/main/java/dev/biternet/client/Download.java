@@ -300,6 +300,12 @@ public final class Download {
         }
     }
 
+    /** Every link reached its cap (or was lost) before the file was complete; {@code progress} says how far it came. */
+    static DownloadException outOfCaps(String progress) {
+        return new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
+                + " download finished" + progress + "; raise a cap or add a link, then rerun");
+    }
+
     /**
      * Waits until every piece is verified and the root is known. Fails on the first fatal
      * error a link reports, when every link has been down for the retry time, when every link
@@ -334,8 +340,7 @@ public final class Download {
                 boolean stalled = now - lastProgress > TimeUnit.SECONDS.toNanos(2);
                 if (stalled && links.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())
                         && links.stream().anyMatch(Link::capReached)) {
-                    throw new DownloadException(ExitCodes.NETWORK, "every link reached its data cap (or was lost) before the"
-                            + " download finished" + progress + "; raise a cap or add a link, then rerun");
+                    throw outOfCaps(progress);
                 }
                 if (links.stream().anyMatch(Link::up)) {
                     downSince = 0;

@@ -11,7 +11,9 @@ import dev.biternet.client.http.MirrorUrl;
 import dev.biternet.client.http.PieceScheduler;
 import dev.biternet.client.http.RangeRequest;
 import dev.biternet.client.http.Validators;
+import dev.biternet.client.http.LinkAllowance;
 import dev.biternet.client.link.LinkEvent;
+import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
@@ -107,10 +109,10 @@ public final class HttpDownload {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
         for (LinkSpec s : specs) {
-            if (!s.options().equals(dev.biternet.client.link.LinkOptions.NONE)) {
-                // Not silently ignored: caps, rates, backup tiers and flows are enforced for biternet links only.
-                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": per-link options (cap, rate,"
-                        + " flows, backup) are not supported with http[s]:// URLs yet; name the link alone");
+            if (s.options().flows() != LinkOptions.AUTO_FLOWS || s.options().backup()) {
+                // Not silently ignored: cap and rate are held per link here, flows and backup tiers only on biternet links.
+                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": the per-link options flows and"
+                        + " backup are not supported with http[s]:// URLs yet (cap and rate are); drop them");
             }
         }
         for (String why : waiting) {
@@ -151,9 +153,11 @@ public final class HttpDownload {
             MirrorChannel.Events owner = new Owner();
             List<MirrorChannel> all = new ArrayList<>();
             for (LinkSpec spec : whole ? specs.subList(0, 1) : specs) {
+                // One allowance a link: its cap and rate count over its channels to every mirror.
+                LinkAllowance allowance = new LinkAllowance(spec.options());
                 for (Mirror m : mirrors) {
-                    all.add(new MirrorChannel(new MirrorConnection(dialer, spec, m.url()), m, scheduler, store, workers,
-                            timer, owner));
+                    all.add(new MirrorChannel(new MirrorConnection(dialer, spec, allowance, m.url()), m, scheduler, store,
+                            workers, timer, owner));
                 }
             }
             channels = List.copyOf(all);
@@ -295,15 +299,30 @@ public final class HttpDownload {
         return java.nio.ByteBuffer.wrap(d).getLong();
     }
 
-    /** Waits until every piece is in; fails on a disk failure, when every mirror is dropped, or every channel lost for the retry time. */
+    /**
+     * Waits until every piece is in; fails on a disk failure, when every mirror is dropped, every
+     * channel lost for the retry time, or every channel capped (or lost) and the download stopped moving.
+     */
     private void awaitFinish(PieceStore store, List<Mirror> mirrors) throws DownloadException, InterruptedException {
         long downSince = 0;
+        int lastIn = -1;
+        long lastProgress = System.nanoTime();
         while (true) {
             try {
                 CompletableFuture.anyOf(store.allVerified(), fatal).get(200, TimeUnit.MILLISECONDS);
                 break;
             } catch (TimeoutException e) {
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces in)";
+                if (store.verifiedCount() != lastIn) {
+                    lastIn = store.verifiedCount();
+                    lastProgress = System.nanoTime();
+                }
+                // As for biternet links: capped channels may still finish pieces they asked for.
+                if (System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(2)
+                        && channels.stream().allMatch(c -> c.capped() || !c.up() || c.mirror().dropped() != null)
+                        && channels.stream().anyMatch(MirrorChannel::capped)) {
+                    throw Download.outOfCaps(progress);
+                }
                 if (mirrors.stream().allMatch(m -> m.dropped() != null)) {
                     boolean changed = mirrors.stream().anyMatch(Mirror::changed);
                     throw new DownloadException(ExitCodes.SERVER_REFUSED, String.join("; ",

@@ -211,12 +211,16 @@ class HttpDownloadTest {
     }
 
     @Test
-    void perLinkOptionsAreRefusedNotIgnored() throws Exception {
-        Fixtures.Run run = get("-q", "--iface", "127.0.0.1:cap=1M", "-o", dir.resolve("x").toString(),
+    void flowsAndBackupAreRefusedNotIgnored() throws Exception {
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1:cap=1M,flows=2", "-o", dir.resolve("x").toString(),
                 "http://127.0.0.1:1/f.bin");
         assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(run.err()).isEqualTo("biternet-get: --iface 127.0.0.1: per-link options (cap, rate, flows, backup)"
-                + " are not supported with http[s]:// URLs yet; name the link alone" + System.lineSeparator());
+        assertThat(run.err()).isEqualTo("biternet-get: --iface 127.0.0.1: the per-link options flows and backup are not"
+                + " supported with http[s]:// URLs yet (cap and rate are); drop them" + System.lineSeparator());
+        Fixtures.Run backup = get("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2:backup", "-o",
+                dir.resolve("x").toString(), "http://127.0.0.1:1/f.bin");
+        assertThat(backup.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(backup.err()).contains("--iface 127.0.0.2: the per-link options flows and backup");
     }
 
     @Test

@@ -40,8 +40,11 @@ public final class HttpDialer {
         this.warn = warn;
     }
 
-    /** A new connection to {@code url}'s host out of {@code link}; completes with its handler once connected. */
-    public CompletableFuture<RangeHandler> connect(LinkSpec link, MirrorUrl url) {
+    /**
+     * A new connection to {@code url}'s host out of {@code link}, read no faster than
+     * {@code allowance}'s rate; completes with its handler once connected.
+     */
+    public CompletableFuture<RangeHandler> connect(LinkSpec link, LinkAllowance allowance, MirrorUrl url) {
         if (link.waiting()) {
             return CompletableFuture.failedFuture(new IOException(link.name() + " has no usable address now"));
         }
@@ -56,7 +59,7 @@ public final class HttpDialer {
         }
         RangeHandler handler = new RangeHandler(stallSeconds);
         CompletableFuture<RangeHandler> done = new CompletableFuture<>();
-        BoundConnect.connect(transport, group, link, new HttpInitializer(tls, url, handler),
+        BoundConnect.connect(transport, group, link, new HttpInitializer(tls, url, handler, allowance),
                 new InetSocketAddress(host, url.port()), connectTimeoutMillis, warn).addListener(f -> {
                     if (f.isSuccess()) {
                         done.complete(handler);

@@ -8,11 +8,12 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.IdleStateHandler;
 
 /**
- * A mirror connection's pipeline, in order: TLS (https), the HTTP codec, the stall watch, the
- * range handler. No decompressor: the client asks for identity and refuses anything else.
+ * A mirror connection's pipeline, in order: the read pacer (a link with a rate), TLS (https),
+ * the HTTP codec, the stall watch, the range handler. No decompressor: the client asks for identity and refuses anything else.
  * Stage names are stable.
  */
 public final class HttpInitializer extends ChannelInitializer<Channel> {
+    public static final String PACER = "pacer";
     public static final String TLS = "tls";
     public static final String HTTP_CODEC = "http-codec";
     public static final String STALL_WATCH = "stall-watch";
@@ -23,17 +24,25 @@ public final class HttpInitializer extends ChannelInitializer<Channel> {
     private final SslContext tls;
     private final MirrorUrl url;
     private final RangeHandler handler;
+    private final LinkAllowance link;
 
-    /** @param tls the context for https (its certificate and host name checks), null for http */
-    public HttpInitializer(SslContext tls, MirrorUrl url, RangeHandler handler) {
+    /**
+     * @param tls the context for https (its certificate and host name checks), null for http
+     * @param link the link the connection goes out of (its rate)
+     */
+    public HttpInitializer(SslContext tls, MirrorUrl url, RangeHandler handler, LinkAllowance link) {
         this.tls = tls;
         this.url = url;
         this.handler = handler;
+        this.link = link;
     }
 
     @Override
     protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (link.paced()) {
+            p.addLast(PACER, new ReadPacer(link));
+        }
         if (url.tls()) {
             p.addLast(TLS, tls.newHandler(ch.alloc(), url.host(), url.port()));
         }

@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * (hashed for the resume state, written, counted) on the download's worker threads, gives a
  * failed piece back, and reconnects with the links' backoff after a lost connection. A mirror
  * that refuses, changed its file or ignores Range ends this channel and the mirror's others
- * ({@link Events#dropped}).
+ * ({@link Events#dropped}). A piece is asked for only if it fits under the link's cap
+ * ({@link LinkAllowance}); the first that does not ends this channel's claims (capped).
  */
 public final class MirrorChannel {
     /** Requests in flight on one connection. */
@@ -61,6 +62,8 @@ public final class MirrorChannel {
     /** Fetching the whole file in one request ({@link #startWhole}). */
     private volatile boolean whole;
     private volatile boolean stopped;
+    /** The link's cap left no room for the next piece: this channel asks for no more. */
+    private volatile boolean capped;
     private volatile boolean up;
     private volatile String state = "connecting";
     private int reconnects;
@@ -123,7 +126,12 @@ public final class MirrorChannel {
         return reconnects;
     }
 
-    /** "up", "connecting", "lost: why", "dropped: why". */
+    /** True once the link's cap left no room for this channel's next piece. */
+    public boolean capped() {
+        return capped;
+    }
+
+    /** "up", "connecting", "capped", "lost: why", "dropped: why". */
     public String state() {
         return state;
     }
@@ -140,7 +148,7 @@ public final class MirrorChannel {
             scheduler.leave(id);
             return;
         }
-        if (stopped || waiting) {
+        if (stopped || waiting || capped) {
             return;
         }
         // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.
@@ -153,9 +161,21 @@ public final class MirrorChannel {
                 }
                 return;
             }
+            if (!connection.allowance().reserve(store.layout().length(piece))) {
+                scheduler.release(id, piece);
+                reachedCap();
+                return;
+            }
             inFlight++;
             fetch(piece);
         }
+    }
+
+    private void reachedCap() {
+        capped = true;
+        state = "capped";
+        scheduler.retire(id);
+        events.trace(connection.link().name() + " -> " + mirror + ": the link's cap leaves no room for another piece");
     }
 
     private synchronized void resume() {
@@ -175,8 +195,10 @@ public final class MirrorChannel {
         if (firstNanos == 0) {
             firstNanos = System.nanoTime();
         }
+        AtomicLong received = new AtomicLong();
         connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
+            received.addAndGet(n);
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
         }).whenComplete((answer, failure) -> {
             if (failure == null) {
@@ -186,6 +208,7 @@ public final class MirrorChannel {
                 workers.execute(() -> deliver(piece, buffer.position(0).limit(length)));
             } else {
                 store.recycle(buffer);
+                connection.allowance().giveBack(length - received.get());
                 failed(piece, failure instanceof CompletionException c ? c.getCause() : failure);
             }
         });
@@ -252,11 +275,17 @@ public final class MirrorChannel {
             return;
         }
         PieceLayout layout = store.layout();
+        if (!connection.allowance().reserve(layout.fileSize())) {
+            reachedCap();
+            return;
+        }
         ByteBuffer[] filling = {null};
         if (firstNanos == 0) {
             firstNanos = System.nanoTime();
         }
+        AtomicLong received = new AtomicLong();
         connection.fetchWhole(layout.fileSize(), Validators.NONE, (offset, data) -> {
+            received.addAndGet(data.readableBytes());
             while (data.isReadable()) {
                 int index = (int) (offset / layout.pieceSize());
                 int at = (int) (offset - layout.offset(index));
@@ -281,6 +310,7 @@ public final class MirrorChannel {
                 up = true;
                 state = "up";
             } else {
+                connection.allowance().giveBack(layout.fileSize() - received.get());
                 failed(-1, failure instanceof CompletionException c ? c.getCause() : failure);
             }
         });

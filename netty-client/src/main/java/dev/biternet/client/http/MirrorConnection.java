@@ -16,18 +16,30 @@ public final class MirrorConnection implements AutoCloseable {
 
     private final HttpDialer dialer;
     private final LinkSpec link;
+    private final LinkAllowance allowance;
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
 
+    /** A connection out of a link without cap or rate. */
     public MirrorConnection(HttpDialer dialer, LinkSpec link, MirrorUrl url) {
+        this(dialer, link, LinkAllowance.unlimited(), url);
+    }
+
+    /** @param allowance the link's cap and rate, shared by all its connections */
+    public MirrorConnection(HttpDialer dialer, LinkSpec link, LinkAllowance allowance, MirrorUrl url) {
         this.dialer = dialer;
         this.link = link;
+        this.allowance = allowance;
         this.url = url;
     }
 
     public LinkSpec link() {
         return link;
+    }
+
+    public LinkAllowance allowance() {
+        return allowance;
     }
 
     /** Where this connection's requests go now (after redirects). */
@@ -91,7 +103,7 @@ public final class MirrorConnection implements AutoCloseable {
         }
         CompletableFuture<RangeHandler> c = connection;
         if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
-            c = dialer.connect(link, url);
+            c = dialer.connect(link, allowance, url);
             connection = c;
         }
         return c;

@@ -38,6 +38,8 @@ public final class PieceScheduler {
 
     private static final class Channel {
         boolean gone;
+        /** Takes no new piece (its link's cap), finishes those it holds. */
+        boolean retired;
         /** Lost its connection and not delivered since: its pace says nothing now. */
         boolean down;
         /** Nanoseconds per piece, measured; 0 until the first piece. */
@@ -73,6 +75,14 @@ public final class PieceScheduler {
     }
 
     /**
+     * The channel takes no more pieces (its link reached its cap); what it holds it still
+     * finishes or gives back, and its pace no longer counts in the tail rules.
+     */
+    public synchronized void retire(int channel) {
+        channels.get(channel).retired = true;
+    }
+
+    /**
      * The channel lost its connection (it retries): until it delivers again, other channels do
      * not leave pieces to it for its pace.
      */
@@ -87,7 +97,7 @@ public final class PieceScheduler {
      */
     public synchronized int claim(int channel, long now) {
         Channel me = channels.get(channel);
-        if (me.gone) {
+        if (me.gone || me.retired) {
             return -1;
         }
         int free = nextFree();
@@ -207,7 +217,7 @@ public final class PieceScheduler {
         boolean slower = false;
         for (int i = 0; i < channels.size(); i++) {
             Channel c = channels.get(i);
-            if (i == channel || c.gone || c.down) {
+            if (i == channel || c.gone || c.retired || c.down) {
                 continue;
             }
             if (c.pieceNanos == 0) {

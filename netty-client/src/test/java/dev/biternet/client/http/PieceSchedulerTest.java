@@ -77,6 +77,19 @@ class PieceSchedulerTest {
     }
 
     @Test
+    void aCappedChannelTakesNoPieceAndHoldsNoneBackForItsPace() {
+        PieceScheduler s = paced(true);
+        int fast = 0;
+        int slow = 1;
+        assertThat(s.claim(slow, 10 * SECOND)).isEqualTo(-1); // the fast one is better placed
+        s.retire(fast);
+        assertThat(s.claim(fast, 10 * SECOND)).isEqualTo(-1);
+        assertThat(s.claim(slow, 10 * SECOND)).isEqualTo(3);
+        // What the capped channel holds it still finishes.
+        assertThat(s.done(fast, 2, 11 * SECOND)).isTrue();
+    }
+
+    @Test
     void anIdleChannelCopiesAPieceItsHolderWouldFinishLate() {
         PieceScheduler s = new PieceScheduler(2, new BitSet());
         int a = s.join();

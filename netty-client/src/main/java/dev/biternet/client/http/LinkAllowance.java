@@ -1,0 +1,60 @@
+package dev.biternet.client.http;
+
+import dev.biternet.client.link.LinkOptions;
+
+/**
+ * What one link may carry in an HTTP download and how fast, counted over all its channels to
+ * all mirrors. A biternet server holds a link to its cap and rate; a mirror does not, so the
+ * client does: a range is asked for only if its bytes fit under the cap beside what the link
+ * received and has asked for ({@link LinkOptions#capReached}), and the link's connections stop
+ * reading while the link is ahead of its rate ({@link ReadPacer}). Thread-safe: a link's
+ * channels run on several event loops.
+ */
+public final class LinkAllowance {
+    private final LinkOptions options;
+    /** Response body bytes received plus those asked for and not received yet. */
+    private long committed;
+    /** The time (nanoTime) by which the bytes read so far are paid for at the rate; valid once reading started. */
+    private long paidUntil;
+    private boolean reading;
+
+    public LinkAllowance(LinkOptions options) {
+        this.options = options;
+    }
+
+    /** A link without cap or rate. */
+    public static LinkAllowance unlimited() {
+        return new LinkAllowance(LinkOptions.NONE);
+    }
+
+    public boolean paced() {
+        return options.rateLimit() > 0;
+    }
+
+    /** Takes {@code bytes} of the cap for a request; false (nothing taken) if they would pass it. */
+    public synchronized boolean reserve(long bytes) {
+        if (options.capReached(committed, bytes)) {
+            return false;
+        }
+        committed += bytes;
+        return true;
+    }
+
+    /** Gives back what a failed request asked for and did not receive. */
+    public synchronized void giveBack(long bytes) {
+        committed -= bytes;
+    }
+
+    /**
+     * The link read {@code bytes} at {@code now}: how many nanoseconds its connections must wait
+     * before reading again to stay within the rate (0: at once). Time spent idle is not saved up.
+     */
+    public synchronized long pace(long bytes, long now) {
+        if (!paced()) {
+            return 0;
+        }
+        paidUntil = (reading ? Math.max(paidUntil, now) : now) + bytes * 1_000_000_000L / options.rateLimit();
+        reading = true;
+        return Math.max(0, paidUntil - now);
+    }
+}
