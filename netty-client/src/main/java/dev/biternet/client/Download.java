@@ -62,6 +62,7 @@ public final class Download {
 
     private final Request request;
     private final PrintWriter err;
+    private final Console console;
     private final LinkSecurity security;
     private long start;
     /** The download's links, for {@link #progress()} (progress displays call it from their own thread); null before. */
@@ -85,6 +86,7 @@ public final class Download {
     public Download(Request request, PrintWriter err, LinkSecurity security) {
         this.request = request;
         this.err = err;
+        this.console = new Console(err, request.verbose());
         this.security = security;
     }
 
@@ -105,11 +107,11 @@ public final class Download {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
         for (String why : waiting) {
-            err.println("biternet-get: warning: " + why + "; the link joins when it is up with an address");
+            warn(why + "; the link joins when it is up with an address");
         }
-        err.flush();
         long start = System.nanoTime();
         this.start = start;
+        console.started(start);
         OutputLock lock = OutputFiles.lock(request.output());
         try {
             return fetch(server, specs, start, auto);
@@ -274,8 +276,7 @@ public final class Download {
         /** A link joined, left, was rebound, took over or stood by (stamped by {@link LinkSet}): a line for the user. */
         @Override
         public void event(LinkEvent e) {
-            err.println(String.format(java.util.Locale.ROOT, "biternet-get: %.1f s: %s", e.seconds(), e.text()));
-            err.flush();
+            console.line(String.format(java.util.Locale.ROOT, "%.1f s: %s", e.seconds(), e.text()));
         }
 
         @Override
@@ -289,15 +290,11 @@ public final class Download {
     }
 
     private void warn(String message) {
-        err.println("biternet-get: warning: " + message);
-        err.flush();
+        console.warn(message);
     }
 
     private void trace(String event) {
-        if (request.verbose()) {
-            err.printf(java.util.Locale.ROOT, "biternet-get: %8.3f s %s%n", (System.nanoTime() - start) / 1e9, event);
-            err.flush();
-        }
+        console.trace(event);
     }
 
     /** Every link reached its cap (or was lost) before the file was complete; {@code progress} says how far it came. */

@@ -64,7 +64,7 @@ public final class HttpDownload {
     static final int MIN_PIECE = 256 << 10;
 
     private final Request request;
-    private final PrintWriter err;
+    private final Console console;
     private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final CompletableFuture<Void> underway = new CompletableFuture<>();
     private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
@@ -75,7 +75,7 @@ public final class HttpDownload {
 
     public HttpDownload(Request request, PrintWriter err) {
         this.request = request;
-        this.err = err;
+        this.console = new Console(err, request.verbose());
     }
 
     /** The piece size for a file of {@code size} bytes fetched by ranges. */
@@ -92,6 +92,7 @@ public final class HttpDownload {
 
     public DownloadResult run() throws DownloadException, InterruptedException {
         start = System.nanoTime();
+        console.started(start);
         MirrorUrl first = request.mirrors().get(0);
         InetAddress host;
         try {
@@ -276,9 +277,8 @@ public final class HttpDownload {
             }
             boolean resuming = !pieces.isEmpty();
             if (resuming) {
-                err.println("biternet-get: resuming " + out + ".part: " + pieces.size() + " of " + layout.pieceCount()
+                console.line("resuming " + out + ".part: " + pieces.size() + " of " + layout.pieceCount()
                         + " pieces already there");
-                err.flush();
             }
             ResumeLog log = resuming ? ResumeLog.reopen(out, old.get()) : ResumeLog.create(out, now);
             return new PieceStore(out, layout, log, pieces, true);
@@ -394,15 +394,11 @@ public final class HttpDownload {
     }
 
     private void warn(String message) {
-        err.println("biternet-get: warning: " + message);
-        err.flush();
+        console.warn(message);
     }
 
     private void trace(String event) {
-        if (request.verbose()) {
-            err.printf(java.util.Locale.ROOT, "biternet-get: %8.3f s %s%n", (System.nanoTime() - start) / 1e9, event);
-            err.flush();
-        }
+        console.trace(event);
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {
