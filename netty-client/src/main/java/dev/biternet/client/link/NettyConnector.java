@@ -34,22 +34,23 @@ public final class NettyConnector implements Connector {
 
     private final Transport transport;
     private final EventLoopGroup group;
-    private final InetSocketAddress remote;
+    private final ServerAddresses servers;
     private final String host;
     private final int connectTimeoutMillis;
     private final SslContext tls;
     private final Consumer<String> warn;
 
     /**
+     * @param servers every address of the server's name, and its port
      * @param host the server's name as the user gave it (TLS verifies it)
      * @param tls the client's TLS context, or null for plain TCP
      * @param warn where a one-line warning goes (a device binding the transport cannot make)
      */
-    public NettyConnector(Transport transport, EventLoopGroup group, InetSocketAddress remote, String host,
+    public NettyConnector(Transport transport, EventLoopGroup group, ServerAddresses servers, String host,
                           int connectTimeoutMillis, SslContext tls, Consumer<String> warn) {
         this.transport = transport;
         this.group = group;
-        this.remote = remote;
+        this.servers = servers;
         this.host = host;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.tls = tls;
@@ -57,13 +58,18 @@ public final class NettyConnector implements Connector {
     }
 
     @Override
-    public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+    public int addresses(LinkSpec spec) {
+        return servers.count(spec.localAddress());
+    }
+
+    @Override
+    public CompletableFuture<Void> connect(LinkSpec spec, int turn, LinkHandler handler) {
         if (spec.waiting()) {
             // Never unbound: a link goes out its own interface or not at all.
             return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        dial(spec, handler).addListener(f -> {
+        dial(spec, servers.pick(spec.localAddress(), turn), handler).addListener(f -> {
             if (f.isSuccess()) {
                 done.complete(null);
             } else {
@@ -77,7 +83,7 @@ public final class NettyConnector implements Connector {
      * Connects one flow. The device binding is set on the registered channel before it binds,
      * and a failure to set it fails the link: it never silently goes out another interface.
      */
-    private ChannelFuture dial(LinkSpec spec, LinkHandler handler) {
+    private ChannelFuture dial(LinkSpec spec, InetSocketAddress remote, LinkHandler handler) {
         Bootstrap b = new Bootstrap()
                 .group(group)
                 .channel(transport.socketChannel())
