@@ -289,6 +289,13 @@ public final class RedisPieceAllocator implements PieceAllocator {
     /** This node no longer serves the session: its lease is no longer renewed (its links released their pieces). */
     @Override
     public void close() {
+        if (!carried.isEmpty() && !lost) {
+            try {
+                run("stats", 0); // the completions not sent yet
+            } catch (StoreException e) {
+                // the store is down: the pieces come back after the lease and are sent again
+            }
+        }
         store.release(this);
     }
 
