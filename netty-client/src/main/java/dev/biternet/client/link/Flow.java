@@ -52,7 +52,8 @@ final class Flow {
                 return CompletableFuture.<Void>completedFuture(null);
             }
             link.failedAt(turn);
-            return tries > 1 ? redial(open, tries - 1) : CompletableFuture.<Void>failedFuture(failed);
+            boolean another = tries > 1 && !link.owner().over();
+            return another ? redial(open, tries - 1) : CompletableFuture.<Void>failedFuture(failed);
         });
     }
 
