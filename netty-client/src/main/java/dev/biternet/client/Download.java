@@ -12,6 +12,7 @@ import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.route.AutoLinks;
 import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.link.ServerAddresses;
 import dev.biternet.client.link.SessionKeeper;
 import dev.biternet.client.store.OutputLock;
 import dev.biternet.client.store.PieceStore;
@@ -24,7 +25,6 @@ import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,10 +50,25 @@ public final class Download {
      * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
      */
     public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
-                          int retrySeconds, boolean verifyDisk) {
+                          int retrySeconds, boolean verifyDisk, Resolver resolver) {
+        public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
+                       int retrySeconds, boolean verifyDisk) {
+            this(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, InetAddress::getAllByName);
+        }
+
         public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose) {
             this(target, output, ifaces, connectTimeoutMillis, verbose, DEFAULT_RETRY_SECONDS, false);
         }
+    }
+
+    /**
+     * How the server's name becomes its addresses: every address, in the resolver's order
+     * (several for a cluster's nodes behind one name). The system's resolver; tests give one
+     * of their own, as a name with several addresses would be.
+     */
+    @FunctionalInterface
+    public interface Resolver {
+        InetAddress[] resolve(String host) throws UnknownHostException;
     }
 
     public static final int DEFAULT_RETRY_SECONDS = 60;
@@ -92,12 +107,14 @@ public final class Download {
 
     public DownloadResult run() throws DownloadException, InterruptedException {
         Target target = request.target();
-        InetAddress server;
+        ServerAddresses servers;
         try {
-            server = InetAddress.getByName(target.host());
-        } catch (UnknownHostException e) {
+            servers = new ServerAddresses(List.of(request.resolver().resolve(target.host())), target.port());
+        } catch (UnknownHostException | IllegalArgumentException e) {
             throw new DownloadException(ExitCodes.NETWORK, "cannot resolve host " + target.host());
         }
+        // Each link's interface address is chosen for the first; its connections go to its own turn's.
+        InetAddress server = servers.first();
         List<LinkSpec> specs;
         List<String> waiting = new ArrayList<>();
         AutoIfaces auto = new AutoIfaces(request.ifaces());
@@ -114,7 +131,7 @@ public final class Download {
         console.started(start);
         OutputLock lock = OutputFiles.lock(request.output());
         try {
-            return fetch(server, specs, start, auto);
+            return fetch(servers, specs, start, auto);
         } finally {
             try {
                 lock.close();
@@ -124,15 +141,19 @@ public final class Download {
         }
     }
 
-    private DownloadResult fetch(InetAddress server, List<LinkSpec> specs, long start, AutoIfaces auto)
+    private DownloadResult fetch(ServerAddresses servers, List<LinkSpec> specs, long start, AutoIfaces auto)
             throws DownloadException, InterruptedException {
         Target target = request.target();
+        InetAddress server = servers.first();
         Resume resume = Resume.load(request.output(), target.path(), request.verifyDisk(), err, this::trace);
         Transport transport = Transport.best();
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
-        Connector dialer = new NettyConnector(transport, group, new InetSocketAddress(server, target.port()),
-                target.host(), request.connectTimeoutMillis(), security.tls(), this::warn);
+        if (servers.all().size() > 1) {
+            trace(target.host() + " has " + servers.all().size() + " addresses; the links spread over them");
+        }
+        Connector dialer = new NettyConnector(transport, group, servers, target.host(), request.connectTimeoutMillis(),
+                security.tls(), this::warn);
         LinkSet links = new LinkSet(dialer, security.token(), new Owner(), start);
         PieceStore store = null;
         LinkWatch watch = null;

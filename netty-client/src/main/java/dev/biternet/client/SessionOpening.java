@@ -72,12 +72,12 @@ final class SessionOpening {
                 continue;
             }
             CompletableFuture<Void> connect = link.connect();
-            LinkHandler h = link.handler();
             // A link starts (attach) only after its OpenSession is queued: started first, it
             // would attach, and its OpenSession would then come too late.
             o.ready.add(connect.thenRun(() -> {
                 trace.accept("link " + link.spec().name() + " connected");
-                o.opener.complete(h);
+                // The connection that connected: a dead address before it had one of its own.
+                o.opener.complete(link.handler());
                 link.openAndAttach(o.open);
             }));
             o.connects.add(connect);

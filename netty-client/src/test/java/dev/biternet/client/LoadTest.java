@@ -32,7 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>In CI: {@value #CI_SESSIONS} sessions against an in-process server, leak detection at
  * PARANOID. The larger run (see README, "Load test") points it at a separate biternet-serve
  * process with {@code -Dbiternet.load.server=HOST:PORT -Dbiternet.load.root=DIR
- * -Dbiternet.load.sessions=1000}, so the server's heap and RSS can be measured alone.
+ * -Dbiternet.load.sessions=1000}, so the server's heap and RSS can be measured alone. Against a
+ * cluster's nodes (bench/load-test.sh --cluster-nodes), {@code -Dbiternet.load.addresses=A,B,C}
+ * makes the server's name resolve to the nodes' addresses, as DNS would: each download's three
+ * links land on three nodes.
  */
 @Timeout(600)
 class LoadTest {
@@ -45,6 +48,8 @@ class LoadTest {
     private static final double RAMP_SECONDS = Double.parseDouble(System.getProperty("biternet.load.rampSeconds", "0"));
     /** Per-link rate limit, e.g. 64k (empty: none): slower sessions overlap longer. */
     private static final String RATE = System.getProperty("biternet.load.rate", "");
+    /** The addresses the server's name resolves to (empty: the system's resolver). */
+    private static final String ADDRESSES = System.getProperty("biternet.load.addresses", "");
 
     @TempDir
     Path tmp;
@@ -55,6 +60,15 @@ class LoadTest {
         if (server != null) {
             server.close();
         }
+    }
+
+    private static java.net.InetAddress[] resolve(String addresses) throws java.net.UnknownHostException {
+        String[] names = addresses.split(",");
+        java.net.InetAddress[] all = new java.net.InetAddress[names.length];
+        for (int i = 0; i < names.length; i++) {
+            all[i] = java.net.InetAddress.getByName(names[i].trim());
+        }
+        return all;
     }
 
     static long size(int file) {
@@ -100,9 +114,13 @@ class LoadTest {
                 List<String> links = List.of("127.0.0.1", "127.0.0.2", "127.0.0.3").stream()
                         .map(a -> RATE.isEmpty() ? a : a + ":rate=" + RATE).toList();
                 try {
-                    DownloadResult r = new Download(new Download.Request(Target.parse("biternet://" + host + ":" + port + "/"
-                            + source.getFileName()), target, links, 30_000, false),
-                            new PrintWriter(err, true)).run();
+                    Download.Request request = new Download.Request(Target.parse("biternet://" + host + ":" + port + "/"
+                            + source.getFileName()), target, links, 30_000, false);
+                    if (!ADDRESSES.isEmpty()) {
+                        request = new Download.Request(request.target(), target, links, 30_000, false,
+                                Download.DEFAULT_RETRY_SECONDS, false, name -> resolve(ADDRESSES));
+                    }
+                    DownloadResult r = new Download(request, new PrintWriter(err, true)).run();
                     if (r.bytes() != Files.size(source) || Files.mismatch(source, target) != -1) {
                         return "session " + session + ": " + target + " differs from " + source;
                     }

@@ -34,11 +34,27 @@ final class Flow {
         return current;
     }
 
-    /** Replaces the connection with a new one that sends {@code open}; completes when connected. */
+    /**
+     * Replaces the connection with a new one that sends {@code open}, trying each of the server's
+     * addresses once from the link's turn on; completes when connected, or fails with the last
+     * address's failure.
+     */
     CompletableFuture<Void> redial(OpenSession open) {
+        return redial(open, link.addresses());
+    }
+
+    private CompletableFuture<Void> redial(OpenSession open, int tries) {
         LinkHandler h = link.handler(open);
         current = h;
-        return link.connector().connect(link.spec(), h);
+        int turn = link.turn();
+        return link.connector().connect(link.spec(), turn, h).handle((ok, failed) -> failed).thenCompose(failed -> {
+            if (failed == null) {
+                return CompletableFuture.<Void>completedFuture(null);
+            }
+            link.failedAt(turn);
+            boolean another = tries > 1 && !link.owner().over();
+            return another ? redial(open, tries - 1) : CompletableFuture.<Void>failedFuture(failed);
+        });
     }
 
     /**
@@ -199,9 +215,16 @@ final class Flow {
         LinkOwner owner = link.owner();
         String name = link.spec().name();
         long seen = link.changes();
+        // Addresses that failed since the last wait: the server's other addresses are tried at
+        // once (a dead node is skipped without a backoff), the backoff comes after all failed.
+        int failedInRound = 0;
         while (!owner.over() && !retired) {
-            // A change of the link's interface (an address back, a new one) ends the wait at once.
-            link.awaitChange(seen, backoff.next());
+            if (failedInRound == 0) {
+                // A change of the link's interface (an address back, a new one) ends the wait at once.
+                link.awaitChange(seen, backoff.next());
+            }
+            int tried = failedInRound;
+            failedInRound = 0;
             seen = link.changes();
             if (link.waiting()) {
                 backoff.reset(); // parked: it waits for its interface, not for the server
@@ -218,12 +241,15 @@ final class Flow {
                 open = keeper.reopenRequest();
             }
             LinkHandler h = link.handler(open);
-            Throwable failed = Connector.await(link.connector().connect(link.spec(), h));
+            int turn = link.turn();
+            Throwable failed = Connector.await(link.connector().connect(link.spec(), turn, h));
             if (failed != null) {
                 if (open != null) {
                     keeper.reopenFailed();
                 }
                 owner.trace("link " + name + ": cannot reconnect: " + rootMessage(failed));
+                link.failedAt(turn);
+                failedInRound = tried + 1 < link.addresses() ? tried + 1 : 0;
                 continue;
             }
             if (open != null) {

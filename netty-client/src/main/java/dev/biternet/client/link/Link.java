@@ -26,6 +26,11 @@ public final class Link {
     private long lastGrowthNanos;
     /** The link's Attach.flow_group: its number among the links, from 1. */
     private final int group;
+    /**
+     * Which of the server's addresses the link's flows connect to ({@link ServerAddresses}): its
+     * number among the links at first, the next one after a connect there failed.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger turn;
     private final Connector connector;
     private final ByteString token;
     private final LinkOwner owner;
@@ -49,6 +54,7 @@ public final class Link {
         this.spec = spec;
         this.standingBy = spec.options().backup();
         this.group = group;
+        this.turn = new java.util.concurrent.atomic.AtomicInteger(group - 1);
         this.connector = connector;
         this.token = token;
         this.owner = owner;
@@ -64,6 +70,24 @@ public final class Link {
 
     Connector connector() {
         return connector;
+    }
+
+    /** The server address the link's flows connect to now, as a turn of {@link ServerAddresses}. */
+    int turn() {
+        return turn.get();
+    }
+
+    /**
+     * A connect on turn {@code failed} failed (the node there is dead or unreachable): the link
+     * moves on to the next address, once however many of its flows saw it fail.
+     */
+    void failedAt(int failed) {
+        turn.compareAndSet(failed, failed + 1);
+    }
+
+    /** How many of the server's addresses the link can try. */
+    int addresses() {
+        return connector.addresses(spec);
     }
 
     LinkOwner owner() {
@@ -184,11 +208,14 @@ public final class Link {
         return spec.waiting();
     }
 
-    /** Connects the link's first flow, whose connection may open the session ({@link #handler()}). */
+    /**
+     * Connects the link's first flow, whose connection may open the session ({@link #handler()}):
+     * each of the server's addresses tried once, from the link's turn on, until one connects.
+     */
     public CompletableFuture<Void> connect() {
         Flow f = new Flow(this, handler(null));
         flows.add(f);
-        return connector.connect(spec, f.current());
+        return f.redial(null);
     }
 
     /**
@@ -212,7 +239,7 @@ public final class Link {
         return primary().current();
     }
 
-    /** Replaces the first flow's connection with a new one that sends {@code open}; completes when connected. */
+    /** Replaces the first flow's connection with a new one that sends {@code open}, as {@link #connect}; completes when connected. */
     public CompletableFuture<Void> redial(OpenSession open) {
         return primary().redial(open);
     }

@@ -19,22 +19,23 @@ import java.util.function.Consumer;
 public final class NettyConnector implements Connector {
     private final Transport transport;
     private final EventLoopGroup group;
-    private final InetSocketAddress remote;
+    private final ServerAddresses servers;
     private final String host;
     private final int connectTimeoutMillis;
     private final SslContext tls;
     private final Consumer<String> warn;
 
     /**
+     * @param servers every address of the server's name, and its port
      * @param host the server's name as the user gave it (TLS verifies it)
      * @param tls the client's TLS context, or null for plain TCP
      * @param warn where a one-line warning goes (a device binding the transport cannot make)
      */
-    public NettyConnector(Transport transport, EventLoopGroup group, InetSocketAddress remote, String host,
+    public NettyConnector(Transport transport, EventLoopGroup group, ServerAddresses servers, String host,
                           int connectTimeoutMillis, SslContext tls, Consumer<String> warn) {
         this.transport = transport;
         this.group = group;
-        this.remote = remote;
+        this.servers = servers;
         this.host = host;
         this.connectTimeoutMillis = connectTimeoutMillis;
         this.tls = tls;
@@ -42,13 +43,18 @@ public final class NettyConnector implements Connector {
     }
 
     @Override
-    public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+    public int addresses(LinkSpec spec) {
+        return servers.count(spec.localAddress());
+    }
+
+    @Override
+    public CompletableFuture<Void> connect(LinkSpec spec, int turn, LinkHandler handler) {
         if (spec.waiting()) {
             // Never unbound: a link goes out its own interface or not at all.
             return CompletableFuture.failedFuture(new IOException(spec.name() + " has no usable address now"));
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
-        dial(spec, handler).addListener(f -> {
+        dial(spec, servers.pick(spec.localAddress(), turn), handler).addListener(f -> {
             if (f.isSuccess()) {
                 done.complete(null);
             } else {
@@ -58,8 +64,8 @@ public final class NettyConnector implements Connector {
         return done;
     }
 
-    /** Connects one flow through the {@link ClientInitializer} pipeline, bound as {@link BoundConnect} binds. */
-    private ChannelFuture dial(LinkSpec spec, LinkHandler handler) {
+    /** Connects one flow to {@code remote} through the {@link ClientInitializer} pipeline, bound as {@link BoundConnect} binds. */
+    private ChannelFuture dial(LinkSpec spec, InetSocketAddress remote, LinkHandler handler) {
         return BoundConnect.connect(transport, group, spec, new ClientInitializer(handler, tls, host, remote.getPort()),
                 remote, connectTimeoutMillis, warn);
     }

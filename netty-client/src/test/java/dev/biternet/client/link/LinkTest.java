@@ -419,7 +419,7 @@ class LinkTest {
         }
 
         @Override
-        public CompletableFuture<Void> connect(LinkSpec spec, LinkHandler handler) {
+        public CompletableFuture<Void> connect(LinkSpec spec, int turn, LinkHandler handler) {
             calls.add(System.nanoTime());
             specs.add(spec);
             if (refuse.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {

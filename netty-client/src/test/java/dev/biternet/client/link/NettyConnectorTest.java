@@ -43,8 +43,8 @@ class NettyConnectorTest {
         group = transport.newGroup(1);
         server = new ServerSocket(0, 10, LOOPBACK);
         server.setSoTimeout(2000);
-        return new NettyConnector(transport, group, new InetSocketAddress(LOOPBACK, server.getLocalPort()),
-                "localhost", 2000, null, warnings::add);
+        return new NettyConnector(transport, group,
+                ServerAddresses.of(new InetSocketAddress(LOOPBACK, server.getLocalPort())), "localhost", 2000, null, warnings::add);
     }
 
     @Test
@@ -52,7 +52,7 @@ class NettyConnectorTest {
         NettyConnector c = connector(Transport.best());
         LinkHandler h = new LinkHandler(new LinkSpec("default", null, null), null);
 
-        assertThat(Connector.await(c.connect(h.spec(), h))).isNull();
+        assertThat(Connector.await(c.connect(h.spec(), 0, h))).isNull();
 
         try (Socket s = server.accept(); InputStream in = s.getInputStream()) {
             assertThat(in.read()).as("the Hello frame's first byte").isNotEqualTo(-1);
@@ -67,7 +67,7 @@ class NettyConnectorTest {
         LinkSpec waiting = new LinkSpec("wlan0", null, "wlan0");
         LinkHandler h = new LinkHandler(waiting, null);
 
-        Throwable failed = Connector.await(c.connect(waiting, h));
+        Throwable failed = Connector.await(c.connect(waiting, 0, h));
 
         assertThat(failed).hasMessage("wlan0 has no usable address now");
         assertThat(accepted()).as("no connection reached the server").isFalse();
@@ -81,7 +81,7 @@ class NettyConnectorTest {
         LinkSpec spec = new LinkSpec("nosuch0", LOOPBACK, "nosuch0");
         LinkHandler h = new LinkHandler(spec, null);
 
-        Throwable failed = Connector.await(c.connect(spec, h));
+        Throwable failed = Connector.await(c.connect(spec, 0, h));
 
         assertThat(failed).hasMessageStartingWith("cannot bind to device nosuch0: ");
         assertThat(accepted()).as("no connection reached the server").isFalse();
@@ -93,7 +93,7 @@ class NettyConnectorTest {
         LinkSpec spec = new LinkSpec("lo", LOOPBACK, "lo");
         LinkHandler h = new LinkHandler(spec, null);
 
-        assertThat(Connector.await(c.connect(spec, h))).isNull();
+        assertThat(Connector.await(c.connect(spec, 0, h))).isNull();
 
         assertThat(warnings).containsExactly("lo is bound by address only (SO_BINDTODEVICE needs the epoll transport)");
         try (Socket s = server.accept()) {

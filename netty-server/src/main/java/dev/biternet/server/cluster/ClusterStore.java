@@ -160,13 +160,17 @@ public final class ClusterStore implements AutoCloseable {
         this.meter = meter;
     }
 
-    /** Runs the allocator script's {@code op} on {@code keys} for this node's {@code link}. */
-    List<Object> allocator(String[] keys, String op, int link, String... args) {
-        String[] argv = new String[3 + args.length];
+    /**
+     * Runs the allocator script's {@code op} on {@code keys} for this node's {@code link}, the
+     * pieces in {@code completes} ("i,j,...", may be empty) marked done first.
+     */
+    List<Object> allocator(String[] keys, String op, int link, String completes, String... args) {
+        String[] argv = new String[4 + args.length];
         argv[0] = op;
         argv[1] = node;
         argv[2] = Integer.toString(link);
-        System.arraycopy(args, 0, argv, 3, args.length);
+        argv[3] = completes;
+        System.arraycopy(args, 0, argv, 4, args.length);
         return call(r -> {
             try {
                 return r.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);

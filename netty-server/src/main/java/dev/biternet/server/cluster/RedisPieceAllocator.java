@@ -14,8 +14,16 @@ import java.util.concurrent.TimeUnit;
  * named {@code node:link} in the store; to an {@link EndgamePolicy} a holder on another node is
  * link {@link #REMOTE_LINK}.
  *
+ * <p>Round trips are what a claim costs (docs/DESIGN.md, issue 20, "Claim throughput"), so
+ * while many pieces are unclaimed a link's claim takes up to {@link #AHEAD} pieces for it in one
+ * call (held by that link in the store like any claim, under this node's lease; the rest are
+ * handed to the same link's next claims, and go back to the pool with its {@link #releaseAll}),
+ * and a completion is carried by this node's next call to the store instead of a call of its
+ * own (in the endgame, when other nodes decide on copies by it, it is sent at once).
+ *
  * <p>The counts (remaining, in flight, endgame) are those of this node's latest answer from the
- * store, at most {@link #FRESH_NANOS} old ({@link #remaining()} 5 ms); pieces known done stay known.
+ * store, less the completions not sent yet, at most {@link #FRESH_NANOS} old
+ * ({@link #remaining()} 5 ms, and exact near the end); pieces known done stay known.
  */
 public final class RedisPieceAllocator implements PieceAllocator {
     /** The holder link an endgame policy is told of for a piece held by another node. */
@@ -23,6 +31,12 @@ public final class RedisPieceAllocator implements PieceAllocator {
     private static final long FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
     private static final long REMAINING_FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
     private static final ClaimKind[] KINDS = ClaimKind.values();
+    /** The most pieces one claim takes for a link. */
+    static final int AHEAD = 8;
+    /** Pieces claimed ahead only while more than this many times {@link #AHEAD} are unclaimed. */
+    private static final int AHEAD_MARGIN = 64;
+    /** Completions carried at most before one is sent on its own; also: below this many remaining, exact counts. */
+    private static final int CARRIED_MAX = 64;
 
     private final ClusterStore store;
     private final String name;
@@ -37,11 +51,21 @@ public final class RedisPieceAllocator implements PieceAllocator {
      */
     private volatile int available;
     private volatile Counts counts;
+    /** Pieces claimed ahead for each link, as index * 4 + kind, in claim order. */
+    private final java.util.Map<Integer, java.util.ArrayDeque<Integer>> ahead = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Completions not sent to the store yet: the next call carries them. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Integer> carried = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** The store no longer has this session's state. */
     private volatile boolean lost;
 
     /** What the store said last, and when. */
-    private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) { }
+    private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) {
+        /** These counts once {@code completed} more in-flight pieces are done (carried, not sent yet). */
+        Counts less(int completed) {
+            return completed == 0 ? this : new Counts(remaining - completed, Math.max(0, inFlight - completed), duplicates,
+                    endgame, atNanos);
+        }
+    }
 
     /**
      * The allocator of session {@code name} ({@code pieceCount} pieces), created in the store if
@@ -74,9 +98,25 @@ public final class RedisPieceAllocator implements PieceAllocator {
 
     @Override
     public int claim(int linkId, EndgamePolicy endgame) {
-        List<Object> r = run("claim", linkId, leaseMillis, Integer.toString(available));
+        java.util.ArrayDeque<Integer> mine = ahead.computeIfAbsent(linkId, k -> new java.util.ArrayDeque<>());
+        synchronized (mine) {
+            for (Integer next; (next = mine.poll()) != null; ) {
+                if (!knownDone(next >> 2)) {
+                    listener.claimed(KINDS[next & 3]);
+                    return next >> 2;
+                }
+            }
+        }
+        Counts now = counts;
+        int want = now.remaining - now.inFlight > AHEAD * AHEAD_MARGIN ? AHEAD : 1;
+        List<Object> r = run("claim", linkId, leaseMillis, Integer.toString(available), Integer.toString(want));
         int index = asInt(r.get(0));
         if (index >= 0) {
+            synchronized (mine) {
+                for (int i = 7; i + 1 < r.size(); i += 2) {
+                    mine.add(asInt(r.get(i)) << 2 | asInt(r.get(i + 1)));
+                }
+            }
             listener.claimed(KINDS[asInt(r.get(1))]);
             return index;
         }
@@ -108,14 +148,34 @@ public final class RedisPieceAllocator implements PieceAllocator {
     @Override
     public boolean complete(int index) {
         checkIndex(index);
-        boolean first = asInt(run("complete", 0, Integer.toString(index)).get(0)) == 1;
-        synchronized (done) {
-            done.set(index);
+        Counts c = counts;
+        boolean first;
+        if (c.endgame || c.duplicates > 0 || carried.size() >= CARRIED_MAX) {
+            // Copies may be in flight: other nodes' endgame and isDone read the store now.
+            first = asInt(run("complete", 0, Integer.toString(index)).get(0)) == 1;
+            synchronized (done) {
+                done.set(index);
+            }
+        } else {
+            // First on this node; the store learns it with this node's next call.
+            synchronized (done) {
+                first = !done.get(index);
+                done.set(index);
+            }
+            if (first) {
+                carried.add(index);
+            }
         }
         if (first) {
             listener.done();
         }
         return first;
+    }
+
+    private boolean knownDone(int index) {
+        synchronized (done) {
+            return done.get(index);
+        }
     }
 
     @Override
@@ -148,11 +208,19 @@ public final class RedisPieceAllocator implements PieceAllocator {
     @Override
     public void release(int linkId, int index) {
         checkIndex(index);
+        java.util.ArrayDeque<Integer> mine = ahead.get(linkId);
+        if (mine != null) {
+            synchronized (mine) {
+                mine.removeIf(v -> v >> 2 == index);
+            }
+        }
         run("release", linkId, Integer.toString(index));
     }
 
     @Override
     public void releaseAll(int linkId) {
+        // The pieces claimed ahead for it are held by the link in the store: they go back with the rest.
+        ahead.remove(linkId);
         run("releaseAll", linkId);
     }
 
@@ -221,6 +289,13 @@ public final class RedisPieceAllocator implements PieceAllocator {
     /** This node no longer serves the session: its lease is no longer renewed (its links released their pieces). */
     @Override
     public void close() {
+        if (!carried.isEmpty() && !lost) {
+            try {
+                run("stats", 0); // the completions not sent yet
+            } catch (StoreException e) {
+                // the store is down: the pieces come back after the lease and are sent again
+            }
+        }
         store.release(this);
     }
 
@@ -234,15 +309,19 @@ public final class RedisPieceAllocator implements PieceAllocator {
      */
     private Counts fresh(long maxAgeNanos) {
         Counts c = counts;
-        if (System.nanoTime() - c.atNanos > maxAgeNanos) {
+        int unsent = carried.size();
+        // Near the end (few pieces left after the carried completions) the counts are exact:
+        // a session is closed as complete on a 0.
+        boolean nearEnd = unsent > 0 && c.remaining - unsent <= CARRIED_MAX;
+        if (nearEnd || System.nanoTime() - c.atNanos > maxAgeNanos) {
             try {
                 run("stats", 0);
             } catch (StoreException e) {
-                return c;
+                return c.less(unsent);
             }
-            c = counts;
+            return counts.less(carried.size());
         }
-        return c;
+        return c.less(unsent);
     }
 
     @Override
@@ -252,11 +331,17 @@ public final class RedisPieceAllocator implements PieceAllocator {
 
     private List<Object> run(String op, int link, String... args) {
         List<Object> r;
+        List<Integer> sent = new java.util.ArrayList<>();
+        for (Integer i; (i = carried.poll()) != null; ) {
+            sent.add(i);
+        }
         try {
-            r = store.allocator(keys, op, link, args);
+            r = store.allocator(keys, op, link, sent.isEmpty() ? "" : joined(sent), args);
         } catch (StoreException e) {
             if (e.lost()) {
                 lost = true;
+            } else {
+                carried.addAll(sent); // the next call carries them
             }
             throw e;
         }
@@ -266,6 +351,14 @@ public final class RedisPieceAllocator implements PieceAllocator {
             listener.leaseExpired(expired);
         }
         return r;
+    }
+
+    private static String joined(List<Integer> pieces) {
+        StringBuilder b = new StringBuilder();
+        for (int i : pieces) {
+            b.append(b.length() == 0 ? "" : ",").append(i);
+        }
+        return b.toString();
     }
 
     private void checkIndex(int index) {

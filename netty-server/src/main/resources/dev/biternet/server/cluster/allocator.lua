@@ -1,6 +1,7 @@
 -- One session's piece allocator in Redis (RedisPieceAllocator): one script, the operation
--- named by ARGV[1]; ARGV[2] is the calling node, ARGV[3] its link, ARGV[4..] the operation's
--- arguments. docs/DESIGN.md "(issue 20)" has the why. KEYS, the same for every operation:
+-- named by ARGV[1]; ARGV[2] is the calling node, ARGV[3] its link, ARGV[4] the pieces the node's
+-- clients verified since its last call ("i,j,...", done first, whatever the operation),
+-- ARGV[5..] the operation's arguments. docs/DESIGN.md "(issue 20)" has the why. KEYS, the same for every operation:
 --   1 st     string, one byte a piece: 0 unclaimed, 1 claimed, 2 done
 --   2 m      hash: n (pieces), av (claimable), cur (next never-claimed), rem (not done),
 --            dup (endgame copies), seq (claim order), ttl (ms every key lives unrenewed)
@@ -104,11 +105,11 @@ local who = me .. ':' .. ARGV[3]
 
 if op == 'init' then
   -- a new session's state; a node joining an existing one finds it as it is
-  local n = tonumber(ARGV[4])
+  local n = tonumber(ARGV[5])
   if redis.call('HSETNX', m, 'n', n) == 1 then
-    -- ttl (ARGV[5]): every key expires that long after it was made or last renewed, so a
+    -- ttl (ARGV[6]): every key expires that long after it was made or last renewed, so a
     -- node that dies before its first renewal leaves nothing behind for ever
-    redis.call('HSET', m, 'av', 0, 'cur', 0, 'rem', n, 'dup', 0, 'seq', 0, 'ttl', ARGV[5])
+    redis.call('HSET', m, 'av', 0, 'cur', 0, 'rem', n, 'dup', 0, 'seq', 0, 'ttl', ARGV[6])
     if n > 0 then redis.call('SETRANGE', st, n - 1, string.char(0)) end
   end
   return reply(0, 0, 0)
@@ -117,37 +118,56 @@ if redis.call('EXISTS', m) == 0 then
   return redis.error_reply('BN_GONE session state expired')
 end
 
+-- piece i verified by the client; true the first time
+local function complete(i)
+  if state(i) == 2 then return false end
+  setstate(i, 2)
+  redis.call('ZREM', fl, i)
+  redis.call('HDEL', h, i)
+  redis.call('HINCRBY', m, 'rem', -1)
+  return true
+end
+
+for i in string.gmatch(ARGV[4], '%d+') do complete(tonumber(i)) end
+
 if op == 'claim' then
   local now = now_us()
   local nowms = math.floor(now / 1000)
-  redis.call('ZADD', nodes, nowms + tonumber(ARGV[4]), me)
+  redis.call('ZADD', nodes, nowms + tonumber(ARGV[5]), me)
   local expired = expire(me, nowms)
+  -- ARGV[7]: how many to claim at most (a node claims a few ahead for a link: one call, several pieces)
+  local want = tonumber(ARGV[7] or '1')
+  local got = {}
   local function take(i, kind)
     setstate(i, 1)
     redis.call('ZADD', fl, redis.call('HINCRBY', m, 'seq', 1), i)
     redis.call('HSET', h, i, string.format('%d', now) .. ' ' .. who)
-    return reply(i, kind, expired)
+    got[#got + 1] = i
+    got[#got + 1] = kind
   end
-  -- ARGV[5]: the pieces whose digests this node has (it sends the digest with the piece)
-  local mine = tonumber(ARGV[5])
-  while true do
+  -- ARGV[6]: the pieces whose digests this node has (it sends the digest with the piece)
+  local mine = tonumber(ARGV[6])
+  while #got < 2 * want do
     local r = redis.call('ZRANGEBYSCORE', rel, '-inf', '(' .. mine, 'LIMIT', 0, 1)
     if #r == 0 then break end
     redis.call('ZREM', rel, r[1])
     local i = tonumber(r[1])
-    if state(i) == 0 then return take(i, 1) end
+    if state(i) == 0 then take(i, 1) end
   end
   local mm = redis.call('HMGET', m, 'cur', 'av', 'n')
   local cur, av, n = tonumber(mm[1]), math.min(tonumber(mm[2]), mine), tonumber(mm[3])
-  while cur < av do
+  while #got < 2 * want and cur < av do
     local i = cur
     cur = cur + 1
-    if state(i) == 0 then
-      redis.call('HSET', m, 'cur', cur)
-      return take(i, 0)
-    end
+    if state(i) == 0 then take(i, 0) end
   end
   redis.call('HSET', m, 'cur', cur)
+  if #got > 0 then
+    -- the first claimed as the result, the others after the counts as (index, kind) pairs
+    local more = {}
+    for j = 3, #got do more[#more + 1] = got[j] end
+    return reply(got[1], got[2], expired, more)
+  end
   if av < n or redis.call('ZCARD', rel) > 0 then return reply(-1, 0, expired) end
   -- the endgame: pieces in flight on one other link, oldest first, as (index, holder, age us)
   local c = {}
@@ -162,28 +182,23 @@ if op == 'claim' then
   return reply(-2, 0, expired, c)
 elseif op == 'copy' then
   -- a second copy of piece i, if it is still in flight on one other link only
-  local i = tonumber(ARGV[4])
+  local i = tonumber(ARGV[5])
   local t, hs = holders(i)
   if state(i) ~= 1 or not t or #hs ~= 1 or hs[1] == who then return reply(-1, 0, 0) end
   redis.call('HSET', h, i, t .. ' ' .. hs[1] .. ' ' .. who)
   redis.call('HINCRBY', m, 'dup', 1)
   return reply(i, 2, 0)
 elseif op == 'complete' then
-  local i = tonumber(ARGV[4])
-  if state(i) == 2 then return reply(0, 0, 0) end
-  setstate(i, 2)
-  redis.call('ZREM', fl, i)
-  redis.call('HDEL', h, i)
-  redis.call('HINCRBY', m, 'rem', -1)
-  return reply(1, 0, 0)
+  if complete(tonumber(ARGV[5])) then return reply(1, 0, 0) end
+  return reply(0, 0, 0)
 elseif op == 'release' then
-  drop(tonumber(ARGV[4]), who)
+  drop(tonumber(ARGV[5]), who)
   return reply(0, 0, 0)
 elseif op == 'releaseAll' then
   return reply(dropwhere(function(x) return x == who end), 0, 0)
 elseif op == 'markDone' then
-  -- ARGV[4]: the pieces as hex, java.util.BitSet.toByteArray order (bit i of byte b is piece 8b+i)
-  local hex, done = ARGV[4], 0
+  -- ARGV[5]: the pieces as hex, java.util.BitSet.toByteArray order (bit i of byte b is piece 8b+i)
+  local hex, done = ARGV[5], 0
   for b = 0, #hex / 2 - 1 do
     local byte = tonumber(string.sub(hex, 2 * b + 1, 2 * b + 2), 16)
     for bit = 0, 7 do
@@ -198,14 +213,14 @@ elseif op == 'markDone' then
   return reply(done, 0, 0)
 elseif op == 'available' then
   -- nodes publish hashes at their own pace: the count only grows
-  local count = tonumber(ARGV[4])
+  local count = tonumber(ARGV[5])
   if count > tonumber(redis.call('HGET', m, 'av')) then redis.call('HSET', m, 'av', count) end
   return reply(0, 0, 0)
 elseif op == 'renew' then
   -- the node is alive: its lease, and the session's keys, go on
   local nowms = math.floor(now_us() / 1000)
-  redis.call('ZADD', nodes, nowms + tonumber(ARGV[4]), me)
-  for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[5]) end
+  redis.call('ZADD', nodes, nowms + tonumber(ARGV[5]), me)
+  for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, ARGV[6]) end
   return reply(0, 0, expire(me, nowms))
 elseif op == 'stats' then
   return reply(0, 0, 0)

@@ -107,6 +107,29 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void piecesClaimedAheadForALinkAreItsOwnAndGoBackWithItsReleaseAll() {
+        int pieces = 10_000;
+        RedisPieceAllocator a = new RedisPieceAllocator(store, "ahead", pieces, PieceAllocator.Listener.NONE);
+        a.setAvailable(pieces);
+        assertThat(a.claim(1, NEVER)).isZero();
+        assertThat(a.inFlight()).as("held for link 1 in the store").isEqualTo(RedisPieceAllocator.AHEAD);
+        assertThat(a.claim(2, NEVER)).as("link 2 gets none of link 1's").isEqualTo(RedisPieceAllocator.AHEAD);
+        assertThat(a.claim(1, NEVER)).as("link 1's next is its own claimed ahead").isEqualTo(1);
+        a.complete(1);
+
+        a.releaseAll(1);
+
+        List<Integer> again = new ArrayList<>();
+        for (int i = 0; i < RedisPieceAllocator.AHEAD - 1; i++) {
+            again.add(a.claim(3, NEVER));
+        }
+        assertThat(again).as("link 1's pieces, released (the one done stays done), first")
+                .containsExactly(0, 2, 3, 4, 5, 6, 7);
+        assertThat(new RedisPieceAllocator(store, "ahead", pieces, PieceAllocator.Listener.NONE).remaining())
+                .as("the completion carried by the next call, in the store").isEqualTo(pieces - 1);
+    }
+
+    @Test
     void aSessionsStateExpiresEvenIfItsNodeDiesBeforeRenewingIt() {
         new RedisPieceAllocator(store, "ttl", 8, PieceAllocator.Listener.NONE).claim(1, NEVER);
         io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create(redis.uri());
