@@ -26,7 +26,6 @@ public final class RedisDigests implements SharedDigests {
     private static final Duration LOCK = Duration.ofSeconds(15);
     /** Digests unread this long are dropped from the store. */
     private static final Duration KEEP = Duration.ofDays(1);
-    private static final long POLL_MILLIS = 50;
     private final ClusterStore store;
     private final Path root;
 
@@ -40,23 +39,18 @@ public final class RedisDigests implements SharedDigests {
     public Known load(FileVersion version, PieceLayout layout) {
         String key = key(version, layout);
         try {
-            while (true) {
-                Map<String, String> found = store.call(r -> r.hgetall(key));
-                if (found != null && found.containsKey("digests")) {
-                    store.call(r -> r.pexpire(key, KEEP.toMillis()));
-                    return new Known(HEX.parseHex(found.get("digests")), HEX.parseHex(found.get("file_sha256")));
-                }
-                if ("OK".equals(store.call(r -> r.set(key + ":lock", store.node(), SetArgs.Builder.nx().px(LOCK.toMillis()))))) {
-                    return null;
-                }
-                Thread.sleep(POLL_MILLIS);
+            Map<String, String> found = store.call(r -> r.hgetall(key));
+            if (found != null && found.containsKey("digests")) {
+                store.call(r -> r.pexpire(key, KEEP.toMillis()));
+                return new Known(HEX.parseHex(found.get("digests")), HEX.parseHex(found.get("file_sha256")));
             }
+            if ("OK".equals(store.call(r -> r.set(key + ":lock", store.node(), SetArgs.Builder.nx().px(LOCK.toMillis()))))) {
+                return null;
+            }
+            return HASHED_ELSEWHERE;
         } catch (StoreException e) {
             LOG.warn("cannot read shared piece hashes of {} from the store, hashing here: {}", version.path().getFileName(),
                     e.getMessage());
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
             return null;
         }
     }

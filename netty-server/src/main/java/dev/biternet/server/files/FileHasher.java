@@ -34,6 +34,12 @@ public final class FileHasher implements AutoCloseable {
     private static final int PUBLISH_EVERY = 8;
     /** How long a file asked for counts as wanted before a session listens to its hashes. */
     private static final long ASKED_GRACE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    /**
+     * A file another node is hashing is asked for again after this long. Its job goes back in
+     * turn meanwhile: a hashing thread that waited on it could hold up a file this node is
+     * hashing, which that other node may in turn be waiting for.
+     */
+    static final long SHARED_RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private final int maxEntries;
     private final long askedGraceNanos;
     private final Map<FileVersion, Job> cache;
@@ -117,17 +123,14 @@ public final class FileHasher implements AutoCloseable {
         while (true) {
             Job job;
             synchronized (this) {
-                while (turns.isEmpty() && !closed) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (closed) {
+                try {
+                    job = nextTurn();
+                } catch (InterruptedException e) {
                     return;
                 }
-                job = turns.pollFirst();
+                if (job == null) {
+                    return;
+                }
             }
             int pieceSize = job.hashes.layout().pieceSize();
             if (buf.capacity() < pieceSize) {
@@ -166,6 +169,33 @@ public final class FileHasher implements AutoCloseable {
         }
     }
 
+    /**
+     * The first job in turn that is not waiting for another node's digests, taken out of the
+     * turns; waits while there is none (until the soonest retry, or a new job). Null once closed.
+     */
+    private Job nextTurn() throws InterruptedException {
+        while (true) {
+            while (turns.isEmpty() && !closed) {
+                wait();
+            }
+            if (closed) {
+                return null;
+            }
+            long now = System.nanoTime();
+            long soonest = Long.MAX_VALUE;
+            for (java.util.Iterator<Job> it = turns.iterator(); it.hasNext(); ) {
+                Job j = it.next();
+                long left = j.retryAtNanos - now;
+                if (!j.waitingElsewhere || left <= 0) {
+                    it.remove();
+                    return j;
+                }
+                soonest = Math.min(soonest, left);
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, soonest);
+        }
+    }
+
     /** Bytes of files read to hash them (not counting digests taken from the {@link HashCache}). */
     public long hashedBytes() {
         return hashedBytes.sum();
@@ -189,6 +219,9 @@ public final class FileHasher implements AutoCloseable {
         /** The shared digests were looked at (on the first turn); true if another node's were taken. */
         boolean sharedTried;
         boolean fromShared;
+        /** Another node is hashing this version: not before {@link #retryAtNanos}; guarded by the hasher. */
+        boolean waitingElsewhere;
+        long retryAtNanos;
         /** Wall clock when the job began, after the version was read: every read of the file comes later. */
         final long createdNanos = System.currentTimeMillis() * 1_000_000L;
         /** The hash cache was looked at (on the first turn); true if it had this version. */
@@ -227,8 +260,14 @@ public final class FileHasher implements AutoCloseable {
                 channel = file.channel();
             }
             if (shared != null && !sharedTried && next == 0) {
-                sharedTried = true;
                 SharedDigests.Known known = shared.load(hashes.version(), layout);
+                if (known == SharedDigests.HASHED_ELSEWHERE) {
+                    waitingElsewhere = true;
+                    retryAtNanos = System.nanoTime() + SHARED_RETRY_NANOS;
+                    return true; // back in turn, asked again later
+                }
+                waitingElsewhere = false;
+                sharedTried = true;
                 if (known != null) {
                     checkSamples(known.digests(), buf);
                     hashes.setAll(known.digests());

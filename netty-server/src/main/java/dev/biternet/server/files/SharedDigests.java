@@ -13,10 +13,18 @@ public interface SharedDigests {
     record Known(byte[] digests, byte[] fileSha256) { }
 
     /**
+     * Returned by {@link #load} while another node is hashing the version: ask again later. The
+     * caller must not wait on its hashing thread: that node may itself be waiting for a file
+     * whose hashing this thread would otherwise go on with.
+     */
+    Known HASHED_ELSEWHERE = new Known(new byte[0], new byte[0]);
+
+    /**
      * The digests of {@code version} (by path, size and modification time) cut into
-     * {@code layout}'s pieces, if a node published them; waits while another node is hashing
-     * them. Null: none is, and this node is now the one hashing (it calls {@link #hashing}
-     * as it goes and {@link #save} at the end).
+     * {@code layout}'s pieces, if a node published them; {@link #HASHED_ELSEWHERE} while another
+     * node is hashing them. Null: none is, and this node is now the one hashing (it calls
+     * {@link #hashing} as it goes and {@link #save} at the end). Never blocks beyond one
+     * exchange with the store.
      */
     Known load(FileVersion version, PieceLayout layout) throws IOException;
 

@@ -186,6 +186,54 @@ class FileHasherTest {
     }
 
     @Test
+    void aFileAnotherNodeIsHashingDoesNotHoldUpOneThisNodeHashes() throws Exception {
+        // Two cluster nodes, each hashing the file the other waits for. A hashing thread that
+        // waited on its turn for the other node's digests held up its own file, the one the
+        // other node was waiting for: both stood still until a lock expired (15 s).
+        int size = 8 * PIECE + 1;
+        Path theirs = dir.resolve("theirs");
+        Path ours = dir.resolve("ours");
+        byte[] theirData = TestFiles.write(theirs, 11, size);
+        byte[] ourData = TestFiles.write(ours, 12, size);
+        PieceLayout layout = new PieceLayout(size, PIECE);
+        java.util.concurrent.CompletableFuture<Void> oursShared = new java.util.concurrent.CompletableFuture<>();
+        SharedDigests otherNode = new SharedDigests() {
+            @Override
+            public Known load(FileVersion version, PieceLayout l) {
+                if (version.path().getFileName().toString().equals("ours")) {
+                    return null; // nobody has: this node hashes it
+                }
+                // The other node finishes "theirs" only once it has read "ours" from this one.
+                return oursShared.isDone()
+                        ? new Known(TestFiles.allPieceDigests(theirData, PIECE), TestFiles.sha256(theirData))
+                        : HASHED_ELSEWHERE;
+            }
+
+            @Override
+            public void hashing(FileVersion version, PieceLayout l) {
+            }
+
+            @Override
+            public void save(FileVersion version, PieceLayout l, Known known) {
+                if (version.path().getFileName().toString().equals("ours")) {
+                    oursShared.complete(null);
+                }
+            }
+        };
+        try (FileHasher single = new FileHasher(1, 8, null, otherNode)) {
+            PieceHashes waited = hashes(single, theirs, layout); // asked first: its turn comes first
+            PieceHashes hashedHere = hashes(single, ours, layout);
+            awaitComplete(hashedHere);
+            awaitComplete(waited);
+            assertCorrect(hashedHere, ourData, layout);
+            assertCorrect(waited, theirData, layout);
+            assertThat(single.sharedHits()).as("files whose digests came from the other node").isEqualTo(1);
+            assertThat(single.hashedBytes()).as("bytes read here: ours, and theirs' sampled pieces only")
+                    .isLessThan(2L * size);
+        }
+    }
+
+    @Test
     void unpublishedDigestsCannotBeRead() throws Exception {
         Path file = dir.resolve("small");
         TestFiles.write(file, 9, 2 * PIECE);
