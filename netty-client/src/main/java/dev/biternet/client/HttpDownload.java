@@ -140,8 +140,24 @@ public final class HttpDownload {
         HttpDialer dialer = new HttpDialer(transport, group, request.tls(), request.connectTimeoutMillis(),
                 request.stallSeconds(), this::warn);
         PieceStore store = null;
+        List<MirrorConnection> opened = new ArrayList<>();
         try {
-            List<Mirror> mirrors = probe(dialer, specs.get(0));
+            // Every (link, mirror) connection is made now, beside the probe, which asks on the
+            // first link's: the channels start on open connections when the size is known.
+            List<List<MirrorConnection>> connections = new ArrayList<>();
+            for (LinkSpec spec : specs) {
+                // One allowance a link: its cap and rate count over its channels to every mirror.
+                LinkAllowance allowance = new LinkAllowance(spec.options());
+                List<MirrorConnection> ofLink = new ArrayList<>();
+                for (MirrorUrl url : request.mirrors()) {
+                    MirrorConnection c = new MirrorConnection(dialer, spec, allowance, url);
+                    c.connectNow();
+                    ofLink.add(c);
+                    opened.add(c);
+                }
+                connections.add(ofLink);
+            }
+            List<Mirror> mirrors = probe(connections.get(0));
             boolean whole = mirrors.size() == 1 && mirrors.get(0).validators() == null;
             long size = mirrors.get(0).size();
             PieceLayout layout = new PieceLayout(size, pieceSize(size));
@@ -153,15 +169,16 @@ public final class HttpDownload {
             PieceScheduler scheduler = new PieceScheduler(layout.pieceCount(), BitSet.valueOf(store.haveBitmap()));
             MirrorChannel.Events owner = new Owner();
             List<MirrorChannel> all = new ArrayList<>();
-            for (LinkSpec spec : whole ? specs.subList(0, 1) : specs) {
-                // One allowance a link: its cap and rate count over its channels to every mirror.
-                LinkAllowance allowance = new LinkAllowance(spec.options());
+            for (List<MirrorConnection> ofLink : whole ? connections.subList(0, 1) : connections) {
                 for (Mirror m : mirrors) {
-                    all.add(new MirrorChannel(new MirrorConnection(dialer, spec, allowance, m.url()), m, scheduler, store,
-                            workers, timer, owner));
+                    MirrorConnection c = ofLink.get(request.mirrors().indexOf(m.url()));
+                    all.add(new MirrorChannel(c, m, scheduler, store, workers, timer, owner));
                 }
             }
             channels = List.copyOf(all);
+            // The connections no channel took (a mirror left out, the links a whole-file mirror does not use).
+            all.forEach(ch -> opened.remove(ch.connection()));
+            opened.forEach(MirrorConnection::close);
             if (whole) {
                 all.get(0).startWhole();
             } else {
@@ -186,6 +203,7 @@ public final class HttpDownload {
         } finally {
             underway.complete(null);
             channels.forEach(MirrorChannel::stop);
+            opened.forEach(MirrorConnection::close);
             if (store != null) {
                 try {
                     store.close();
@@ -200,21 +218,27 @@ public final class HttpDownload {
     }
 
     /**
-     * Asks every mirror for one byte on the first link: its size and validators. A mirror that
-     * fails, or whose file is not the size of the first usable one, is left out with a warning;
-     * one that ignores Range is used (for the whole file: validators null) only when it is the
-     * only mirror. None usable: the download fails with the (first) reason.
+     * Asks every mirror for one byte on the first link's connection to it, all at once: its size
+     * and validators. A mirror that fails, or whose file is not the size of the first usable one
+     * (in the order given), is left out with a warning; one that ignores Range is used (for the
+     * whole file: validators null) only when it is the only mirror. None usable: the download
+     * fails with the (first) reason. The connections stay open for the channels.
      */
-    private List<Mirror> probe(HttpDialer dialer, LinkSpec link) throws DownloadException, InterruptedException {
+    private List<Mirror> probe(List<MirrorConnection> firstLink) throws DownloadException, InterruptedException {
+        List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
+        for (MirrorConnection c : firstLink) {
+            asked.add(c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(request.connectTimeoutMillis()
+                + request.stallSeconds() * 1000L);
         List<Mirror> usable = new ArrayList<>();
         String firstWhy = null;
         int code = ExitCodes.NETWORK;
-        for (MirrorUrl url : request.mirrors()) {
-            MirrorConnection c = new MirrorConnection(dialer, link, url);
+        for (int i = 0; i < firstLink.size(); i++) {
+            MirrorUrl url = request.mirrors().get(i);
             String why;
             try {
-                RangeRequest.Answer a = c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { })
-                        .get(request.connectTimeoutMillis() + request.stallSeconds() * 1000L, TimeUnit.MILLISECONDS);
+                RangeRequest.Answer a = asked.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 long size = usable.isEmpty() ? a.size() : usable.get(0).size();
                 why = a.size() == size ? null : "its file is " + a.size() + " bytes, not " + size + " as on "
                         + usable.get(0).url();
@@ -239,8 +263,6 @@ public final class HttpDownload {
                 }
             } catch (TimeoutException e) {
                 why = "no answer within " + (request.connectTimeoutMillis() / 1000 + request.stallSeconds()) + " s";
-            } finally {
-                c.close();
             }
             if (why != null) {
                 firstWhy = firstWhy == null ? url + ": " + why : firstWhy;

@@ -12,6 +12,8 @@ import dev.biternet.client.http.Nginx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -75,6 +77,28 @@ class HttpDownloadTest {
         }
         assertThat(sum).isEqualTo(r.get("bytes").asLong() + r.get("duplicate_bytes").asLong());
         assertThat(Path.of(out + ".part")).doesNotExist();
+    }
+
+    @Test
+    void theSizeIsAskedOnAChannelsOwnConnectionNotOnAnExtraOne() throws Exception {
+        Path source = served("f.bin", 8L << 20, 11);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), Nginx.logRequests(dir.resolve("nginx")));
+        other = Nginx.start(dir.resolve("root"), dir.resolve("nginx-b"), Nginx.logRequests(dir.resolve("nginx-b")));
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "--mirror", other.url("f.bin"),
+                "-o", out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        for (Nginx mirror : List.of(nginx, other)) {
+            List<String> requests = mirror.requests();
+            // One keep-alive connection a link: the first link's carried the one-byte probe, then pieces.
+            Map<String, List<String>> byConnection = requests.stream()
+                    .collect(java.util.stream.Collectors.groupingBy(l -> l.split(" ")[0]));
+            assertThat(byConnection).as(String.join("\n", requests)).hasSizeLessThanOrEqualTo(2);
+            List<String> probed = byConnection.values().stream()
+                    .filter(l -> l.stream().anyMatch(r -> r.contains("\"bytes=0-0\""))).findFirst().orElseThrow();
+            assertThat(probed).as(String.join("\n", requests)).hasSizeGreaterThan(1);
+        }
     }
 
     @Test

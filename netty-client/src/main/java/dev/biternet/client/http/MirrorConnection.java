@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One keep-alive connection to one mirror out of one link (a channel of the download): it
- * connects when first asked and again after the mirror closed it, sends each request on it
+ * connects when told or first asked, and again after the mirror closed it, sends each request on it
  * (several may be in flight: pipelined), and follows redirects, at most {@link #MAX_REDIRECTS}
  * for one request, never from https to http. A redirect's target stays this connection's URL
  * for its later requests. Not thread-safe: one caller at a time (the channel's driver).
@@ -45,6 +45,14 @@ public final class MirrorConnection implements AutoCloseable {
     /** Where this connection's requests go now (after redirects). */
     public MirrorUrl url() {
         return url;
+    }
+
+    /**
+     * Connects now, before the first request (a failure shows on that request, which connects
+     * again): the handshakes of every channel then overlap the probe of the mirrors.
+     */
+    public void connectNow() {
+        connection();
     }
 
     /** Bytes [first, first + length) of the file, to {@code body}; see {@link RangeRequest}. */

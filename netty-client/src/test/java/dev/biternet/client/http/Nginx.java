@@ -55,6 +55,7 @@ public final class Nginx implements AutoCloseable {
                 events { worker_connections 64; }
                 http {
                   access_log off;
+                  log_format conns '$connection $remote_addr "$http_range" $status';
                   sendfile on;
                   default_type application/octet-stream;
                   client_body_temp_path %1$s/body;
@@ -88,6 +89,20 @@ public final class Nginx implements AutoCloseable {
                 Thread.sleep(20);
             }
         }
+    }
+
+    /**
+     * The location lines that log each request as {@code CONNECTION ADDRESS "RANGE" STATUS} to
+     * {@code prefix/access.log} (see {@link #requests}).
+     */
+    public static String logRequests(Path prefix) {
+        return "access_log " + prefix.toAbsolutePath().resolve("access.log") + " conns;";
+    }
+
+    /** The requests logged so far with {@link #logRequests}, one line each. */
+    public java.util.List<String> requests() throws IOException {
+        Path log = prefix.resolve("access.log");
+        return Files.exists(log) ? Files.readAllLines(log) : java.util.List.of();
     }
 
     public int port() {
