@@ -26,6 +26,8 @@ final class Lab implements AutoCloseable {
     static final int PORT = 7420;
     /** Where {@link TcpFlow}'s sender listens, for the links-alone reference. */
     static final int TCP_PORT = 7421;
+    /** nginx's port on the service address ({@link #startNginx}). */
+    static final int HTTP_PORT = 7480;
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -35,6 +37,7 @@ final class Lab implements AutoCloseable {
     private final Thread hook;
     private Process server;
     private Process tcpSender;
+    private Process nginx;
 
     private Lab(String name, int[] mbit, Path repo) {
         this.name = name;
@@ -257,6 +260,61 @@ final class Lab implements AutoCloseable {
         drain.start();
     }
 
+    /**
+     * Starts nginx in the server namespace serving {@code root} on {@link #HTTP_PORT}, one
+     * process (no master), its config and logs under {@code dir}; waits until it listens.
+     */
+    void startNginx(Path root, Path dir) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("nginx.conf"), """
+                daemon off;
+                master_process off;
+                worker_processes 1;
+                pid %1$s/nginx.pid;
+                error_log %1$s/error.log warn;
+                events { worker_connections 1024; }
+                http {
+                  access_log off;
+                  client_body_temp_path %1$s/body;
+                  sendfile on;
+                  tcp_nopush on;
+                  keepalive_requests 100000;
+                  default_type application/octet-stream;
+                  server {
+                    listen %2$s:%3$d;
+                    root %4$s;
+                  }
+                }
+                """.formatted(dir.toAbsolutePath(), SERVICE, HTTP_PORT, root.toAbsolutePath()));
+        nginx = new ProcessBuilder("ip", "netns", "exec", name + "-srv", "nginx", "-p", dir.toString(), "-e",
+                dir.resolve("error.log").toString(), "-c", dir.resolve("nginx.conf").toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("out.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!run(List.of("ip", "netns", "exec", name + "-srv", "ss", "-Hltn", "sport = :" + HTTP_PORT), 10)
+                .contains(":" + HTTP_PORT)) {
+            if (!nginx.isAlive() || System.nanoTime() > deadline) {
+                throw new IOException("nginx did not start: " + Files.readString(dir.resolve("out.log")));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /** The SHA-256 of a file, in hex. */
+    static String sha256(Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            in.transferTo(new java.security.DigestOutputStream(java.io.OutputStream.nullOutputStream(), md));
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The URL of {@code path} on the nginx of {@link #startNginx}. */
+    static String httpUrl(String path) {
+        return "http://" + SERVICE + ":" + HTTP_PORT + "/" + path;
+    }
+
     /** A finished biternet-get run: exit code, the --json summary (if any), stderr, wall seconds. */
     record Get(int exitCode, JsonNode summary, String stderr, double wallSeconds) {
         /**
@@ -289,13 +347,20 @@ final class Lab implements AutoCloseable {
 
     /** Runs bin/biternet-get with these {@code --iface} values (names with options, say). */
     Get get(String path, Path out, int timeoutSeconds, List<String> ifaces) throws IOException, InterruptedException {
+        return fetch("biternet://" + SERVICE + ":" + PORT + "/" + path, out, timeoutSeconds, ifaces);
+    }
+
+    /** Runs bin/biternet-get for any URL (an {@link #httpUrl}, say) over these {@code --iface} values, then {@code extra}. */
+    Get fetch(String url, Path out, int timeoutSeconds, List<String> ifaces, String... extra)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name + "-cli",
                 repo.resolve("bin/biternet-get").toString(), "--json"));
         for (String iface : ifaces) {
             cmd.add("--iface");
             cmd.add(iface);
         }
-        cmd.addAll(List.of("-o", out.toString(), "biternet://" + SERVICE + ":" + PORT + "/" + path));
+        cmd.addAll(List.of(extra));
+        cmd.addAll(List.of("-o", out.toString(), url));
         Path errFile = Files.createTempFile("biternet-get", ".err");
         long start = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectError(errFile.toFile()).start();
@@ -339,6 +404,10 @@ final class Lab implements AutoCloseable {
     private void teardown() {
         if (tcpSender != null) {
             tcpSender.destroyForcibly();
+        }
+        if (nginx != null) {
+            nginx.descendants().forEach(ProcessHandle::destroyForcibly);
+            nginx.destroyForcibly();
         }
         if (server != null) {
             server.descendants().forEach(ProcessHandle::destroy);

@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,14 +33,6 @@ class MultiLinkLabIT {
 
     private static Path randomFile(String name, long size) throws IOException {
         return Lab.randomFile(served, name, size);
-    }
-
-    private static String sha256(Path p) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        try (InputStream in = new DigestInputStream(Files.newInputStream(p), md)) {
-            in.transferTo(OutputStream.nullOutputStream());
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     /**
@@ -105,7 +92,7 @@ class MultiLinkLabIT {
                 assertThat(get.exitCode()).as(get.stderr()).isZero();
                 assertThat(Files.mismatch(source, out)).isEqualTo(-1);
                 JsonNode s = get.summary();
-                assertThat(s.get("sha256").asText()).isEqualTo(sha256(source));
+                assertThat(s.get("sha256").asText()).isEqualTo(Lab.sha256(source));
                 for (int i = 1; i <= 3; i++) {
                     JsonNode link = s.get("links").get(i - 1);
                     long payload = link.get("bytes").asLong();
@@ -227,7 +214,7 @@ class MultiLinkLabIT {
 
             assertThat(get.exitCode()).as(get.stderr()).isZero();
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
-            assertThat(get.summary().get("sha256").asText()).isEqualTo(sha256(source));
+            assertThat(get.summary().get("sha256").asText()).isEqualTo(Lab.sha256(source));
             // 70 Mbit/s until the cut, 30 after: the others must carry on close to that. Timed by
             // the client's own transfer, the cut placed in it by subtracting the JVM's start-up.
             double cutInTransfer = Math.max(0, cutAt[0] - (get.wallSeconds() - get.transferSeconds()));

@@ -99,4 +99,32 @@ class WanLabIT {
             assertThat(lossy.get("bytes").asLong()).isPositive();
         }
     }
+
+    /**
+     * The same from an HTTP mirror (nginx): the client opens more connections to the mirror on
+     * the lossy link as they pay, the clean link keeps few. Bytes equal against the checksum,
+     * flows and round trips counted in the summary.
+     */
+    @Test
+    void anHttpMirrorOverALossyLinkUnderCubicGetsMoreConnections() throws Exception {
+        long size = 64L << 20;
+        Path source = Lab.randomFile(served, "cubic-http.bin", size);
+        try (Lab lab = Lab.create("30:20:1", "30:20")) {
+            lab.congestionControl("cubic");
+            lab.startNginx(served, downloads.resolve("nginx"));
+            Path out = downloads.resolve("cubic-http.bin");
+
+            Lab.Get get = lab.fetch(Lab.httpUrl("cubic-http.bin"), out, 120, java.util.List.of(lab.iface(1), lab.iface(2)),
+                    "--checksum", "sha256=" + Lab.sha256(source));
+
+            assertThat(get.exitCode()).as(get.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(get.summary().get("verified_by").asText()).isEqualTo("checksum");
+            JsonNode lossy = get.summary().get("links").get(0);
+            assertThat(lossy.get("flows").asInt()).as("connections on the lossy link: %s", get.summary())
+                    .isGreaterThanOrEqualTo(4);
+            assertThat(lossy.get("bytes").asLong()).isPositive();
+            assertThat(lossy.get("rtt_ms").asDouble()).as("round trip of the lossy link").isBetween(40.0, 400.0);
+        }
+    }
 }

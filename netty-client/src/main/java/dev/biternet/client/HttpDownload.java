@@ -7,13 +7,14 @@ import dev.biternet.client.http.HttpFailure;
 import dev.biternet.client.http.Mirror;
 import dev.biternet.client.http.MirrorChannel;
 import dev.biternet.client.http.MirrorConnection;
+import dev.biternet.client.http.MirrorFlows;
 import dev.biternet.client.http.MirrorUrl;
 import dev.biternet.client.http.PieceScheduler;
 import dev.biternet.client.http.RangeRequest;
 import dev.biternet.client.http.Validators;
 import dev.biternet.client.http.LinkAllowance;
+import dev.biternet.client.link.FlowCount;
 import dev.biternet.client.link.LinkEvent;
-import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
@@ -68,7 +69,8 @@ public final class HttpDownload {
     private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final CompletableFuture<Void> underway = new CompletableFuture<>();
     private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
-    private volatile List<MirrorChannel> channels = List.of();
+    /** Per (link, mirror): its channels, one a flow. */
+    private volatile List<MirrorFlows> flows = List.of();
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     private long start;
@@ -110,10 +112,10 @@ public final class HttpDownload {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
         for (LinkSpec s : specs) {
-            if (s.options().flows() != LinkOptions.AUTO_FLOWS || s.options().backup()) {
-                // Not silently ignored: cap and rate are held per link here, flows and backup tiers only on biternet links.
-                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": the per-link options flows and"
-                        + " backup are not supported with http[s]:// URLs yet (cap and rate are); drop them");
+            if (s.options().backup()) {
+                // Not silently ignored: cap, rate and flows are held per link here, backup tiers only on biternet links.
+                throw new DownloadException(ExitCodes.USAGE, "--iface " + s.name() + ": the per-link option backup is"
+                        + " not supported with http[s]:// URLs yet (cap, rate and flows are); drop it");
             }
         }
         for (String why : waiting) {
@@ -168,21 +170,24 @@ public final class HttpDownload {
             phase = Progress.Phase.DOWNLOADING;
             PieceScheduler scheduler = new PieceScheduler(layout.pieceCount(), BitSet.valueOf(store.haveBitmap()));
             MirrorChannel.Events owner = new Owner();
-            List<MirrorChannel> all = new ArrayList<>();
+            List<MirrorFlows> all = new ArrayList<>();
+            PieceStore into = store;
             for (List<MirrorConnection> ofLink : whole ? connections.subList(0, 1) : connections) {
                 for (Mirror m : mirrors) {
                     MirrorConnection c = ofLink.get(request.mirrors().indexOf(m.url()));
-                    all.add(new MirrorChannel(c, m, scheduler, store, workers, timer, owner));
+                    opened.remove(c);
+                    all.add(new MirrorFlows(c.link(), m, whole ? FlowCount.fixed(1) : c.link().options().flowCount(""), c,
+                            () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
+                            conn -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner)));
                 }
             }
-            channels = List.copyOf(all);
+            flows = List.copyOf(all);
             // The connections no channel took (a mirror left out, the links a whole-file mirror does not use).
-            all.forEach(ch -> opened.remove(ch.connection()));
             opened.forEach(MirrorConnection::close);
             if (whole) {
                 all.get(0).startWhole();
             } else {
-                all.forEach(MirrorChannel::start);
+                all.forEach(MirrorFlows::start);
             }
             underway.complete(null);
             awaitFinish(store, mirrors);
@@ -196,13 +201,13 @@ public final class HttpDownload {
                 throw new DownloadException(ExitCodes.LOCAL_IO, "cannot finish " + request.output() + ": " + e.getMessage());
             }
             phase = Progress.Phase.DONE;
-            all.forEach(MirrorChannel::stop);
+            channels().forEach(MirrorChannel::stop);
             return new DownloadResult(request.output(), size, (System.nanoTime() - start) / 1e9, Digests.hex(sha), "",
                     layout.pieceSize(), layout.pieceCount(), stats(), store.resumedCount(), true, List.copyOf(events),
                     request.checksum() == null ? DownloadResult.NOTHING : DownloadResult.CHECKSUM);
         } finally {
             underway.complete(null);
-            channels.forEach(MirrorChannel::stop);
+            channels().forEach(MirrorChannel::stop);
             opened.forEach(MirrorConnection::close);
             if (store != null) {
                 try {
@@ -335,14 +340,15 @@ public final class HttpDownload {
                 break;
             } catch (TimeoutException e) {
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces in)";
+                lookAtFlows(store);
                 if (store.verifiedCount() != lastIn) {
                     lastIn = store.verifiedCount();
                     lastProgress = System.nanoTime();
                 }
                 // As for biternet links: capped channels may still finish pieces they asked for.
                 if (System.nanoTime() - lastProgress > TimeUnit.SECONDS.toNanos(2)
-                        && channels.stream().allMatch(c -> c.capped() || !c.up() || c.mirror().dropped() != null)
-                        && channels.stream().anyMatch(MirrorChannel::capped)) {
+                        && channels().stream().allMatch(c -> c.capped() || !c.up() || c.mirror().dropped() != null)
+                        && channels().stream().anyMatch(MirrorChannel::capped)) {
                     throw Download.outOfCaps(progress);
                 }
                 if (mirrors.stream().allMatch(m -> m.dropped() != null)) {
@@ -352,14 +358,14 @@ public final class HttpDownload {
                             + ".part is kept" + (changed ? " (a rerun starts over with the new file)" : ""));
                 }
                 long now = System.nanoTime();
-                if (channels.stream().anyMatch(MirrorChannel::up)) {
+                if (channels().stream().anyMatch(MirrorChannel::up)) {
                     downSince = 0;
                 } else if (downSince == 0) {
                     downSince = now;
                 } else if (now - downSince > TimeUnit.SECONDS.toNanos(request.retrySeconds())) {
                     StringBuilder why = new StringBuilder("every mirror was lost for ").append(request.retrySeconds())
                             .append(" s").append(progress);
-                    for (MirrorChannel c : channels) {
+                    for (MirrorChannel c : channels()) {
                         why.append("; ").append(c.connection().link().name()).append('>').append(c.mirror().url().hostHeader())
                                 .append(": ").append(c.state());
                     }
@@ -374,11 +380,25 @@ public final class HttpDownload {
         }
     }
 
+    /** Each (link, mirror)'s flows, opened or retired as {@code FlowCount} finds they pay. */
+    private void lookAtFlows(PieceStore store) {
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long arrived = channels().stream().mapToLong(MirrorChannel::arriving).sum();
+        long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
+        double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
+        for (MirrorFlows f : flows) {
+            f.adjust(seconds, secondsLeft, this::trace);
+        }
+    }
+
     private List<LinkStats> stats() {
-        return channels.stream().map(c -> new LinkStats(c.connection().link().name(), c.connection().link().addressText(),
-                c.bytes(), c.pieces(), c.duplicates(), c.duplicateBytes(), 0, 0, c.seconds(), c.state(),
-                c.connection().link().options(), c.reconnects(), c.mirror().dropped() != null, 0, 1,
-                c.mirror().url().hostHeader())).toList();
+        boolean over = phase == Progress.Phase.DONE || phase == Progress.Phase.VERIFYING;
+        return flows.stream().map(f -> f.stats(over)).toList();
+    }
+
+    /** Every channel, retired ones included. */
+    private List<MirrorChannel> channels() {
+        return flows.stream().flatMap(f -> f.channels().stream()).toList();
     }
 
     /** Completes once the channels have started (or the download ended before that). */

@@ -242,16 +242,34 @@ class HttpDownloadTest {
     }
 
     @Test
-    void flowsAndBackupAreRefusedNotIgnored() throws Exception {
-        Fixtures.Run run = get("-q", "--iface", "127.0.0.1:cap=1M,flows=2", "-o", dir.resolve("x").toString(),
-                "http://127.0.0.1:1/f.bin");
-        assertThat(run.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(run.err()).isEqualTo("biternet-get: --iface 127.0.0.1: the per-link options flows and backup are not"
-                + " supported with http[s]:// URLs yet (cap and rate are); drop them" + System.lineSeparator());
+    void backupIsRefusedNotIgnored() throws Exception {
         Fixtures.Run backup = get("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2:backup", "-o",
                 dir.resolve("x").toString(), "http://127.0.0.1:1/f.bin");
         assertThat(backup.exitCode()).isEqualTo(ExitCodes.USAGE);
-        assertThat(backup.err()).contains("--iface 127.0.0.2: the per-link options flows and backup");
+        assertThat(backup.err()).isEqualTo("biternet-get: --iface 127.0.0.2: the per-link option backup is not"
+                + " supported with http[s]:// URLs yet (cap, rate and flows are); drop it" + System.lineSeparator());
+    }
+
+    @Test
+    void flowsGivesALinkThatManyConnectionsToTheMirror() throws Exception {
+        Path source = served("f.bin", 8L << 20, 12);
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), Nginx.logRequests(dir.resolve("nginx")));
+        Path out = dir.resolve("out.bin");
+        Fixtures.Run run = get("--json", "-q", "--iface", "127.0.0.1:flows=3", "--iface", "127.0.0.2:flows=1", "-o",
+                out.toString(), nginx.url("f.bin"));
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertSameBytes(source, out);
+        Map<String, Long> connections = nginx.requests().stream().map(l -> l.split(" "))
+                .collect(java.util.stream.Collectors.groupingBy(f -> f[1],
+                        java.util.stream.Collectors.mapping(f -> f[0], java.util.stream.Collectors.collectingAndThen(
+                                java.util.stream.Collectors.toSet(), set -> (long) set.size()))));
+        assertThat(connections).as(String.join("\n", nginx.requests())).containsEntry("127.0.0.1", 3L)
+                .containsEntry("127.0.0.2", 1L);
+        JsonNode links = JSON.readTree(run.out()).get("links");
+        assertThat(links.get(0).get("flows").asInt()).isEqualTo(3);
+        assertThat(links.get(1).get("flows").asInt()).isEqualTo(1);
+        assertThat(links.get(0).get("bytes").asLong() + links.get(1).get("bytes").asLong())
+                .isGreaterThanOrEqualTo(Files.size(source));
     }
 
     @Test

@@ -52,6 +52,8 @@ public final class MirrorChannel {
     private final Events events;
     private final Backoff backoff = new Backoff();
     private final AtomicLong bytes = new AtomicLong();
+    /** Body bytes as they arrive (a piece not yet whole included): what {@code FlowCount} measures. */
+    private final AtomicLong arriving = new AtomicLong();
     private final AtomicLong duplicateBytes = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
@@ -64,6 +66,8 @@ public final class MirrorChannel {
     private volatile boolean stopped;
     /** The link's cap left no room for the next piece: this channel asks for no more. */
     private volatile boolean capped;
+    /** One flow fewer on its link: asks for no more, closes once what it asked for is in. */
+    private volatile boolean retired;
     private volatile boolean up;
     private volatile String state = "connecting";
     private int reconnects;
@@ -88,6 +92,26 @@ public final class MirrorChannel {
     public void stop() {
         stopped = true;
         connection.close();
+    }
+
+    /**
+     * One flow fewer: this channel asks for no more pieces, finishes those it asked for, then
+     * closes its connection. Nothing it fetches is thrown away.
+     */
+    public void retire() {
+        retired = true;
+        scheduler.retire(id);
+        state = "retired";
+        pump();
+    }
+
+    public boolean retired() {
+        return retired;
+    }
+
+    /** Body bytes received so far, pieces still arriving included. */
+    public long arriving() {
+        return arriving.get();
     }
 
     public Mirror mirror() {
@@ -148,6 +172,12 @@ public final class MirrorChannel {
             scheduler.leave(id);
             return;
         }
+        if (retired) {
+            if (inFlight == 0 && !stopped) {
+                stop();
+            }
+            return;
+        }
         if (stopped || waiting || capped) {
             return;
         }
@@ -199,6 +229,7 @@ public final class MirrorChannel {
         connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
             received.addAndGet(n);
+            arriving.addAndGet(n);
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
         }).whenComplete((answer, failure) -> {
             if (failure == null) {

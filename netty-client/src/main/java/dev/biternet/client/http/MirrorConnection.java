@@ -20,6 +20,8 @@ public final class MirrorConnection implements AutoCloseable {
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
+    /** The quickest TCP connect so far (one round trip, SYN to SYN-ACK), nanoseconds; 0: none yet. */
+    private volatile long connectNanos;
 
     /** A connection out of a link without cap or rate. */
     public MirrorConnection(HttpDialer dialer, LinkSpec link, MirrorUrl url) {
@@ -40,6 +42,14 @@ public final class MirrorConnection implements AutoCloseable {
 
     public LinkAllowance allowance() {
         return allowance;
+    }
+
+    /**
+     * The least round trip seen on this link to the mirror, in seconds, from the TCP connects (a
+     * connect is one round trip); 0 before the first connect completed.
+     */
+    public double minRttSeconds() {
+        return connectNanos / 1e9;
     }
 
     /** Where this connection's requests go now (after redirects). */
@@ -111,7 +121,12 @@ public final class MirrorConnection implements AutoCloseable {
         }
         CompletableFuture<RangeHandler> c = connection;
         if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
+            long asked = System.nanoTime();
             c = dialer.connect(link, allowance, url);
+            c.thenRun(() -> {
+                long took = System.nanoTime() - asked;
+                connectNanos = connectNanos == 0 ? took : Math.min(connectNanos, took);
+            });
             connection = c;
         }
         return c;

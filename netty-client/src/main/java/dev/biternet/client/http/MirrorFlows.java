@@ -1,0 +1,121 @@
+package dev.biternet.client.http;
+
+import dev.biternet.client.link.FlowCount;
+import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.link.LinkStats;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+
+/**
+ * One link's channels to one mirror: as many connections (flows) as the link's
+ * {@link FlowCount} finds pay, as for a biternet link. A lossy link under a loss-based
+ * congestion control holds one connection far below its rate, which is why download managers
+ * open several; whether it pays is measured on the bytes the channels receive. A flow too many
+ * is retired ({@link MirrorChannel#retire}): it finishes what it asked for and closes.
+ * Looked at by the download's supervising thread; the channels run on their event loops.
+ */
+public final class MirrorFlows {
+    private final LinkSpec link;
+    private final Mirror mirror;
+    private final FlowCount count;
+    /** A new channel of this link to this mirror, on a new connection, not started yet. */
+    private final Function<MirrorConnection, MirrorChannel> channel;
+    private final MirrorConnection first;
+    private final List<MirrorChannel> channels = new CopyOnWriteArrayList<>();
+    private final java.util.function.Supplier<MirrorConnection> connections;
+    private int peak = 1;
+
+    /**
+     * @param first the connection the first channel uses (opened at the start)
+     * @param connections a new connection of this link to this mirror, for each further flow
+     * @param channel the channel to drive a connection
+     */
+    public MirrorFlows(LinkSpec link, Mirror mirror, FlowCount count, MirrorConnection first,
+                       java.util.function.Supplier<MirrorConnection> connections,
+                       Function<MirrorConnection, MirrorChannel> channel) {
+        this.link = link;
+        this.mirror = mirror;
+        this.count = count;
+        this.first = first;
+        this.connections = connections;
+        this.channel = channel;
+    }
+
+    /** Starts the first channel, or as many as a fixed {@code flows=} asks for. */
+    public void start() {
+        MirrorChannel c = channel.apply(first);
+        channels.add(c);
+        c.start();
+        adjust(0, Double.MAX_VALUE, null);
+    }
+
+    /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
+    public void startWhole() {
+        MirrorChannel c = channel.apply(first);
+        channels.add(c);
+        c.startWhole();
+    }
+
+    /**
+     * One look: the flows {@link FlowCount} wants now, opened or retired.
+     *
+     * @param seconds since the download started
+     * @param secondsLeft the download's time left at its present rate
+     * @param trace where a decision is told (--verbose); null: nowhere
+     */
+    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.Consumer<String> trace) {
+        List<MirrorChannel> active = channels.stream().filter(c -> !c.retired()).toList();
+        if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
+            return; // a capped link passes no more bytes with more flows
+        }
+        double rtt = first.minRttSeconds();
+        long bytes = channels.stream().mapToLong(MirrorChannel::arriving).sum();
+        int want = count.sample(seconds, bytes, rtt, secondsLeft < Math.max(3, 20 * rtt), false);
+        if (count.event() != null && trace != null) {
+            trace.accept(link.name() + " -> " + mirror + ": " + count.event());
+        }
+        for (int i = active.size(); i < want; i++) {
+            MirrorChannel c = channel.apply(connections.get());
+            channels.add(c);
+            c.start();
+        }
+        for (int i = active.size() - 1; i >= Math.max(1, want); i--) {
+            active.get(i).retire();
+        }
+        peak = Math.max(peak, want);
+    }
+
+    /** Every channel this link had to the mirror, retired ones included. */
+    public List<MirrorChannel> channels() {
+        return channels;
+    }
+
+    /**
+     * The link's counters for this mirror, all its flows together; {@code flows} is the number
+     * working now, or at the end the most it had.
+     */
+    public LinkStats stats(boolean over) {
+        long bytes = 0;
+        long duplicateBytes = 0;
+        int pieces = 0;
+        int duplicates = 0;
+        int reconnects = 0;
+        double seconds = 0;
+        int live = 0;
+        for (MirrorChannel c : channels) {
+            bytes += c.bytes();
+            duplicateBytes += c.duplicateBytes();
+            pieces += c.pieces();
+            duplicates += c.duplicates();
+            reconnects += c.reconnects();
+            seconds = Math.max(seconds, c.seconds());
+            live += c.retired() ? 0 : 1;
+        }
+        MirrorChannel head = channels.isEmpty() ? null : channels.get(0);
+        String state = head == null ? "connecting" : head.state();
+        return new LinkStats(link.name(), link.addressText(), bytes, pieces, duplicates, duplicateBytes, 0, 0, seconds,
+                state, link.options(), reconnects, mirror.dropped() != null, first.minRttSeconds() * 1e3,
+                over ? peak : Math.max(1, live), mirror.url().hostHeader());
+    }
+}
