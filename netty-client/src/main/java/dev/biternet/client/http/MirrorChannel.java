@@ -234,7 +234,7 @@ public final class MirrorChannel {
         }).whenComplete((answer, failure) -> {
             if (failure == null) {
                 up = true;
-                state = "up";
+                state = retired ? "retired" : "up";
                 backoff.reset();
                 workers.execute(() -> deliver(piece, buffer.position(0).limit(length)));
             } else {

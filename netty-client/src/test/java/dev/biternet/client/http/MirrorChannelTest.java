@@ -92,4 +92,70 @@ class MirrorChannelTest {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
+
+    @Test
+    void aRetiredChannelAsksForNothingMoreAndClosesOnceItsPiecesAreIn() throws Exception {
+        byte[] file = new byte[2 * 1024 * 1024];
+        new Random(8).nextBytes(file);
+        Path root = Files.createDirectories(dir.resolve("root"));
+        Files.write(root.resolve("f.bin"), file);
+        Transport t = Transport.best();
+        EventLoopGroup group = t.newGroup(2);
+        ExecutorService workers = Executors.newFixedThreadPool(2);
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        List<MirrorChannel> channels = new ArrayList<>();
+        // Below a piece a second (nginx sends a second's worth at once): the retire comes mid-download.
+        try (Nginx nginx = Nginx.start(root, dir.resolve("nginx"), "limit_rate 160k;")) {
+            HttpDialer dialer = new HttpDialer(t, group, null, 2000, 20, w -> { });
+            PieceLayout layout = new PieceLayout(file.length, 256 * 1024);
+            Path out = dir.resolve("out.bin");
+            try (PieceStore store = new PieceStore(out, layout, true)) {
+                PieceScheduler scheduler = new PieceScheduler(layout.pieceCount(), new BitSet());
+                Mirror mirror = new Mirror(MirrorUrl.parse(nginx.url("f.bin")), file.length, Validators.NONE);
+                for (String address : List.of("127.0.0.1", "127.0.0.2")) {
+                    LinkSpec link = new LinkSpec(address, InetAddress.getByName(address), null);
+                    channels.add(new MirrorChannel(new MirrorConnection(dialer, link, mirror.url()), mirror, scheduler,
+                            store, workers, timer, QUIET));
+                }
+                channels.forEach(MirrorChannel::start);
+                MirrorChannel second = channels.get(1);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (second.pieces() == 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                int before = second.pieces();
+                assertThat(before).isPositive();
+                second.retire();
+                store.allVerified().get(60, TimeUnit.SECONDS);
+                assertThat(store.finishUnhashed(Digests.sha256().digest(file))).isEqualTo(Digests.sha256().digest(file));
+                // At most what it had asked for when retired came in after, and then it closed.
+                assertThat(second.pieces()).isLessThanOrEqualTo(before + MirrorChannel.DEPTH);
+                assertThat(second.up()).isFalse();
+                assertThat(second.state()).isEqualTo("retired");
+                assertThat(channels.get(0).pieces() + second.pieces()).isEqualTo(layout.pieceCount());
+            }
+            assertThat(Files.readAllBytes(out)).isEqualTo(file);
+        } finally {
+            channels.forEach(MirrorChannel::stop);
+            workers.shutdownNow();
+            timer.shutdownNow();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static final MirrorChannel.Events QUIET = new MirrorChannel.Events() {
+        @Override
+        public void dropped(Mirror mirror, String why) {
+            throw new AssertionError(why);
+        }
+
+        @Override
+        public void localFailure(String why) {
+            throw new AssertionError(why);
+        }
+
+        @Override
+        public void trace(String event) {
+        }
+    };
 }
