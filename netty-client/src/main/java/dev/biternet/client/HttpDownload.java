@@ -63,6 +63,11 @@ public final class HttpDownload {
     /** Pieces for HTTP: at least 64 to a file, 256 KiB to 4 MiB (larger only past MAX_PIECES); see DESIGN.md. */
     static final int MAX_PIECE = 4 << 20;
     static final int MIN_PIECE = 256 << 10;
+    /**
+     * The piece buffers all channels together may have asked for: flows past it are not opened
+     * (under the launcher's 512 MiB of direct memory, with room for Netty's own buffers).
+     */
+    static final long PIECE_MEMORY = 192L << 20;
 
     private final Request request;
     private final Console console;
@@ -187,7 +192,7 @@ public final class HttpDownload {
             if (whole) {
                 all.get(0).startWhole();
             } else {
-                all.forEach(MirrorFlows::start);
+                all.forEach(f -> f.start(this::channelRoom));
             }
             underway.complete(null);
             awaitFinish(store, mirrors);
@@ -387,13 +392,25 @@ public final class HttpDownload {
         long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
         double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
         for (MirrorFlows f : flows) {
-            f.adjust(seconds, secondsLeft, this::trace);
+            f.adjust(seconds, secondsLeft, this::channelRoom, this::trace);
         }
     }
 
     private List<LinkStats> stats() {
         boolean over = phase == Progress.Phase.DONE || phase == Progress.Phase.VERIFYING;
         return flows.stream().map(f -> f.stats(over)).toList();
+    }
+
+    /**
+     * How many more channels may open: each may have {@link MirrorChannel#DEPTH} pieces asked
+     * for, each in a piece buffer, so the open channels are held to {@link #PIECE_MEMORY} of
+     * them (at least one per link and mirror).
+     */
+    private int channelRoom() {
+        PieceStore s = liveStore;
+        long perChannel = (long) MirrorChannel.DEPTH * (s == null ? MAX_PIECE : s.layout().pieceSize());
+        long most = Math.max(flows.size(), PIECE_MEMORY / perChannel);
+        return (int) (most - channels().stream().filter(MirrorChannel::open).count());
     }
 
     /** Every channel, retired ones included. */

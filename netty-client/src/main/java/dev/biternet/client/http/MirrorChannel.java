@@ -109,6 +109,11 @@ public final class MirrorChannel {
         return retired;
     }
 
+    /** False once stopped (a retired channel: once its last piece is in); until then it may hold {@link #DEPTH} pieces. */
+    public boolean open() {
+        return !stopped;
+    }
+
     /** Body bytes received so far, pieces still arriving included. */
     public long arriving() {
         return arriving.get();

@@ -42,12 +42,12 @@ public final class MirrorFlows {
         this.channel = channel;
     }
 
-    /** Starts the first channel, or as many as a fixed {@code flows=} asks for. */
-    public void start() {
+    /** Starts the first channel, and as many more as a fixed {@code flows=} asks for and {@code room} allows. */
+    public void start(java.util.function.IntSupplier room) {
         MirrorChannel c = channel.apply(first);
         channels.add(c);
         c.start();
-        adjust(0, Double.MAX_VALUE, null);
+        adjust(0, Double.MAX_VALUE, room, null);
     }
 
     /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
@@ -62,9 +62,12 @@ public final class MirrorFlows {
      *
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
+     * @param room how many more channels the download's piece memory allows now (see
+     *             {@code HttpDownload.PIECE_MEMORY}): flows past it are not opened
      * @param trace where a decision is told (--verbose); null: nowhere
      */
-    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.Consumer<String> trace) {
+    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.IntSupplier room,
+                                    java.util.function.Consumer<String> trace) {
         List<MirrorChannel> active = channels.stream().filter(c -> !c.retired()).toList();
         if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
             return; // a capped link passes no more bytes with more flows
@@ -75,15 +78,17 @@ public final class MirrorFlows {
         if (count.event() != null && trace != null) {
             trace.accept(link.name() + " -> " + mirror + ": " + count.event());
         }
-        for (int i = active.size(); i < want; i++) {
+        int now = active.size();
+        for (; now < want && room.getAsInt() > 0; now++) {
             MirrorChannel c = channel.apply(connections.get());
             channels.add(c);
             c.start();
         }
         for (int i = active.size() - 1; i >= Math.max(1, want); i--) {
             active.get(i).retire();
+            now--;
         }
-        peak = Math.max(peak, want);
+        peak = Math.max(peak, now);
     }
 
     /** Every channel this link had to the mirror, retired ones included. */
