@@ -60,7 +60,7 @@ public final class HttpDownload {
                           boolean verbose, int retrySeconds, byte[] checksum, SslContext tls, int stallSeconds) {}
 
     public static final int STALL_SECONDS = 20;
-    /** Pieces for HTTP: at least 64 to a file, 256 KiB to 4 MiB (larger only past MAX_PIECES); see DESIGN.md. */
+    /** Pieces for HTTP: at least 256 to a file, 256 KiB to 4 MiB (larger only past MAX_PIECES); see DESIGN.md. */
     static final int MAX_PIECE = 4 << 20;
     static final int MIN_PIECE = 256 << 10;
     /**
@@ -88,7 +88,7 @@ public final class HttpDownload {
     /** The piece size for a file of {@code size} bytes fetched by ranges. */
     static int pieceSize(long size) {
         int piece = MAX_PIECE;
-        while (piece > MIN_PIECE && size / piece < 64) {
+        while (piece > MIN_PIECE && size / piece < 256) {
             piece /= 2;
         }
         while ((size + piece - 1) / piece > PieceStore.MAX_PIECES) {
@@ -183,7 +183,8 @@ public final class HttpDownload {
                     opened.remove(c);
                     all.add(new MirrorFlows(c.link(), m, whole ? FlowCount.fixed(1) : c.link().options().flowCount(""), c,
                             () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
-                            conn -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner)));
+                            (conn, depth) -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
+                                    this::pieceSlots)));
                 }
             }
             flows = List.copyOf(all);
@@ -192,7 +193,7 @@ public final class HttpDownload {
             if (whole) {
                 all.get(0).startWhole();
             } else {
-                all.forEach(f -> f.start(this::channelRoom));
+                all.forEach(f -> f.start(this::pieceSlots));
             }
             underway.complete(null);
             awaitFinish(store, mirrors);
@@ -392,7 +393,7 @@ public final class HttpDownload {
         long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
         double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
         for (MirrorFlows f : flows) {
-            f.adjust(seconds, secondsLeft, this::channelRoom, this::trace);
+            f.adjust(seconds, secondsLeft, this::pieceSlots, this::trace);
         }
     }
 
@@ -402,15 +403,14 @@ public final class HttpDownload {
     }
 
     /**
-     * How many more channels may open: each may have {@link MirrorChannel#DEPTH} pieces asked
-     * for, each in a piece buffer, so the open channels are held to {@link #PIECE_MEMORY} of
-     * them (at least one per link and mirror).
+     * How many more piece buffers the channels may ask for: each open channel may hold as many
+     * as its depth (requests in flight), and together they are held to {@link #PIECE_MEMORY}. A
+     * link's first channel to each mirror opens whatever this says.
      */
-    private int channelRoom() {
+    private int pieceSlots() {
         PieceStore s = liveStore;
-        long perChannel = (long) MirrorChannel.DEPTH * (s == null ? MAX_PIECE : s.layout().pieceSize());
-        long most = Math.max(flows.size(), PIECE_MEMORY / perChannel);
-        return (int) (most - channels().stream().filter(MirrorChannel::open).count());
+        long most = PIECE_MEMORY / (s == null ? MAX_PIECE : s.layout().pieceSize());
+        return (int) (most - MirrorChannel.piecesHeld(channels()));
     }
 
     /** Every channel, retired ones included. */

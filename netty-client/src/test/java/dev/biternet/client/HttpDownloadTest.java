@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.biternet.client.http.MirrorChannel;
 import dev.biternet.client.http.Nginx;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -271,26 +270,6 @@ class HttpDownloadTest {
         assertThat(links.get(1).get("flows").asInt()).isEqualTo(1);
         assertThat(links.get(0).get("bytes").asLong() + links.get(1).get("bytes").asLong())
                 .isGreaterThanOrEqualTo(Files.size(source));
-    }
-
-    @Test
-    void flowsStopWhereTheirPieceBuffersWouldPassThePieceMemory() throws Exception {
-        // 256 MiB: 4 MiB pieces, so the piece memory (192 MiB) holds 24 channels of 2 pieces each.
-        Path source = Files.createDirectories(dir.resolve("root")).resolve("f.bin");
-        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(source.toFile(), "rw")) {
-            f.setLength(256L << 20); // sparse: zeros, nothing on the disk
-        }
-        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), Nginx.logRequests(dir.resolve("nginx")));
-        Path out = dir.resolve("out.bin");
-        Fixtures.Run run = get("--json", "-q", "--iface", "127.0.0.1:flows=16", "--iface", "127.0.0.2:flows=16", "-o",
-                out.toString(), nginx.url("f.bin"));
-        assertThat(run.exitCode()).as(run.err()).isZero();
-        assertSameBytes(source, out);
-        long most = HttpDownload.PIECE_MEMORY / (MirrorChannel.DEPTH * (4L << 20));
-        JsonNode links = JSON.readTree(run.out()).get("links");
-        assertThat(links.get(0).get("flows").asInt() + links.get(1).get("flows").asInt()).isEqualTo(most);
-        assertThat(nginx.requests().stream().map(l -> l.split(" ")[0]).distinct().count())
-                .isLessThanOrEqualTo(most).isGreaterThan(2);
     }
 
     @Test

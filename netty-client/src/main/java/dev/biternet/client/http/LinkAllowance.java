@@ -31,6 +31,14 @@ public final class LinkAllowance {
         return options.rateLimit() > 0;
     }
 
+    /**
+     * True while the rate holds the link back: its reads are paid for until after {@code now}
+     * (more connections would not carry more).
+     */
+    public synchronized boolean atRate(long now) {
+        return paced() && reading && paidUntil > now;
+    }
+
     /** Takes {@code bytes} of the cap for a request; false (nothing taken) if they would pass it. */
     public synchronized boolean reserve(long bytes) {
         if (options.capReached(committed, bytes)) {

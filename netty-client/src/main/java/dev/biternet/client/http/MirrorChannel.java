@@ -25,8 +25,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * ({@link LinkAllowance}); the first that does not ends this channel's claims (capped).
  */
 public final class MirrorChannel {
-    /** Requests in flight on one connection. */
+    /** Requests in flight on a link's first connection to a mirror, at its start. */
     public static final int DEPTH = 2;
+    /** The most requests in flight on one connection (a long, fast link with small pieces). */
+    public static final int MAX_DEPTH = 8;
     /** How soon a channel told to wait by the scheduler asks again. */
     private static final long WAIT_MILLIS = 20;
 
@@ -60,6 +62,15 @@ public final class MirrorChannel {
     private volatile long firstNanos;
     private volatile long lastNanos;
     private int inFlight;
+    /** Requests sent whose answer has not fully arrived (inFlight less the pieces being written). */
+    private final java.util.concurrent.atomic.AtomicInteger onWire = new java.util.concurrent.atomic.AtomicInteger();
+    /** Requests kept in flight; grows while the pipeline runs dry between pieces. */
+    private volatile int depth;
+    /** Piece buffers the download may still add (see {@code HttpDownload.PIECE_MEMORY}). */
+    private final java.util.function.IntSupplier slots;
+    /** When the last body ended and how long it took from its first byte (the event loop's). */
+    private volatile long lastBodyEnd;
+    private volatile long lastTransfer;
     private boolean waiting;
     /** Fetching the whole file in one request ({@link #startWhole}). */
     private volatile boolean whole;
@@ -72,8 +83,22 @@ public final class MirrorChannel {
     private volatile String state = "connecting";
     private int reconnects;
 
+    /** A channel keeping {@link #DEPTH} requests in flight, growing without a memory limit. */
     public MirrorChannel(MirrorConnection connection, Mirror mirror, PieceScheduler scheduler, PieceStore store,
                          Executor workers, ScheduledExecutorService timer, Events events) {
+        this(connection, mirror, scheduler, store, workers, timer, events, DEPTH, () -> Integer.MAX_VALUE);
+    }
+
+    /**
+     * @param depth requests kept in flight at the start (1 for a link's added flows: the others
+     *              keep the link busy while one waits)
+     * @param slots how many more piece buffers the download allows now; the depth grows only into them
+     */
+    public MirrorChannel(MirrorConnection connection, Mirror mirror, PieceScheduler scheduler, PieceStore store,
+                         Executor workers, ScheduledExecutorService timer, Events events, int depth,
+                         java.util.function.IntSupplier slots) {
+        this.depth = depth;
+        this.slots = slots;
         this.id = scheduler.join();
         this.connection = connection;
         this.mirror = mirror;
@@ -109,7 +134,17 @@ public final class MirrorChannel {
         return retired;
     }
 
-    /** False once stopped (a retired channel: once its last piece is in); until then it may hold {@link #DEPTH} pieces. */
+    /** The piece buffers {@code channels} may hold now: the depths of those still open. */
+    public static int piecesHeld(java.util.Collection<MirrorChannel> channels) {
+        return channels.stream().filter(MirrorChannel::open).mapToInt(MirrorChannel::depth).sum();
+    }
+
+    /** Requests this channel keeps in flight now: the piece buffers it may hold. */
+    public int depth() {
+        return depth;
+    }
+
+    /** False once stopped (a retired channel: once its last piece is in); until then it may hold {@link #depth} pieces. */
     public boolean open() {
         return !stopped;
     }
@@ -135,6 +170,16 @@ public final class MirrorChannel {
     /** Endgame copies that came after another channel's. */
     public int duplicates() {
         return duplicates.get();
+    }
+
+    /** When this channel asked for its first piece (nanoTime); 0 before. */
+    public long firstNanos() {
+        return firstNanos;
+    }
+
+    /** When its last whole piece came in (nanoTime); 0 before the first. */
+    public long lastNanos() {
+        return lastNanos;
     }
 
     /** Seconds from this channel's first request to its last whole piece. */
@@ -169,7 +214,7 @@ public final class MirrorChannel {
         return up && !stopped;
     }
 
-    /** Claims pieces until {@link #DEPTH} are in flight or the scheduler has none for this channel now. */
+    /** Claims pieces until {@link #depth} are in flight or the scheduler has none for this channel now. */
     private synchronized void pump() {
         if (mirror.dropped() != null) {
             // Another channel of this mirror dropped it: this one leaves too, or the scheduler
@@ -187,7 +232,7 @@ public final class MirrorChannel {
             return;
         }
         // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.
-        while (inFlight < DEPTH && !waiting && !stopped) {
+        while (inFlight < depth && !waiting && !stopped) {
             int piece = scheduler.claim(id, System.nanoTime());
             if (piece < 0) {
                 if (inFlight == 0 && !scheduler.finished()) {
@@ -231,9 +276,23 @@ public final class MirrorChannel {
             firstNanos = System.nanoTime();
         }
         AtomicLong received = new AtomicLong();
+        long asked = System.nanoTime();
+        boolean idle = onWire.getAndIncrement() == 0; // no answer ahead of this one on the connection
+        long[] firstByte = {0};
         connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
-            received.addAndGet(n);
+            if (firstByte[0] == 0) {
+                firstByte[0] = System.nanoTime();
+                if (idle) {
+                    connection.roundTrip(firstByte[0] - asked);
+                }
+                pipelineGap(asked, firstByte[0]);
+            }
+            if (received.addAndGet(n) == length) {
+                onWire.decrementAndGet();
+                lastBodyEnd = System.nanoTime();
+                lastTransfer = lastBodyEnd - firstByte[0];
+            }
             arriving.addAndGet(n);
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
         }).whenComplete((answer, failure) -> {
@@ -243,11 +302,27 @@ public final class MirrorChannel {
                 backoff.reset();
                 workers.execute(() -> deliver(piece, buffer.position(0).limit(length)));
             } else {
+                if (received.get() < length) {
+                    onWire.decrementAndGet();
+                }
                 store.recycle(buffer);
                 connection.allowance().giveBack(length - received.get());
                 failed(piece, failure instanceof CompletionException c ? c.getCause() : failure);
             }
         });
+    }
+
+    /**
+     * A body's first byte, of a request sent while the previous body was still arriving: if the
+     * connection stood idle between the two for over an eighth of the previous body's time (the
+     * next request's round trip was longer than what was in flight), one more request is kept
+     * in flight, as long as the download's piece memory has room. Event loop.
+     */
+    private void pipelineGap(long asked, long firstByte) {
+        if (!retired && lastBodyEnd != 0 && asked < lastBodyEnd && 8 * (firstByte - lastBodyEnd) > lastTransfer
+                && depth < MAX_DEPTH && slots.getAsInt() > 0) {
+            depth++;
+        }
     }
 
     /** A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped. Worker thread. */

@@ -20,8 +20,11 @@ public final class MirrorConnection implements AutoCloseable {
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
-    /** The quickest TCP connect so far (one round trip, SYN to SYN-ACK), nanoseconds; 0: none yet. */
-    private volatile long connectNanos;
+    /**
+     * The least round trip seen so far, nanoseconds (0: none yet): a TCP connect (SYN to
+     * SYN-ACK), or a request sent on an idle connection to its answer's first byte.
+     */
+    private volatile long rttNanos;
 
     /** A connection out of a link without cap or rate. */
     public MirrorConnection(HttpDialer dialer, LinkSpec link, MirrorUrl url) {
@@ -45,11 +48,18 @@ public final class MirrorConnection implements AutoCloseable {
     }
 
     /**
-     * The least round trip seen on this link to the mirror, in seconds, from the TCP connects (a
-     * connect is one round trip); 0 before the first connect completed.
+     * The least round trip seen on this connection, in seconds; 0 before the first. Each sample
+     * is a round trip plus whatever delayed it (a busy JVM, a lost SYN), so the least is kept.
      */
     public double minRttSeconds() {
-        return connectNanos / 1e9;
+        return rttNanos / 1e9;
+    }
+
+    /** One sample of the round trip: a request sent on an idle connection, to its first byte. */
+    public synchronized void roundTrip(long nanos) {
+        if (nanos > 0) {
+            rttNanos = rttNanos == 0 ? nanos : Math.min(rttNanos, nanos);
+        }
     }
 
     /** Where this connection's requests go now (after redirects). */
@@ -123,10 +133,7 @@ public final class MirrorConnection implements AutoCloseable {
         if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
             long asked = System.nanoTime();
             c = dialer.connect(link, allowance, url);
-            c.thenRun(() -> {
-                long took = System.nanoTime() - asked;
-                connectNanos = connectNanos == 0 ? took : Math.min(connectNanos, took);
-            });
+            c.thenRun(() -> roundTrip(System.nanoTime() - asked));
             connection = c;
         }
         return c;

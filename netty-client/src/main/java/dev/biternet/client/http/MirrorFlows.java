@@ -5,7 +5,6 @@ import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Function;
 
 /**
  * One link's channels to one mirror: as many connections (flows) as the link's
@@ -19,8 +18,8 @@ public final class MirrorFlows {
     private final LinkSpec link;
     private final Mirror mirror;
     private final FlowCount count;
-    /** A new channel of this link to this mirror, on a new connection, not started yet. */
-    private final Function<MirrorConnection, MirrorChannel> channel;
+    /** A new channel of this link to this mirror on a connection, with its first depth; not started yet. */
+    private final java.util.function.BiFunction<MirrorConnection, Integer, MirrorChannel> channel;
     private final MirrorConnection first;
     private final List<MirrorChannel> channels = new CopyOnWriteArrayList<>();
     private final java.util.function.Supplier<MirrorConnection> connections;
@@ -29,11 +28,11 @@ public final class MirrorFlows {
     /**
      * @param first the connection the first channel uses (opened at the start)
      * @param connections a new connection of this link to this mirror, for each further flow
-     * @param channel the channel to drive a connection
+     * @param channel the channel to drive a connection, keeping so many requests in flight at first
      */
     public MirrorFlows(LinkSpec link, Mirror mirror, FlowCount count, MirrorConnection first,
                        java.util.function.Supplier<MirrorConnection> connections,
-                       Function<MirrorConnection, MirrorChannel> channel) {
+                       java.util.function.BiFunction<MirrorConnection, Integer, MirrorChannel> channel) {
         this.link = link;
         this.mirror = mirror;
         this.count = count;
@@ -44,7 +43,7 @@ public final class MirrorFlows {
 
     /** Starts the first channel, and as many more as a fixed {@code flows=} asks for and {@code room} allows. */
     public void start(java.util.function.IntSupplier room) {
-        MirrorChannel c = channel.apply(first);
+        MirrorChannel c = channel.apply(first, MirrorChannel.DEPTH);
         channels.add(c);
         c.start();
         adjust(0, Double.MAX_VALUE, room, null);
@@ -52,7 +51,7 @@ public final class MirrorFlows {
 
     /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
     public void startWhole() {
-        MirrorChannel c = channel.apply(first);
+        MirrorChannel c = channel.apply(first, 1);
         channels.add(c);
         c.startWhole();
     }
@@ -62,8 +61,8 @@ public final class MirrorFlows {
      *
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
-     * @param room how many more channels the download's piece memory allows now (see
-     *             {@code HttpDownload.PIECE_MEMORY}): flows past it are not opened
+     * @param room how many more piece buffers the download's piece memory allows now (see
+     *             {@code HttpDownload.PIECE_MEMORY}): a flow is opened only into one
      * @param trace where a decision is told (--verbose); null: nowhere
      */
     public synchronized void adjust(double seconds, double secondsLeft, java.util.function.IntSupplier room,
@@ -72,15 +71,17 @@ public final class MirrorFlows {
         if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
             return; // a capped link passes no more bytes with more flows
         }
-        double rtt = first.minRttSeconds();
+        double rtt = rtt();
         long bytes = channels.stream().mapToLong(MirrorChannel::arriving).sum();
-        int want = count.sample(seconds, bytes, rtt, secondsLeft < Math.max(3, 20 * rtt), false);
+        int want = count.sample(seconds, bytes, rtt, secondsLeft < Math.max(3, 20 * rtt),
+                first.allowance().atRate(System.nanoTime()));
         if (count.event() != null && trace != null) {
             trace.accept(link.name() + " -> " + mirror + ": " + count.event());
         }
         int now = active.size();
         for (; now < want && room.getAsInt() > 0; now++) {
-            MirrorChannel c = channel.apply(connections.get());
+            // One request at a time: the link's other flows keep it busy while this one's is on its way.
+            MirrorChannel c = channel.apply(connections.get(), 1);
             channels.add(c);
             c.start();
         }
@@ -106,7 +107,8 @@ public final class MirrorFlows {
         int pieces = 0;
         int duplicates = 0;
         int reconnects = 0;
-        double seconds = 0;
+        long firstNanos = Long.MAX_VALUE;
+        long lastNanos = 0;
         int live = 0;
         for (MirrorChannel c : channels) {
             bytes += c.bytes();
@@ -114,13 +116,27 @@ public final class MirrorFlows {
             pieces += c.pieces();
             duplicates += c.duplicates();
             reconnects += c.reconnects();
-            seconds = Math.max(seconds, c.seconds());
+            if (c.lastNanos() != 0) {
+                firstNanos = Math.min(firstNanos, c.firstNanos());
+                lastNanos = Math.max(lastNanos, c.lastNanos());
+            }
             live += c.retired() ? 0 : 1;
         }
+        // From the first request of any flow to the last piece of any: the flows' spans overlap in part.
+        double seconds = lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
         MirrorChannel head = channels.isEmpty() ? null : channels.get(0);
         String state = head == null ? "connecting" : head.state();
         return new LinkStats(link.name(), link.addressText(), bytes, pieces, duplicates, duplicateBytes, 0, 0, seconds,
-                state, link.options(), reconnects, mirror.dropped() != null, first.minRttSeconds() * 1e3,
+                state, link.options(), reconnects, mirror.dropped() != null, rtt() * 1e3,
                 over ? peak : Math.max(1, live), mirror.url().hostHeader());
+    }
+
+    /**
+     * The least round trip any of the channels' connections saw (its quickest TCP connect), in
+     * seconds; 0 before one connected. The first connect of all comes while the JVM is still
+     * warming up and reads slow.
+     */
+    private double rtt() {
+        return channels.stream().mapToDouble(c -> c.connection().minRttSeconds()).filter(r -> r > 0).min().orElse(0);
     }
 }

@@ -15,8 +15,8 @@ import java.util.List;
  * finish every piece left (theirs in flight included) before it finished that one; the fastest
  * channel never refrains, so the free pieces are always taken;</li>
  * <li>endgame: once every piece is held, an idle channel takes a copy of a piece held by one
- * channel that would, at its pace, finish after this channel could (at most one copy a piece);
- * the first copy in wins ({@link #done}).</li>
+ * channel that would, at its pace and after its earlier pieces, need over twice as long as
+ * this channel (at most one copy a piece); the first copy in wins ({@link #done}).</li>
  * </ul>
  * Pure logic, no clock of its own (callers pass the time); one lock, its monitor, for the
  * channels' drivers on their event loops.
@@ -24,6 +24,13 @@ import java.util.List;
 public final class PieceScheduler {
     /** The weight of the newest piece in a channel's time per piece. */
     private static final double EWMA = 0.3;
+    /**
+     * An idle channel copies a piece only if it would deliver it in under this share of the
+     * time its holder still needs: a copy costs a piece of some link's capacity, so it must cut
+     * the wait clearly, and flows of one link (about the same pace) then do not copy each
+     * other's pieces and leave the copies to a link that is really faster.
+     */
+    static final double COPY_GAIN = 0.5;
 
     private final int pieceCount;
     private final BitSet done = new BitSet();
@@ -42,8 +49,14 @@ public final class PieceScheduler {
         boolean retired;
         /** Lost its connection and not delivered since: its pace says nothing now. */
         boolean down;
-        /** Nanoseconds per piece, measured; 0 until the first piece. */
+        /**
+         * Nanoseconds a piece takes once it is this channel's turn (from its claim, or from the
+         * channel's previous piece if that came later: a pipelined piece waits its turn), measured;
+         * 0 until the first piece.
+         */
         double pieceNanos;
+        /** When the channel last finished a piece (a late copy included: it used the connection). */
+        long lastDone = Long.MIN_VALUE;
         int holding;
     }
 
@@ -118,10 +131,8 @@ public final class PieceScheduler {
             if (done.get(p) || h.size() != 1 || h.get(0).channel() == channel) {
                 continue;
             }
-            Claim c = h.get(0);
-            double pace = channels.get(c.channel()).pieceNanos;
-            double left = pace == 0 ? Double.MAX_VALUE : pace - (now - c.since());
-            if (left > latest && (me.pieceNanos == 0 || me.pieceNanos < left)) {
+            double left = timeLeft(h.get(0), now);
+            if (left > latest && (me.pieceNanos == 0 || me.pieceNanos < COPY_GAIN * left)) {
                 latest = left;
                 best = p;
             }
@@ -144,11 +155,12 @@ public final class PieceScheduler {
                 mine = c;
             }
         }
-        channels.get(channel).down = false;
+        Channel ch = channels.get(channel);
+        ch.down = false;
         if (mine != null) {
-            Channel ch = channels.get(channel);
-            double took = now - mine.since();
+            double took = now - Math.max(mine.since(), ch.lastDone);
             ch.pieceNanos = ch.pieceNanos == 0 ? took : (1 - EWMA) * ch.pieceNanos + EWMA * took;
+            ch.lastDone = now;
         }
         release(channel, piece);
         if (done.get(piece)) {
@@ -183,6 +195,33 @@ public final class PieceScheduler {
     /** How many channels hold {@code piece} now (0, 1, or 2 with an endgame copy). */
     public synchronized int holders(int piece) {
         return holders.get(piece).size();
+    }
+
+    /**
+     * How long {@code c}'s holder still needs for it, at its pace: its turn comes after the
+     * holder's earlier claims (a pipelined connection answers in order), and its first claim's
+     * turn began at that claim or at the holder's last finished piece. A piece past its estimate
+     * (a stall: a retransmission timeout, a mirror that stopped sending) is taken to need as
+     * long again as it has been in its turn. Unknown pace: as long as can be.
+     */
+    private double timeLeft(Claim c, long now) {
+        Channel holder = channels.get(c.channel());
+        if (holder.pieceNanos == 0) {
+            return Double.MAX_VALUE;
+        }
+        long first = c.since();
+        int ahead = 0;
+        for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
+            for (Claim o : holders.get(p)) {
+                if (o.channel() == c.channel() && !done.get(p)) {
+                    first = Math.min(first, o.since());
+                    ahead += o.since() < c.since() ? 1 : 0;
+                }
+            }
+        }
+        long turn = Math.max(first, holder.lastDone);
+        double finish = turn + (ahead + 1) * holder.pieceNanos;
+        return finish > now ? finish - now : now - turn;
     }
 
     private void take(int channel, int piece, long now, boolean copy) {
