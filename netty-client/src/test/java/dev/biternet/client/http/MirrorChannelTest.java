@@ -144,7 +144,8 @@ class MirrorChannelTest {
         }
     }
 
-    private static final MirrorChannel.Events QUIET = new MirrorChannel.Events() {
+    /** Events that fail the test on a dropped mirror or a disk failure. */
+    static final MirrorChannel.Events QUIET = new MirrorChannel.Events() {
         @Override
         public void dropped(Mirror mirror, String why) {
             throw new AssertionError(why);

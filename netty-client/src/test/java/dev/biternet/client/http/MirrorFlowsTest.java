@@ -55,7 +55,7 @@ class MirrorFlowsTest {
                 };
                 flows[0] = new MirrorFlows(link, mirror, FlowCount.fixed(16), new MirrorConnection(dialer, link, mirror.url()),
                         () -> new MirrorConnection(dialer, link, mirror.url()),
-                        (c, depth) -> new MirrorChannel(c, mirror, scheduler, store, workers, timer, QUIET, depth, slots));
+                        (c, depth) -> new MirrorChannel(c, mirror, scheduler, store, workers, timer, MirrorChannelTest.QUIET, depth, slots));
                 flows[0].start(slots);
                 // The first flow holds 2 pieces, each added one 1: 4 more fit, not the 15 asked for.
                 assertThat(flows[0].channels()).hasSize(1 + budget - MirrorChannel.DEPTH);
@@ -74,20 +74,4 @@ class MirrorFlowsTest {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
-
-    private static final MirrorChannel.Events QUIET = new MirrorChannel.Events() {
-        @Override
-        public void dropped(Mirror mirror, String why) {
-            throw new AssertionError(why);
-        }
-
-        @Override
-        public void localFailure(String why) {
-            throw new AssertionError(why);
-        }
-
-        @Override
-        public void trace(String event) {
-        }
-    };
 }
