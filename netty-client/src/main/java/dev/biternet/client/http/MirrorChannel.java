@@ -27,6 +27,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class MirrorChannel {
     /** Requests in flight on a link's first connection to a mirror, at its start. */
     public static final int DEPTH = 2;
+    /**
+     * What the requests in flight cover beyond the round trip: a connection whose depth is its
+     * limit delivers about depth pieces per round trip, often less (its TCP sender, given so
+     * little to send, paces below the link), so the next depth must come out larger.
+     */
+    static final double DEPTH_HEADROOM_SECONDS = 0.5;
     /** The most requests in flight on one connection (a long, fast link with small pieces). */
     public static final int MAX_DEPTH = 8;
     /** How soon a channel told to wait by the scheduler asks again. */
@@ -68,9 +74,10 @@ public final class MirrorChannel {
     private volatile int depth;
     /** Piece buffers the download may still add (see {@code HttpDownload.PIECE_MEMORY}). */
     private final java.util.function.IntSupplier slots;
-    /** When the last body ended and how long it took from its first byte (the event loop's). */
+    /** When the last body ended (0: none yet, or since the connection was lost). */
     private volatile long lastBodyEnd;
-    private volatile long lastTransfer;
+    /** Bytes per second from one body's end to the next, smoothed. */
+    private volatile double bodyRate;
     private boolean waiting;
     /** Fetching the whole file in one request ({@link #startWhole}). */
     private volatile boolean whole;
@@ -286,12 +293,10 @@ public final class MirrorChannel {
                 if (idle) {
                     connection.roundTrip(firstByte[0] - asked);
                 }
-                pipelineGap(asked, firstByte[0]);
             }
             if (received.addAndGet(n) == length) {
                 onWire.decrementAndGet();
-                lastBodyEnd = System.nanoTime();
-                lastTransfer = lastBodyEnd - firstByte[0];
+                bodyEnded(length, System.nanoTime());
             }
             arriving.addAndGet(n);
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
@@ -313,15 +318,26 @@ public final class MirrorChannel {
     }
 
     /**
-     * A body's first byte, of a request sent while the previous body was still arriving: if the
-     * connection stood idle between the two for over an eighth of the previous body's time (the
-     * next request's round trip was longer than what was in flight), one more request is kept
-     * in flight, as long as the download's piece memory has room. Event loop.
+     * A body ended: the requests kept in flight follow the connection's rate and round trip, as
+     * a biternet link's window does ({@code FlowWindow}): enough pieces to cover the rate times
+     * the round trip and {@link #DEPTH_HEADROOM_SECONDS}, plus one. While the depth is what
+     * limits the connection, the rate it measures is at most depth pieces a round trip, and the
+     * headroom makes the next depth larger, until the link is the limit. Grows one at a time, only into the
+     * download's piece memory, never past {@link #MAX_DEPTH}. Event loop.
      */
-    private void pipelineGap(long asked, long firstByte) {
-        if (!retired && lastBodyEnd != 0 && asked < lastBodyEnd && 8 * (firstByte - lastBodyEnd) > lastTransfer
-                && depth < MAX_DEPTH && slots.getAsInt() > 0) {
+    private void bodyEnded(int length, long now) {
+        long since = lastBodyEnd;
+        lastBodyEnd = now;
+        if (since == 0 || retired) {
+            return;
+        }
+        double rate = length * 1e9 / Math.max(1, now - since); // bytes/s, from one body's end to the next
+        bodyRate = bodyRate == 0 ? rate : 0.7 * bodyRate + 0.3 * rate;
+        double want = bodyRate * (connection.minRttSeconds() + DEPTH_HEADROOM_SECONDS) / length + 1;
+        if (depth < want && depth < MAX_DEPTH && slots.getAsInt() > 0) {
             depth++;
+            events.trace(String.format(java.util.Locale.ROOT, "%s -> %s: %d requests in flight (%.1f Mbit/s, round trip"
+                    + " %.0f ms)", connection.link().name(), mirror, depth, bodyRate * 8 / 1e6, connection.minRttSeconds() * 1e3));
         }
     }
 
@@ -429,6 +445,7 @@ public final class MirrorChannel {
 
     /** A request failed; {@code piece} (-1 for a whole-file request) goes back. */
     private void failed(int piece, Throwable why) {
+        lastBodyEnd = 0; // the next connection's first body starts a new measurement
         if (piece >= 0) {
             scheduler.release(id, piece);
             synchronized (this) {
