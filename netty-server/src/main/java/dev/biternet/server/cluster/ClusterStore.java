@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * One node's connection to the cluster's Redis: this node's id, the allocator script (run by
  * its SHA, loaded again when Redis has forgotten it), and the lease of every session this node
  * holds pieces of, renewed while the node lives. Commands are synchronous and may be called from
- * any thread, the server's event loops included: Lettuce runs on its own small event loop group,
- * never the server's, or a loop waiting for an answer would be the loop that must read it
- * (docs/DESIGN.md, issue 20).
+ * any thread: Lettuce runs on its own small event loop group, never the server's, or a loop
+ * waiting for an answer would be the loop that must read it. Opening a session takes several
+ * commands in a row, so it runs on this store's {@link #opening() executor}, not on the server's
+ * event loops, which would wait for each answer with every other channel of theirs (docs/DESIGN.md,
+ * issue 20).
  */
 public final class ClusterStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.cluster");
@@ -43,6 +45,13 @@ public final class ClusterStore implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
     /** Session state untouched for this long (no node renews it) is dropped by Redis. */
     static final Duration SESSION_TTL = Duration.ofHours(1);
+    /**
+     * Sessions opened at once: each waits for a few answers in a row, and Lettuce pipelines the
+     * commands of all of them on the one connection, so more threads than cores pay.
+     */
+    static final int OPENING_THREADS = 16;
+    /** Openings waiting for a thread, beyond which an opening is refused as busy. */
+    static final int OPENING_QUEUE = 4096;
 
     private final ClientResources resources;
     private final RedisClient client;
@@ -67,6 +76,7 @@ public final class ClusterStore implements AutoCloseable {
         void stored(long nanos, boolean ok);
     }
     private final ScheduledExecutorService renewer;
+    private final java.util.concurrent.ThreadPoolExecutor opening;
 
     /**
      * Connects to {@code uri} as biternet-serve's --cluster names it; a URI that does not parse or
@@ -140,6 +150,22 @@ public final class ClusterStore implements AutoCloseable {
         });
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MILLISECONDS);
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        this.opening = new java.util.concurrent.ThreadPoolExecutor(OPENING_THREADS, OPENING_THREADS, 0, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(OPENING_QUEUE), r -> {
+                    Thread t = new Thread(r, "biternet-cluster-open-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+    }
+
+    /**
+     * Where opening and adopting sessions runs (their store commands). It throws
+     * {@link java.util.concurrent.RejectedExecutionException} when {@link #OPENING_QUEUE} openings
+     * wait already: the caller answers busy.
+     */
+    public java.util.concurrent.Executor opening() {
+        return opening;
     }
 
     /** This node's id in the store: random, so a restarted node never inherits a dead one's claims. */
@@ -236,6 +262,7 @@ public final class ClusterStore implements AutoCloseable {
     @Override
     public void close() {
         renewer.shutdownNow();
+        opening.shutdownNow();
         connection.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);

@@ -164,6 +164,56 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     /**
+     * {@link #open}, completed on a thread of the cluster's {@link SharedSessions#opening()} when
+     * it must ask the store, so that no event loop waits for it; at once on the caller's thread
+     * otherwise (no --cluster, or a join key this node already serves). A full queue there is
+     * {@code LIMIT_EXCEEDED}, server busy. Fails with the {@link RequestException} or
+     * {@link StoreException} {@link #open} would throw.
+     */
+    public java.util.concurrent.CompletableFuture<Session> openAsync(dev.biternet.proto.OpenSession request,
+                                                                    SocketAddress client) {
+        Session joined = request.getJoinKey().isEmpty() ? null : joins.get(request.getJoinKey());
+        boolean served = joined != null && live(joined.id().bytes()) == joined && joined.path().equals(request.getPath());
+        return shared == null || served ? now(() -> open(request, client)) : offStore(() -> open(request, client));
+    }
+
+    /** {@link #get(ByteString, SocketAddress)}, off the event loop as {@link #openAsync} when the store must be asked. */
+    public java.util.concurrent.CompletableFuture<Session> getAsync(ByteString id, SocketAddress client) {
+        return shared == null || live(id) != null ? now(() -> get(id, client)) : offStore(() -> get(id, client));
+    }
+
+    /** Opening or finding a session; it may ask the cluster's store. */
+    @FunctionalInterface
+    private interface Lookup {
+        Session run() throws RequestException;
+    }
+
+    private static java.util.concurrent.CompletableFuture<Session> now(Lookup lookup) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(lookup.run());
+        } catch (RequestException | RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private java.util.concurrent.CompletableFuture<Session> offStore(Lookup lookup) {
+        var result = new java.util.concurrent.CompletableFuture<Session>();
+        try {
+            shared.opening().execute(() -> {
+                try {
+                    result.complete(lookup.run());
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(limitExceeded("cluster_openings", "server busy: too many sessions opening at once"
+                    + " (waiting for the cluster's store); try again later"));
+        }
+        return result;
+    }
+
+    /**
      * The cluster's session for {@code key}: another node's (served here too), or one opened
      * here and named the key's, unless another node named one first meanwhile (then that one).
      */
