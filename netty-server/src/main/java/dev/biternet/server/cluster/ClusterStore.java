@@ -191,12 +191,7 @@ public final class ClusterStore implements AutoCloseable {
      * pieces in {@code completes} ("i,j,...", may be empty) marked done first.
      */
     List<Object> allocator(String[] keys, String op, int link, String completes, String... args) {
-        String[] argv = new String[4 + args.length];
-        argv[0] = op;
-        argv[1] = node;
-        argv[2] = Integer.toString(link);
-        argv[3] = completes;
-        System.arraycopy(args, 0, argv, 4, args.length);
+        String[] argv = argv(op, link, completes, args);
         return call(r -> {
             try {
                 return r.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);
@@ -205,6 +200,48 @@ public final class ClusterStore implements AutoCloseable {
                 return r.eval(script, ScriptOutputType.MULTI, keys, argv);
             }
         });
+    }
+
+    private String[] argv(String op, int link, String completes, String... args) {
+        String[] argv = new String[4 + args.length];
+        argv[0] = op;
+        argv[1] = node;
+        argv[2] = Integer.toString(link);
+        argv[3] = completes;
+        System.arraycopy(args, 0, argv, 4, args.length);
+        return argv;
+    }
+
+    /**
+     * {@link #allocator} without waiting for the answer: sent on the one connection, so it runs in
+     * Redis before any command this node sends after it. The stage fails with the
+     * {@link StoreException} {@link #call} would throw.
+     */
+    java.util.concurrent.CompletionStage<List<Object>> allocatorLater(String[] keys, String op, int link, String completes,
+                                                                      String... args) {
+        String[] argv = argv(op, link, completes, args);
+        long start = System.nanoTime();
+        var async = connection.async();
+        java.util.concurrent.CompletionStage<List<Object>> sent;
+        try {
+            sent = async.<List<Object>>evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv).exceptionallyCompose(e ->
+                    unwrap(e) instanceof RedisNoScriptException
+                            ? async.<List<Object>>eval(script, ScriptOutputType.MULTI, keys, argv)
+                            : java.util.concurrent.CompletableFuture.failedFuture(e));
+        } catch (RedisException e) {
+            sent = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return sent.handle((r, e) -> {
+            meter.stored(System.nanoTime() - start, e == null);
+            if (e != null) {
+                throw failure(unwrap(e));
+            }
+            return r;
+        });
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     /**
@@ -219,14 +256,19 @@ public final class ClusterStore implements AutoCloseable {
             return result;
         } catch (RedisException e) {
             meter.stored(System.nanoTime() - start, false);
-            String message = String.valueOf(e.getMessage());
-            if (message.contains("BN_GONE")) {
-                throw new StoreException("the session's state is gone from the cluster's store (it restarted or the"
-                        + " state expired); open the download again", true, e);
-            }
-            throw new StoreException("the cluster's store at " + where + " is unreachable (" + message
-                    + "); try again later", false, e);
+            throw failure(e);
         }
+    }
+
+    /** A failed command as the node reports it: the session's state gone, or the store unreachable (never the password). */
+    private StoreException failure(Throwable e) {
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("BN_GONE")) {
+            return new StoreException("the session's state is gone from the cluster's store (it restarted or the"
+                    + " state expired); open the download again", true, e);
+        }
+        return new StoreException("the cluster's store at " + where + " is unreachable (" + message
+                + "); try again later", false, e);
     }
 
     void hold(RedisPieceAllocator allocator) {

@@ -22,14 +22,19 @@ import java.util.concurrent.TimeUnit;
  * own (in the endgame, when other nodes decide on copies by it, it is sent at once).
  *
  * <p>The counts (remaining, in flight, endgame) are those of this node's latest answer from the
- * store, less the completions not sent yet, at most {@link #FRESH_NANOS} old
- * ({@link #remaining()} 5 ms, and exact near the end); pieces known done stay known.
+ * store, less the completions not sent yet, at most {@link #FRESH_NANOS} old (exact near the
+ * end); pieces known done stay known. A link that found nothing to claim goes on that answer for
+ * {@link #IDLE_NANOS} rather than asking again at each look.
  */
 public final class RedisPieceAllocator implements PieceAllocator {
     /** The holder link an endgame policy is told of for a piece held by another node. */
     public static final int REMOTE_LINK = -1;
     private static final long FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-    private static final long REMAINING_FRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    /**
+     * How long a link that found nothing to claim goes on the store's answer: a link near the end
+     * of a download looks again every few ms (PiecePusher), each look otherwise a round trip.
+     */
+    static final long IDLE_NANOS = FRESH_NANOS;
     private static final ClaimKind[] KINDS = ClaimKind.values();
     /** The most pieces one claim takes for a link. */
     static final int AHEAD = 8;
@@ -57,6 +62,15 @@ public final class RedisPieceAllocator implements PieceAllocator {
     private final java.util.concurrent.ConcurrentLinkedQueue<Integer> carried = new java.util.concurrent.ConcurrentLinkedQueue<>();
     /** The store no longer has this session's state. */
     private volatile boolean lost;
+    /**
+     * Each link's last claim that found nothing new to claim, with the endgame's candidates then:
+     * the link's next claims within {@link #IDLE_NANOS} weigh those (aged since) instead of asking
+     * the store again. Emptied by every change this node makes; other nodes' changes are seen
+     * {@link #IDLE_NANOS} later at most.
+     */
+    private final java.util.Map<Integer, Idle> idle = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Idle(List<Object> answer, long atNanos) { }
 
     /** What the store said last, and when. */
     private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) {
@@ -107,23 +121,35 @@ public final class RedisPieceAllocator implements PieceAllocator {
                 }
             }
         }
-        Counts now = counts;
-        int want = now.remaining - now.inFlight > AHEAD * AHEAD_MARGIN ? AHEAD : 1;
-        List<Object> r = run("claim", linkId, leaseMillis, Integer.toString(available), Integer.toString(want));
-        int index = asInt(r.get(0));
-        if (index >= 0) {
-            synchronized (mine) {
-                for (int i = 7; i + 1 < r.size(); i += 2) {
-                    mine.add(asInt(r.get(i)) << 2 | asInt(r.get(i + 1)));
+        long nowNanos = System.nanoTime();
+        Idle last = idle.get(linkId);
+        List<Object> r;
+        long agedNanos = 0;
+        if (last != null && nowNanos - last.atNanos < IDLE_NANOS) {
+            r = last.answer;
+            agedNanos = nowNanos - last.atNanos;
+        } else {
+            Counts now = counts;
+            int want = now.remaining - now.inFlight > AHEAD * AHEAD_MARGIN ? AHEAD : 1;
+            r = run("claim", linkId, leaseMillis, Integer.toString(available), Integer.toString(want));
+            int index = asInt(r.get(0));
+            if (index >= 0) {
+                idle.remove(linkId);
+                synchronized (mine) {
+                    for (int i = 7; i + 1 < r.size(); i += 2) {
+                        mine.add(asInt(r.get(i)) << 2 | asInt(r.get(i + 1)));
+                    }
                 }
+                listener.claimed(KINDS[asInt(r.get(1))]);
+                return index;
             }
-            listener.claimed(KINDS[asInt(r.get(1))]);
-            return index;
+            idle.put(linkId, new Idle(r, nowNanos));
         }
         // The endgame: the store listed the pieces held by one other link (index, holder, age us).
         for (int i = 7; i + 2 < r.size(); i += 3) {
             int piece = asInt(r.get(i));
-            if (endgame.worthCopying(piece, localLink((String) r.get(i + 1)), asLong(r.get(i + 2)) * 1000)) {
+            if (endgame.worthCopying(piece, localLink((String) r.get(i + 1)), asLong(r.get(i + 2)) * 1000 + agedNanos)) {
+                idle.remove(linkId);
                 List<Object> c = run("copy", linkId, Integer.toString(piece));
                 if (asInt(c.get(0)) == piece) {
                     listener.claimed(ClaimKind.COPY);
@@ -148,6 +174,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
     @Override
     public boolean complete(int index) {
         checkIndex(index);
+        idle.clear();
         Counts c = counts;
         boolean first;
         if (c.endgame || c.duplicates > 0 || carried.size() >= CARRIED_MAX) {
@@ -186,6 +213,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
         if (pieces.isEmpty()) {
             return;
         }
+        idle.clear();
         run("markDone", 0, java.util.HexFormat.of().formatHex(pieces.toByteArray()));
         learnDone();
     }
@@ -214,14 +242,28 @@ public final class RedisPieceAllocator implements PieceAllocator {
                 mine.removeIf(v -> v >> 2 == index);
             }
         }
+        idle.clear();
         run("release", linkId, Integer.toString(index));
     }
 
+    /**
+     * Not waited for (a link's channel is closing, on its event loop): it runs in the store before
+     * any later command of this node, and the counts are asked again after it. A failure is
+     * dropped: the lease gives the pieces back.
+     */
     @Override
     public void releaseAll(int linkId) {
         // The pieces claimed ahead for it are held by the link in the store: they go back with the rest.
         ahead.remove(linkId);
-        run("releaseAll", linkId);
+        idle.clear();
+        List<Integer> sent = takeCarried();
+        store.allocatorLater(keys, "releaseAll", linkId, joined(sent)).whenComplete((r, e) -> {
+            if (e != null) {
+                failed(sent, e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e);
+            }
+        });
+        Counts c = counts;
+        counts = new Counts(c.remaining, c.inFlight, c.duplicates, c.endgame, System.nanoTime() - 2 * FRESH_NANOS);
     }
 
     /**
@@ -256,13 +298,14 @@ public final class RedisPieceAllocator implements PieceAllocator {
             throw new IllegalArgumentException("available " + count + " after " + available + " of " + pieceCount);
         }
         available = count;
+        idle.clear();
         run("available", 0, Integer.toString(count));
     }
 
-    /** Fresher than the other counts: sessions are closed, logged and counted as complete on it. */
+    /** As fresh as the other counts (at most {@link #FRESH_NANOS} old; exact near the end): never below the truth. */
     @Override
     public int remaining() {
-        return fresh(REMAINING_FRESH_NANOS).remaining;
+        return fresh().remaining;
     }
 
     @Override
@@ -331,18 +374,11 @@ public final class RedisPieceAllocator implements PieceAllocator {
 
     private List<Object> run(String op, int link, String... args) {
         List<Object> r;
-        List<Integer> sent = new java.util.ArrayList<>();
-        for (Integer i; (i = carried.poll()) != null; ) {
-            sent.add(i);
-        }
+        List<Integer> sent = takeCarried();
         try {
-            r = store.allocator(keys, op, link, sent.isEmpty() ? "" : joined(sent), args);
+            r = store.allocator(keys, op, link, joined(sent), args);
         } catch (StoreException e) {
-            if (e.lost()) {
-                lost = true;
-            } else {
-                carried.addAll(sent); // the next call carries them
-            }
+            failed(sent, e);
             throw e;
         }
         counts = new Counts(asInt(r.get(3)), asInt(r.get(4)), asLong(r.get(5)), asInt(r.get(6)) == 1, System.nanoTime());
@@ -353,6 +389,25 @@ public final class RedisPieceAllocator implements PieceAllocator {
         return r;
     }
 
+    /** The completions the next command carries. */
+    private List<Integer> takeCarried() {
+        List<Integer> sent = new java.util.ArrayList<>();
+        for (Integer i; (i = carried.poll()) != null; ) {
+            sent.add(i);
+        }
+        return sent;
+    }
+
+    /** A command carrying {@code sent} failed: the session is lost, or the next command carries them. */
+    private void failed(List<Integer> sent, Throwable e) {
+        if (e instanceof StoreException s && s.lost()) {
+            lost = true;
+        } else {
+            carried.addAll(sent);
+        }
+    }
+
+    /** "i,j,...", or empty. */
     private static String joined(List<Integer> pieces) {
         StringBuilder b = new StringBuilder();
         for (int i : pieces) {

@@ -162,6 +162,36 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void aLinkWithNothingToClaimLooksAgainWithoutAskingTheStoreEachTimeButSeesChangesOfAnyNode() throws Exception {
+        try (ClusterStore counted = ClusterStore.connect(redis.uri()); ClusterStore other = ClusterStore.connect(redis.uri())) {
+            AtomicInteger commands = new AtomicInteger();
+            counted.meter((nanos, ok) -> commands.incrementAndGet());
+            RedisPieceAllocator a = new RedisPieceAllocator(counted, "idle", 3, PieceAllocator.Listener.NONE);
+            RedisPieceAllocator b = new RedisPieceAllocator(other, "idle", 3, PieceAllocator.Listener.NONE);
+            a.setAvailable(3);
+            b.setAvailable(3);
+            assertThat(List.of(a.claim(1, NEVER), a.claim(2, NEVER), b.claim(1, NEVER))).containsExactly(0, 1, 2);
+
+            commands.set(0);
+            for (int i = 0; i < 200; i++) {
+                assertThat(a.claim(3, NEVER)).isEqualTo(NONE);
+            }
+            // A link near the end looks every 20 ms (PiecePusher): 200 looks were 200 round trips.
+            assertThat(commands).as("store commands for 200 looks in a row").hasValueLessThan(10);
+
+            a.release(1, 0);
+            assertThat(a.claim(3, NEVER)).as("this node's own release, at once").isZero();
+            b.release(1, 2);
+            long deadline = System.nanoTime() + 2 * RedisPieceAllocator.IDLE_NANOS + 1_000_000_000L;
+            int got;
+            while ((got = a.claim(3, NEVER)) == NONE && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(got).as("another node's release, once the link looks again").isEqualTo(2);
+        }
+    }
+
+    @Test
     void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
