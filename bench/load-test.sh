@@ -111,8 +111,9 @@ if [ "$nodes" -gt 0 ]; then
   peak="$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory_peak:/ { print $2 + 0 }')"
   sampled="$(sort -g "$work/redis.bytes" | tail -1)"
   keys="$(redis-cli -p "$redis_port" dbsize)"
-  awk -v p="$peak" -v s="${sampled:-0}" -v k="$keys" 'BEGIN {
-    printf "store: redis used_memory peak %.1f MiB (sampled every 0.5 s: %.1f MiB), %d keys left\n", p / 1048576, s / 1048576, k }'
+  cpu="$(redis-cli -p "$redis_port" info cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s + 0 }')"
+  awk -v p="$peak" -v s="${sampled:-0}" -v k="$keys" -v c="$cpu" 'BEGIN {
+    printf "store: redis used_memory peak %.1f MiB (sampled every 0.5 s: %.1f MiB), %d keys left, %.1f s of CPU\n", p / 1048576, s / 1048576, k, c }'
 fi
 grep -h "failed downloads" -A3 "$here/netty-client/target/surefire-reports/dev.biternet.client.LoadTest.txt" 2>/dev/null | head -4 || true
 exit "$status"

@@ -69,6 +69,42 @@ class ClusterOpeningTest {
     }
 
     @Test
+    void anotherChannelOnTheSameEventLoopIsAnsweredWhileALinksClaimWaitsForTheStore() throws Exception {
+        TestFiles.write(root.resolve("f.bin"), 1, 3 * PIECE);
+        try (RedisServer redis = new RedisServer()) {
+            server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60)
+                    .withCluster(redis.uri()));
+            try (WireClient link = new WireClient(server.address()); WireClient other = new WireClient(server.address())) {
+                link.hello();
+                link.open("f.bin");
+                var opened = link.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
+                pause(redis, 1500);
+                // Attached, the link's first claim asks the store.
+                link.send(Envelope.newBuilder().setAttach(dev.biternet.proto.Attach.newBuilder()
+                        .setSessionId(opened.getSessionId()).setSecret(opened.getAttachSecret()).setWindow(2)).build());
+                link.expect(Envelope.BodyCase.ATTACHED);
+                CompletableFuture<Long> piece = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        while (!(link.read() instanceof BiternetServerTest.Piece)) {
+                            // hashes and the like before the first piece
+                        }
+                        return System.nanoTime();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+                Thread.sleep(300); // the claim waits for the store
+
+                other.hello();
+                long welcomed = System.nanoTime();
+
+                assertThat(piece.get(30, TimeUnit.SECONDS)).as("the first piece came once the store answered the claim,"
+                        + " after the other channel's Welcome").isGreaterThan(welcomed);
+            }
+        }
+    }
+
+    @Test
     void twoOpeningsWhoseJoinKeysAndSessionsCrossEachOthersLocksBothOpen() throws Exception {
         TestFiles.write(root.resolve("f.bin"), 1, 3 * PIECE);
         try (RedisServer redis = new RedisServer(); ClusterStore store = ClusterStore.connect(redis.uri())) {

@@ -240,7 +240,8 @@ public final class ClusterStore implements AutoCloseable {
         });
     }
 
-    private static Throwable unwrap(Throwable e) {
+    /** A failed stage's own exception. */
+    static Throwable unwrap(Throwable e) {
         return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 

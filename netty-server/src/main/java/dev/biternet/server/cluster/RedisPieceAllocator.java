@@ -72,6 +72,24 @@ public final class RedisPieceAllocator implements PieceAllocator {
 
     private record Idle(List<Object> answer, long atNanos) { }
 
+    /** Changes this node made to the session's state, counted: an answer asked before one is not kept in {@link #idle}. */
+    private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
+    /** Links whose claim ({@link #claimOrWake}) is on its way. */
+    private final java.util.Set<Integer> claiming = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** A link's claim that failed on its way, thrown by its next {@link #claimOrWake}. */
+    private final java.util.Map<Integer, StoreException> claimFailed = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** This node changed the session's state: answers kept for idle links may be out of date. */
+    /** A releaseAll went out: the counts are asked again before they are read. */
+    private volatile boolean released;
+    /** Counts are being asked of the store without waiting. */
+    private final java.util.concurrent.atomic.AtomicBoolean statsAsked = new java.util.concurrent.atomic.AtomicBoolean();
+
+    private void changed() {
+        changes.incrementAndGet();
+        idle.clear();
+    }
+
     /** What the store said last, and when. */
     private record Counts(int remaining, int inFlight, long duplicates, boolean endgame, long atNanos) {
         /** These counts once {@code completed} more in-flight pieces are done (carried, not sent yet). */
@@ -110,8 +128,8 @@ public final class RedisPieceAllocator implements PieceAllocator {
         return "bn:{" + name + "}:" + suffix;
     }
 
-    @Override
-    public int claim(int linkId, EndgamePolicy endgame) {
+    /** The link's next piece claimed ahead (and not done meanwhile), or NONE. */
+    private int nextAhead(int linkId) {
         java.util.ArrayDeque<Integer> mine = ahead.computeIfAbsent(linkId, k -> new java.util.ArrayDeque<>());
         synchronized (mine) {
             for (Integer next; (next = mine.poll()) != null; ) {
@@ -121,6 +139,30 @@ public final class RedisPieceAllocator implements PieceAllocator {
                 }
             }
         }
+        return NONE;
+    }
+
+    /** Queues {@code r}'s claimed pieces (the first, then those claimed ahead) for the link, if it is still here. */
+    private void queue(int linkId, List<Object> r) {
+        java.util.ArrayDeque<Integer> mine = ahead.get(linkId);
+        if (mine == null) {
+            return; // released meanwhile: its releaseAll, sent after the claim, gave them back
+        }
+        synchronized (mine) {
+            mine.add(asInt(r.get(0)) << 2 | asInt(r.get(1)));
+            for (int i = 7; i + 1 < r.size(); i += 2) {
+                mine.add(asInt(r.get(i)) << 2 | asInt(r.get(i + 1)));
+            }
+        }
+    }
+
+    @Override
+    public int claim(int linkId, EndgamePolicy endgame) {
+        int queued = nextAhead(linkId);
+        if (queued != NONE) {
+            return queued;
+        }
+        java.util.ArrayDeque<Integer> mine = ahead.get(linkId);
         long nowNanos = System.nanoTime();
         Idle last = idle.get(linkId);
         List<Object> r;
@@ -129,12 +171,10 @@ public final class RedisPieceAllocator implements PieceAllocator {
             r = last.answer;
             agedNanos = nowNanos - last.atNanos;
         } else {
-            Counts now = counts;
-            int want = now.remaining - now.inFlight > AHEAD * AHEAD_MARGIN ? AHEAD : 1;
-            r = run("claim", linkId, leaseMillis, Integer.toString(available), Integer.toString(want));
+            r = run("claim", linkId, claimArgs());
             int index = asInt(r.get(0));
             if (index >= 0) {
-                idle.remove(linkId);
+                changed();
                 synchronized (mine) {
                     for (int i = 7; i + 1 < r.size(); i += 2) {
                         mine.add(asInt(r.get(i)) << 2 | asInt(r.get(i + 1)));
@@ -145,19 +185,92 @@ public final class RedisPieceAllocator implements PieceAllocator {
             }
             idle.put(linkId, new Idle(r, nowNanos));
         }
-        // The endgame: the store listed the pieces held by one other link (index, holder, age us).
-        for (int i = 7; i + 2 < r.size(); i += 3) {
-            int piece = asInt(r.get(i));
-            if (endgame.worthCopying(piece, localLink((String) r.get(i + 1)), asLong(r.get(i + 2)) * 1000 + agedNanos)) {
-                idle.remove(linkId);
-                List<Object> c = run("copy", linkId, Integer.toString(piece));
-                if (asInt(c.get(0)) == piece) {
-                    listener.claimed(ClaimKind.COPY);
-                    return piece;
-                }
+        int piece = worthACopy(r, agedNanos, endgame);
+        if (piece != NONE) {
+            idle.remove(linkId);
+            if (asInt(run("copy", linkId, Integer.toString(piece)).get(0)) == piece) {
+                changed();
+                listener.claimed(ClaimKind.COPY);
+                return piece;
             }
         }
         return NONE;
+    }
+
+    /**
+     * The endgame: the first of the pieces the store listed as held by one other link (index,
+     * holder, age us; aged {@code agedNanos} since) that {@code endgame} finds worth a copy, or NONE.
+     */
+    private int worthACopy(List<Object> answer, long agedNanos, EndgamePolicy endgame) {
+        for (int i = 7; i + 2 < answer.size(); i += 3) {
+            int piece = asInt(answer.get(i));
+            if (endgame.worthCopying(piece, localLink((String) answer.get(i + 1)), asLong(answer.get(i + 2)) * 1000 + agedNanos)) {
+                return piece;
+            }
+        }
+        return NONE;
+    }
+
+    /** A claim's arguments: this node's lease, the pieces it has digests of, and how many to take. */
+    private String[] claimArgs() {
+        Counts now = counts;
+        int want = now.remaining - now.inFlight > AHEAD * AHEAD_MARGIN ? AHEAD : 1;
+        return new String[] {leaseMillis, Integer.toString(available), Integer.toString(want)};
+    }
+
+    /**
+     * As {@link #claim}, but the store is asked without waiting: the answer (pieces for the link's
+     * queue, or the endgame's candidates for {@link #idle}) is kept for the link's next call, and
+     * {@code wake} told. One request per link at a time.
+     */
+    @Override
+    public int claimOrWake(int linkId, EndgamePolicy endgame, Runnable wake) {
+        StoreException failed = claimFailed.remove(linkId);
+        if (failed != null) {
+            throw failed;
+        }
+        int queued = nextAhead(linkId);
+        if (queued != NONE || !claiming.add(linkId)) {
+            return queued;
+        }
+        long nowNanos = System.nanoTime();
+        Idle last = idle.get(linkId);
+        if (last == null || nowNanos - last.atNanos >= IDLE_NANOS) {
+            later(linkId, wake, "claim", claimArgs());
+            return NONE;
+        }
+        int piece = worthACopy(last.answer, nowNanos - last.atNanos, endgame);
+        if (piece != NONE) {
+            idle.remove(linkId);
+            later(linkId, wake, "copy", Integer.toString(piece));
+        } else {
+            claiming.remove(linkId);
+        }
+        return NONE;
+    }
+
+    /** Sends a claim or copy for the link without waiting; its answer is queued or kept, then {@code wake} is run. */
+    private void later(int linkId, Runnable wake, String op, String... args) {
+        List<Integer> sent = takeCarried();
+        long sentNanos = System.nanoTime();
+        long changesThen = changes.get();
+        store.allocatorLater(keys, op, linkId, joined(sent), args).whenComplete((r, e) -> {
+            try {
+                if (e != null) {
+                    StoreException failure = (StoreException) ClusterStore.unwrap(e);
+                    failed(sent, failure);
+                    claimFailed.put(linkId, failure);
+                } else if (answered(r) >= 0) {
+                    queue(linkId, r);
+                    changed();
+                } else if (changes.get() == changesThen) {
+                    idle.put(linkId, new Idle(r, sentNanos)); // (a change made meanwhile would be missing from it)
+                }
+            } finally {
+                claiming.remove(linkId);
+                wake.run();
+            }
+        });
     }
 
     /** The link id of a holder {@code node:link} if it is on this node, else {@link #REMOTE_LINK}. */
@@ -174,7 +287,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
     @Override
     public boolean complete(int index) {
         checkIndex(index);
-        idle.clear();
+        changed();
         Counts c = counts;
         boolean first;
         if (c.endgame || c.duplicates > 0 || carried.size() >= CARRIED_MAX) {
@@ -213,7 +326,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
         if (pieces.isEmpty()) {
             return;
         }
-        idle.clear();
+        changed();
         run("markDone", 0, java.util.HexFormat.of().formatHex(pieces.toByteArray()));
         learnDone();
     }
@@ -242,7 +355,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
                 mine.removeIf(v -> v >> 2 == index);
             }
         }
-        idle.clear();
+        changed();
         run("release", linkId, Integer.toString(index));
     }
 
@@ -255,15 +368,18 @@ public final class RedisPieceAllocator implements PieceAllocator {
     public void releaseAll(int linkId) {
         // The pieces claimed ahead for it are held by the link in the store: they go back with the rest.
         ahead.remove(linkId);
-        idle.clear();
+        claimFailed.remove(linkId);
+        changed();
         List<Integer> sent = takeCarried();
+        released = true;
         store.allocatorLater(keys, "releaseAll", linkId, joined(sent)).whenComplete((r, e) -> {
             if (e != null) {
-                failed(sent, e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e);
+                failed(sent, ClusterStore.unwrap(e));
+            } else {
+                answered(r);
+                released = false;
             }
         });
-        Counts c = counts;
-        counts = new Counts(c.remaining, c.inFlight, c.duplicates, c.endgame, System.nanoTime() - 2 * FRESH_NANOS);
     }
 
     /**
@@ -298,7 +414,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
             throw new IllegalArgumentException("available " + count + " after " + available + " of " + pieceCount);
         }
         available = count;
-        idle.clear();
+        changed();
         run("available", 0, Integer.toString(count));
     }
 
@@ -354,15 +470,29 @@ public final class RedisPieceAllocator implements PieceAllocator {
         Counts c = counts;
         int unsent = carried.size();
         // Near the end (few pieces left after the carried completions) the counts are exact:
-        // a session is closed as complete on a 0.
+        // a session is closed as complete on a 0. After a releaseAll they are asked again.
         boolean nearEnd = unsent > 0 && c.remaining - unsent <= CARRIED_MAX;
-        if (nearEnd || System.nanoTime() - c.atNanos > maxAgeNanos) {
+        if (nearEnd || released) {
             try {
                 run("stats", 0);
             } catch (StoreException e) {
                 return c.less(unsent);
             }
             return counts.less(carried.size());
+        }
+        if (System.nanoTime() - c.atNanos > maxAgeNanos && statsAsked.compareAndSet(false, true)) {
+            // Only other nodes' changes are missing (this node's own are in): asked without
+            // waiting, so that a link's event loop, which reads them, never waits for the store.
+            List<Integer> sent = takeCarried();
+            store.allocatorLater(keys, "stats", 0, joined(sent)).whenComplete((r, e) -> {
+                if (e != null) {
+                    failed(sent, ClusterStore.unwrap(e));
+                } else {
+                    answered(r);
+                }
+                statsAsked.set(false);
+            });
+            return c.less(unsent + sent.size());
         }
         return c.less(unsent);
     }
@@ -381,12 +511,19 @@ public final class RedisPieceAllocator implements PieceAllocator {
             failed(sent, e);
             throw e;
         }
+        answered(r);
+        released = false; // (sent after any releaseAll: its answer counts it)
+        return r;
+    }
+
+    /** Takes in the counts every answer carries; returns its result (a claim's piece, or below 0). */
+    private int answered(List<Object> r) {
         counts = new Counts(asInt(r.get(3)), asInt(r.get(4)), asLong(r.get(5)), asInt(r.get(6)) == 1, System.nanoTime());
         int expired = asInt(r.get(2));
         if (expired > 0) {
             listener.leaseExpired(expired);
         }
-        return r;
+        return asInt(r.get(0));
     }
 
     /** The completions the next command carries. */

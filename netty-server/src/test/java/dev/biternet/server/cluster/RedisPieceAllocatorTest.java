@@ -192,6 +192,25 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void aClaimThatMustNotWaitAnswersAtOnceAndWakesTheLinkWhenItsPieceIsIn() throws Exception {
+        RedisPieceAllocator a = new RedisPieceAllocator(store, "later", 4, PieceAllocator.Listener.NONE);
+        a.setAvailable(4);
+        PieceAllocator.EndgamePolicy never = (index, holder, age) -> false;
+        CountDownLatch woken = new CountDownLatch(1);
+        Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                "1000", "ALL")).redirectErrorStream(true).start();
+        assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+
+        assertThat(a.claimOrWake(1, never, woken::countDown)).as("nothing yet: the store is held").isEqualTo(NONE);
+        assertThat(woken.getCount()).as("not woken before the store answered").isOne();
+        assertThat(a.claimOrWake(1, never, woken::countDown)).as("one request at a time").isEqualTo(NONE);
+
+        assertThat(woken.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(a.claimOrWake(1, never, () -> { })).as("the piece the answer brought").isZero();
+        assertThat(a.claim(2, never)).as("claimed once").isEqualTo(1);
+    }
+
+    @Test
     void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
