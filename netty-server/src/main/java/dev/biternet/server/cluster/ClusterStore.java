@@ -49,9 +49,15 @@ public final class ClusterStore implements AutoCloseable {
      * Sessions opened at once: each waits for a few answers in a row, and Lettuce pipelines the
      * commands of all of them on the one connection, so more threads than cores pay.
      */
-    static final int OPENING_THREADS = 16;
+    static final int OPENING_THREADS = 64;
     /** Openings waiting for a thread, beyond which an opening is refused as busy. */
     static final int OPENING_QUEUE = 4096;
+    /**
+     * Claims sent without waiting ({@link #place}) that may be on their way at once. The node's
+     * commands share one connection, one queue: unbounded, the links' claims queued every command
+     * past its timeout (docs/DESIGN.md, issue 20); beyond this a link waits its turn instead.
+     */
+    static final int MAX_IN_FLIGHT = 32;
 
     private final ClientResources resources;
     private final RedisClient client;
@@ -77,6 +83,9 @@ public final class ClusterStore implements AutoCloseable {
     }
     private final ScheduledExecutorService renewer;
     private final java.util.concurrent.ThreadPoolExecutor opening;
+    final java.util.concurrent.Semaphore places = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
+    /** Who waits for a place, woken in turn. */
+    private final java.util.Queue<Runnable> waitingForPlace = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * Connects to {@code uri} as biternet-serve's --cluster names it; a URI that does not parse or
@@ -238,6 +247,36 @@ public final class ClusterStore implements AutoCloseable {
             }
             return r;
         });
+    }
+
+    /**
+     * Takes one of the {@link #MAX_IN_FLIGHT} places for a command sent without waiting; if none is
+     * free, false, and {@code wake} (unless null) is run once one may be (on another thread).
+     * Every place taken is given back with {@link #freePlace}.
+     */
+    boolean place(Runnable wake) {
+        if (places.tryAcquire()) {
+            return true;
+        }
+        if (wake != null) {
+            waitingForPlace.add(wake);
+            if (places.availablePermits() > 0) {
+                wakeNext(); // freed meanwhile: nobody else would wake it
+            }
+        }
+        return false;
+    }
+
+    void freePlace() {
+        places.release();
+        wakeNext();
+    }
+
+    private void wakeNext() {
+        Runnable next = waitingForPlace.poll();
+        if (next != null) {
+            next.run();
+        }
     }
 
     /** A failed stage's own exception. */

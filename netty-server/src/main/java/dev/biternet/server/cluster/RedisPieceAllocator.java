@@ -35,6 +35,8 @@ public final class RedisPieceAllocator implements PieceAllocator {
      * of a download looks again every few ms (PiecePusher), each look otherwise a round trip.
      */
     static final long IDLE_NANOS = FRESH_NANOS;
+    /** A link that finds nothing time after time looks at most this long apart (doubling from {@link #IDLE_NANOS}). */
+    static final long IDLE_MAX_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final ClaimKind[] KINDS = ClaimKind.values();
     /** The most pieces one claim takes for a link. */
     static final int AHEAD = 8;
@@ -70,7 +72,11 @@ public final class RedisPieceAllocator implements PieceAllocator {
      */
     private final java.util.Map<Integer, Idle> idle = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private record Idle(List<Object> answer, long atNanos) { }
+    /** An answer with nothing to claim, taken as it is for {@code forNanos}. */
+    private record Idle(List<Object> answer, long atNanos, long forNanos) { }
+
+    /** Links waiting for a place on the node's connection ({@link ClusterStore#place}). */
+    private final java.util.Set<Integer> waitingForPlace = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Changes this node made to the session's state, counted: an answer asked before one is not kept in {@link #idle}. */
     private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
@@ -167,7 +173,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
         Idle last = idle.get(linkId);
         List<Object> r;
         long agedNanos = 0;
-        if (last != null && nowNanos - last.atNanos < IDLE_NANOS) {
+        if (last != null && nowNanos - last.atNanos < last.forNanos) {
             r = last.answer;
             agedNanos = nowNanos - last.atNanos;
         } else {
@@ -183,7 +189,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
                 listener.claimed(KINDS[asInt(r.get(1))]);
                 return index;
             }
-            idle.put(linkId, new Idle(r, nowNanos));
+            idle.put(linkId, new Idle(r, nowNanos, IDLE_NANOS));
         }
         int piece = worthACopy(r, agedNanos, endgame);
         if (piece != NONE) {
@@ -235,7 +241,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
         }
         long nowNanos = System.nanoTime();
         Idle last = idle.get(linkId);
-        if (last == null || nowNanos - last.atNanos >= IDLE_NANOS) {
+        if (last == null || nowNanos - last.atNanos >= last.forNanos) {
             later(linkId, wake, "claim", claimArgs());
             return NONE;
         }
@@ -249,8 +255,21 @@ public final class RedisPieceAllocator implements PieceAllocator {
         return NONE;
     }
 
-    /** Sends a claim or copy for the link without waiting; its answer is queued or kept, then {@code wake} is run. */
+    /**
+     * Sends a claim or copy for the link without waiting; its answer is queued or kept, then
+     * {@code wake} is run. With no place free on the node's connection, nothing is sent and the
+     * link is woken when one is.
+     */
     private void later(int linkId, Runnable wake, String op, String... args) {
+        if (!store.place(waitingForPlace.add(linkId) ? () -> {
+            waitingForPlace.remove(linkId);
+            wake.run();
+        } : null)) {
+            claiming.remove(linkId);
+            return;
+        }
+        waitingForPlace.remove(linkId);
+        Idle before = idle.get(linkId);
         List<Integer> sent = takeCarried();
         long sentNanos = System.nanoTime();
         long changesThen = changes.get();
@@ -264,10 +283,13 @@ public final class RedisPieceAllocator implements PieceAllocator {
                     queue(linkId, r);
                     changed();
                 } else if (changes.get() == changesThen) {
-                    idle.put(linkId, new Idle(r, sentNanos)); // (a change made meanwhile would be missing from it)
+                    // Nothing again: look less often, up to IDLE_MAX (a change made meanwhile would be missing from it).
+                    long forNanos = before == null ? IDLE_NANOS : Math.min(2 * before.forNanos, IDLE_MAX_NANOS);
+                    idle.put(linkId, new Idle(r, sentNanos, forNanos));
                 }
             } finally {
                 claiming.remove(linkId);
+                store.freePlace();
                 wake.run();
             }
         });
@@ -482,7 +504,12 @@ public final class RedisPieceAllocator implements PieceAllocator {
         }
         if (System.nanoTime() - c.atNanos > maxAgeNanos && statsAsked.compareAndSet(false, true)) {
             // Only other nodes' changes are missing (this node's own are in): asked without
-            // waiting, so that a link's event loop, which reads them, never waits for the store.
+            // waiting, so that a link's event loop, which reads them, never waits for the store;
+            // not at all while the node's connection has no place free.
+            if (!store.place(null)) {
+                statsAsked.set(false);
+                return c.less(unsent);
+            }
             List<Integer> sent = takeCarried();
             store.allocatorLater(keys, "stats", 0, joined(sent)).whenComplete((r, e) -> {
                 if (e != null) {
@@ -491,6 +518,7 @@ public final class RedisPieceAllocator implements PieceAllocator {
                     answered(r);
                 }
                 statsAsked.set(false);
+                store.freePlace();
             });
             return c.less(unsent + sent.size());
         }

@@ -211,6 +211,39 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void aNodeHasAtMostItsBoundOfClaimsOnTheirWayAndTheOtherLinksAreWokenInTurn() throws Exception {
+        int links = ClusterStore.MAX_IN_FLIGHT + 8;
+        try (ClusterStore node = ClusterStore.connect(redis.uri())) {
+            RedisPieceAllocator a = new RedisPieceAllocator(node, "bound", links, PieceAllocator.Listener.NONE);
+            a.setAvailable(links);
+            PieceAllocator.EndgamePolicy never = (index, holder, age) -> false;
+            java.util.concurrent.ConcurrentHashMap<Integer, Integer> got = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.LinkedBlockingQueue<Integer> woken = new java.util.concurrent.LinkedBlockingQueue<>();
+            Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                    "1000", "ALL")).redirectErrorStream(true).start();
+            assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+            for (int link = 1; link <= links; link++) {
+                int l = link;
+                assertThat(a.claimOrWake(link, never, () -> woken.add(l))).isEqualTo(NONE);
+            }
+            assertThat(node.places.availablePermits()).as("every place taken while the store is held").isZero();
+            // Each link woken takes its piece (or asks again); all end with one piece each, none failing.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (got.size() < links && System.nanoTime() < deadline) {
+                Integer l = woken.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+                if (l != null && !got.containsKey(l)) {
+                    int p = a.claimOrWake(l, never, () -> woken.add(l));
+                    if (p != NONE) {
+                        got.put(l, p);
+                    }
+                }
+            }
+            assertThat(got).as("links with a piece").hasSize(links);
+            assertThat(new java.util.HashSet<>(got.values())).as("each piece once").hasSize(links);
+        }
+    }
+
+    @Test
     void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
