@@ -437,8 +437,20 @@ public final class RedisPieceAllocator implements PieceAllocator {
         }
         available = count;
         changed();
-        run("available", 0, Integer.toString(count));
+        try {
+            run("available", 0, Integer.toString(count));
+            availableSent = count;
+        } catch (StoreException e) {
+            if (e.lost()) {
+                throw e;
+            }
+            // Called by the hasher as it publishes: a store that does not answer now must not
+            // fail the file's hashing (every session of it); the lease's renewal sends it again.
+        }
     }
+
+    /** The last count of claimable pieces the store took ({@link #setAvailable}). */
+    private volatile int availableSent;
 
     /** As fresh as the other counts (at most {@link #FRESH_NANOS} old; exact near the end): never below the truth. */
     @Override
@@ -464,6 +476,11 @@ public final class RedisPieceAllocator implements PieceAllocator {
 
     /** Keeps this node's claims its own for another lease, and the session's state for its TTL. */
     void renew() {
+        int count = available;
+        if (availableSent < count) {
+            run("available", 0, Integer.toString(count));
+            availableSent = count;
+        }
         run("renew", 0, leaseMillis, Long.toString(ClusterStore.SESSION_TTL.toMillis()));
     }
 

@@ -244,6 +244,31 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void piecesPublishedWhileTheStoreDoesNotAnswerAreClaimableOnceItDoes() throws Exception {
+        try (ClusterStore node = ClusterStore.connect(redis.uri(), Duration.ofMillis(600))) {
+            RedisPieceAllocator a = new RedisPieceAllocator(node, "publish", 4, PieceAllocator.Listener.NONE);
+            Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                    "2500", "ALL")).redirectErrorStream(true).start();
+            assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+
+            // The hasher publishing: past the 2 s command timeout. Thrown, it failed the file's hashing.
+            a.setAvailable(4);
+
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            int got = NONE;
+            while (got == NONE && System.nanoTime() < deadline) {
+                try {
+                    got = a.claim(1, NEVER);
+                } catch (dev.biternet.server.session.StoreException stillPaused) {
+                    // asked again
+                }
+                Thread.sleep(50);
+            }
+            assertThat(got).as("the first piece, once the renewal sent the count").isZero();
+        }
+    }
+
+    @Test
     void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
