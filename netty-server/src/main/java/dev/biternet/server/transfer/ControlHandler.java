@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * not read). Either way only this channel is affected. Before attaching, a client that does not
  * read its answers is not read from either (until it does), and one that leaves more than
  * {@link #MAX_UNREAD_ANSWER_BYTES} unread is closed: what a connection costs the server stays
- * bounded however much it sends.
+ * bounded however much it sends. A session that must be looked up in a cluster's store is
+ * looked up off the event loop; the channel is not read until the answer is back.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
