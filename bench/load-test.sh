@@ -93,7 +93,17 @@ for k in $(seq 0 $((count - 1))); do
   awk -v n="$name" -v s="$sessions" -v w="$(echo "$end - $start" | bc)" -v h="$peak_heap_kib" -v r="$rss_kib" -v t="$threads" 'BEGIN {
     printf "%s: %d sessions x 3 links: peak heap used %.0f MiB, peak RSS %.0f MiB, %d threads; wall (with the maven build) %.1f s\n",
       n, s, h / 1024, r / 1024, t, w }'
-  curl -s "${metrics_urls[$k]}" | awk -v n="$name" '/^biternet_sent_bytes_total / { printf "%s: sent %.1f MB of pieces\n", n, $2 / 1e6 }'
+  # What was sent, how pieces were claimed (copy: an endgame duplicate), how sessions ended, the
+  # Error frames sent, and the store's commands (count, mean, max): where extra bytes and waits come from.
+  curl -s "${metrics_urls[$k]}" | awk -v n="$name" '
+    /^biternet_sent_bytes_total / { printf "%s: sent %.1f MB of pieces\n", n, $2 / 1e6 }
+    /^biternet_pieces_claimed_total\{/ { sub(/.*kind="/, "", $1); sub(/".*/, "", $1); claims = claims " " $1 "=" $2 + 0 }
+    /^biternet_sessions_closed_total\{/ { sub(/.*result="/, "", $1); sub(/".*/, "", $1); closed = closed " " $1 "=" $2 + 0 }
+    /^biternet_errors_total\{/ && $2 > 0 { sub(/.*code="/, "", $1); sub(/".*/, "", $1); errors = errors " " $1 "=" $2 + 0 }
+    /^biternet_cluster_store_seconds_count\{result="ok"/ { ok = $2 } /^biternet_cluster_store_seconds_sum\{result="ok"/ { sum = $2 }
+    /^biternet_cluster_store_seconds_max\{result="ok"/ { max = $2 } /^biternet_cluster_store_seconds_count\{result="error"/ { failed = $2 }
+    END { printf "%s: pieces claimed:%s; sessions closed:%s; errors sent:%s\n", n, claims, closed, errors ? errors : " none"
+      if (ok > 0) printf "%s: store commands %d ok (mean %.2f ms, max %.0f ms), %d failed\n", n, ok, sum / ok * 1000, max * 1000, failed }'
   grep -c 'ERROR\|WARN' "$work/serve$k.err" | sed "s/^/$name: warnings and errors logged: /" || true
 done
 sort -k1,1g "$work/open.txt" | tail -1 | awk '{ printf "servers: at most %d sessions and %d channels open at once (sampled every 0.5 s)\n", $1, $2 }'
@@ -101,8 +111,9 @@ if [ "$nodes" -gt 0 ]; then
   peak="$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory_peak:/ { print $2 + 0 }')"
   sampled="$(sort -g "$work/redis.bytes" | tail -1)"
   keys="$(redis-cli -p "$redis_port" dbsize)"
-  awk -v p="$peak" -v s="${sampled:-0}" -v k="$keys" 'BEGIN {
-    printf "store: redis used_memory peak %.1f MiB (sampled every 0.5 s: %.1f MiB), %d keys left\n", p / 1048576, s / 1048576, k }'
+  cpu="$(redis-cli -p "$redis_port" info cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s + 0 }')"
+  awk -v p="$peak" -v s="${sampled:-0}" -v k="$keys" -v c="$cpu" 'BEGIN {
+    printf "store: redis used_memory peak %.1f MiB (sampled every 0.5 s: %.1f MiB), %d keys left, %.1f s of CPU\n", p / 1048576, s / 1048576, k, c }'
 fi
 grep -h "failed downloads" -A3 "$here/netty-client/target/surefire-reports/dev.biternet.client.LoadTest.txt" 2>/dev/null | head -4 || true
 exit "$status"

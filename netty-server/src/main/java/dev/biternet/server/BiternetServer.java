@@ -94,6 +94,13 @@ public final class BiternetServer implements AutoCloseable {
     private final ServerMetrics metrics = new ServerMetrics();
     /** Every open client connection, to tell them when the server stops. */
     private final ChannelGroup channels = new DefaultChannelGroup("biternet-clients", GlobalEventExecutor.INSTANCE);
+    /** Closes idle and finished sessions every second ({@link SessionRegistry#reap}). */
+    private final java.util.concurrent.ScheduledExecutorService reaper = java.util.concurrent.Executors
+            .newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "biternet-reaper");
+                t.setDaemon(true);
+                return t;
+            });
 
     private BiternetServer(Config config, Transport transport, Consumer<Channel> extraStages)
             throws IOException, InterruptedException {
@@ -140,7 +147,9 @@ public final class BiternetServer implements AutoCloseable {
                 b.childOption(EpollChannelOption.TCP_NOTSENT_LOWAT, PiecePusher.NOTSENT_LOWAT);
             }
             this.serverChannel = b.bind(config.host(), config.port()).sync().channel();
-            boss.scheduleAtFixedRate(this::reap, 1, 1, TimeUnit.SECONDS);
+            // Not on the boss loop: in a cluster a session's counts may be asked of the store,
+            // and the boss would accept no connection while it waits.
+            reaper.scheduleAtFixedRate(this::reap, 1, 1, TimeUnit.SECONDS);
             ok = true;
         } catch (Exception e) {
             throw new IOException("cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(), e);
@@ -243,6 +252,12 @@ public final class BiternetServer implements AutoCloseable {
     }
 
     private void shutdown() {
+        reaper.shutdownNow();
+        try {
+            reaper.awaitTermination(2, TimeUnit.SECONDS); // a reap under way ends before the sessions close
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         workers.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         sessions.close();

@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * One node's connection to the cluster's Redis: this node's id, the allocator script (run by
  * its SHA, loaded again when Redis has forgotten it), and the lease of every session this node
  * holds pieces of, renewed while the node lives. Commands are synchronous and may be called from
- * any thread, the server's event loops included: Lettuce runs on its own small event loop group,
- * never the server's, or a loop waiting for an answer would be the loop that must read it
- * (docs/DESIGN.md, issue 20).
+ * any thread: Lettuce runs on its own small event loop group, never the server's, or a loop
+ * waiting for an answer would be the loop that must read it. Opening a session takes several
+ * commands in a row, so it runs on this store's {@link #opening() executor}, not on the server's
+ * event loops, which would wait for each answer with every other channel of theirs (docs/DESIGN.md,
+ * issue 20).
  */
 public final class ClusterStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.cluster");
@@ -43,6 +45,19 @@ public final class ClusterStore implements AutoCloseable {
     private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(2);
     /** Session state untouched for this long (no node renews it) is dropped by Redis. */
     static final Duration SESSION_TTL = Duration.ofHours(1);
+    /**
+     * Sessions opened at once: each waits for a few answers in a row, and Lettuce pipelines the
+     * commands of all of them on the one connection, so more threads than cores pay.
+     */
+    static final int OPENING_THREADS = 64;
+    /** Openings waiting for a thread, beyond which an opening is refused as busy. */
+    static final int OPENING_QUEUE = 4096;
+    /**
+     * Claims sent without waiting ({@link #place}) that may be on their way at once. The node's
+     * commands share one connection, one queue: unbounded, the links' claims queued every command
+     * past its timeout (docs/DESIGN.md, issue 20); beyond this a link waits its turn instead.
+     */
+    static final int MAX_IN_FLIGHT = 32;
 
     private final ClientResources resources;
     private final RedisClient client;
@@ -67,6 +82,10 @@ public final class ClusterStore implements AutoCloseable {
         void stored(long nanos, boolean ok);
     }
     private final ScheduledExecutorService renewer;
+    private final java.util.concurrent.ThreadPoolExecutor opening;
+    final java.util.concurrent.Semaphore places = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
+    /** Who waits for a place, woken in turn. */
+    private final java.util.Queue<Runnable> waitingForPlace = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * Connects to {@code uri} as biternet-serve's --cluster names it; a URI that does not parse or
@@ -140,6 +159,22 @@ public final class ClusterStore implements AutoCloseable {
         });
         long every = Math.max(1, lease.toMillis() / 3);
         renewer.scheduleWithFixedDelay(this::renew, every, every, TimeUnit.MILLISECONDS);
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        this.opening = new java.util.concurrent.ThreadPoolExecutor(OPENING_THREADS, OPENING_THREADS, 0, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(OPENING_QUEUE), r -> {
+                    Thread t = new Thread(r, "biternet-cluster-open-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+    }
+
+    /**
+     * Where opening and adopting sessions runs (their store commands). It throws
+     * {@link java.util.concurrent.RejectedExecutionException} when {@link #OPENING_QUEUE} openings
+     * wait already: the caller answers busy.
+     */
+    public java.util.concurrent.Executor opening() {
+        return opening;
     }
 
     /** This node's id in the store: random, so a restarted node never inherits a dead one's claims. */
@@ -165,12 +200,7 @@ public final class ClusterStore implements AutoCloseable {
      * pieces in {@code completes} ("i,j,...", may be empty) marked done first.
      */
     List<Object> allocator(String[] keys, String op, int link, String completes, String... args) {
-        String[] argv = new String[4 + args.length];
-        argv[0] = op;
-        argv[1] = node;
-        argv[2] = Integer.toString(link);
-        argv[3] = completes;
-        System.arraycopy(args, 0, argv, 4, args.length);
+        String[] argv = argv(op, link, completes, args);
         return call(r -> {
             try {
                 return r.evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv);
@@ -179,6 +209,79 @@ public final class ClusterStore implements AutoCloseable {
                 return r.eval(script, ScriptOutputType.MULTI, keys, argv);
             }
         });
+    }
+
+    private String[] argv(String op, int link, String completes, String... args) {
+        String[] argv = new String[4 + args.length];
+        argv[0] = op;
+        argv[1] = node;
+        argv[2] = Integer.toString(link);
+        argv[3] = completes;
+        System.arraycopy(args, 0, argv, 4, args.length);
+        return argv;
+    }
+
+    /**
+     * {@link #allocator} without waiting for the answer: sent on the one connection, so it runs in
+     * Redis before any command this node sends after it. The stage fails with the
+     * {@link StoreException} {@link #call} would throw.
+     */
+    java.util.concurrent.CompletionStage<List<Object>> allocatorLater(String[] keys, String op, int link, String completes,
+                                                                      String... args) {
+        String[] argv = argv(op, link, completes, args);
+        long start = System.nanoTime();
+        var async = connection.async();
+        java.util.concurrent.CompletionStage<List<Object>> sent;
+        try {
+            sent = async.<List<Object>>evalsha(scriptSha, ScriptOutputType.MULTI, keys, argv).exceptionallyCompose(e ->
+                    unwrap(e) instanceof RedisNoScriptException
+                            ? async.<List<Object>>eval(script, ScriptOutputType.MULTI, keys, argv)
+                            : java.util.concurrent.CompletableFuture.failedFuture(e));
+        } catch (RedisException e) {
+            sent = java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+        return sent.handle((r, e) -> {
+            meter.stored(System.nanoTime() - start, e == null);
+            if (e != null) {
+                throw failure(unwrap(e));
+            }
+            return r;
+        });
+    }
+
+    /**
+     * Takes one of the {@link #MAX_IN_FLIGHT} places for a command sent without waiting; if none is
+     * free, false, and {@code wake} (unless null) is run once one may be (on another thread).
+     * Every place taken is given back with {@link #freePlace}.
+     */
+    boolean place(Runnable wake) {
+        if (places.tryAcquire()) {
+            return true;
+        }
+        if (wake != null) {
+            waitingForPlace.add(wake);
+            if (places.availablePermits() > 0) {
+                wakeNext(); // freed meanwhile: nobody else would wake it
+            }
+        }
+        return false;
+    }
+
+    void freePlace() {
+        places.release();
+        wakeNext();
+    }
+
+    private void wakeNext() {
+        Runnable next = waitingForPlace.poll();
+        if (next != null) {
+            next.run();
+        }
+    }
+
+    /** A failed stage's own exception. */
+    static Throwable unwrap(Throwable e) {
+        return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
     }
 
     /**
@@ -193,14 +296,19 @@ public final class ClusterStore implements AutoCloseable {
             return result;
         } catch (RedisException e) {
             meter.stored(System.nanoTime() - start, false);
-            String message = String.valueOf(e.getMessage());
-            if (message.contains("BN_GONE")) {
-                throw new StoreException("the session's state is gone from the cluster's store (it restarted or the"
-                        + " state expired); open the download again", true, e);
-            }
-            throw new StoreException("the cluster's store at " + where + " is unreachable (" + message
-                    + "); try again later", false, e);
+            throw failure(e);
         }
+    }
+
+    /** A failed command as the node reports it: the session's state gone, or the store unreachable (never the password). */
+    private StoreException failure(Throwable e) {
+        String message = String.valueOf(e.getMessage());
+        if (message.contains("BN_GONE")) {
+            return new StoreException("the session's state is gone from the cluster's store (it restarted or the"
+                    + " state expired); open the download again", true, e);
+        }
+        return new StoreException("the cluster's store at " + where + " is unreachable (" + message
+                + "); try again later", false, e);
     }
 
     void hold(RedisPieceAllocator allocator) {
@@ -236,6 +344,7 @@ public final class ClusterStore implements AutoCloseable {
     @Override
     public void close() {
         renewer.shutdownNow();
+        opening.shutdownNow();
         connection.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);

@@ -24,6 +24,11 @@ public final class RedisSessions implements SharedSessions {
     }
 
     @Override
+    public java.util.concurrent.Executor opening() {
+        return store.opening();
+    }
+
+    @Override
     public PieceAllocator allocator(SessionId id, int pieceCount, PieceAllocator.Listener listener) {
         return new RedisPieceAllocator(store, HEX.formatHex(id.bytes().toByteArray()), pieceCount, listener);
     }

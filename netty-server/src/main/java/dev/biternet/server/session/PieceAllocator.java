@@ -52,6 +52,16 @@ public interface PieceAllocator {
      */
     int claim(int linkId, EndgamePolicy endgame);
 
+    /**
+     * {@link #claim(int, EndgamePolicy)} for a caller that must not wait (an event loop): where the
+     * answer has to come from a store, {@link #NONE} now and {@code wake} run (on another thread)
+     * once it is here; the next call hands out what it brought. A store's failure is thrown by
+     * the call after. The local allocator answers at once.
+     */
+    default int claimOrWake(int linkId, EndgamePolicy endgame, Runnable wake) {
+        return claim(linkId, endgame);
+    }
+
     /** {@link #claim(int, EndgamePolicy)} copying any piece in flight for at least the given age. */
     default int claim(int linkId, long endgameMinAgeNanos) {
         return claim(linkId, (index, holder, ageNanos) -> ageNanos >= endgameMinAgeNanos);

@@ -76,6 +76,12 @@ public final class SessionRegistry implements AutoCloseable {
     private final Map<ByteString, ByteString> joinKeys = new ConcurrentHashMap<>();
     /** Opens with a join key hold one of these (by the key's hash) so that two links open one session. */
     private final Object[] joinLocks = new Object[64];
+    /**
+     * Adopting a cluster's session holds one of these (by the session id's hash), so that two links
+     * adopt it once. Not {@link #joinLocks}: an open holds its join key's lock while it adopts,
+     * and two opens whose keys and ids hash across each other's locks waited for each other for ever.
+     */
+    private final Object[] adoptLocks = new Object[64];
     /** Join keys must be at least this long (as unguessable as an attach secret) and at most {@link #MAX_JOIN_KEY_BYTES}. */
     public static final int MIN_JOIN_KEY_BYTES = 16;
     public static final int MAX_JOIN_KEY_BYTES = 64;
@@ -114,6 +120,7 @@ public final class SessionRegistry implements AutoCloseable {
         metrics.bindSessionLimits(slots, memory);
         for (int i = 0; i < joinLocks.length; i++) {
             joinLocks[i] = new Object();
+            adoptLocks[i] = new Object();
         }
     }
 
@@ -164,6 +171,63 @@ public final class SessionRegistry implements AutoCloseable {
     }
 
     /**
+     * {@link #open}, completed on a thread of the cluster's {@link SharedSessions#opening()} when
+     * it must ask the store, so that no event loop waits for it; at once on the caller's thread
+     * otherwise (no --cluster, or a join key this node already serves). A full queue there is
+     * {@code LIMIT_EXCEEDED}, server busy. Fails with the {@link RequestException} or
+     * {@link StoreException} {@link #open} would throw.
+     */
+    public java.util.concurrent.CompletableFuture<Session> openAsync(dev.biternet.proto.OpenSession request,
+                                                                    SocketAddress client) {
+        if (shared == null) {
+            return now(() -> open(request, client));
+        }
+        // The key's session served here already (another link of the client came first): no
+        // store, and no join lock, which an open waiting for the store may hold.
+        Session joined = request.getJoinKey().isEmpty() ? null : joins.get(request.getJoinKey());
+        if (joined != null && live(joined.id().bytes()) == joined && joined.path().equals(request.getPath())) {
+            return java.util.concurrent.CompletableFuture.completedFuture(joined);
+        }
+        return offStore(() -> open(request, client));
+    }
+
+    /** {@link #get(ByteString, SocketAddress)}, off the event loop as {@link #openAsync} when the store must be asked. */
+    public java.util.concurrent.CompletableFuture<Session> getAsync(ByteString id, SocketAddress client) {
+        return shared == null || live(id) != null ? now(() -> get(id, client)) : offStore(() -> get(id, client));
+    }
+
+    /** Opening or finding a session; it may ask the cluster's store. */
+    @FunctionalInterface
+    private interface Lookup {
+        Session run() throws RequestException;
+    }
+
+    private static java.util.concurrent.CompletableFuture<Session> now(Lookup lookup) {
+        try {
+            return java.util.concurrent.CompletableFuture.completedFuture(lookup.run());
+        } catch (RequestException | RuntimeException e) {
+            return java.util.concurrent.CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private java.util.concurrent.CompletableFuture<Session> offStore(Lookup lookup) {
+        var result = new java.util.concurrent.CompletableFuture<Session>();
+        try {
+            shared.opening().execute(() -> {
+                try {
+                    result.complete(lookup.run());
+                } catch (Throwable e) {
+                    result.completeExceptionally(e);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            result.completeExceptionally(limitExceeded("cluster_openings", "server busy: too many sessions opening at once"
+                    + " (waiting for the cluster's store); try again later"));
+        }
+        return result;
+    }
+
+    /**
      * The cluster's session for {@code key}: another node's (served here too), or one opened
      * here and named the key's, unless another node named one first meanwhile (then that one).
      */
@@ -190,7 +254,7 @@ public final class SessionRegistry implements AutoCloseable {
      * modification time here, sampled pieces against the shared digests while hashing).
      */
     private Session adopt(ByteString id, String path, SocketAddress client) throws RequestException {
-        synchronized (joinLocks[Math.floorMod(id.hashCode(), joinLocks.length)]) {
+        synchronized (adoptLocks[Math.floorMod(id.hashCode(), adoptLocks.length)]) {
             Session here = live(id);
             if (here != null) {
                 return here;

@@ -14,6 +14,13 @@ public interface SharedSessions {
      */
     record Shared(SessionId id, ByteString secret, String path, long size, long mtimeNanos, int pieceSize, long tag) { }
 
+    /**
+     * Where the registry opens and adopts sessions, which asks this several times in a row: not
+     * on a server event loop. It throws {@link java.util.concurrent.RejectedExecutionException}
+     * when it has too much queued.
+     */
+    java.util.concurrent.Executor opening();
+
     /** The allocator of session {@code id}, shared by every node serving it. */
     PieceAllocator allocator(SessionId id, int pieceCount, PieceAllocator.Listener listener);
 

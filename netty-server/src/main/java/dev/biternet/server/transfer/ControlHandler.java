@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * not read). Either way only this channel is affected. Before attaching, a client that does not
  * read its answers is not read from either (until it does), and one that leaves more than
  * {@link #MAX_UNREAD_ANSWER_BYTES} unread is closed: what a connection costs the server stays
- * bounded however much it sends.
+ * bounded however much it sends. A session that must be looked up in a cluster's store is
+ * looked up off the event loop; the channel is not read until the answer is back.
  */
 public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> {
     private static final Logger LOG = LoggerFactory.getLogger("biternet.server");
@@ -45,7 +46,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
      */
     static final String CONGESTION_CONTROL = congestionControl();
 
-    private enum State { AWAIT_HELLO, READY, ATTACHED }
+    /** LOOKING_UP: an open or attach waits for the session (the cluster's store, off this loop). */
+    private enum State { AWAIT_HELLO, READY, LOOKING_UP, ATTACHED }
+
+    /** Requests read while a lookup is under way, beyond which the client is closed (it pipelines without bound). */
+    private static final int MAX_HELD = 16;
 
     /** A connection must be attached to a session within this time (slowloris, half-open). */
     public static final long ATTACH_DEADLINE_SECONDS = 30;
@@ -60,6 +65,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
     private ScheduledFuture<?> helloDeadline;
     /** The connection was refused and is being closed: nothing more is answered. */
     private boolean closing;
+    /** What the client sent while a lookup was under way, handled once it is over. */
+    private final java.util.ArrayDeque<Envelope> held = new java.util.ArrayDeque<>();
 
     public ControlHandler(SessionRegistry sessions, PiecePusher pusher) {
         this(sessions, pusher, Access.DEFAULT);
@@ -156,6 +163,13 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         if (closing) {
             return; // already refused: what the client sent after that (pipelined) gets no answer
         }
+        if (state == State.LOOKING_UP) {
+            if (held.size() >= MAX_HELD) {
+                throw new ProtocolException(Error.Code.BAD_STATE, "more than " + MAX_HELD + " requests before the session was found");
+            }
+            held.add(msg);
+            return;
+        }
         switch (msg.getBodyCase()) {
             case HELLO -> onHello(ctx, msg.getHello());
             case OPEN_SESSION -> onOpen(ctx, msg.getOpenSession());
@@ -183,8 +197,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
         expect(State.READY, "OPEN_SESSION");
-        try {
-            Session session = sessions.open(request, ctx.channel().remoteAddress());
+        lookUp(ctx, sessions.openAsync(request, ctx.channel().remoteAddress()), session -> {
             if (LOG.isDebugEnabled()) {
                 LOG.debug("session {} opened by {} for {} ({} bytes, {} pieces)", session.id(), ctx.channel().remoteAddress(),
                         UntrustedText.quoted(request.getPath()), session.layout().fileSize(), session.layout().pieceCount());
@@ -193,23 +206,75 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             if (request.hasAttach()) {
                 attach(ctx, session, request.getAttach());
             }
-        } catch (RequestException e) {
+        }, e -> {
             // The registry renders the client's path in its messages (UntrustedText).
             LOG.info("refused open from {}: {}", ctx.channel().remoteAddress(), e.getMessage());
             answer(ctx, Frames.error(e.code(), e.getMessage()));
+        });
+    }
+
+    /**
+     * Goes on with {@code found} once the session is found or opened (at once, or on this channel's
+     * event loop when the cluster's store was asked on another thread), or with {@code refused};
+     * a store failure is handled as any exception of this handler. Meanwhile the channel is not
+     * read, and what was read already waits in {@link #held}.
+     */
+    private void lookUp(ChannelHandlerContext ctx, java.util.concurrent.CompletableFuture<Session> lookup,
+                        java.util.function.Consumer<Session> found, java.util.function.Consumer<RequestException> refused) {
+        if (!lookup.isDone()) {
+            state = State.LOOKING_UP;
+            ctx.channel().config().setAutoRead(false);
+        }
+        lookup.whenComplete((session, failure) -> {
+            if (ctx.executor().inEventLoop()) {
+                lookedUp(ctx, session, failure, found, refused);
+            } else {
+                ctx.executor().execute(() -> lookedUp(ctx, session, failure, found, refused));
+            }
+        });
+    }
+
+    private void lookedUp(ChannelHandlerContext ctx, Session session, Throwable failure,
+                          java.util.function.Consumer<Session> found, java.util.function.Consumer<RequestException> refused) {
+        boolean waited = state == State.LOOKING_UP;
+        if (waited) {
+            state = State.READY;
+        }
+        if (closing || !ctx.channel().isActive()) {
+            return; // the client left meanwhile: a session opened for it is closed unattached (the registry's reaper)
+        }
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof RequestException e) {
+            refused.accept(e);
+        } else if (cause != null) {
+            exceptionCaught(ctx, cause);
+        } else {
+            found.accept(session);
+        }
+        if (!waited) {
+            return;
+        }
+        // What arrived meanwhile goes where it would have gone: the pusher first (once attached, acks and credits are its).
+        ChannelHandlerContext pusherCtx = ctx.pipeline().context(pusher);
+        while (!held.isEmpty() && !closing && state != State.LOOKING_UP && ctx.channel().isActive()) {
+            pusher.channelRead(pusherCtx, held.poll());
+        }
+        if (state == State.READY && !closing && ctx.channel().isWritable()) {
+            ctx.channel().config().setAutoRead(true);
         }
     }
 
     private void onAttach(ChannelHandlerContext ctx, Envelope msg) {
         expect(State.READY, "ATTACH");
-        Session session;
-        try {
-            session = sessions.get(msg.getAttach().getSessionId(), ctx.channel().remoteAddress());
-        } catch (RequestException e) {
-            closing = true;
-            ErrorClose.send(ctx.channel(), Frames.error(e.code(), e.getMessage()));
-            return;
-        }
+        lookUp(ctx, sessions.getAsync(msg.getAttach().getSessionId(), ctx.channel().remoteAddress()),
+                session -> attachChecked(ctx, session, msg), e -> {
+                    closing = true;
+                    ErrorClose.send(ctx.channel(), Frames.error(e.code(), e.getMessage()));
+                });
+    }
+
+    private void attachChecked(ChannelHandlerContext ctx, Session session, Envelope msg) {
         if (!session.acceptsSecret(msg.getAttach().getSecret())) {
             LOG.info("refused attach from {} to session {}: wrong attach secret",
                     ctx.channel().remoteAddress(), session.id());

@@ -289,7 +289,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             return false;
         }
         boolean refrained = refrain(allocator);
-        int index = refrained ? PieceAllocator.NONE : allocator.claim(linkId, this::worthCopying);
+        // A cluster's claim is a store round trip: not waited for here, where every channel of the
+        // loop would wait with it; the allocator wakes this link when the answer is in.
+        int index = refrained ? PieceAllocator.NONE : allocator.claimOrWake(linkId, this::worthCopying, this::wake);
         if (index != PieceAllocator.NONE) {
             budget.giveBack(pieceSize - session.layout().length(index));
         } else {

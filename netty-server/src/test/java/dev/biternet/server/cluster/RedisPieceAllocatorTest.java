@@ -162,6 +162,113 @@ class RedisPieceAllocatorTest extends PieceAllocatorContract {
     }
 
     @Test
+    void aLinkWithNothingToClaimLooksAgainWithoutAskingTheStoreEachTimeButSeesChangesOfAnyNode() throws Exception {
+        try (ClusterStore counted = ClusterStore.connect(redis.uri()); ClusterStore other = ClusterStore.connect(redis.uri())) {
+            AtomicInteger commands = new AtomicInteger();
+            counted.meter((nanos, ok) -> commands.incrementAndGet());
+            RedisPieceAllocator a = new RedisPieceAllocator(counted, "idle", 3, PieceAllocator.Listener.NONE);
+            RedisPieceAllocator b = new RedisPieceAllocator(other, "idle", 3, PieceAllocator.Listener.NONE);
+            a.setAvailable(3);
+            b.setAvailable(3);
+            assertThat(List.of(a.claim(1, NEVER), a.claim(2, NEVER), b.claim(1, NEVER))).containsExactly(0, 1, 2);
+
+            commands.set(0);
+            for (int i = 0; i < 200; i++) {
+                assertThat(a.claim(3, NEVER)).isEqualTo(NONE);
+            }
+            // A link near the end looks every 20 ms (PiecePusher): 200 looks were 200 round trips.
+            assertThat(commands).as("store commands for 200 looks in a row").hasValueLessThan(10);
+
+            a.release(1, 0);
+            assertThat(a.claim(3, NEVER)).as("this node's own release, at once").isZero();
+            b.release(1, 2);
+            long deadline = System.nanoTime() + 2 * RedisPieceAllocator.IDLE_NANOS + 1_000_000_000L;
+            int got;
+            while ((got = a.claim(3, NEVER)) == NONE && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(got).as("another node's release, once the link looks again").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aClaimThatMustNotWaitAnswersAtOnceAndWakesTheLinkWhenItsPieceIsIn() throws Exception {
+        RedisPieceAllocator a = new RedisPieceAllocator(store, "later", 4, PieceAllocator.Listener.NONE);
+        a.setAvailable(4);
+        PieceAllocator.EndgamePolicy never = (index, holder, age) -> false;
+        CountDownLatch woken = new CountDownLatch(1);
+        Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                "1000", "ALL")).redirectErrorStream(true).start();
+        assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+
+        assertThat(a.claimOrWake(1, never, woken::countDown)).as("nothing yet: the store is held").isEqualTo(NONE);
+        assertThat(woken.getCount()).as("not woken before the store answered").isOne();
+        assertThat(a.claimOrWake(1, never, woken::countDown)).as("one request at a time").isEqualTo(NONE);
+
+        assertThat(woken.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(a.claimOrWake(1, never, () -> { })).as("the piece the answer brought").isZero();
+        assertThat(a.claim(2, never)).as("claimed once").isEqualTo(1);
+    }
+
+    @Test
+    void aNodeHasAtMostItsBoundOfClaimsOnTheirWayAndTheOtherLinksAreWokenInTurn() throws Exception {
+        int links = ClusterStore.MAX_IN_FLIGHT + 8;
+        try (ClusterStore node = ClusterStore.connect(redis.uri())) {
+            RedisPieceAllocator a = new RedisPieceAllocator(node, "bound", links, PieceAllocator.Listener.NONE);
+            a.setAvailable(links);
+            PieceAllocator.EndgamePolicy never = (index, holder, age) -> false;
+            java.util.concurrent.ConcurrentHashMap<Integer, Integer> got = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.LinkedBlockingQueue<Integer> woken = new java.util.concurrent.LinkedBlockingQueue<>();
+            Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                    "1000", "ALL")).redirectErrorStream(true).start();
+            assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+            for (int link = 1; link <= links; link++) {
+                int l = link;
+                assertThat(a.claimOrWake(link, never, () -> woken.add(l))).isEqualTo(NONE);
+            }
+            assertThat(node.places.availablePermits()).as("every place taken while the store is held").isZero();
+            // Each link woken takes its piece (or asks again); all end with one piece each, none failing.
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (got.size() < links && System.nanoTime() < deadline) {
+                Integer l = woken.poll(1, java.util.concurrent.TimeUnit.SECONDS);
+                if (l != null && !got.containsKey(l)) {
+                    int p = a.claimOrWake(l, never, () -> woken.add(l));
+                    if (p != NONE) {
+                        got.put(l, p);
+                    }
+                }
+            }
+            assertThat(got).as("links with a piece").hasSize(links);
+            assertThat(new java.util.HashSet<>(got.values())).as("each piece once").hasSize(links);
+        }
+    }
+
+    @Test
+    void piecesPublishedWhileTheStoreDoesNotAnswerAreClaimableOnceItDoes() throws Exception {
+        try (ClusterStore node = ClusterStore.connect(redis.uri(), Duration.ofMillis(600))) {
+            RedisPieceAllocator a = new RedisPieceAllocator(node, "publish", 4, PieceAllocator.Listener.NONE);
+            Process pause = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(redis.port()), "CLIENT", "PAUSE",
+                    "2500", "ALL")).redirectErrorStream(true).start();
+            assertThat(new String(pause.getInputStream().readAllBytes()).strip()).isEqualTo("OK");
+
+            // The hasher publishing: past the 2 s command timeout. Thrown, it failed the file's hashing.
+            a.setAvailable(4);
+
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            int got = NONE;
+            while (got == NONE && System.nanoTime() < deadline) {
+                try {
+                    got = a.claim(1, NEVER);
+                } catch (dev.biternet.server.session.StoreException stillPaused) {
+                    // asked again
+                }
+                Thread.sleep(50);
+            }
+            assertThat(got).as("the first piece, once the renewal sent the count").isZero();
+        }
+    }
+
+    @Test
     void aDeadNodesClaimsGoBackToThePoolWhenItsLeaseEnds() throws Exception {
         Duration lease = Duration.ofMillis(600);
         try (ClusterStore alive = ClusterStore.connect(redis.uri(), lease)) {
