@@ -85,9 +85,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * @param token the server's access token, sent in Hello (empty: none)
      */
     public LinkHandler(LinkSpec spec, OpenSession open, ByteString token) {
+        this(spec, open, token, dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION);
+    }
+
+    /** @param version the protocol the connection speaks (2: one of several servers, client claims) */
+    public LinkHandler(LinkSpec spec, OpenSession open, ByteString token, int version) {
         this.spec = spec;
         this.open = open;
-        this.handshake = new Handshake(spec, token);
+        this.handshake = new Handshake(spec, token, version);
         this.linkBytes = this::bytes;
     }
 
@@ -364,6 +369,19 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void close(String why) {
         ending.because(why);
         ctx.close();
+    }
+
+    /**
+     * Sends a control message of the session's (a Claim or Unclaim) if this connection is
+     * attached and open; any thread. False if it cannot carry it.
+     */
+    public boolean sendControl(Envelope e) {
+        ChannelHandlerContext c = ctx;
+        if (sessionId == null || retiring || c == null || !c.channel().isActive()) {
+            return false;
+        }
+        c.writeAndFlush(e, c.voidPromise());
+        return true;
     }
 
     private void send(Credit c) {

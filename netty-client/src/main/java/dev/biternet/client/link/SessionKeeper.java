@@ -26,9 +26,16 @@ public final class SessionKeeper {
     private final PieceStore store;
     private SessionOpened current;
     private boolean reopening;
+    private final boolean clientClaims;
 
     /** @param path the file's path on the server, as the session was opened for it */
     public SessionKeeper(String path, SessionOpened first, PieceStore store) {
+        this(path, first, store, false);
+    }
+
+    /** @param clientClaims the session is one of several servers' (protocol 2): a re-opened one is too */
+    public SessionKeeper(String path, SessionOpened first, PieceStore store, boolean clientClaims) {
+        this.clientClaims = clientClaims;
         this.path = path;
         this.first = first;
         this.current = first;
@@ -67,7 +74,8 @@ public final class SessionKeeper {
 
     /** OpenSession for the same file and version, naming every piece verified so far. */
     OpenSession reopenRequest() {
-        return request(path, store.haveBitmap(), first.getFileVersion(), first.getFileSize(), first.getPieceSize());
+        OpenSession r = request(path, store.haveBitmap(), first.getFileVersion(), first.getFileSize(), first.getPieceSize());
+        return clientClaims ? r.toBuilder().setClientClaims(true).build() : r;
     }
 
     /** OpenSession for {@code path}, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
