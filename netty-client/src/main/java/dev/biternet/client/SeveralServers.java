@@ -56,6 +56,9 @@ final class SeveralServers {
     private final List<Source> sources = new ArrayList<>();
     private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
     private volatile PieceStore liveStore;
+    /** The server whose file the others must match (the first given that opened), and its root once known. */
+    private volatile Source reference;
+    private volatile byte[] referenceRoot;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     private volatile List<LinkStats> finalStats;
     private volatile boolean over;
@@ -72,6 +75,10 @@ final class SeveralServers {
         volatile boolean started;
         /** Why it is left out (null: used). */
         volatile String refused;
+        /** Its root hash once it sent one. */
+        volatile byte[] root;
+        /** Its root is the reference's (the reference itself: from the start): pieces may be granted to it. */
+        volatile boolean sameFile;
         /** A Claim could not be sent: the plan takes its pieces back at the next look. */
         volatile boolean lostClaims;
 
@@ -100,7 +107,7 @@ final class SeveralServers {
         }
 
         int linksUp() {
-            if (refused != null || !started || lostClaims) {
+            if (refused != null || !started || lostClaims || !sameFile) {
                 return 0;
             }
             return (int) links.all().stream().filter(Link::up).count();
@@ -220,7 +227,7 @@ final class SeveralServers {
                 NettyConnector dialer = new NettyConnector(transport, group, addresses.get(s.index), s.target.host(),
                         request.connectTimeoutMillis(), security.tls(), s::warn);
                 s.links = new LinkSet(dialer, security.token(), s, start);
-                s.links.oneOfSeveral();
+                s.links.oneOfSeveral((root, sha) -> onRoot(s, root, sha));
                 s.opening = SessionOpening.connect(s.target, request.retrySeconds(), s::trace, s.links, specs.get(s.index),
                         resume.request().toBuilder().setPath(s.target.path()).setClientClaims(true).build());
                 Thread t = new Thread(() -> {
@@ -240,7 +247,12 @@ final class SeveralServers {
             trace.accept("session opened on " + first.name + ": " + session.getFileSize() + " bytes, "
                     + session.getPieceCount() + " pieces of " + session.getPieceSize());
             store = resume.openStore(resume.asLogged(session));
+            reference = first;
+            first.sameFile = true;
             Download.takeHashes(store, session, request.output());
+            if (!session.getHashes().getRootHash().isEmpty()) {
+                referenceRoot = session.getHashes().getRootHash().toByteArray();
+            }
             liveStore = store;
             phase = Progress.Phase.DOWNLOADING;
             PieceStore the = store;
@@ -332,18 +344,53 @@ final class SeveralServers {
         if (s != first) {
             console.trace("session opened on " + s.name);
         }
-        SessionKeeper keeper = new SessionKeeper(s.target.path(), opened, store, true);
-        if (s != first) {
-            try {
-                SessionKeeper.takeHashes(store, opened.getHashes());
-            } catch (IOException e) {
-                s.refuse("server " + s.name + ": " + e.getMessage());
-                return;
-            }
+        SessionKeeper keeper = new SessionKeeper(s.target.path(), opened, store, (root, sha) -> onRoot(s, root, sha));
+        if (s != first && !opened.getHashes().getRootHash().isEmpty()) {
+            onRoot(s, opened.getHashes().getRootHash().toByteArray(), opened.getHashes().getFileSha256().toByteArray());
         }
         s.links.start(keeper, store, s.opening.opener().flowGroups(), s.opening.opener().congestionControl(),
                 s.opening.ready());
         s.started = true;
+    }
+
+    /**
+     * A server's root hash, from its SessionOpened or once it has hashed the file: the
+     * reference's goes into the store; another server is granted pieces only once its root is
+     * known to be the reference's, and is left out if it differs.
+     */
+    private void onRoot(Source s, byte[] root, byte[] fileSha256) {
+        List<Source> toCheck;
+        synchronized (this) {
+            if (s == reference) {
+                if (referenceRoot == null) {
+                    referenceRoot = root.clone();
+                    liveStore.setRoot(root, fileSha256);
+                }
+                toCheck = sources;
+            } else {
+                s.root = root.clone();
+                toCheck = List.of(s);
+            }
+        }
+        byte[] ref = referenceRoot;
+        for (Source o : toCheck) {
+            byte[] r = o.root;
+            if (o == reference || ref == null || r == null || o.sameFile || o.refused != null) {
+                continue;
+            }
+            if (java.util.Arrays.equals(ref, r)) {
+                o.sameFile = true;
+                trace.accept(o.name + ": the same root hash as " + reference.name + "'s");
+            } else {
+                o.refuse("server " + o.name + " serves another file at " + o.target.path() + " (unlike "
+                        + reference.name + "'s: " + rootDiffers(ref, r) + ")");
+            }
+        }
+    }
+
+    private static String rootDiffers(byte[] reference, byte[] other) {
+        return "root hash " + Digests.hex(other).substring(0, 16) + "... rather than " + Digests.hex(reference).substring(0, 16)
+                + "...";
     }
 
     /**
@@ -367,8 +414,7 @@ final class SeveralServers {
         }
         if (!a.getHashes().getRootHash().isEmpty() && !b.getHashes().getRootHash().isEmpty()
                 && !a.getHashes().getRootHash().equals(b.getHashes().getRootHash())) {
-            return "root hash " + Digests.hex(b.getHashes().getRootHash().toByteArray()).substring(0, 16)
-                    + "... rather than " + Digests.hex(a.getHashes().getRootHash().toByteArray()).substring(0, 16) + "...";
+            return rootDiffers(a.getHashes().getRootHash().toByteArray(), b.getHashes().getRootHash().toByteArray());
         }
         return null;
     }

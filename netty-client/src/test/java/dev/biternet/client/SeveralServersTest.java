@@ -120,6 +120,39 @@ class SeveralServersTest {
                 .contains(String.valueOf(size + 4096));
     }
 
+    /** Two servers of files of the same size and other bytes; with {@code warm}, each has hashed its file before. */
+    private void sameSizeOtherBytes(boolean warm) throws Exception {
+        long size = 8L << 20;
+        Path source = randomFile(rootA, "f.bin", size, 31);
+        randomFile(rootB, "f.bin", size, 32);
+        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
+        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0));
+        if (warm) {
+            // A session each before: the roots are known when the download opens (SessionOpened carries them).
+            assertThat(get("-o", downloads.resolve("warm-a").toString(), url(a.port(), "f.bin")).exitCode()).isZero();
+            assertThat(get("-o", downloads.resolve("warm-b").toString(), url(b.port(), "f.bin")).exitCode()).isZero();
+        }
+        Path out = downloads.resolve("f.bin");
+
+        Fixtures.Run r = get("--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(), url(a.port(), "f.bin"),
+                "--mirror", url(b.port(), "f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(r.err().lines().filter(l -> l.contains("another file"))).as(r.err()).singleElement()
+                .satisfies(l -> assertThat(l).contains("127.0.0.1:" + b.port()).contains("root hash"));
+    }
+
+    @Test
+    void aServerWhoseRootDiffersAtOpenIsRefusedInOneLine() throws Exception {
+        sameSizeOtherBytes(true);
+    }
+
+    @Test
+    void aServerWhoseRootDiffersOnceHashedIsRefusedInOneLineBeforeItSendsAPiece() throws Exception {
+        sameSizeOtherBytes(false);
+    }
+
     @Test
     void aServerKilledMidDownloadCostsOnlyItsShare() throws Exception {
         long size = 32L << 20;

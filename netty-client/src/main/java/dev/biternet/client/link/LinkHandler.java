@@ -66,6 +66,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private PieceStore store;
     private volatile PieceLayout layout;
     private volatile PieceReceiver receiver;
+    private volatile PieceReceiver.RootSink roots;
     /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
     private final Ending ending = new Ending();
     private ScheduledFuture<?> ticker;
@@ -273,7 +274,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             this.store = store;
             this.layout = store.layout();
-            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)));
+            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)),
+                    roots != null ? roots : store::setRoot);
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
@@ -369,6 +371,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void close(String why) {
         ending.because(why);
         ctx.close();
+    }
+
+    /** The server's root hash goes to {@code sink} rather than into the store (one of several servers). Before {@link #attach}. */
+    public void rootsTo(PieceReceiver.RootSink sink) {
+        this.roots = sink;
     }
 
     /**

@@ -25,6 +25,7 @@ public final class LinkSet {
     private final Connector connector;
     private final ByteString token;
     private volatile int version = dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION;
+    private volatile PieceReceiver.RootSink roots;
     private final LinkOwner owner;
     private final long startNanos;
     private final List<Link> links = new CopyOnWriteArrayList<>();
@@ -62,15 +63,18 @@ public final class LinkSet {
     private Link newLink(LinkSpec spec) {
         Link l = new Link(spec, links.size() + 1, connector, token, owner);
         l.speak(version);
+        l.rootsTo(roots);
         return l;
     }
 
     /**
      * The download has several biternet servers, these links go to one of them: their
-     * connections speak protocol 2 (client claims). Before any link is added.
+     * connections speak protocol 2 (client claims), and the server's root hash goes to
+     * {@code roots} (which checks it against the others'). Before any link is added.
      */
-    public void oneOfSeveral() {
+    public void oneOfSeveral(PieceReceiver.RootSink roots) {
         version = dev.biternet.common.wire.Frames.PROTOCOL_VERSION;
+        this.roots = roots;
     }
 
     /**

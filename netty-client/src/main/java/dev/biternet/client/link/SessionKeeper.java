@@ -26,16 +26,19 @@ public final class SessionKeeper {
     private final PieceStore store;
     private SessionOpened current;
     private boolean reopening;
-    private final boolean clientClaims;
+    private final PieceReceiver.RootSink several;
 
     /** @param path the file's path on the server, as the session was opened for it */
     public SessionKeeper(String path, SessionOpened first, PieceStore store) {
-        this(path, first, store, false);
+        this(path, first, store, null);
     }
 
-    /** @param clientClaims the session is one of several servers' (protocol 2): a re-opened one is too */
-    public SessionKeeper(String path, SessionOpened first, PieceStore store, boolean clientClaims) {
-        this.clientClaims = clientClaims;
+    /**
+     * @param several null for a download from one server; else the session is one of several
+     *                servers' (protocol 2, a re-opened one too), and its root goes there
+     */
+    public SessionKeeper(String path, SessionOpened first, PieceStore store, PieceReceiver.RootSink several) {
+        this.several = several;
         this.path = path;
         this.first = first;
         this.current = first;
@@ -75,7 +78,7 @@ public final class SessionKeeper {
     /** OpenSession for the same file and version, naming every piece verified so far. */
     OpenSession reopenRequest() {
         OpenSession r = request(path, store.haveBitmap(), first.getFileVersion(), first.getFileSize(), first.getPieceSize());
-        return clientClaims ? r.toBuilder().setClientClaims(true).build() : r;
+        return several != null ? r.toBuilder().setClientClaims(true).build() : r;
     }
 
     /** OpenSession for {@code path}, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
@@ -118,7 +121,13 @@ public final class SessionKeeper {
             return null;
         }
         try {
-            takeHashes(store, s.getHashes());
+            if (several != null) {
+                if (!s.getHashes().getRootHash().isEmpty()) {
+                    several.root(s.getHashes().getRootHash().toByteArray(), s.getHashes().getFileSha256().toByteArray());
+                }
+            } else {
+                takeHashes(store, s.getHashes());
+            }
         } catch (IOException e) {
             h.close();
             owner.integrity(e.getMessage());
