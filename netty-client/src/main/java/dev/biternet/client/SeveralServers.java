@@ -110,7 +110,8 @@ final class SeveralServers {
             if (refused != null || !started || lostClaims || !sameFile) {
                 return 0;
             }
-            return (int) links.all().stream().filter(Link::up).count();
+            // A capped or dropped link takes no more from this server: its pieces are better elsewhere.
+            return (int) links.all().stream().filter(l -> l.up() && !l.capReached() && !l.dropped()).count();
         }
 
         long delivered() {
@@ -487,6 +488,8 @@ final class SeveralServers {
     private void awaitFinish(PieceStore store) throws DownloadException, InterruptedException {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         long downSince = 0;
+        int lastVerified = -1;
+        long lastProgress = System.nanoTime();
         while (true) {
             try {
                 CompletableFuture.anyOf(finished, fatal).get(LinkSet.LOOK_MILLIS, TimeUnit.MILLISECONDS);
@@ -502,6 +505,16 @@ final class SeveralServers {
                     }
                 }
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces verified)";
+                if (store.verifiedCount() != lastVerified) {
+                    lastVerified = store.verifiedCount();
+                    lastProgress = now;
+                }
+                List<Link> all = sources.stream().filter(s -> s.started && s.refused == null)
+                        .flatMap(s -> s.links.all().stream()).toList();
+                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && all.stream().anyMatch(Link::capReached)
+                        && all.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())) {
+                    throw Download.outOfCaps(progress);
+                }
                 if (anyUp) {
                     downSince = 0;
                 } else if (downSince == 0) {

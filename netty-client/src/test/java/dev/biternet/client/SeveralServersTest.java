@@ -224,6 +224,21 @@ class SeveralServersTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void capsTooSmallForTheFileEndInOneLineNotAStall() throws Exception {
+        long size = 16L << 20;
+        twoServers(size);
+        Path out = downloads.resolve("f.bin");
+
+        Fixtures.Run r = get("--iface", "127.0.0.1:cap=4M", "-o", out.toString(), url(a.port(), "f.bin"), "--mirror",
+                url(b.port(), "f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.NETWORK);
+        assertThat(r.err()).contains("every link reached its data cap");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void aProtocolOneServerAmongSeveralIsRefusedInOneLine() throws Exception {
         long size = 4L << 20;
         Path source = randomFile(rootA, "f.bin", size, 29);
