@@ -50,7 +50,18 @@ public final class Download {
      * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
      */
     public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
-                          int retrySeconds, boolean verifyDisk, Resolver resolver) {
+                          int retrySeconds, boolean verifyDisk, Resolver resolver, List<Target> others) {
+        public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
+                       int retrySeconds, boolean verifyDisk, Resolver resolver) {
+            this(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver, List.of());
+        }
+
+        /** The same download from {@code more} biternet servers besides {@link #target} (protocol 2). */
+        public Request withOthers(List<Target> more) {
+            return new Request(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver,
+                    List.copyOf(more));
+        }
+
         public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
                        int retrySeconds, boolean verifyDisk) {
             this(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, InetAddress::getAllByName);
@@ -85,7 +96,9 @@ public final class Download {
     /** The links' counters in the result, once it is built: what {@link #progress()} shows from then on. */
     private volatile List<LinkStats> finalStats;
     /** What {@code --iface auto} takes: this machine's interfaces, the kernel's routes. */
-    private static final AutoLinks AUTO_LINKS = AutoLinks.system();
+    static final AutoLinks AUTO_LINKS = AutoLinks.system();
+    /** A download from several biternet servers, once {@link #run} started one; null otherwise. */
+    private volatile SeveralServers several;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     /** The first fatal failure a link thread ran into; ends the download. */
@@ -106,6 +119,15 @@ public final class Download {
     }
 
     public DownloadResult run() throws DownloadException, InterruptedException {
+        if (!request.others().isEmpty()) {
+            SeveralServers several = new SeveralServers(request, console, security, err, this::trace);
+            this.several = several;
+            try {
+                return several.run(underway);
+            } finally {
+                underway.complete(null);
+            }
+        }
         Target target = request.target();
         ServerAddresses servers;
         try {
@@ -167,12 +189,7 @@ public final class Download {
             store = resume.openStore(session);
             PieceLayout layout = store.layout();
             trace("part file and resume log created");
-            try {
-                SessionKeeper.takeHashes(store, session.getHashes());
-            } catch (IOException e) {
-                throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server;"
-                        + " delete " + request.output() + ".part and rerun)");
-            }
+            takeHashes(store, session, request.output());
             liveStore = store;
             phase = Progress.Phase.DOWNLOADING;
             SessionKeeper keeper = new SessionKeeper(target.path(), session, store);
@@ -191,21 +208,7 @@ public final class Download {
             awaitFinish(store, links);
             trace("all pieces verified");
             phase = Progress.Phase.VERIFYING;
-            byte[] sha;
-            try {
-                sha = store.finish();
-            } catch (PieceStore.IntegrityException e) {
-                // Every piece matched its hash yet the whole does not: the state must not make
-                // the next run trust these pieces again.
-                try {
-                    ResumeLog.deleteFor(request.output());
-                } catch (IOException ignored) {
-                    // the rerun re-hashes the pieces and meets the same mismatch; it says so
-                }
-                throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
-            } catch (IOException e) {
-                throw DownloadException.localIo("cannot finish " + request.output(), store.partPath(), e);
-            }
+            byte[] sha = finish(store, request.output());
             trace("file verified and renamed");
             phase = Progress.Phase.DONE;
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -242,6 +245,50 @@ public final class Download {
         }
     }
 
+    /** The digests and root the first SessionOpened carries, into the store. */
+    static void takeHashes(PieceStore store, SessionOpened session, Path output) throws DownloadException {
+        try {
+            SessionKeeper.takeHashes(store, session.getHashes());
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage() + " (the file changed on the server;"
+                    + " delete " + output + ".part and rerun)");
+        }
+    }
+
+    /** A link could not write to the output: the download ends, its pieces kept. */
+    static DownloadException localFailure(String reason) {
+        return new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
+                + " (free space), then rerun the same command to resume");
+    }
+
+    /** What a progress display shows of a download writing into {@code store} (null before it exists). */
+    static Progress progressOf(Progress.Phase phase, PieceStore store, List<LinkStats> stats, List<LinkEvent> events) {
+        if (store == null) {
+            return new Progress(phase, 0, 0, 0, stats, events);
+        }
+        PieceLayout layout = store.layout();
+        long verified = Math.min(layout.fileSize(), (long) store.verifiedCount() * layout.pieceSize());
+        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(), stats, events);
+    }
+
+    /** Checks the whole file and renames it into place; returns its SHA-256. */
+    static byte[] finish(PieceStore store, Path output) throws DownloadException {
+        try {
+            return store.finish();
+        } catch (PieceStore.IntegrityException e) {
+            // Every piece matched its hash yet the whole does not: the state must not make
+            // the next run trust these pieces again.
+            try {
+                ResumeLog.deleteFor(output);
+            } catch (IOException ignored) {
+                // the rerun re-hashes the pieces and meets the same mismatch; it says so
+            }
+            throw new DownloadException(ExitCodes.INTEGRITY, e.getMessage());
+        } catch (IOException e) {
+            throw DownloadException.localIo("cannot finish " + output, store.partPath(), e);
+        }
+    }
+
     /**
      * Completes once every link is attached and pieces are flowing, or when the download ends
      * before that (failed): work that should not compete with the start waits for it.
@@ -252,17 +299,15 @@ public final class Download {
 
     /** A live view of this download for progress displays; any thread, values may lag by one event. */
     public Progress progress() {
+        SeveralServers many = several;
+        if (many != null) {
+            return many.progress();
+        }
         LinkSet links = liveLinks;
         List<LinkStats> done = finalStats;
         List<LinkStats> stats = done != null ? done : links == null ? List.of() : links.stats();
         List<LinkEvent> events = links == null ? List.of() : links.events();
-        PieceStore s = liveStore;
-        if (s == null) {
-            return new Progress(phase, 0, 0, 0, stats, events);
-        }
-        PieceLayout layout = s.layout();
-        long verified = Math.min(layout.fileSize(), (long) s.verifiedCount() * layout.pieceSize());
-        return new Progress(phase, layout.fileSize(), verified, layout.pieceSize(), stats, events);
+        return progressOf(phase, liveStore, stats, events);
     }
 
     /** What the links report, turned into the download's messages and exit codes. */
@@ -274,8 +319,7 @@ public final class Download {
 
         @Override
         public void localFailure(String reason) {
-            fail(new DownloadException(ExitCodes.LOCAL_IO, reason + "; the verified pieces are kept: fix that"
-                    + " (free space), then rerun the same command to resume"));
+            fail(Download.localFailure(reason));
         }
 
         @Override

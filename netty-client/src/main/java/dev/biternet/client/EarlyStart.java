@@ -54,7 +54,7 @@ final class EarlyStart {
                 // its set-up is shared with them rather than a pool nobody else uses.
                 dev.biternet.common.wire.Frames.control(io.netty.buffer.ByteBufAllocator.DEFAULT,
                         dev.biternet.proto.Envelope.newBuilder().setHello(dev.biternet.proto.Hello.newBuilder()
-                                .setProtocolVersion(dev.biternet.common.wire.Frames.PROTOCOL_VERSION)).build()).release();
+                                .setProtocolVersion(dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION)).build()).release();
                 dev.biternet.common.piece.Digests.sha256().digest(new byte[64]);
             } catch (Throwable e) {
                 // only a head start: the links do the same work themselves, and report failures

@@ -58,8 +58,10 @@ public final class GetCommand implements Callable<Integer> {
                     + " http[s]://HOST[:PORT]/PATH (any web server that serves byte ranges)")
     private String url;
 
-    @Option(names = "--mirror", paramLabel = "URL", description = "With an http[s]:// URL: another HTTP(S) mirror of the same"
-            + " file; repeat for more. Each (link, mirror) pair is a channel; pieces are spread over all of them.")
+    @Option(names = "--mirror", paramLabel = "URL", description = "Another source of the same file, of the URL's kind: an"
+            + " HTTP(S) mirror with an http[s]:// URL, another biternet server (biternet://HOST[:PORT]/PATH, the same file:"
+            + " the same root hash) with a biternet:// URL; repeat for more. Each (link, source) pair is a channel; pieces"
+            + " are spread over all of them.")
     private List<String> mirrors;
 
     @Option(names = "--checksum", paramLabel = "sha256=HEX", description = "With http[s]:// URLs: the whole file's SHA-256,"
@@ -240,12 +242,20 @@ public final class GetCommand implements Callable<Integer> {
             return HttpGet.call(request, err, out, json, quiet, verbose, units,
                     request.ifaces().isEmpty() ? null : () -> checkRouting(where, request.ifaces(), err));
         }
-        if (mirrors != null || checksum != null) {
-            throw Usage.error(spec, (mirrors != null ? "--mirror" : "--checksum") + " goes with an http[s]:// URL");
+        if (checksum != null) {
+            throw Usage.error(spec, "--checksum goes with an http[s]:// URL");
         }
         Target target;
+        List<Target> others = new ArrayList<>();
         try {
             target = Target.parse(url);
+            for (String m : mirrors == null ? List.<String>of() : mirrors) {
+                if (dev.biternet.client.http.MirrorUrl.isHttp(m)) {
+                    throw Usage.error(spec, "--mirror " + m + ": a biternet:// download takes other biternet:// servers;"
+                            + " biternet and http[s] sources together are not supported yet");
+                }
+                others.add(Target.parse(m));
+            }
         } catch (IllegalArgumentException e) {
             throw Usage.error(spec, e.getMessage());
         }
@@ -269,7 +279,8 @@ public final class GetCommand implements Callable<Integer> {
         outputFile = output == null ? Path.of(target.fileName())
                 : java.nio.file.Files.isDirectory(output) ? output.resolve(target.fileName()) : output;
         Download download = new Download(
-                new Download.Request(target, outputFile, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk), err, security);
+                new Download.Request(target, outputFile, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk)
+                        .withOthers(others), err, security);
         // Work that would compete with connecting for the two cores waits until the links are
         // attached and pieces flow (or the download failed before that): the summary's warm-up,
         // and the routing check (an `ip route get` per link: a process start each, 30-50 ms

@@ -54,6 +54,20 @@ final class Resume {
         this.pieces = pieces;
     }
 
+    /**
+     * {@code s} as a server among several answered it, keyed for the state like the previous
+     * run's if the layout is the same: each server's copy of the file has a version of its own
+     * (mtime and inode), so for several servers the state is the same file by its layout, and by
+     * its pieces' digests adding up to the root hash every server must share (checked before the
+     * rename: a state from other bytes fails there and is deleted).
+     */
+    SessionOpened asLogged(SessionOpened s) {
+        if (log == null || log.identity().fileSize() != s.getFileSize() || log.identity().pieceSize() != s.getPieceSize()) {
+            return s;
+        }
+        return s.toBuilder().setFileVersion(log.identity().fileVersion()).build();
+    }
+
     /** The OpenSession this download sends: a resuming one carries its pieces and their file version. */
     OpenSession request() {
         return open;

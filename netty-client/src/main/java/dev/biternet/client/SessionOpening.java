@@ -12,6 +12,8 @@ import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.ServerError;
 import dev.biternet.client.link.ServerErrors;
 import dev.biternet.client.link.SessionKeeper;
+import dev.biternet.common.wire.Frames;
+import dev.biternet.proto.Error;
 import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
 import java.security.SecureRandom;
@@ -132,6 +134,13 @@ final class SessionOpening {
             } catch (ExecutionException e) {
                 if (!(e.getCause() instanceof ServerError se)) {
                     throw new DownloadException(ExitCodes.NETWORK, "opening the session failed: " + rootMessage(e.getCause()));
+                }
+                if (se.code() == Error.Code.UNSUPPORTED_VERSION && open.getClientClaims()) {
+                    // An older server: it cannot be told which pieces to leave to the others.
+                    java.util.regex.Matcher m = java.util.regex.Pattern.compile("this server speaks (\\d+)").matcher(se.getMessage());
+                    throw new DownloadException(ExitCodes.SERVER_REFUSED, "server " + target.host() + ":" + target.port()
+                            + " speaks protocol " + (m.find() ? m.group(1) : "older than 2") + "; several servers need "
+                            + Frames.PROTOCOL_VERSION);
                 }
                 if (ServerErrors.isFinal(se.code())) {
                     throw new DownloadException(ExitCodes.SERVER_REFUSED, "server refused " + target.path()

@@ -86,7 +86,7 @@ final class ScriptedServer implements AutoCloseable {
                 Envelope answer = script.answer(opens.incrementAndGet(), second.getOpenSession());
                 if (answer != null) {
                     writeFrame(out, Envelope.newBuilder().setWelcome(Welcome.newBuilder()
-                            .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("scripted")).build());
+                            .setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION).setAgent("scripted")).build());
                     writeFrame(out, answer);
                     if (answer.hasSessionOpened()) {
                         readFrame(in, raw); // the Attach: answered by closing, as a server gone away

@@ -17,7 +17,7 @@ class VersionTest {
         Fixtures.Run run = get("--version");
 
         assertThat(run.exitCode()).isZero();
-        Matcher m = Pattern.compile("biternet-get (\\S+) \\(commit ([0-9a-f]{12}|unknown), protocol 1, Java (\\S+)\\)\\R")
+        Matcher m = Pattern.compile("biternet-get (\\S+) \\(commit ([0-9a-f]{12}|unknown), protocols 1-2, Java (\\S+)\\)\\R")
                 .matcher(run.out());
         assertThat(m.matches()).as(run.out()).isTrue();
         Matcher pom = Pattern.compile("<version>([^<]+)</version>").matcher(Files.readString(Path.of("..", "pom.xml")));

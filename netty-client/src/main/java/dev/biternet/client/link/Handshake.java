@@ -23,6 +23,8 @@ import java.util.concurrent.CompletableFuture;
 final class Handshake {
     private final LinkSpec spec;
     private final ByteString token;
+    /** The protocol this connection speaks: 1 with one server, 2 with several (client claims). */
+    private final int version;
     private volatile boolean welcomed;
     private volatile boolean flowGroups;
     private volatile String congestionControl = "";
@@ -33,20 +35,25 @@ final class Handshake {
 
     /** @param token the server's access token, sent in Hello (empty: none) */
     Handshake(LinkSpec spec, ByteString token) {
+        this(spec, token, Frames.OLDEST_PROTOCOL_VERSION);
+    }
+
+    Handshake(LinkSpec spec, ByteString token, int version) {
         this.spec = spec;
         this.token = token;
+        this.version = version;
     }
 
     Envelope hello() {
-        return Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION)
+        return Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(version)
                 .setAgent("biternet-get").setToken(token)).build();
     }
 
     /** The server's Welcome: what it offers, once it is known to speak this client's protocol. */
     void welcome(Welcome w) throws ProtocolException {
-        if (w.getProtocolVersion() != Frames.PROTOCOL_VERSION) {
+        if (w.getProtocolVersion() != version) {
             throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "server speaks protocol "
-                    + w.getProtocolVersion() + ", this client speaks " + Frames.PROTOCOL_VERSION);
+                    + w.getProtocolVersion() + ", this client speaks " + version);
         }
         welcomed = true;
         flowGroups = w.getFlowGroups();

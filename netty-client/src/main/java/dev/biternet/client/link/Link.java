@@ -33,6 +33,10 @@ public final class Link {
     private final java.util.concurrent.atomic.AtomicInteger turn;
     private final Connector connector;
     private final ByteString token;
+    /** The protocol its connections speak (2 when the download has several servers). */
+    private volatile int version = dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION;
+    /** Where its connections' root hashes go (null: the store). */
+    private volatile PieceReceiver.RootSink roots;
     private final LinkOwner owner;
     private final List<Flow> flows = new CopyOnWriteArrayList<>();
     private final RecentRate rate = new RecentRate();
@@ -96,10 +100,32 @@ public final class Link {
 
     /** A connection of this link, counting for its cap whatever the link's flows carried. */
     LinkHandler handler(OpenSession open) {
-        LinkHandler h = new LinkHandler(spec, open, token);
+        LinkHandler h = new LinkHandler(spec, open, token, version);
+        h.rootsTo(roots);
         h.partOf(this::carried, this::activeFlows);
         h.standBy(standingBy);
         return h;
+    }
+
+    /** Its connections speak {@code v} from the next one on (2: one of several servers). */
+    void speak(int v) {
+        version = v;
+    }
+
+    /** Its connections' root hashes go to {@code sink} (one of several servers: checked before the store takes one). */
+    void rootsTo(PieceReceiver.RootSink sink) {
+        roots = sink;
+    }
+
+    /** Sends a session's control message on one attached connection of this link; false if none is. */
+    boolean sendControl(dev.biternet.proto.Envelope e) {
+        for (Flow f : flows) {
+            LinkHandler h = f.current();
+            if (h != null && h.sendControl(e)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True for a backup link ({@code :backup}). */

@@ -66,6 +66,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private PieceStore store;
     private volatile PieceLayout layout;
     private volatile PieceReceiver receiver;
+    private volatile PieceReceiver.RootSink roots;
     /** Why the connection closed (or is closing), for {@link #closed} and {@link #stats}. */
     private final Ending ending = new Ending();
     private ScheduledFuture<?> ticker;
@@ -85,9 +86,14 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
      * @param token the server's access token, sent in Hello (empty: none)
      */
     public LinkHandler(LinkSpec spec, OpenSession open, ByteString token) {
+        this(spec, open, token, dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION);
+    }
+
+    /** @param version the protocol the connection speaks (2: one of several servers, client claims) */
+    public LinkHandler(LinkSpec spec, OpenSession open, ByteString token, int version) {
         this.spec = spec;
         this.open = open;
-        this.handshake = new Handshake(spec, token);
+        this.handshake = new Handshake(spec, token, version);
         this.linkBytes = this::bytes;
     }
 
@@ -268,7 +274,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             }
             this.store = store;
             this.layout = store.layout();
-            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)));
+            this.receiver = new PieceReceiver(store, new ReceivingChannel(ctx, credit, ending, c -> exceptionCaught(ctx, c)),
+                    roots != null ? roots : store::setRoot);
             this.sessionId = session.getSessionId();
             lastReadNanos = System.nanoTime();
             attachNanos = ctx.executor().ticker().nanoTime();
@@ -364,6 +371,24 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private void close(String why) {
         ending.because(why);
         ctx.close();
+    }
+
+    /** The server's root hash goes to {@code sink} rather than into the store (one of several servers). Before {@link #attach}. */
+    public void rootsTo(PieceReceiver.RootSink sink) {
+        this.roots = sink;
+    }
+
+    /**
+     * Sends a control message of the session's (a Claim or Unclaim) if this connection is
+     * attached and open; any thread. False if it cannot carry it.
+     */
+    public boolean sendControl(Envelope e) {
+        ChannelHandlerContext c = ctx;
+        if (sessionId == null || retiring || c == null || !c.channel().isActive()) {
+            return false;
+        }
+        c.writeAndFlush(e, c.voidPromise());
+        return true;
     }
 
     private void send(Credit c) {

@@ -24,6 +24,8 @@ public final class LinkSet {
 
     private final Connector connector;
     private final ByteString token;
+    private volatile int version = dev.biternet.common.wire.Frames.OLDEST_PROTOCOL_VERSION;
+    private volatile PieceReceiver.RootSink roots;
     private final LinkOwner owner;
     private final long startNanos;
     private final List<Link> links = new CopyOnWriteArrayList<>();
@@ -53,9 +55,39 @@ public final class LinkSet {
      * its first flow ({@link Link#connect} or {@link Link#park}), then {@link #publish}es.
      */
     public Link add(LinkSpec spec) {
-        Link link = new Link(spec, links.size() + 1, connector, token, owner);
+        Link link = newLink(spec);
         links.add(link);
         return link;
+    }
+
+    private Link newLink(LinkSpec spec) {
+        Link l = new Link(spec, links.size() + 1, connector, token, owner);
+        l.speak(version);
+        l.rootsTo(roots);
+        return l;
+    }
+
+    /**
+     * The download has several biternet servers, these links go to one of them: their
+     * connections speak protocol 2 (client claims), and the server's root hash goes to
+     * {@code roots} (which checks it against the others'). Before any link is added.
+     */
+    public void oneOfSeveral(PieceReceiver.RootSink roots) {
+        version = dev.biternet.common.wire.Frames.PROTOCOL_VERSION;
+        this.roots = roots;
+    }
+
+    /**
+     * Sends a control message of the session (a Claim or Unclaim) on one attached connection;
+     * false if no link has one now.
+     */
+    public boolean sendControl(dev.biternet.proto.Envelope e) {
+        for (Link l : links) {
+            if (l.sendControl(e)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Makes the links added so far (each with its first flow) visible to {@link #stats}. */
@@ -89,7 +121,7 @@ public final class LinkSet {
         if (s == null) {
             return;
         }
-        Link l = new Link(spec, links.size() + 1, connector, token, owner);
+        Link l = newLink(spec);
         l.park();
         links.add(l);
         publish();

@@ -17,6 +17,12 @@ public record LinkStats(String iface, String address, long bytes, int pieces, in
                 reconnects, dropped, rttMs, flows, "");
     }
 
+    /** These counters as a channel to {@code source} (one of several biternet servers, {@code host:port}). */
+    public LinkStats from(String source) {
+        return new LinkStats(iface, address, bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds, state,
+                options, reconnects, dropped, rttMs, flows, source);
+    }
+
     /** How displays name the link: its interface, and the mirror it fetches from if any. */
     public String label() {
         return source.isEmpty() ? iface : iface + ">" + source;

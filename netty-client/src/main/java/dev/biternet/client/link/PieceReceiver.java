@@ -77,7 +77,21 @@ final class PieceReceiver {
     private volatile long firstByteNanos;
     private volatile long lastByteNanos;
 
+    /** Where a server's root hash goes (the store, or a check that it is the same file as another server's). */
+    @FunctionalInterface
+    public interface RootSink {
+        void root(byte[] rootHash, byte[] fileSha256);
+    }
+
+    private final RootSink roots;
+
     PieceReceiver(PieceStore store, Connection connection) {
+        this(store, connection, store::setRoot);
+    }
+
+    /** @param roots where a root hash (and the file's SHA-256) the server sends goes: the store's, or a check of it first */
+    PieceReceiver(PieceStore store, Connection connection, RootSink roots) {
+        this.roots = roots;
         this.store = store;
         this.layout = store.layout();
         this.connection = connection;
@@ -169,7 +183,7 @@ final class PieceReceiver {
     /** Digests (and the root) the server sent apart from the pieces; pieces waiting for them are judged now. */
     void onHashes(PieceHashes h) throws IOException {
         if (!h.getRootHash().isEmpty()) {
-            store.setRoot(h.getRootHash().toByteArray(), h.getFileSha256().toByteArray());
+            roots.root(h.getRootHash().toByteArray(), h.getFileSha256().toByteArray());
         }
         resolved(store.addHashes(h.getFirstIndex(), h.getDigests().toByteArray()));
     }

@@ -26,9 +26,19 @@ public final class SessionKeeper {
     private final PieceStore store;
     private SessionOpened current;
     private boolean reopening;
+    private final PieceReceiver.RootSink several;
 
     /** @param path the file's path on the server, as the session was opened for it */
     public SessionKeeper(String path, SessionOpened first, PieceStore store) {
+        this(path, first, store, null);
+    }
+
+    /**
+     * @param several null for a download from one server; else the session is one of several
+     *                servers' (protocol 2, a re-opened one too), and its root goes there
+     */
+    public SessionKeeper(String path, SessionOpened first, PieceStore store, PieceReceiver.RootSink several) {
+        this.several = several;
         this.path = path;
         this.first = first;
         this.current = first;
@@ -67,7 +77,8 @@ public final class SessionKeeper {
 
     /** OpenSession for the same file and version, naming every piece verified so far. */
     OpenSession reopenRequest() {
-        return request(path, store.haveBitmap(), first.getFileVersion(), first.getFileSize(), first.getPieceSize());
+        OpenSession r = request(path, store.haveBitmap(), first.getFileVersion(), first.getFileSize(), first.getPieceSize());
+        return several != null ? r.toBuilder().setClientClaims(true).build() : r;
     }
 
     /** OpenSession for {@code path}, naming the pieces held (bit i = piece i, LSB first) and the version they are of. */
@@ -110,7 +121,13 @@ public final class SessionKeeper {
             return null;
         }
         try {
-            takeHashes(store, s.getHashes());
+            if (several != null) {
+                if (!s.getHashes().getRootHash().isEmpty()) {
+                    several.root(s.getHashes().getRootHash().toByteArray(), s.getHashes().getFileSha256().toByteArray());
+                }
+            } else {
+                takeHashes(store, s.getHashes());
+            }
         } catch (IOException e) {
             h.close();
             owner.integrity(e.getMessage());

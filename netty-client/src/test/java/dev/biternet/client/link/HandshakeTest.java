@@ -30,7 +30,7 @@ class HandshakeTest {
     void helloCarriesTheProtocolTheAgentAndTheToken() {
         Envelope hello = handshake(0).hello();
 
-        assertThat(hello.getHello().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
+        assertThat(hello.getHello().getProtocolVersion()).isEqualTo(Frames.OLDEST_PROTOCOL_VERSION);
         assertThat(hello.getHello().getAgent()).isEqualTo("biternet-get");
         assertThat(hello.getHello().getToken()).isEqualTo(TOKEN);
     }
@@ -38,11 +38,11 @@ class HandshakeTest {
     @Test
     void aServerOfAnotherProtocolIsRefusedInOneLine() {
         Handshake h = handshake(0);
-        Welcome other = Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION + 1).setFlowGroups(true).build();
+        Welcome other = Welcome.newBuilder().setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION + 1).setFlowGroups(true).build();
 
         assertThatThrownBy(() -> h.welcome(other)).isInstanceOf(ProtocolException.class)
-                .hasMessage("server speaks protocol " + (Frames.PROTOCOL_VERSION + 1) + ", this client speaks "
-                        + Frames.PROTOCOL_VERSION)
+                .hasMessage("server speaks protocol " + (Frames.OLDEST_PROTOCOL_VERSION + 1) + ", this client speaks "
+                        + Frames.OLDEST_PROTOCOL_VERSION)
                 .satisfies(e -> assertThat(((ProtocolException) e).code()).isEqualTo(Error.Code.UNSUPPORTED_VERSION));
         assertThat(h.welcomed()).isFalse();
         assertThat(h.flowGroups()).as("nothing taken from a refused Welcome").isFalse();
@@ -51,7 +51,7 @@ class HandshakeTest {
     @Test
     void whatWelcomeOffersIsKept() throws Exception {
         Handshake h = handshake(0);
-        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setFlowGroups(true)
+        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION).setFlowGroups(true)
                 .setOpenAttaches(true).setCongestionControl("bbr").build());
 
         assertThat(h.welcomed()).isTrue();
@@ -83,7 +83,7 @@ class HandshakeTest {
     void howAConnectionAttaches() throws Exception {
         ByteString ours = ByteString.copyFromUtf8("ours");
         Handshake h = handshake(0);
-        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setOpenAttaches(true).build());
+        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION).setOpenAttaches(true).build());
         CompletableFuture<SessionOpened> answer = new CompletableFuture<>();
         assertThat(h.attachment(answer, ours)).as("did not ask: it sends Attach").isEqualTo(Handshake.Attachment.ASK);
 
@@ -101,7 +101,7 @@ class HandshakeTest {
     @Test
     void aServerThatDoesNotAttachOnOpenIsAskedWithAnAttach() throws Exception {
         Handshake h = handshake(0);
-        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).build());
+        h.welcome(Welcome.newBuilder().setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION).build());
         h.openAndAttach(OpenSession.newBuilder().setPath("f").build(), 4, false, 0, 1);
 
         assertThat(h.attachment(CompletableFuture.completedFuture(SessionOpened.getDefaultInstance()), ByteString.EMPTY))

@@ -130,7 +130,7 @@ class LinkHandlerTest {
         List<Envelope> hello = sent();
         assertThat(hello).extracting(Envelope::getBodyCase)
                 .containsExactly(Envelope.BodyCase.HELLO, Envelope.BodyCase.OPEN_SESSION);
-        assertThat(hello.get(0).getHello().getProtocolVersion()).isEqualTo(Frames.PROTOCOL_VERSION);
+        assertThat(hello.get(0).getHello().getProtocolVersion()).isEqualTo(Frames.OLDEST_PROTOCOL_VERSION);
         assertThat(hello.get(1).getOpenSession().getPath()).isEqualTo("f.bin");
         receive(Envelope.newBuilder().setWelcome(Welcome.newBuilder().setProtocolVersion(1)).build());
         SessionOpened opened = SessionOpened.newBuilder().setSessionId(ByteString.copyFrom(new byte[16]))

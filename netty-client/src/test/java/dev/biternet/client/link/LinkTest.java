@@ -491,7 +491,7 @@ class LinkTest {
             received.add(e);
             switch (e.getBodyCase()) {
                 case HELLO -> ctx.writeAndFlush(Envelope.newBuilder().setWelcome(Welcome.newBuilder()
-                        .setProtocolVersion(Frames.PROTOCOL_VERSION).setFlowGroups(true)
+                        .setProtocolVersion(Frames.OLDEST_PROTOCOL_VERSION).setFlowGroups(true)
                         .setOpenAttaches(server.openAttaches)).build());
                 case OPEN_SESSION -> {
                     if (server.openAttaches && e.getOpenSession().hasAttach()) {

@@ -19,9 +19,9 @@ public final class VersionProvider implements IVersionProvider {
         return new String[] {line(spec.name())};
     }
 
-    /** E.g. {@code biternet-get 0.1.0 (commit 5079bdaf759f, protocol 1, Java 17.0.15)}. */
+    /** E.g. {@code biternet-get 0.1.0 (commit 5079bdaf759f, protocols 1-2, Java 17.0.15)}: the protocols it speaks. */
     public static String line(String command) {
-        return command + " " + BuildInfo.version() + " (commit " + BuildInfo.commit() + ", protocol "
-                + Frames.PROTOCOL_VERSION + ", Java " + System.getProperty("java.version") + ")";
+        return command + " " + BuildInfo.version() + " (commit " + BuildInfo.commit() + ", protocols "
+                + Frames.OLDEST_PROTOCOL_VERSION + "-" + Frames.PROTOCOL_VERSION + ", Java " + System.getProperty("java.version") + ")";
     }
 }

@@ -28,7 +28,10 @@ import java.io.UncheckedIOException;
  * bounded by {@link #MAX_PIECE_SIZE}.
  */
 public final class Frames {
-    public static final int PROTOCOL_VERSION = 1;
+    /** The newest protocol: 2 adds client claims (Claim, Unclaim, OpenSession.client_claims) for several servers. */
+    public static final int PROTOCOL_VERSION = 2;
+    /** The oldest protocol either side still speaks; a client fetching from one server says this one. */
+    public static final int OLDEST_PROTOCOL_VERSION = 1;
     public static final byte TYPE_CONTROL = 1;
     public static final byte TYPE_PIECE = 2;
     public static final int HEADER_BYTES = 5;

@@ -23,7 +23,7 @@ class VersionProviderTest {
 
         assertThat(cmd.execute("--version")).isZero();
         assertThat(out.toString()).isEqualTo("some-command " + BuildInfo.version() + " (commit " + BuildInfo.commit()
-                + ", protocol 1, Java " + System.getProperty("java.version") + ")" + System.lineSeparator());
+                + ", protocols 1-2, Java " + System.getProperty("java.version") + ")" + System.lineSeparator());
         assertThat(BuildInfo.version()).as("the project's version, filtered in by Maven").matches("\\d+\\.\\d+\\.\\d+.*");
         assertThat(BuildInfo.commit()).matches("[0-9a-f]{12}|unknown");
     }

@@ -10,7 +10,9 @@ import java.util.PriorityQueue;
 /**
  * The in-process {@link PieceAllocator}: a small state machine per piece under one lock. Claims
  * are O(1) amortised (a cursor over never-claimed pieces plus a queue of released ones); the
- * endgame scans only the pieces in flight, which are bounded by the links' windows.
+ * endgame scans only the pieces in flight, which are bounded by the links' windows. In
+ * client-claims mode ({@link #useClientClaims}) the pieces it may hand out are a bit set the
+ * client's grants fill and its withdrawals and the claims empty.
  */
 public final class LocalPieceAllocator implements PieceAllocator {
     private static final byte UNCLAIMED = 0;
@@ -29,6 +31,12 @@ public final class LocalPieceAllocator implements PieceAllocator {
     private int remaining;
     private long duplicates;
     private final Listener listener;
+    /** Client-claims mode: what the client granted and did not withdraw (null: the allocator's own choice). */
+    private java.util.BitSet granted;
+    /** Client-claims mode: granted pieces no link holds and not done, the ones a claim may take. */
+    private java.util.BitSet claimable;
+    /** Client-claims mode: the client's last grant said no piece is left unassigned, so copies may be made. */
+    private boolean clientEndgame;
 
     public LocalPieceAllocator(int pieceCount) {
         this(pieceCount, Listener.NONE);
@@ -43,6 +51,16 @@ public final class LocalPieceAllocator implements PieceAllocator {
 
     @Override
     public synchronized int claim(int linkId, EndgamePolicy endgame) {
+        if (granted != null) {
+            int index = claimable.nextSetBit(0);
+            if (index >= 0 && index < available) {
+                return take(index, linkId, ClaimKind.NEW);
+            }
+            if (!clientEndgame) {
+                return NONE;
+            }
+            return copy(linkId, endgame);
+        }
         while (!released.isEmpty()) {
             int index = released.poll();
             if (state[index] == UNCLAIMED) {
@@ -55,6 +73,11 @@ public final class LocalPieceAllocator implements PieceAllocator {
                 return take(index, linkId, ClaimKind.NEW);
             }
         }
+        return copy(linkId, endgame);
+    }
+
+    /** The endgame: a second copy of the oldest in-flight piece {@code endgame} accepts, or NONE. */
+    private int copy(int linkId, EndgamePolicy endgame) {
         if (available < pieceCount) {
             return NONE;
         }
@@ -77,6 +100,9 @@ public final class LocalPieceAllocator implements PieceAllocator {
     private int take(int index, int linkId, ClaimKind kind) {
         listener.claimed(kind);
         state[index] = CLAIMED;
+        if (claimable != null) {
+            claimable.clear(index);
+        }
         inFlight.put(index, new InFlight(new int[] {linkId}, System.nanoTime()));
         return index;
     }
@@ -88,6 +114,9 @@ public final class LocalPieceAllocator implements PieceAllocator {
             return false;
         }
         state[index] = DONE;
+        if (claimable != null) {
+            claimable.clear(index);
+        }
         inFlight.remove(index);
         remaining--;
         listener.done();
@@ -102,6 +131,9 @@ public final class LocalPieceAllocator implements PieceAllocator {
         for (int i = pieces.nextSetBit(0); i >= 0; i = pieces.nextSetBit(i + 1)) {
             if (state[i] == UNCLAIMED) {
                 state[i] = DONE;
+                if (claimable != null) {
+                    claimable.clear(i);
+                }
                 remaining--;
             }
         }
@@ -120,7 +152,11 @@ public final class LocalPieceAllocator implements PieceAllocator {
         } else {
             inFlight.remove(index);
             state[index] = UNCLAIMED;
-            released.add(index);
+            if (granted == null) {
+                released.add(index);
+            } else if (granted.get(index)) {
+                claimable.set(index);
+            }
         }
     }
 
@@ -140,6 +176,9 @@ public final class LocalPieceAllocator implements PieceAllocator {
 
     @Override
     public synchronized boolean inEndgame() {
+        if (granted != null) {
+            return clientEndgame && available == pieceCount && claimable.isEmpty() && remaining > 0;
+        }
         return available == pieceCount && cursor >= pieceCount && released.isEmpty() && remaining > 0;
     }
 
@@ -164,6 +203,9 @@ public final class LocalPieceAllocator implements PieceAllocator {
 
     @Override
     public synchronized int unclaimed() {
+        if (granted != null) {
+            return claimable.cardinality();
+        }
         return remaining - inFlight.size();
     }
 
@@ -175,6 +217,58 @@ public final class LocalPieceAllocator implements PieceAllocator {
     @Override
     public synchronized long duplicateClaims() {
         return duplicates;
+    }
+
+    @Override
+    public synchronized boolean useClientClaims() {
+        if (granted == null) {
+            granted = new java.util.BitSet(pieceCount);
+            claimable = new java.util.BitSet(pieceCount);
+        }
+        return true;
+    }
+
+    @Override
+    public synchronized void grant(int first, int count, boolean endgame) {
+        checkMode(first, count);
+        for (int i = first; i < first + count; i++) {
+            if (state[i] != DONE) {
+                granted.set(i);
+                if (state[i] == UNCLAIMED) {
+                    claimable.set(i);
+                }
+            }
+        }
+        clientEndgame = endgame;
+    }
+
+    @Override
+    public synchronized void withdraw(int first, int count) {
+        checkMode(first, count);
+        granted.clear(first, first + count);
+        claimable.clear(first, first + count);
+        for (int i = first; i < first + count; i++) {
+            if (state[i] == CLAIMED) {
+                // Its holders stop at their next block (wanted); a later grant makes it claimable again.
+                inFlight.remove(i);
+                state[i] = UNCLAIMED;
+            }
+        }
+    }
+
+    @Override
+    public synchronized boolean wanted(int index) {
+        checkIndex(index);
+        return state[index] != DONE && (granted == null || granted.get(index));
+    }
+
+    private void checkMode(int first, int count) {
+        if (granted == null) {
+            throw new IllegalStateException("not in client-claims mode");
+        }
+        if (first < 0 || count < 0 || (long) first + count > pieceCount) {
+            throw new IndexOutOfBoundsException("pieces " + first + " + " + count + " of " + pieceCount);
+        }
     }
 
     private void checkIndex(int index) {

@@ -121,6 +121,36 @@ public interface PieceAllocator {
         return false;
     }
 
+    /**
+     * Switches a new session to client-claims mode (protocol 2, a client fetching from several
+     * servers): from then on {@link #claim} hands out only pieces the client {@link #grant granted}
+     * this session and not yet {@link #withdraw withdrew}, and copies pieces in flight between
+     * this session's links only while the client's last grant said the end is near. Returns
+     * false if this allocator cannot (a cluster's).
+     */
+    default boolean useClientClaims() {
+        return false;
+    }
+
+    /** Client-claims mode: the client wants pieces [first, first + count) from this session. */
+    default void grant(int first, int count, boolean endgame) {
+        throw new UnsupportedOperationException("not in client-claims mode");
+    }
+
+    /**
+     * Client-claims mode: the client no longer wants [first, first + count) from this session
+     * (another server delivered them, or took them over). Not handed out any more; a link
+     * sending one stops at its next block ({@link #wanted}).
+     */
+    default void withdraw(int first, int count) {
+        throw new UnsupportedOperationException("not in client-claims mode");
+    }
+
+    /** Whether a link sending {@code index} should go on: not done and, with client claims, still granted. */
+    default boolean wanted(int index) {
+        return !isDone(index);
+    }
+
     /** The session is closed on this node: what the allocator holds beyond memory goes (a cluster's lease). */
     default void close() { }
 }

@@ -345,6 +345,33 @@ public final class Session implements AutoCloseable {
         return links.isEmpty() ? System.nanoTime() - lastDetach : -1;
     }
 
+    /**
+     * A Claim or Unclaim from the client (protocol 2): grants or withdraws pieces in a session
+     * opened with {@code client_claims}, then wakes the links. A session not in that mode, or a
+     * range outside the file, is the client's protocol violation.
+     */
+    public void clientClaim(Envelope message) {
+        boolean claim = message.hasClaim();
+        int first = claim ? message.getClaim().getFirst() : message.getUnclaim().getFirst();
+        int count = claim ? message.getClaim().getCount() : message.getUnclaim().getCount();
+        if ((long) Integer.toUnsignedLong(first) + Integer.toUnsignedLong(count) > layout().pieceCount()) {
+            throw new dev.biternet.common.wire.ProtocolException(Error.Code.BAD_FRAME, (claim ? "Claim" : "Unclaim")
+                    + " of pieces " + Integer.toUnsignedString(first) + " + " + Integer.toUnsignedString(count) + " past the file's "
+                    + layout().pieceCount());
+        }
+        try {
+            if (claim) {
+                allocator.grant(first, count, message.getClaim().getEndgame());
+            } else {
+                allocator.withdraw(first, count);
+            }
+        } catch (IllegalStateException | UnsupportedOperationException e) {
+            throw new dev.biternet.common.wire.ProtocolException(Error.Code.BAD_STATE,
+                    message.getBodyCase() + " for a session not opened with client_claims");
+        }
+        wakeAll();
+    }
+
     public void wakeAll() {
         links.values().forEach(SessionLink::wake);
     }

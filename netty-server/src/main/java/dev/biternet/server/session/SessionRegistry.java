@@ -388,12 +388,16 @@ public final class SessionRegistry implements AutoCloseable {
                         : new LocalPieceAllocator(layout.pieceCount(), metrics);
                 Session session;
                 try {
+                    if (request != null && request.getClientClaims() && !allocator.useClientClaims()) {
+                        throw new RequestException(Error.Code.UNSUPPORTED_VERSION, "this server cannot share a download with"
+                                + " other servers (client claims are not supported with --cluster)");
+                    }
                     if (shared != null && adopt == null) {
                         shared.publish(new SharedSessions.Shared(id, secret, path, version.size(), version.mtimeNanos(),
                                 layout.pieceSize(), tag));
                     }
                     session = new Session(id, secret, hashes, channel, path, client, metrics, allocator, tag);
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | RequestException e) {
                     allocator.close(); // a cluster's: no lease renewed for a session never opened
                     throw e;
                 }

@@ -181,9 +181,11 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
 
     private void onHello(ChannelHandlerContext ctx, Hello hello) {
         expect(State.AWAIT_HELLO, "HELLO");
-        if (hello.getProtocolVersion() != Frames.PROTOCOL_VERSION) {
+        int version = hello.getProtocolVersion();
+        if (version < Frames.OLDEST_PROTOCOL_VERSION || version > Frames.PROTOCOL_VERSION) {
             throw new ProtocolException(Error.Code.UNSUPPORTED_VERSION, "client speaks protocol "
-                    + hello.getProtocolVersion() + ", this server speaks " + Frames.PROTOCOL_VERSION);
+                    + Integer.toUnsignedString(version) + ", this server speaks " + Frames.OLDEST_PROTOCOL_VERSION
+                    + " to " + Frames.PROTOCOL_VERSION);
         }
         access.token().check(hello.getToken());
         state = State.READY;
@@ -191,7 +193,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
             helloDeadline.cancel(false);
         }
         answer(ctx, Envelope.newBuilder().setWelcome(
-                Welcome.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent(AGENT)
+                Welcome.newBuilder().setProtocolVersion(version).setAgent(AGENT)
                         .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL).setOpenAttaches(true)).build());
     }
 

@@ -185,6 +185,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                     pump();
                     return;
                 }
+                case CLAIM, UNCLAIM -> {
+                    session.clientClaim(e);
+                    return;
+                }
                 default -> { }
             }
         }
@@ -254,8 +258,9 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
             return;
         }
         PieceAllocator allocator = session.allocator();
-        if (piece != NO_PIECE && allocator.isDone(piece)) {
-            // Another link's copy was verified first: stop sending this one at a block boundary.
+        if (piece != NO_PIECE && !allocator.wanted(piece)) {
+            // Another link's copy was verified first (or the client withdrew it): stop sending
+            // this one at a block boundary.
             unacked.remove(piece);
             giveBack();
         }

@@ -1,0 +1,534 @@
+package dev.biternet.client;
+
+import dev.biternet.client.link.Link;
+import dev.biternet.client.link.LinkEvent;
+import dev.biternet.client.link.LinkOwner;
+import dev.biternet.client.link.LinkResolver;
+import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.client.link.LinkSet;
+import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.link.NettyConnector;
+import dev.biternet.client.link.ServerAddresses;
+import dev.biternet.client.link.SessionKeeper;
+import dev.biternet.client.store.OutputLock;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.piece.Digests;
+import dev.biternet.common.piece.PieceLayout;
+import dev.biternet.common.transport.Transport;
+import dev.biternet.proto.Claim;
+import dev.biternet.proto.Envelope;
+import dev.biternet.proto.SessionOpened;
+import dev.biternet.proto.Unclaim;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * One download of one file from several biternet servers (protocol 2): each server is a source
+ * with its own links (a {@link LinkSet} per server over the same {@code --iface} list, so each
+ * (link, server) pair is a channel), all writing into one store. The first server to answer sets
+ * the layout; another whose file differs (size, piece size, root hash), that speaks protocol 1,
+ * or that refuses the file is left out with one line and the others go on. Which server sends
+ * which piece is {@link ClaimPlan}'s, applied every {@link #PLAN_MILLIS} as Claim and Unclaim
+ * messages; a server whose links are all down gives its pieces back to the others. A download
+ * from one server is {@link Download}'s own path and never comes here.
+ */
+final class SeveralServers {
+    static final long PLAN_MILLIS = 10;
+    private static final int COUNT_SECONDS = 10;
+
+    private final Download.Request request;
+    private final Console console;
+    private final LinkSecurity security;
+    private final PrintWriter err;
+    private final Consumer<String> trace;
+    private final List<Source> sources = new ArrayList<>();
+    private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
+    private volatile PieceStore liveStore;
+    /** The server whose file the others must match (the first given that opened), and its root once known. */
+    private volatile Source reference;
+    private volatile byte[] referenceRoot;
+    private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
+    private volatile List<LinkStats> finalStats;
+    private volatile boolean over;
+    private long start;
+
+    /** One server: its links, its session, and whether it is still used. */
+    private final class Source implements LinkOwner {
+        final int index;
+        final Target target;
+        final String name;
+        LinkSet links;
+        SessionOpening opening;
+        final CompletableFuture<SessionOpened> opened = new CompletableFuture<>();
+        volatile boolean started;
+        /** Why it is left out (null: used). */
+        volatile String refused;
+        /** Its root hash once it sent one. */
+        volatile byte[] root;
+        /** Its root is the reference's (the reference itself: from the start): pieces may be granted to it. */
+        volatile boolean sameFile;
+        /** A Claim could not be sent: the plan takes its pieces back at the next look. */
+        volatile boolean lostClaims;
+
+        Source(int index, Target target) {
+            this.index = index;
+            this.target = target;
+            this.name = target.host() + ":" + target.port();
+        }
+
+        /** Leaves this server out, in one line, unless it is the last one: then the download fails. */
+        void refuse(String why) {
+            synchronized (SeveralServers.this) {
+                if (refused != null || over) {
+                    return;
+                }
+                refused = why;
+                if (sources.stream().allMatch(s -> s.refused != null)) {
+                    fatal.complete(new DownloadException(ExitCodes.SERVER_REFUSED, why + "; no server is left"));
+                    return;
+                }
+            }
+            console.warn(why + "; going on with the other server(s)");
+            if (links != null) {
+                links.stop();
+            }
+        }
+
+        int linksUp() {
+            if (refused != null || !started || lostClaims || !sameFile) {
+                return 0;
+            }
+            // A capped or dropped link takes no more from this server: its pieces are better elsewhere.
+            return (int) links.all().stream().filter(l -> l.up() && !l.capReached() && !l.dropped()).count();
+        }
+
+        long delivered() {
+            return links == null ? 0 : links.stats().stream().mapToLong(LinkStats::pieces).sum();
+        }
+
+        List<LinkStats> stats() {
+            return links == null ? List.of() : links.stats().stream().map(l -> l.from(name)).toList();
+        }
+
+        @Override
+        public boolean over() {
+            return over || refused != null;
+        }
+
+        @Override
+        public void localFailure(String reason) {
+            fatal.complete(Download.localFailure(reason));
+        }
+
+        @Override
+        public void refused(String reason) {
+            refuse("server " + name + " refused " + target.path() + ": " + reason);
+        }
+
+        @Override
+        public void integrity(String reason) {
+            refuse("server " + name + ": " + reason + " (its file differs from the first server's)");
+        }
+
+        @Override
+        public void warn(String message) {
+            console.warn(name + ": " + message);
+        }
+
+        @Override
+        public void event(LinkEvent e) {
+            console.line(String.format(Locale.ROOT, "%.1f s: %s: %s", e.seconds(), name, e.text()));
+        }
+
+        @Override
+        public void trace(String event) {
+            SeveralServers.this.trace.accept(name + ": " + event);
+        }
+    }
+
+    SeveralServers(Download.Request request, Console console, LinkSecurity security, PrintWriter err,
+                   Consumer<String> trace) {
+        this.request = request;
+        this.console = console;
+        this.security = security;
+        this.err = err;
+        this.trace = trace;
+        sources.add(new Source(0, request.target()));
+        for (Target t : request.others()) {
+            sources.add(new Source(sources.size(), t));
+        }
+    }
+
+    DownloadResult run(CompletableFuture<Void> underway) throws DownloadException, InterruptedException {
+        start = System.nanoTime();
+        console.started(start);
+        AutoIfaces auto = new AutoIfaces(request.ifaces());
+        List<ServerAddresses> addresses = new ArrayList<>();
+        List<List<LinkSpec>> specs = new ArrayList<>();
+        for (Source s : sources) {
+            ServerAddresses servers;
+            List<LinkSpec> own;
+            try {
+                servers = new ServerAddresses(List.of(request.resolver().resolve(s.target.host())), s.target.port());
+                List<String> waiting = new ArrayList<>();
+                own = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, servers.first()), servers.first(), waiting)
+                        .stream().map(spec -> share(spec, sources.size())).toList();
+                for (String why : waiting) {
+                    console.warn(why + "; the link joins when it is up with an address");
+                }
+            } catch (UnknownHostException | IllegalArgumentException e) {
+                s.refuse("cannot resolve host " + s.target.host());
+                servers = null;
+                own = List.of();
+            } catch (LinkResolver.LinkException e) {
+                throw new DownloadException(ExitCodes.USAGE, e.getMessage());
+            }
+            addresses.add(servers);
+            specs.add(own);
+        }
+        if (fatal.isDone()) {
+            throw fatal.join();
+        }
+        OutputLock lock = OutputFiles.lock(request.output());
+        try {
+            return fetch(addresses, specs, underway);
+        } finally {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                // the lock goes with the process; a stale lock file is taken over by the next run
+            }
+        }
+    }
+
+    private DownloadResult fetch(List<ServerAddresses> addresses, List<List<LinkSpec>> specs,
+                                 CompletableFuture<Void> underway) throws DownloadException, InterruptedException {
+        Resume resume = Resume.load(request.output(), request.target().path(), request.verifyDisk(), err, trace);
+        Transport transport = Transport.best();
+        EventLoopGroup group = EarlyStart.group(transport, specs.stream().mapToInt(List::size).sum());
+        PieceStore store = null;
+        Thread planner = null;
+        try {
+            for (Source s : sources) {
+                if (s.refused != null) {
+                    continue;
+                }
+                NettyConnector dialer = new NettyConnector(transport, group, addresses.get(s.index), s.target.host(),
+                        request.connectTimeoutMillis(), security.tls(), s::warn);
+                s.links = new LinkSet(dialer, security.token(), s, start);
+                s.links.oneOfSeveral((root, sha) -> onRoot(s, root, sha));
+                s.opening = SessionOpening.connect(s.target, request.retrySeconds(), s::trace, s.links, specs.get(s.index),
+                        resume.request().toBuilder().setPath(s.target.path()).setClientClaims(true).build());
+                Thread t = new Thread(() -> {
+                    try {
+                        s.opened.complete(s.opening.session(s.links));
+                    } catch (DownloadException e) {
+                        s.opened.completeExceptionally(e);
+                    } catch (InterruptedException e) {
+                        s.opened.cancel(false);
+                    }
+                }, "biternet-open-" + s.name);
+                t.setDaemon(true);
+                t.start();
+            }
+            Source first = firstAnswer();
+            SessionOpened session = first.opened.join();
+            trace.accept("session opened on " + first.name + ": " + session.getFileSize() + " bytes, "
+                    + session.getPieceCount() + " pieces of " + session.getPieceSize());
+            store = resume.openStore(resume.asLogged(session));
+            reference = first;
+            first.sameFile = true;
+            Download.takeHashes(store, session, request.output());
+            if (!session.getHashes().getRootHash().isEmpty()) {
+                referenceRoot = session.getHashes().getRootHash().toByteArray();
+            }
+            liveStore = store;
+            phase = Progress.Phase.DOWNLOADING;
+            PieceStore the = store;
+            for (Source s : sources) {
+                s.opened.whenComplete((opened, failed) -> join(s, first, session, opened, failed, the));
+            }
+            ClaimPlan plan = new ClaimPlan(store.layout().pieceCount(), verified(store), sources.size());
+            planner = new Thread(() -> plan(plan, the), "biternet-claims");
+            planner.setDaemon(true);
+            planner.start();
+            underway.complete(null);
+            awaitFinish(store);
+            trace.accept("all pieces verified");
+            phase = Progress.Phase.VERIFYING;
+            byte[] sha = Download.finish(store, request.output());
+            phase = Progress.Phase.DONE;
+            double seconds = (System.nanoTime() - start) / 1e9;
+            over = true;
+            stopAll();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(COUNT_SECONDS);
+            for (Source s : sources) {
+                if (s.links != null && !s.links.awaitFinalCounts(deadline)) {
+                    trace.accept(s.name + ": links not closed after " + COUNT_SECONDS + " s; the summary shows what was");
+                }
+            }
+            List<LinkStats> stats = allStats();
+            finalStats = stats;
+            List<LinkEvent> events = sources.stream().filter(s -> s.links != null).flatMap(s -> s.links.events().stream())
+                    .toList();
+            PieceLayout layout = store.layout();
+            trace.accept("tail copies across servers: " + plan.copies());
+            return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha), store.rootHex(),
+                    layout.pieceSize(), layout.pieceCount(), stats, store.resumedCount(), store.verifiesDisk(), events);
+        } finally {
+            over = true;
+            if (planner != null) {
+                planner.interrupt();
+            }
+            stopAll();
+            if (store != null) {
+                try {
+                    store.close();
+                } catch (IOException ignored) {
+                    // the part file and its state stay for a later resume
+                }
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The server whose file the others must match: the first given whose session opened (a later
+     * one is taken only when the ones before it failed to open). All failing fails the download
+     * with the first's reason.
+     */
+    private Source firstAnswer() throws DownloadException {
+        DownloadException firstFailure = null;
+        for (Source s : sources) {
+            if (s.refused != null) {
+                continue;
+            }
+            try {
+                s.opened.join();
+                return s;
+            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                if (firstFailure == null && e.getCause() instanceof DownloadException d) {
+                    firstFailure = d;
+                }
+            }
+        }
+        throw firstFailure != null ? firstFailure
+                : new DownloadException(ExitCodes.NETWORK, "no server opened " + request.target().path());
+    }
+
+    /** A server's session, once it answered: checked against the first's, then its links start. */
+    private void join(Source s, Source first, SessionOpened firstSession, SessionOpened opened, Throwable failed,
+                      PieceStore store) {
+        if (failed != null) {
+            Throwable why = failed instanceof java.util.concurrent.CompletionException c ? c.getCause() : failed;
+            s.refuse(why instanceof DownloadException d ? d.getMessage() : s.name + ": " + why);
+            return;
+        }
+        String differs = differs(firstSession, opened);
+        if (s != first && differs != null) {
+            s.refuse("server " + s.name + " serves another file at " + s.target.path() + " (unlike " + first.name
+                    + "'s: " + differs + ")");
+            return;
+        }
+        if (s != first) {
+            console.trace("session opened on " + s.name);
+        }
+        SessionKeeper keeper = new SessionKeeper(s.target.path(), opened, store, (root, sha) -> onRoot(s, root, sha));
+        if (s != first && !opened.getHashes().getRootHash().isEmpty()) {
+            onRoot(s, opened.getHashes().getRootHash().toByteArray(), opened.getHashes().getFileSha256().toByteArray());
+        }
+        s.links.start(keeper, store, s.opening.opener().flowGroups(), s.opening.opener().congestionControl(),
+                s.opening.ready());
+        s.started = true;
+    }
+
+    /**
+     * A server's root hash, from its SessionOpened or once it has hashed the file: the
+     * reference's goes into the store; another server is granted pieces only once its root is
+     * known to be the reference's, and is left out if it differs.
+     */
+    private void onRoot(Source s, byte[] root, byte[] fileSha256) {
+        List<Source> toCheck;
+        synchronized (this) {
+            if (s == reference) {
+                if (referenceRoot == null) {
+                    referenceRoot = root.clone();
+                    liveStore.setRoot(root, fileSha256);
+                }
+                toCheck = sources;
+            } else {
+                s.root = root.clone();
+                toCheck = List.of(s);
+            }
+        }
+        byte[] ref = referenceRoot;
+        for (Source o : toCheck) {
+            byte[] r = o.root;
+            if (o == reference || ref == null || r == null || o.sameFile || o.refused != null) {
+                continue;
+            }
+            if (java.util.Arrays.equals(ref, r)) {
+                o.sameFile = true;
+                trace.accept(o.name + ": the same root hash as " + reference.name + "'s");
+            } else {
+                o.refuse("server " + o.name + " serves another file at " + o.target.path() + " (unlike "
+                        + reference.name + "'s: " + rootDiffers(ref, r) + ")");
+            }
+        }
+    }
+
+    private static String rootDiffers(byte[] reference, byte[] other) {
+        return "root hash " + Digests.hex(other).substring(0, 16) + "... rather than " + Digests.hex(reference).substring(0, 16)
+                + "...";
+    }
+
+    /**
+     * A link's channel to one of {@code servers}: its cap and rate split evenly, so that what the
+     * link carries from all of them together stays within what the user gave it (each server
+     * enforces its part, as for one server).
+     */
+    static LinkSpec share(LinkSpec spec, int servers) {
+        dev.biternet.client.link.LinkOptions o = spec.options();
+        return spec.with(o.withCap(o.capBytes() == 0 ? 0 : Math.max(1, o.capBytes() / servers))
+                .withRate(o.rateLimit() == 0 ? 0 : Math.max(1, o.rateLimit() / servers)));
+    }
+
+    /** What differs between two servers' files, or null: size, piece size, root hash (when both know it). */
+    static String differs(SessionOpened a, SessionOpened b) {
+        if (a.getFileSize() != b.getFileSize()) {
+            return Long.toUnsignedString(b.getFileSize()) + " bytes rather than " + Long.toUnsignedString(a.getFileSize());
+        }
+        if (a.getPieceSize() != b.getPieceSize() || a.getPieceCount() != b.getPieceCount()) {
+            return "pieces of " + Integer.toUnsignedString(b.getPieceSize()) + " bytes rather than " + a.getPieceSize();
+        }
+        if (!a.getHashes().getRootHash().isEmpty() && !b.getHashes().getRootHash().isEmpty()
+                && !a.getHashes().getRootHash().equals(b.getHashes().getRootHash())) {
+            return rootDiffers(a.getHashes().getRootHash().toByteArray(), b.getHashes().getRootHash().toByteArray());
+        }
+        return null;
+    }
+
+    private static BitSet verified(PieceStore store) {
+        BitSet have = new BitSet();
+        for (int i = 0; i < store.layout().pieceCount(); i++) {
+            if (store.isVerified(i)) {
+                have.set(i);
+            }
+        }
+        return have;
+    }
+
+    /** The planner's loop: what the servers are granted, as pieces are verified and links come and go. */
+    private void plan(ClaimPlan plan, PieceStore store) {
+        int n = sources.size();
+        try {
+            while (!over) {
+                int[] links = new int[n];
+                long[] delivered = new long[n];
+                for (Source s : sources) {
+                    links[s.index] = s.linksUp();
+                    delivered[s.index] = s.delivered();
+                    s.lostClaims = false;
+                }
+                for (ClaimPlan.Action a : plan.tick((System.nanoTime() - start) / 1e9, store::isVerified, links, delivered)) {
+                    Source s = sources.get(a.server());
+                    Envelope e = a.claim()
+                            ? Envelope.newBuilder().setClaim(Claim.newBuilder().setFirst(a.first()).setCount(a.count())
+                                    .setEndgame(a.endgame())).build()
+                            : Envelope.newBuilder().setUnclaim(Unclaim.newBuilder().setFirst(a.first())
+                                    .setCount(a.count())).build();
+                    if (!s.links.sendControl(e) && a.claim()) {
+                        s.lostClaims = true;
+                    }
+                }
+                Thread.sleep(PLAN_MILLIS);
+            }
+        } catch (InterruptedException e) {
+            // the download ended
+        }
+    }
+
+    private void stopAll() {
+        for (Source s : sources) {
+            if (s.links != null) {
+                s.links.stop();
+            }
+        }
+    }
+
+    private List<LinkStats> allStats() {
+        return sources.stream().flatMap(s -> s.stats().stream()).toList();
+    }
+
+    /** A live view for progress displays; any thread. */
+    Progress progress() {
+        List<LinkStats> done = finalStats;
+        List<LinkStats> stats = done != null ? done : allStats();
+        List<LinkEvent> events = sources.stream().filter(s -> s.links != null).flatMap(s -> s.links.events().stream())
+                .toList();
+        return Download.progressOf(phase, liveStore, stats, events);
+    }
+
+    /**
+     * Waits until every piece is verified and the root is known. Fails on a fatal error, when
+     * every server is left out, or when no link to any server was up for the retry time.
+     */
+    private void awaitFinish(PieceStore store) throws DownloadException, InterruptedException {
+        CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
+        long downSince = 0;
+        int lastVerified = -1;
+        long lastProgress = System.nanoTime();
+        while (true) {
+            try {
+                CompletableFuture.anyOf(finished, fatal).get(LinkSet.LOOK_MILLIS, TimeUnit.MILLISECONDS);
+                break;
+            } catch (TimeoutException e) {
+                long now = System.nanoTime();
+                long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
+                boolean anyUp = false;
+                for (Source s : sources) {
+                    if (s.started && s.refused == null) {
+                        s.links.look(now, (now - start) / 1e9, left);
+                        anyUp |= s.linksUp() > 0;
+                    }
+                }
+                String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces verified)";
+                if (store.verifiedCount() != lastVerified) {
+                    lastVerified = store.verifiedCount();
+                    lastProgress = now;
+                }
+                List<Link> all = sources.stream().filter(s -> s.started && s.refused == null)
+                        .flatMap(s -> s.links.all().stream()).toList();
+                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && all.stream().anyMatch(Link::capReached)
+                        && all.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())) {
+                    throw Download.outOfCaps(progress);
+                }
+                if (anyUp) {
+                    downSince = 0;
+                } else if (downSince == 0) {
+                    downSince = now;
+                } else if (now - downSince > TimeUnit.SECONDS.toNanos(request.retrySeconds())) {
+                    throw new DownloadException(ExitCodes.NETWORK, "no link to any server was up for "
+                            + request.retrySeconds() + " s" + progress + "; rerun the same command to resume");
+                }
+            } catch (ExecutionException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        if (fatal.isDone()) {
+            throw fatal.join();
+        }
+    }
+}

@@ -1,0 +1,128 @@
+package dev.biternet.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+import static org.quicktheories.generators.SourceDSL.lists;
+
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link ClaimPlan} against servers modelled as queues: each delivers the lowest piece it was
+ * granted, at its own pace; some go down and come back. The plan must never grant a verified
+ * piece, grant a piece to a second server only once none is free (and never to a third), and get
+ * every piece delivered.
+ */
+class ClaimPlanTest {
+    /** A server as the plan sees it through Claims and Unclaims. */
+    private static final class Model {
+        final TreeSet<Integer> granted = new TreeSet<>();
+        long delivered;
+    }
+
+    @Test
+    void everyPieceArrivesNoVerifiedPieceIsGrantedAndCopiesOnlyInTheTailTwoHoldersAtMost() {
+        qt().withExamples(200).forAll(integers().between(1, 300), lists().of(integers().between(0, 3)).ofSizeBetween(2, 4),
+                integers().between(0, 1000)).checkAssert((count, paces, downAt) -> {
+            int n = paces.size();
+            ClaimPlan plan = new ClaimPlan(count, new BitSet(), n);
+            BitSet verified = new BitSet();
+            Model[] servers = new Model[n];
+            for (int i = 0; i < n; i++) {
+                servers[i] = new Model();
+            }
+            double t = 0;
+            for (int tick = 0; tick < 20_000 && verified.cardinality() < count; tick++) {
+                t += 0.01;
+                int[] links = new int[n];
+                long[] delivered = new long[n];
+                for (int i = 0; i < n; i++) {
+                    // Server 0 is down for a while (from downAt for 100 ticks); pace 0 stands still until the end.
+                    boolean down = i == 0 && tick >= downAt && tick < downAt + 100;
+                    links[i] = down ? 0 : 1;
+                    if (down) {
+                        servers[i].granted.clear();
+                    }
+                    delivered[i] = servers[i].delivered;
+                }
+                boolean anyFree = verified.cardinality() + granted(servers) < count;
+                for (ClaimPlan.Action a : plan.tick(t, verified::get, links, delivered)) {
+                    Model m = servers[a.server()];
+                    for (int p = a.first(); p < a.first() + a.count(); p++) {
+                        if (a.claim()) {
+                            assertThat(verified.get(p)).as("piece %d granted after it was verified", p).isFalse();
+                            if (heldElsewhere(servers, a.server(), p)) {
+                                assertThat(anyFree).as("a copy of %d while pieces were free", p).isFalse();
+                            }
+                            m.granted.add(p);
+                        } else {
+                            m.granted.remove(p);
+                        }
+                    }
+                }
+                for (int p = 0; p < count; p++) {
+                    int holders = 0;
+                    for (Model m : servers) {
+                        holders += m.granted.contains(p) ? 1 : 0;
+                    }
+                    assertThat(holders).as("servers holding piece %d at once", p).isLessThanOrEqualTo(2);
+                }
+                for (int i = 0; i < n; i++) {
+                    int pace = paces.get(i);
+                    boolean stuck = pace == 0 && tick < 5_000;
+                    if (links[i] > 0 && !stuck && tick % Math.max(1, pace) == 0 && !servers[i].granted.isEmpty()) {
+                        int p = servers[i].granted.pollFirst();
+                        if (!verified.get(p)) {
+                            verified.set(p);
+                            servers[i].delivered++;
+                        }
+                    }
+                }
+            }
+            assertThat(verified.cardinality()).as("every piece delivered").isEqualTo(count);
+        });
+    }
+
+    private static int granted(Model[] servers) {
+        TreeSet<Integer> all = new TreeSet<>();
+        for (Model m : servers) {
+            all.addAll(m.granted);
+        }
+        return all.size();
+    }
+
+    private static boolean heldElsewhere(Model[] servers, int server, int piece) {
+        for (int i = 0; i < servers.length; i++) {
+            if (i != server && servers[i].granted.contains(piece)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void aServerDownGivesItsPiecesToTheOthersAndLosesItsOldGrantsWhenBack() {
+        ClaimPlan plan = new ClaimPlan(100, new BitSet(), 2);
+        List<ClaimPlan.Action> first = plan.tick(0, p -> false, new int[] {1, 1}, new long[] {0, 0});
+        assertThat(first).extracting(ClaimPlan.Action::server).containsExactly(0, 1);
+        assertThat(first.get(0)).isEqualTo(new ClaimPlan.Action(0, true, 0, ClaimPlan.MIN_AHEAD_PER_LINK, false));
+
+        // Server 0 goes down as server 1 delivers what it had: the next grants to 1 start at piece 0.
+        int had = ClaimPlan.MIN_AHEAD_PER_LINK;
+        List<ClaimPlan.Action> down = plan.tick(0.01, p -> p >= had && p < 2 * had, new int[] {0, 1},
+                new long[] {0, had});
+        List<Integer> toOne = new ArrayList<>();
+        down.stream().filter(a -> a.server() == 1 && a.claim())
+                .forEach(a -> java.util.stream.IntStream.range(a.first(), a.first() + a.count()).forEach(toOne::add));
+        assertThat(toOne).as("server 0's pieces are free again and go to server 1").contains(0);
+
+        List<ClaimPlan.Action> back = plan.tick(0.02, p -> p >= had && p < 2 * had, new int[] {1, 1},
+                new long[] {0, had});
+        assertThat(back.get(0)).as("first, its grants from before are withdrawn")
+                .isEqualTo(new ClaimPlan.Action(0, false, 0, 100, false));
+    }
+}
