@@ -16,8 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One channel of an HTTP download: one link's connection to one mirror, driven by the
- * {@link PieceScheduler}. It keeps {@link #DEPTH} pieces asked for on its connection (the next
- * request is on the wire while a piece's body arrives), hands each whole piece to the store
+ * {@link PieceScheduler}. It keeps its depth of pieces asked for on its connection (the next
+ * request is on the wire while a piece's body arrives; deeper on a long, fast link), hands each whole piece to the store
  * (hashed for the resume state, written, counted) on the download's worker threads, gives a
  * failed piece back, and reconnects with the links' backoff after a lost connection. A mirror
  * that refuses, changed its file or ignores Range ends this channel and the mirror's others
@@ -70,7 +70,7 @@ public final class MirrorChannel {
     private int inFlight;
     /** Requests sent whose answer has not fully arrived (inFlight less the pieces being written). */
     private final java.util.concurrent.atomic.AtomicInteger onWire = new java.util.concurrent.atomic.AtomicInteger();
-    /** Requests kept in flight; grows while the pipeline runs dry between pieces. */
+    /** Requests kept in flight; grows with the connection's rate and round trip ({@link #bodyEnded}). */
     private volatile int depth;
     /** Piece buffers the download may still add (see {@code HttpDownload.PIECE_MEMORY}). */
     private final java.util.function.IntSupplier slots;
@@ -187,11 +187,6 @@ public final class MirrorChannel {
     /** When its last whole piece came in (nanoTime); 0 before the first. */
     public long lastNanos() {
         return lastNanos;
-    }
-
-    /** Seconds from this channel's first request to its last whole piece. */
-    public double seconds() {
-        return lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
     }
 
     /** Payload of whole pieces received, copies that lost the race included. */
@@ -322,8 +317,8 @@ public final class MirrorChannel {
      * a biternet link's window does ({@code FlowWindow}): enough pieces to cover the rate times
      * the round trip and {@link #DEPTH_HEADROOM_SECONDS}, plus one. While the depth is what
      * limits the connection, the rate it measures is at most depth pieces a round trip, and the
-     * headroom makes the next depth larger, until the link is the limit. Grows one at a time, only into the
-     * download's piece memory, never past {@link #MAX_DEPTH}. Event loop.
+     * headroom makes the next depth larger, until the link is the limit. Grows one at a time,
+     * only into the download's piece memory, never past {@link #MAX_DEPTH}. Event loop.
      */
     private void bodyEnded(int length, long now) {
         long since = lastBodyEnd;

@@ -126,12 +126,13 @@ public final class PieceScheduler {
         }
         int best = -1;
         double latest = 0;
+        long[][] queues = queues();
         for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
             List<Claim> h = holders.get(p);
             if (done.get(p) || h.size() != 1 || h.get(0).channel() == channel) {
                 continue;
             }
-            double left = timeLeft(h.get(0), now);
+            double left = timeLeft(h.get(0), queues[h.get(0).channel()], now);
             if (left > latest && (me.pieceNanos == 0 || me.pieceNanos < COPY_GAIN * left)) {
                 latest = left;
                 best = p;
@@ -203,25 +204,41 @@ public final class PieceScheduler {
      * turn began at that claim or at the holder's last finished piece. A piece past its estimate
      * (a stall: a retransmission timeout, a mirror that stopped sending) is taken to need as
      * long again as it has been in its turn. Unknown pace: as long as can be.
+     *
+     * @param queue the holder's claims in order ({@link #queues}), {@code c}'s among them
      */
-    private double timeLeft(Claim c, long now) {
+    private double timeLeft(Claim c, long[] queue, long now) {
         Channel holder = channels.get(c.channel());
         if (holder.pieceNanos == 0) {
             return Double.MAX_VALUE;
         }
-        long first = c.since();
         int ahead = 0;
+        while (ahead < queue.length && queue[ahead] < c.since()) {
+            ahead++;
+        }
+        long turn = Math.max(queue[0], holder.lastDone);
+        double finish = turn + (ahead + 1) * holder.pieceNanos;
+        return finish > now ? finish - now : now - turn;
+    }
+
+    /** Per channel, when it claimed each piece it holds and has not finished, in order: its connection's queue. */
+    private long[][] queues() {
+        List<List<Long>> byChannel = new ArrayList<>(channels.size());
+        for (int i = 0; i < channels.size(); i++) {
+            byChannel.add(new ArrayList<>(2));
+        }
         for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
-            for (Claim o : holders.get(p)) {
-                if (o.channel() == c.channel() && !done.get(p)) {
-                    first = Math.min(first, o.since());
-                    ahead += o.since() < c.since() ? 1 : 0;
+            if (!done.get(p)) {
+                for (Claim o : holders.get(p)) {
+                    byChannel.get(o.channel()).add(o.since());
                 }
             }
         }
-        long turn = Math.max(first, holder.lastDone);
-        double finish = turn + (ahead + 1) * holder.pieceNanos;
-        return finish > now ? finish - now : now - turn;
+        long[][] queues = new long[channels.size()][];
+        for (int i = 0; i < queues.length; i++) {
+            queues[i] = byChannel.get(i).stream().mapToLong(Long::longValue).sorted().toArray();
+        }
+        return queues;
     }
 
     private void take(int channel, int piece, long now, boolean copy) {
