@@ -184,7 +184,7 @@ public final class HttpDownload {
                     all.add(new MirrorFlows(c.link(), m, whole ? FlowCount.fixed(1) : c.link().options().flowCount(""), c,
                             () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
                             (conn, depth) -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
-                                    this::pieceSlots)));
+                                    this::pieceSlots), this::pieceSlots));
                 }
             }
             flows = List.copyOf(all);
@@ -193,7 +193,7 @@ public final class HttpDownload {
             if (whole) {
                 all.get(0).startWhole();
             } else {
-                all.forEach(f -> f.start(this::pieceSlots));
+                all.forEach(MirrorFlows::start);
             }
             underway.complete(null);
             awaitFinish(store, mirrors);
@@ -393,7 +393,7 @@ public final class HttpDownload {
         long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
         double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
         for (MirrorFlows f : flows) {
-            f.adjust(seconds, secondsLeft, this::pieceSlots, this::trace);
+            f.adjust(seconds, secondsLeft, this::trace);
         }
     }
 

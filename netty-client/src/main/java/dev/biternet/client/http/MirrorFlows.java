@@ -23,16 +23,21 @@ public final class MirrorFlows {
     private final MirrorConnection first;
     private final List<MirrorChannel> channels = new CopyOnWriteArrayList<>();
     private final java.util.function.Supplier<MirrorConnection> connections;
+    /** How many more piece buffers the download's piece memory allows now ({@code HttpDownload.PIECE_MEMORY}). */
+    private final java.util.function.IntSupplier room;
     private int peak = 1;
 
     /**
      * @param first the connection the first channel uses (opened at the start)
      * @param connections a new connection of this link to this mirror, for each further flow
      * @param channel the channel to drive a connection, keeping so many requests in flight at first
+     * @param room how many more piece buffers the download allows now: a flow opens only into one
      */
     public MirrorFlows(LinkSpec link, Mirror mirror, FlowCount count, MirrorConnection first,
                        java.util.function.Supplier<MirrorConnection> connections,
-                       java.util.function.BiFunction<MirrorConnection, Integer, MirrorChannel> channel) {
+                       java.util.function.BiFunction<MirrorConnection, Integer, MirrorChannel> channel,
+                       java.util.function.IntSupplier room) {
+        this.room = room;
         this.link = link;
         this.mirror = mirror;
         this.count = count;
@@ -41,12 +46,12 @@ public final class MirrorFlows {
         this.channel = channel;
     }
 
-    /** Starts the first channel, and as many more as a fixed {@code flows=} asks for and {@code room} allows. */
-    public void start(java.util.function.IntSupplier room) {
+    /** Starts the first channel, and as many more as a fixed {@code flows=} asks for and the room allows. */
+    public void start() {
         MirrorChannel c = channel.apply(first, MirrorChannel.DEPTH);
         channels.add(c);
         c.start();
-        adjust(0, Double.MAX_VALUE, room, null);
+        adjust(0, Double.MAX_VALUE, null);
     }
 
     /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
@@ -61,12 +66,9 @@ public final class MirrorFlows {
      *
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
-     * @param room how many more piece buffers the download's piece memory allows now (see
-     *             {@code HttpDownload.PIECE_MEMORY}): a flow is opened only into one
      * @param trace where a decision is told (--verbose); null: nowhere
      */
-    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.IntSupplier room,
-                                    java.util.function.Consumer<String> trace) {
+    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.Consumer<String> trace) {
         List<MirrorChannel> active = channels.stream().filter(c -> !c.retired()).toList();
         if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
             return; // a capped link passes no more bytes with more flows

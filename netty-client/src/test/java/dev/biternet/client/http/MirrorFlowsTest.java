@@ -33,8 +33,8 @@ class MirrorFlowsTest {
                                 MirrorChannelTest.QUIET, depth, slots);
                         rig.channels.add(ch);
                         return ch;
-                    });
-            flows.start(slots);
+                    }, slots);
+            flows.start();
             // The first flow holds 2 pieces, each added one 1: 4 more fit, not the 15 asked for.
             assertThat(flows.channels()).hasSize(1 + budget - MirrorChannel.DEPTH);
             assertThat(rig.finish()).isEqualTo(rig.file);
