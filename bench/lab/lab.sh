@@ -21,7 +21,13 @@
 #   lab.sh restore NAME I            bring link I back up
 #   lab.sh addlink NAME I RATE       a new direct link I of RATE Mbit/s, mid-run (a new uplink)
 #   lab.sh readdr NAME I HOST        move link I's client address to 198.18.I.HOST (rule, route too)
-#   lab.sh cc NAME bbr|cubic|reno    TCP congestion control in the client and server namespaces
+#   lab.sh origin NAME K RATE [QUEUE] another source K (1-9) behind the server namespace, in its
+#                                    own namespace NAME-oK with its own uplink of RATE Mbit/s (tbf,
+#                                    both ways, queue QUEUE ms, default 50): the server namespace
+#                                    becomes the router between the client's links and the
+#                                    origins, so two origins' uplinks are the bottleneck, the
+#                                    client's links are shared by both (issue 19's several sources)
+#   lab.sh cc NAME bbr|cubic|reno    TCP congestion control in the client, server and origin namespaces
 #   lab.sh stats NAME                the delay lines' counters (frames, lost, overflow, ...)
 #   lab.sh down NAME                 stop the delay lines, delete all three namespaces (idempotent)
 #   lab.sh info NAME                 addresses, rules, qdiscs, delay lines
@@ -31,6 +37,8 @@
 #   link I (1-based): client NAME-cI 198.18.I.2/24  <->  server NAME-sI 198.18.I.1/24
 #   client: "ip rule add from 198.18.I.2 table 100+I", default via 198.18.I.1 in that table;
 #   the main table's default route goes over link 1.
+#   origin K: NAME-oK 198.18.(200+K).2/24 on NAMEoK  <->  NAMEuK 198.18.(200+K).1/24 in NAME-srv
+#   (forwarding on in NAME-srv once an origin exists).
 # A delay-line link is NAMEcI <-> NAMEmcI (in NAME-mid), bridged at layer 2 to NAMEmsI <-> NAMEsI;
 # addresses and routes are the same. Interface names are NAMEcI / NAMEsI / NAMEmcI, so NAME
 # must be at most 10 characters. The delay line is built with gcc into bench/lab/.build/
@@ -234,6 +242,39 @@ rate() {
     kill -HUP "$pid"
   fi
 }
+# Source K behind the server namespace: its own namespace and uplink (see the usage above).
+origin() {
+  local name=$1 k=$2 rate=$3 queue=${4:-50} o="$1-o$2" u="${1}u$2" v="${1}o$2"
+  [ -e "/run/netns/$name-srv" ] || die "no lab $name"
+  [[ "$k" =~ ^[1-9]$ ]] || die "origin K must be 1-9"
+  [[ "$rate" =~ ^[1-9][0-9]*$ ]] || die "origin $k: RATE must be a whole number of Mbit/s"
+  [[ "$queue" =~ ^[0-9]+$ ]] || die "origin $k: QUEUE must be whole milliseconds"
+  [ -e "/run/netns/$o" ] && die "origin $k of $name exists"
+  ip netns add "$o"
+  ip netns exec "$o" ip link set lo up
+  ip link add "$u" netns "$name-srv" type veth peer name "$v" netns "$o"
+  offloads_off "$name-srv" "$u"
+  offloads_off "$o" "$v"
+  srv "$name" ip addr add "198.18.$((200 + k)).1/24" dev "$u"
+  ip netns exec "$o" ip addr add "198.18.$((200 + k)).2/24" dev "$v"
+  srv "$name" ip link set "$u" up
+  ip netns exec "$o" ip link set "$v" up
+  ip netns exec "$o" ip route add default via "198.18.$((200 + k)).1"
+  shape "$o" "$v" "$rate" "$queue"
+  shape "$name-srv" "$u" "$rate" "$queue"
+  srv "$name" sysctl -qw net.ipv4.ip_forward=1
+  ip netns exec "$o" sysctl -qw net.ipv4.conf.all.rp_filter=0
+  # The same TCP buffers and congestion control as the server namespace's.
+  local v1
+  for v1 in net.ipv4.tcp_rmem net.ipv4.tcp_wmem net.ipv4.tcp_congestion_control; do
+    ip netns exec "$o" sysctl -qw "$v1=$(srv "$name" sysctl -n "$v1" | tr -s '\t ' ' ')"
+  done
+}
+origins() { # the lab's origin namespaces
+  local f
+  for f in /run/netns/"$1"-o[1-9]; do [ -e "$f" ] && echo "${f##*/}"; done
+  true
+}
 cut() { cli "$1" ip link set "${1}c$2" down; }
 restore() {
   local name=$1 i=$2
@@ -267,7 +308,7 @@ cc() {
     echo "lab.sh: adding $algo to the host's net.ipv4.tcp_allowed_congestion_control ($allowed)" >&2
     sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed $algo"
   fi
-  for ns in "$name-cli" "$name-srv"; do
+  for ns in "$name-cli" "$name-srv" $(origins "$name"); do
     ip netns exec "$ns" sysctl -qw net.ipv4.tcp_congestion_control="$algo"
   done
 }
@@ -299,6 +340,10 @@ down() {
   ip netns del "$name-cli" 2>/dev/null || true
   ip netns del "$name-srv" 2>/dev/null || true
   ip netns del "$name-mid" 2>/dev/null || true
+  for ns in $(origins "$name"); do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
   rm -rf "${state_root:?}/$name"
 }
 info() {
@@ -306,10 +351,12 @@ info() {
   echo "== client $name-cli"; cli "$name" ip -br addr; cli "$name" ip rule; cli "$name" tc qdisc show
   echo "== server $name-srv"; srv "$name" ip -br addr; srv "$name" tc qdisc show
   if [ -e "/run/netns/$name-mid" ]; then echo "== delay lines $name-mid"; stats "$name"; fi
+  local o
+  for o in $(origins "$name"); do echo "== origin $o"; ip netns exec "$o" ip -br addr; ip netns exec "$o" tc qdisc show; done
 }
 
 cmd=${1:-}; shift || true
 case "$cmd" in
-  up|addlink|wan|rate|cut|restore|readdr|cc|stats|down|info) "$cmd" "$@" ;;
-  *) sed -n '2,36p' "$0"; exit 2 ;;
+  up|addlink|origin|wan|rate|cut|restore|readdr|cc|stats|down|info) "$cmd" "$@" ;;
+  *) sed -n '2,48p' "$0"; exit 2 ;;
 esac
