@@ -226,13 +226,13 @@ for m in "${methods[@]}"; do
   w=$(for r in $(seq 1 "$rounds"); do val "$m" "$r"; done | median)
   bad=$(awk -F'\t' -v m="$m" '$1 == m && $4 != "ok"' "$results" | wc -l)
   [ -n "$w" ] || { echo "| $m | FAIL x$bad | | | | | |"; continue; }
-  vs_alone=$(for r in $(seq 1 "$rounds"); do a=$(val alone "$r"); b=$(val "$m" "$r"); [ -n "$a" ] && [ -n "$b" ] && awk -v g="$(goodput "$b")" -v a="$a" 'BEGIN{printf "%.3f\n", g / a}'; done | median)
+  vs_alone=$(for r in $(seq 1 "$rounds"); do a=$(val alone "$r"); b=$(val "$m" "$r"); [ -n "$a" ] && [ -n "$b" ] && awk -v g="$(goodput "$b")" -v a="$a" 'BEGIN{printf "%.3f\n", g / a}' || true; done | median)
   case "$m" in bb) pair="b1 b2" ;; hh) pair="h1 h2" ;; bh) pair="b1 h2" ;; *) pair="" ;; esac
   vs_pair="-"
   if [ -n "$pair" ]; then
     vs_pair=$(for r in $(seq 1 "$rounds"); do
       set -- $pair; x=$(val "$1" "$r"); y=$(val "$2" "$r"); b=$(val "$m" "$r")
-      [ -n "$x" ] && [ -n "$y" ] && [ -n "$b" ] && awk -v g="$(goodput "$b")" -v x="$(goodput "$x")" -v y="$(goodput "$y")" 'BEGIN{printf "%.3f\n", g / (x + y)}'
+      [ -n "$x" ] && [ -n "$y" ] && [ -n "$b" ] && awk -v g="$(goodput "$b")" -v x="$(goodput "$x")" -v y="$(goodput "$y")" 'BEGIN{printf "%.3f\n", g / (x + y)}' || true
     done | median)
   fi
   dup=$(awk -F'\t' -v m="$m" -v b="$bytes" '$1 == m && $4 == "ok" && $5 != "-" { printf "%.4f\n", $5 / b }' "$results" | median)

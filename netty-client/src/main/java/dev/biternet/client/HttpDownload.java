@@ -393,7 +393,7 @@ public final class HttpDownload {
         long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
         double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
         for (MirrorFlows f : flows) {
-            f.adjust(seconds, secondsLeft, this::trace);
+            f.adjust(seconds, secondsLeft, arrived, flows.stream().anyMatch(o -> o != f && o.trying()), this::trace);
         }
     }
 

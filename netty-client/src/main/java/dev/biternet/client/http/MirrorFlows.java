@@ -10,7 +10,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * One link's channels to one mirror: as many connections (flows) as the link's
  * {@link FlowCount} finds pay, as for a biternet link. A lossy link under a loss-based
  * congestion control holds one connection far below its rate, which is why download managers
- * open several; whether it pays is measured on the bytes the channels receive. A flow too many
+ * open several; whether it pays is measured on the bytes the whole download receives (the links'
+ * connections to one mirror share its uplink: a flow that only takes from another link's share
+ * must not count as a gain, or every link ends at 16 connections to the mirror). A flow too many
  * is retired ({@link MirrorChannel#retire}): it finishes what it asked for and closes.
  * Looked at by the download's supervising thread; the channels run on their event loops.
  */
@@ -51,7 +53,7 @@ public final class MirrorFlows {
         MirrorChannel c = channel.apply(first, MirrorChannel.DEPTH);
         channels.add(c);
         c.start();
-        adjust(0, Double.MAX_VALUE, null);
+        adjust(0, Double.MAX_VALUE, 0, true, null);
     }
 
     /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
@@ -66,17 +68,20 @@ public final class MirrorFlows {
      *
      * @param seconds since the download started
      * @param secondsLeft the download's time left at its present rate
+     * @param totalBytes body bytes every channel of the download received so far
+     * @param othersTrying another (link, mirror) is trying a step now: no new one starts here
      * @param trace where a decision is told (--verbose); null: nowhere
      */
-    public synchronized void adjust(double seconds, double secondsLeft, java.util.function.Consumer<String> trace) {
+    public synchronized void adjust(double seconds, double secondsLeft, long totalBytes, boolean othersTrying,
+                                    java.util.function.Consumer<String> trace) {
         List<MirrorChannel> active = channels.stream().filter(c -> !c.retired()).toList();
         if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
             return; // a capped link passes no more bytes with more flows
         }
         double rtt = rtt();
         long bytes = channels.stream().mapToLong(MirrorChannel::arriving).sum();
-        int want = count.sample(seconds, bytes, rtt, secondsLeft < Math.max(3, 20 * rtt),
-                first.allowance().atRate(System.nanoTime()));
+        int want = count.sampleShared(seconds, bytes, Math.max(bytes, totalBytes), rtt, secondsLeft < Math.max(3, 20 * rtt),
+                first.allowance().atRate(System.nanoTime()), othersTrying);
         if (count.event() != null && trace != null) {
             trace.accept(link.name() + " -> " + mirror + ": " + count.event());
         }
@@ -92,6 +97,11 @@ public final class MirrorFlows {
             now--;
         }
         peak = Math.max(peak, now);
+    }
+
+    /** True while this link tries a step in its flows to the mirror. */
+    public synchronized boolean trying() {
+        return count.trying();
     }
 
     /** Every channel this link had to the mirror, retired ones included. */

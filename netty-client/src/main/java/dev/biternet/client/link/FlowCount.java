@@ -21,6 +21,12 @@ package dev.biternet.client.link;
  * it), on a link held at its rate limit (more flows cannot pass the limit), nor on one whose
  * server says it retransmits almost nothing there (a full link, not a lossy one: a trial would
  * only crowd it).
+ *
+ * <p>Links that share a bottleneck (several links' connections to one HTTP mirror, whose
+ * uplink is the limit) are looked at with {@link #sampleShared}: a step pays only if the whole
+ * download gained {@value #MIN_GAIN} of this link's rate, since flows that only take from the
+ * other links' share of the mirror raise this link's rate and nothing else; and one such link
+ * tries a step at a time, so a gain is the step's own.
  */
 public final class FlowCount {
     public static final int MAX_FLOWS = 16;
@@ -62,6 +68,10 @@ public final class FlowCount {
     private int before = 1;
     private double phaseStart = -1;
     private long phaseBytes;
+    /** The download's bytes (all links) when the phase began; = {@link #phaseBytes} unless shared. */
+    private long phaseTotal;
+    /** The download's rate over the baseline period. */
+    private double totalBaseline;
     private long phaseRetransmitted = -1;
     private double baseline;
     /** The next pause in first pauses: 1, 2, 4, ... */
@@ -106,6 +116,27 @@ public final class FlowCount {
      * random: its one flow is held back by the link, not by losses, and no step is tried.
      */
     public int sample(double seconds, long bytes, long retransmitted, double rtt, boolean nearEnd, boolean atRateLimit) {
+        return look(seconds, bytes, bytes, retransmitted, rtt, nearEnd, atRateLimit, true);
+    }
+
+    /**
+     * One look at a link that shares its bottleneck with the download's other links (HTTP
+     * mirrors): {@code totalBytes} is what every link of the download received so far; a step
+     * is kept only if the download's rate rose by {@value #MIN_GAIN} of this link's, and none
+     * is started while {@code othersTrying} (another link's step is being judged).
+     */
+    public int sampleShared(double seconds, long bytes, long totalBytes, double rtt, boolean nearEnd, boolean atRateLimit,
+                            boolean othersTrying) {
+        return look(seconds, bytes, totalBytes, -1, rtt, nearEnd, atRateLimit, !othersTrying);
+    }
+
+    /** True while a step is being tried: its flows settling or being measured. */
+    public boolean trying() {
+        return phase == Phase.SETTLE || phase == Phase.TRIAL;
+    }
+
+    private int look(double seconds, long bytes, long total, long retransmitted, double rtt, boolean nearEnd,
+                     boolean atRateLimit, boolean mayTry) {
         event = null;
         if (phase == Phase.DONE) {
             return flows;
@@ -114,70 +145,75 @@ public final class FlowCount {
             if (bytes == 0) {
                 return flows; // the warm-up starts with the first byte
             }
-            enter(Phase.WARMUP, seconds, bytes, retransmitted);
+            enter(Phase.WARMUP, seconds, bytes, total, retransmitted);
         }
         double elapsed = seconds - phaseStart;
         double rate = elapsed > 0 ? (bytes - phaseBytes) / elapsed : 0;
+        double totalRate = elapsed > 0 ? (total - phaseTotal) / elapsed : 0;
         switch (phase) {
             case WARMUP -> {
                 if (elapsed >= Math.max(WARMUP_SECONDS, WARMUP_RTTS * rtt)) {
-                    enter(Phase.BASELINE, seconds, bytes, retransmitted);
+                    enter(Phase.BASELINE, seconds, bytes, total, retransmitted);
                 }
             }
             case BASELINE -> {
                 if (elapsed >= measureSeconds(rtt)) {
                     boolean clean = retransmitted >= 0 && phaseRetransmitted >= 0 && bytes > phaseBytes
                             && retransmitted - phaseRetransmitted < MIN_LOSS * (bytes - phaseBytes);
-                    if (nearEnd || atRateLimit || rate <= 0 || clean) {
-                        enter(Phase.BASELINE, seconds, bytes, retransmitted); // look again later
+                    if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry) {
+                        enter(Phase.BASELINE, seconds, bytes, total, retransmitted); // look again later
                     } else {
                         baseline = rate;
+                        totalBaseline = totalRate;
                         before = flows;
                         flows = Math.min(maxFlows, 2 * flows);
                         event = String.format(java.util.Locale.ROOT, "trying %d flows (%d carry %.1f Mbit/s, round trip %.0f ms)",
                                 flows, before, rate * 8 / 1e6, rtt * 1e3);
-                        enter(Phase.SETTLE, seconds, bytes, retransmitted);
+                        enter(Phase.SETTLE, seconds, bytes, total, retransmitted);
                     }
                 }
             }
             case SETTLE -> {
                 if (elapsed >= Math.max(SETTLE_SECONDS, SETTLE_RTTS * rtt)) {
-                    enter(Phase.TRIAL, seconds, bytes, retransmitted);
+                    enter(Phase.TRIAL, seconds, bytes, total, retransmitted);
                 }
             }
             case TRIAL -> {
                 if (elapsed >= measureSeconds(rtt)) {
-                    if (rate >= baseline * (1 + MIN_GAIN)) {
+                    // What the step added to the download (for a link alone: to the link).
+                    double gain = totalRate - totalBaseline;
+                    if (gain >= MIN_GAIN * baseline) {
                         // It paid: keep the flows, and try the next step from this rate. New
                         // flows that carried nearly as much as the old ones each (a link far
                         // from full) make it a quadrupling.
                         double perOld = baseline / before;
-                        double perNew = (rate - baseline) / (flows - before);
+                        double perNew = gain / (flows - before);
                         int factor = perNew >= FAST_GAIN * perOld ? 4 : 2;
                         event = String.format(java.util.Locale.ROOT, "%d flows kept (%.1f Mbit/s, +%.0f %%)",
-                                flows, rate * 8 / 1e6, 100 * (rate / baseline - 1));
+                                flows, rate * 8 / 1e6, 100 * gain / baseline);
                         baseline = rate;
+                        totalBaseline = totalRate;
                         if (flows >= maxFlows) {
                             phase = Phase.DONE;
                         } else if (!nearEnd) {
                             before = flows;
                             flows = Math.min(maxFlows, factor * flows);
-                            enter(Phase.SETTLE, seconds, bytes, retransmitted);
+                            enter(Phase.SETTLE, seconds, bytes, total, retransmitted);
                         } else {
                             phase = Phase.DONE;
                         }
                     } else {
                         event = String.format(java.util.Locale.ROOT, "back to %d flows (%d carried %.1f Mbit/s, %+.0f %%)",
-                                before, flows, rate * 8 / 1e6, 100 * (rate / baseline - 1));
+                                before, flows, rate * 8 / 1e6, 100 * gain / baseline);
                         flows = before;
-                        enter(Phase.PAUSE, seconds, bytes, retransmitted);
+                        enter(Phase.PAUSE, seconds, bytes, total, retransmitted);
                     }
                 }
             }
             case PAUSE -> {
                 if (elapsed >= Math.min(MAX_PAUSE_SECONDS, Math.max(FIRST_PAUSE_SECONDS, PAUSE_RTTS * rtt) * pause)) {
                     pause *= 2;
-                    enter(Phase.BASELINE, seconds, bytes, retransmitted);
+                    enter(Phase.BASELINE, seconds, bytes, total, retransmitted);
                 }
             }
             default -> { }
@@ -194,7 +230,8 @@ public final class FlowCount {
         return Math.max(MEASURE_SECONDS, MEASURE_RTTS * rtt);
     }
 
-    private void enter(Phase next, double seconds, long bytes, long retransmitted) {
+    private void enter(Phase next, double seconds, long bytes, long total, long retransmitted) {
+        phaseTotal = total;
         phase = next;
         phaseStart = seconds;
         phaseBytes = bytes;

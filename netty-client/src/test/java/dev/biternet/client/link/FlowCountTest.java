@@ -177,4 +177,59 @@ class FlowCountTest {
             assertThat(link.secondsAbove).as("seconds with too many flows").isLessThan(0.2 * seconds);
         });
     }
+
+    /**
+     * Two links' connections to one mirror whose uplink ({@code capacity}) is the bottleneck:
+     * it is shared in proportion to the connections carrying (each held to {@code perFlow} at
+     * most); both links' counts look with {@code sampleShared}. Returns the most connections
+     * the two links had together, and leaves each link's count of flows in {@code flows}.
+     */
+    private static int sharedMirror(double capacity, double perFlow, double seconds, int[] flows) {
+        FlowCount[] count = {new FlowCount(FlowCount.MAX_FLOWS), new FlowCount(FlowCount.MAX_FLOWS)};
+        double[] bytes = new double[2];
+        double[][] since = new double[2][FlowCount.MAX_FLOWS];
+        flows[0] = flows[1] = 1;
+        int most = 2;
+        for (double now = 0; now < seconds; now += STEP) {
+            int[] carrying = new int[2];
+            for (int l = 0; l < 2; l++) {
+                for (int i = 0; i < flows[l]; i++) {
+                    carrying[l] += now >= since[l][i] ? 1 : 0;
+                }
+            }
+            double all = Math.min(capacity, (carrying[0] + carrying[1]) * perFlow);
+            for (int l = 0; l < 2; l++) {
+                bytes[l] += carrying[0] + carrying[1] == 0 ? 0 : all * carrying[l] / (carrying[0] + carrying[1]) * STEP;
+            }
+            for (int l = 0; l < 2; l++) {
+                int next = count[l].sampleShared(now + STEP, (long) bytes[l], (long) (bytes[0] + bytes[1]), 0.04, false, false,
+                        count[1 - l].trying());
+                for (int i = flows[l]; i < next; i++) {
+                    since[l][i] = now + 0.12;
+                }
+                flows[l] = next;
+            }
+            most = Math.max(most, flows[0] + flows[1]);
+        }
+        return most;
+    }
+
+    @Test
+    void linksSharingAFullMirrorDoNotTakeFlowsFromEachOther() {
+        // A clean 30 Mbit/s mirror uplink: one connection a link fills it. A link's own rate
+        // rises with more connections (it takes the other's share), the download's does not;
+        // judged on its own rate each link ended with 16 connections to the mirror.
+        int[] flows = new int[2];
+        int most = sharedMirror(3.75 * MB, 3.75 * MB, 120, flows);
+        assertThat(flows).containsExactly(1, 1);
+        assertThat(most).as("trials of one link at a time, undone").isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void linksSharingALossyMirrorStillGetTheFlowsThatFillIt() {
+        // The same uplink with each connection held to a sixth of it (loss under cubic).
+        int[] flows = new int[2];
+        sharedMirror(3.75 * MB, 3.75 * MB / 6, 60, flows);
+        assertThat(flows[0] + flows[1]).isBetween(6, 16);
+    }
 }
