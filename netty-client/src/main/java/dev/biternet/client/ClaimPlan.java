@@ -61,6 +61,21 @@ final class ClaimPlan {
         }
     }
 
+    /** True once no piece is left to grant (every one verified or granted somewhere): the endgame. */
+    boolean allGranted() {
+        return free.isEmpty();
+    }
+
+    /**
+     * {@code server} gives {@code piece} back (its copy failed the hash there): free again for
+     * whichever source asks first, unless another holds it. Nothing is sent to {@code server}.
+     */
+    void giveBack(int server, int piece) {
+        if (servers[server].granted.remove(piece) && !held(piece, server)) {
+            free.set(piece);
+        }
+    }
+
     /** Endgame copies handed out so far: the duplicates the tail rule allows. */
     long copies() {
         return copies;

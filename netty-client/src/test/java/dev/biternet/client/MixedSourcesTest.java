@@ -1,0 +1,188 @@
+package dev.biternet.client;
+
+import static dev.biternet.client.Fixtures.assertSameBytes;
+import static dev.biternet.client.Fixtures.get;
+import static dev.biternet.client.Fixtures.randomFile;
+import static dev.biternet.client.SeveralServersTest.perSource;
+import static dev.biternet.client.SeveralServersTest.url;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.biternet.client.http.Nginx;
+import dev.biternet.server.BiternetServer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One file from a biternet server and an HTTP mirror at once, over real loopback sockets: an
+ * in-JVM server gives the layout and the piece hashes, a real nginx serves ranges. Both deliver,
+ * bytes equal, few duplicates; a mirror of other bytes is dropped after 3 pieces that fail the
+ * server's hash; a mirror killed mid-download costs its share; the server killed mid-download
+ * leaves the mirror to finish, its pieces still checked against the hashes already received.
+ */
+class MixedSourcesTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path root;
+    @TempDir
+    Path other;
+    @TempDir
+    Path dir;
+    private BiternetServer server;
+    private Nginx nginx;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        if (nginx != null) {
+            nginx.close();
+        }
+    }
+
+    /** The server and nginx serving the same file ({@code mirrorRoot}: nginx's root instead). */
+    private Path serve(long size, Path mirrorRoot, String nginxLocations) throws Exception {
+        Nginx.require();
+        Path source = randomFile(root, "f.bin", size, 41);
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        nginx = Nginx.start(mirrorRoot, dir.resolve("nginx"), nginxLocations);
+        return source;
+    }
+
+    @Test
+    void aServerAndAMirrorBothDeliverBytesEqualFewDuplicates() throws Exception {
+        long size = 32L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1:rate=16M", "--iface", "127.0.0.2:rate=16M", "-o",
+                out.toString(), url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(r.out());
+        assertThat(summary.get("verified_by").asText()).isEqualTo("piece_hashes");
+        Map<String, Long> bySource = perSource(summary);
+        System.out.println("server + mirror: bytes by source " + bySource + ", duplicate bytes "
+                + summary.get("duplicate_bytes").asLong());
+        assertThat(bySource).as("a channel per (link, source)")
+                .containsOnlyKeys("127.0.0.1:" + server.port(), "127.0.0.1:" + nginx.port());
+        assertThat(bySource.values()).as("both sources delivered").allSatisfy(v -> assertThat(v).isGreaterThan(size / 10));
+        int channels = 0;
+        for (JsonNode l : summary.get("links")) {
+            channels += Math.max(1, l.path("flows").asInt(1));
+        }
+        long pieceSize = summary.get("piece_size").asLong();
+        assertThat(summary.get("duplicate_bytes").asLong()).as("duplicate bytes across the sources")
+                .isLessThanOrEqualTo(size / 100 + channels * pieceSize);
+    }
+
+    @Test
+    void theHttpUrlFirstWithABiternetMirrorIsTheSameDownload() throws Exception {
+        long size = 4L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), nginx.url("f.bin"), "--mirror",
+                url(server.port(), "f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(JSON.readTree(r.out()).get("verified_by").asText()).isEqualTo("piece_hashes");
+    }
+
+    @Test
+    void aMirrorOfOtherBytesIsDroppedAfterThreeBadPiecesAndTheServerFinishes() throws Exception {
+        long size = 16L << 20;
+        randomFile(other, "f.bin", size, 42); // same size, other bytes: every piece fails the server's hash
+        Path source = serve(size, other, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--json", "-v", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+                url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        List<String> dropped = r.err().lines().filter(l -> l.contains("failed the biternet server's hash (its")).toList();
+        System.out.println("dropped: " + dropped);
+        assertThat(dropped).as(r.err()).hasSize(1);
+        assertThat(dropped.get(0)).contains(nginx.url("f.bin")).contains("pieces failed").contains("not used any more");
+        long failed = 0;
+        for (JsonNode l : JSON.readTree(r.out()).get("links")) {
+            if (l.get("source").asText().equals("127.0.0.1:" + nginx.port())) {
+                failed += l.path("failed").asLong();
+            }
+        }
+        assertThat(failed).as("the mirror's bad pieces, counted against it").isGreaterThanOrEqualTo(3);
+    }
+
+    @Test
+    void aMirrorOfAnotherSizeIsRefusedInOneLine() throws Exception {
+        long size = 4L << 20;
+        randomFile(other, "f.bin", size + 1, 43);
+        Path source = serve(size, other, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--iface", "127.0.0.1", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
+                nginx.url("f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        List<String> refused = r.err().lines().filter(l -> l.contains(nginx.url("f.bin"))).toList();
+        assertThat(refused).as(r.err()).hasSize(1);
+        assertThat(refused.get(0)).contains((size + 1) + " bytes").contains("not used");
+    }
+
+    @Test
+    void aMirrorKilledMidDownloadCostsOnlyItsShare() throws Exception {
+        long size = 16L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--iface",
+                "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M", "-o", out.toString(), url(server.port(), "f.bin"),
+                "--mirror", nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
+        nginx.close();
+        nginx = null;
+        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(perSource(JSON.readTree(r.out())).get("127.0.0.1:" + server.port())).as("the server finished the file")
+                .isGreaterThan(size / 2);
+    }
+
+    @Test
+    void theServerKilledMidDownloadLeavesTheMirrorToFinishCheckedByTheHashesReceived() throws Exception {
+        long size = 16L << 20;
+        Path source = serve(size, root, "");
+        // The server has hashed the file before: its SessionOpened carries the root, and every digest is asked at once.
+        assertThat(get("-o", dir.resolve("warm").toString(), url(server.port(), "f.bin")).exitCode()).isZero();
+        Path out = dir.resolve("f.bin");
+
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+                "--iface", "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M", "-o", out.toString(),
+                url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
+        server.close();
+        server = null;
+        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(r.out());
+        assertThat(summary.get("verified_by").asText()).isEqualTo("piece_hashes");
+        assertThat(perSource(summary).get("127.0.0.1:" + nginx.port())).as("the mirror finished the file")
+                .isGreaterThan(size / 2);
+    }
+}
