@@ -38,6 +38,8 @@ final class ClaimPlan {
     private final Server[] servers;
     private long copies;
     private double lastSeconds = -1;
+    /** Whether a source has begun a piece it was granted: such a piece is not taken over. */
+    private java.util.function.BiPredicate<Integer, Integer> started = (server, piece) -> false;
 
     private static final class Server {
         final TreeSet<Integer> granted = new TreeSet<>();
@@ -59,6 +61,14 @@ final class ClaimPlan {
         for (int i = 0; i < serverCount; i++) {
             servers[i] = new Server();
         }
+    }
+
+    /**
+     * Tells the plan which granted pieces a source has begun (an HTTP mirror's channels: those
+     * they asked for), so that the endgame's take-over leaves them, as it cannot for a server.
+     */
+    void startedBy(java.util.function.BiPredicate<Integer, Integer> begun) {
+        this.started = begun;
     }
 
     /** True once no piece is left to grant (every one verified or granted somewhere): the endgame. */
@@ -178,7 +188,13 @@ final class ClaimPlan {
             if (from < 0 || latest - 1 / servers[from].rate <= (sv.granted.size() + 1) / sv.rate + HORIZON_SECONDS) {
                 break;
             }
-            int p = servers[from].granted.pollLast();
+            int giver = from;
+            Integer p = servers[from].granted.descendingSet().stream().filter(q -> !started.test(giver, q)).findFirst()
+                    .orElse(null);
+            if (p == null) {
+                break;
+            }
+            servers[from].granted.remove(p);
             grant(sv, p, seconds);
             want--;
             out.add(new Action(from, false, p, 1, true));

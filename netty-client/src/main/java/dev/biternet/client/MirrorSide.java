@@ -160,12 +160,12 @@ final class MirrorSide {
     }
 
     /**
-     * The channels that may take pieces now, for the plan (its "links"): not dropped, capped,
-     * retired or lost; one still connecting counts, or the mirrors would never be granted a piece.
+     * The channels that may take pieces now, for the plan (its "links"): one still connecting,
+     * or trying again after a lost connection, counts, or it would never be granted a piece;
+     * one waiting out its backoff does not, so its pieces go to the other sources meanwhile.
      */
     int channelsUp() {
-        return (int) channels().stream().filter(c -> c.open() && !c.retired() && !c.capped()
-                && c.mirror().dropped() == null && !c.state().startsWith("lost")).count();
+        return (int) channels().stream().filter(MirrorChannel::ready).count();
     }
 
     /** Pieces the mirrors delivered first. */

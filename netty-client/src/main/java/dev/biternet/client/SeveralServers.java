@@ -277,6 +277,10 @@ final class SeveralServers {
             startMirrors(first, session, store);
             mirrorsIndex = sources.size();
             ClaimPlan plan = new ClaimPlan(store.layout().pieceCount(), verified(store), sourceCount());
+            MirrorSide http = mirrorSide;
+            if (http != null) {
+                plan.startedBy((server, piece) -> server == mirrorsIndex && http.scheduler().holders(piece) > 0);
+            }
             planner = new Thread(() -> plan(plan, the), "biternet-claims");
             planner.setDaemon(true);
             planner.start();
@@ -540,6 +544,10 @@ final class SeveralServers {
                 if (http != null) {
                     links[mirrorsIndex] = http.channelsUp();
                     delivered[mirrorsIndex] = http.delivered();
+                    if (links[mirrorsIndex] == 0) {
+                        // The plan frees their pieces now: no channel may start one when it tries again.
+                        http.scheduler().withdraw(0, store.layout().pieceCount());
+                    }
                     BitSet back = http.returned();
                     for (int p = back.nextSetBit(0); p >= 0; p = back.nextSetBit(p + 1)) {
                         if (!store.isVerified(p)) {

@@ -60,7 +60,7 @@ class MixedSourcesTest {
 
     @Test
     void aServerAndAMirrorBothDeliverBytesEqualFewDuplicates() throws Exception {
-        long size = 32L << 20;
+        long size = 64L << 20;
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
 
@@ -107,7 +107,7 @@ class MixedSourcesTest {
         Path source = serve(size, other, "");
         Path out = dir.resolve("f.bin");
 
-        Fixtures.Run r = get("--json", "-v", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
                 url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
 
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -160,6 +160,29 @@ class MixedSourcesTest {
         assertSameBytes(source, out);
         assertThat(perSource(JSON.readTree(r.out())).get("127.0.0.1:" + server.port())).as("the server finished the file")
                 .isGreaterThan(size / 2);
+    }
+
+    @Test
+    void aMirrorLostAndBackIsUsedAgain() throws Exception {
+        long size = 32L << 20;
+        Path source = serve(size, root, Nginx.logRequests(dir.resolve("nginx")));
+        Path out = dir.resolve("f.bin");
+
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--iface",
+                "127.0.0.1:rate=2M", "--iface", "127.0.0.2:rate=2M", "-o", out.toString(), url(server.port(), "f.bin"),
+                "--mirror", nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
+        nginx.close();
+        Thread.sleep(300);
+        nginx = nginx.restart();
+        int before = nginx.requests().size();
+        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        long served = nginx.requests().stream().skip(before).filter(l -> l.endsWith(" 206")).count();
+        System.out.println("pieces the mirror served after it came back: " + served);
+        assertThat(served).as("ranges the mirror served once it was back").isGreaterThanOrEqualTo(4);
     }
 
     @Test

@@ -83,6 +83,8 @@ public final class MirrorChannel implements PieceStore.Judge {
     /** Bytes per second from one body's end to the next, smoothed. */
     private volatile double bodyRate;
     private boolean waiting;
+    /** Lost its connection and waiting out the backoff before it tries again. */
+    private volatile boolean backingOff;
     /** Fetching the whole file in one request ({@link #startWhole}). */
     private volatile boolean whole;
     private volatile boolean stopped;
@@ -240,6 +242,14 @@ public final class MirrorChannel implements PieceStore.Judge {
         return up && !stopped;
     }
 
+    /**
+     * True while it may take pieces: not stopped, retired, capped or dropped, and not waiting
+     * out a backoff after a lost connection (one connecting, or trying again, is ready).
+     */
+    public boolean ready() {
+        return !stopped && !retired && !capped && mirror.dropped() == null && !backingOff;
+    }
+
     /** Claims pieces until {@link #depth} are in flight or the scheduler has none for this channel now. */
     private synchronized void pump() {
         if (mirror.dropped() != null) {
@@ -286,6 +296,7 @@ public final class MirrorChannel implements PieceStore.Judge {
 
     private synchronized void resume() {
         waiting = false;
+        backingOff = false;
         if (whole) {
             fetchWhole();
         } else {
@@ -548,6 +559,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                 return; // the other request in flight failed with the same connection: one retry
             }
             waiting = true;
+            backingOff = true;
             wait = backoff.next();
             reconnects++;
         }
