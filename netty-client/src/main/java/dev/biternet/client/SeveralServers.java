@@ -419,13 +419,22 @@ final class SeveralServers {
         return sources.size() + (request.mirrors().isEmpty() ? 0 : 1);
     }
 
-    /** The links as channels to the first mirror's host, each with the mirrors' share of its cap and rate. */
+    /**
+     * The links as channels to the first mirror's host, each with the mirrors' share of its cap
+     * and rate; none that is waiting for an address or a backup.
+     */
     private List<LinkSpec> mirrorLinks(AutoIfaces auto) throws DownloadException {
         dev.biternet.client.http.MirrorUrl url = request.mirrors().get(0);
         try {
             java.net.InetAddress host = java.net.InetAddress.getByName(url.host());
-            return LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host, new ArrayList<>()).stream()
-                    .filter(spec -> !spec.waiting()).map(spec -> share(spec, sourceCount())).toList();
+            // A backup link stands by for the servers only: a mirror's channels would use it as any other.
+            List<LinkSpec> links = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host,
+                    new ArrayList<>()).stream().filter(spec -> !spec.waiting() && !spec.options().backup())
+                    .map(spec -> share(spec, sourceCount())).toList();
+            if (links.isEmpty()) {
+                console.warn("no link for the HTTP mirrors (a :backup link carries only biternet traffic); they are not used");
+            }
+            return links;
         } catch (UnknownHostException e) {
             console.warn("cannot resolve host " + url.host() + "; the HTTP mirrors are not used");
             return List.of();
