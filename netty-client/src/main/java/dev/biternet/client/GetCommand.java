@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
                 + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
                 + " the file is renamed into place only when the whole file verifies. From HTTP(S) mirrors (any web"
                 + " server that serves byte ranges) the pieces come by Range requests, one channel per (link, mirror),"
-                + " and only --checksum verifies the file.",
+                + " checked against a biternet server's piece hashes when one is among the sources, else only by"
+                + " --checksum.",
         exitCodeListHeading = "%nExit codes:%n")
 public final class GetCommand implements Callable<Integer> {
     /** The option naming a link (counted before parsing, to size the event loops). */

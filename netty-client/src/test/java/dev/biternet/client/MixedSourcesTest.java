@@ -208,4 +208,39 @@ class MixedSourcesTest {
         assertThat(perSource(summary).get("127.0.0.1:" + nginx.port())).as("the mirror finished the file")
                 .isGreaterThan(size / 2);
     }
+
+    @Test
+    void aDownloadCutShortResumesFromTheServerAndTheMirror() throws Exception {
+        long size = 16L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--retry-time", "1",
+                "--iface", "127.0.0.1:rate=2M", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
+                nginx.url("f.bin")));
+        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
+        server.close();
+        nginx.close();
+        Fixtures.Run cut = run.get(60, TimeUnit.SECONDS);
+        assertThat(cut.exitCode()).as(cut.err()).isEqualTo(ExitCodes.NETWORK);
+
+        server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
+        nginx = nginx.restart();
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), nginx.url("f.bin"), "--mirror",
+                url(server.port(), "f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(r.err()).contains("resuming");
+        assertThat(JSON.readTree(r.out()).get("resumed_pieces").asLong()).isGreaterThanOrEqualTo(32);
+    }
+
+    @Test
+    void aChecksumWithABiternetSourceIsRefusedInOneLine() {
+        Fixtures.Run r = get("--checksum", "sha256=" + "0".repeat(64), "-o", dir.resolve("f.bin").toString(),
+                url(7420, "f.bin"), "--mirror", "http://127.0.0.1:1/f.bin");
+
+        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err().lines().findFirst().orElse("")).as(r.err()).contains("with a biternet:// source")
+                .endsWith("drop --checksum");
+    }
 }
