@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.biternet.client.http.Nginx;
 import dev.biternet.server.BiternetServer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -56,6 +57,24 @@ class MixedSourcesTest {
         server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
         nginx = Nginx.start(mirrorRoot, dir.resolve("nginx"), nginxLocations);
         return source;
+    }
+
+    /** What a test does to the sources mid-download. */
+    private interface Midway {
+        void act() throws Exception;
+    }
+
+    /**
+     * biternet-get with {@code args}, then the output, the server and the mirror; {@code midway}
+     * done once 32 pieces are in. Returns the run as it ended.
+     */
+    private Fixtures.Run midway(Path out, Midway midway, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("-o", out.toString(), url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get(all.toArray(String[]::new)));
+        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
+        midway.act();
+        return run.get(120, TimeUnit.SECONDS);
     }
 
     @Test
@@ -148,13 +167,10 @@ class MixedSourcesTest {
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--iface",
-                "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M", "-o", out.toString(), url(server.port(), "f.bin"),
-                "--mirror", nginx.url("f.bin")));
-        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
-        nginx.close();
-        nginx = null;
-        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+        Fixtures.Run r = midway(out, () -> {
+            nginx.close();
+            nginx = null;
+        }, "--json", "--iface", "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertSameBytes(source, out);
@@ -168,19 +184,17 @@ class MixedSourcesTest {
         Path source = serve(size, root, Nginx.logRequests(dir.resolve("nginx")));
         Path out = dir.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--iface",
-                "127.0.0.1:rate=2M", "--iface", "127.0.0.2:rate=2M", "-o", out.toString(), url(server.port(), "f.bin"),
-                "--mirror", nginx.url("f.bin")));
-        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
-        nginx.close();
-        Thread.sleep(300);
-        nginx = nginx.restart();
-        int before = nginx.requests().size();
-        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+        int[] before = {0};
+        Fixtures.Run r = midway(out, () -> {
+            nginx.close();
+            Thread.sleep(300);
+            nginx = nginx.restart();
+            before[0] = nginx.requests().size();
+        }, "--json", "--iface", "127.0.0.1:rate=2M", "--iface", "127.0.0.2:rate=2M");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertSameBytes(source, out);
-        long served = nginx.requests().stream().skip(before).filter(l -> l.endsWith(" 206")).count();
+        long served = nginx.requests().stream().skip(before[0]).filter(l -> l.endsWith(" 206")).count();
         System.out.println("pieces the mirror served after it came back: " + served);
         assertThat(served).as("ranges the mirror served once it was back").isGreaterThanOrEqualTo(4);
     }
@@ -193,13 +207,10 @@ class MixedSourcesTest {
         assertThat(get("-o", dir.resolve("warm").toString(), url(server.port(), "f.bin")).exitCode()).isZero();
         Path out = dir.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
-                "--iface", "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M", "-o", out.toString(),
-                url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
-        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
-        server.close();
-        server = null;
-        Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
+        Fixtures.Run r = midway(out, () -> {
+            server.close();
+            server = null;
+        }, "--json", "--retry-time", "60", "--iface", "127.0.0.1:rate=4M", "--iface", "127.0.0.2:rate=4M");
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         assertSameBytes(source, out);
@@ -214,13 +225,10 @@ class MixedSourcesTest {
         long size = 16L << 20;
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--retry-time", "1",
-                "--iface", "127.0.0.1:rate=2M", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
-                nginx.url("f.bin")));
-        Fixtures.awaitLogged(out, 32, () -> !run.isDone());
-        server.close();
-        nginx.close();
-        Fixtures.Run cut = run.get(60, TimeUnit.SECONDS);
+        Fixtures.Run cut = midway(out, () -> {
+            server.close();
+            nginx.close();
+        }, "--retry-time", "1", "--iface", "127.0.0.1:rate=2M");
         assertThat(cut.exitCode()).as(cut.err()).isEqualTo(ExitCodes.NETWORK);
 
         server = BiternetServer.start(BiternetServer.Config.of(root, "127.0.0.1", 0));
