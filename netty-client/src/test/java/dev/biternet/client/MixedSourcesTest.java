@@ -251,4 +251,43 @@ class MixedSourcesTest {
         assertThat(r.err().lines().findFirst().orElse("")).as(r.err()).contains("with a biternet:// source")
                 .endsWith("drop --checksum");
     }
+
+    @Test
+    void aLinksCapCountsWhatTheServerAndTheMirrorSentOverIt() throws Exception {
+        long size = 16L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1:cap=4M", "--iface", "127.0.0.2", "-o", out.toString(),
+                url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        Map<String, Long> capped = new java.util.HashMap<>();
+        for (JsonNode l : JSON.readTree(r.out()).get("links")) {
+            if (l.get("iface").asText().equals("127.0.0.1")) {
+                capped.merge(l.get("source").asText(), l.get("bytes").asLong(), Long::sum);
+            }
+        }
+        System.out.println("over the capped link, by source: " + capped);
+        assertThat(capped.values()).as("both sources used the capped link").hasSize(2).allSatisfy(v -> assertThat(v)
+                .isPositive());
+        assertThat(capped.values().stream().mapToLong(Long::longValue).sum()).as("bytes over the capped link")
+                .isLessThanOrEqualTo(4L << 20);
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void capsTooSmallForTheFileEndInOneLineNotAStall() throws Exception {
+        long size = 16L << 20;
+        serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+
+        Fixtures.Run r = get("--iface", "127.0.0.1:cap=4M", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
+                nginx.url("f.bin"));
+
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.NETWORK);
+        assertThat(r.err()).contains("every link reached its data cap");
+        assertThat(out).doesNotExist();
+    }
 }
