@@ -57,6 +57,7 @@ final class MirrorSide {
     private volatile List<MirrorFlows> flows = List.of();
     private volatile PieceScheduler scheduler;
     private volatile PieceStore store;
+    private boolean stopped;
 
     /** @param specs the links, their cap and rate already this source's share ({@link SeveralServers#share}) */
     MirrorSide(List<MirrorUrl> urls, List<LinkSpec> specs, Transport transport, EventLoopGroup group,
@@ -88,15 +89,22 @@ final class MirrorSide {
 
     /**
      * The mirrors whose file is {@code size} bytes and that serve ranges; each other one is left
-     * out with one line naming it. Waits for the mirrors' first answers.
+     * out with one line naming it. Waits for the mirrors' first answers, or until {@code over}
+     * (then quietly none).
      */
-    List<Mirror> usable(long size, String reference) throws InterruptedException {
+    List<Mirror> usable(long size, String reference, java.util.function.BooleanSupplier over) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(probeMillis);
         List<Mirror> usable = new ArrayList<>();
         for (int i = 0; i < asked.size(); i++) {
             MirrorUrl url = urls.get(i);
             String why;
             try {
+                while (!asked.get(i).isDone() && !over.getAsBoolean() && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                if (over.getAsBoolean()) {
+                    return List.of();
+                }
                 RangeRequest.Answer a = asked.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
                 why = a.size() == size ? null : "its file is " + a.size() + " bytes, not " + size + " as on " + reference;
                 if (why == null) {
@@ -117,8 +125,14 @@ final class MirrorSide {
         return usable;
     }
 
-    /** Starts the channels of {@code mirrors} (from {@link #usable}) into {@code store}; closes the connections of the others. */
-    void start(PieceStore store, List<Mirror> mirrors) {
+    /**
+     * Starts the channels of {@code mirrors} (from {@link #usable}) into {@code store}; closes the
+     * connections of the others. False if {@link #stop} came first (nothing started).
+     */
+    synchronized boolean start(PieceStore store, List<Mirror> mirrors) {
+        if (stopped) {
+            return false;
+        }
         this.store = store;
         PieceScheduler pool = PieceScheduler.pooled(store.layout().pieceCount());
         scheduler = pool;
@@ -152,6 +166,7 @@ final class MirrorSide {
         flows = List.copyOf(all);
         unused.forEach(MirrorConnection::close);
         all.forEach(MirrorFlows::start);
+        return true;
     }
 
     /** The pieces the mirrors' channels claim from (null before {@link #start}). */
@@ -200,7 +215,8 @@ final class MirrorSide {
         return s == null ? new BitSet() : s.returned();
     }
 
-    void stop() {
+    synchronized void stop() {
+        stopped = true;
         channels().forEach(MirrorChannel::stop);
         unused.forEach(MirrorConnection::close);
         workers.shutdownNow();

@@ -65,8 +65,10 @@ final class SeveralServers {
     private volatile List<LinkStats> finalStats;
     private volatile boolean over;
     private long start;
-    /** The HTTP(S) mirrors besides the servers, one more source of the plan (null: none, or not usable). */
+    /** The HTTP(S) mirrors besides the servers (null: none), from the start, for stopping. */
     private volatile MirrorSide mirrorSide;
+    /** The same once its channels started: one more source of the plan (null until then, or never). */
+    private volatile MirrorSide mirrorsLive;
     /** The plan's number for the mirrors: after the servers'. */
     private int mirrorsIndex;
     /** When the servers were last asked for digests the store lacks (for the mirrors' pieces), nanoTime. */
@@ -274,12 +276,15 @@ final class SeveralServers {
             for (Source s : sources) {
                 s.opened.whenComplete((opened, failed) -> join(s, first, session, opened, failed, the));
             }
-            startMirrors(first, session, store);
             mirrorsIndex = sources.size();
             ClaimPlan plan = new ClaimPlan(store.layout().pieceCount(), verified(store), sourceCount());
-            MirrorSide http = mirrorSide;
-            if (http != null) {
-                plan.startedBy((server, piece) -> server == mirrorsIndex && http.scheduler().holders(piece) > 0);
+            plan.startedBy((server, piece) -> server == mirrorsIndex && mirrorsLive != null
+                    && mirrorsLive.scheduler().holders(piece) > 0);
+            if (mirrorSide != null) {
+                // The servers start now; the mirrors join once they answered (a silent one holds up nothing).
+                Thread t = new Thread(() -> startMirrors(first, session, the), "biternet-mirrors");
+                t.setDaemon(true);
+                t.start();
             }
             planner = new Thread(() -> plan(plan, the), "biternet-claims");
             planner.setDaemon(true);
@@ -457,28 +462,32 @@ final class SeveralServers {
      * digests on request (the mirrors' pieces are judged by them); else, or with none usable,
      * the download goes on from the servers with one line saying so.
      */
-    private void startMirrors(Source first, SessionOpened session, PieceStore store) throws InterruptedException {
+    private void startMirrors(Source first, SessionOpened session, PieceStore store) {
         MirrorSide http = mirrorSide;
-        if (http == null) {
-            return;
-        }
         String unused = null;
         List<dev.biternet.client.http.Mirror> usable = List.of();
-        if (!first.opening.opener().digestsOnRequest()) {
-            unused = "server " + first.name + " does not give piece hashes for other sources' pieces (an older"
-                    + " biternet-serve): the HTTP mirrors are not used";
-        } else {
-            usable = http.usable(session.getFileSize(), first.name);
-            unused = usable.isEmpty() ? "no HTTP mirror is usable; going on from the biternet server(s)" : null;
+        try {
+            if (!first.opening.opener().digestsOnRequest()) {
+                unused = "server " + first.name + " does not give piece hashes for other sources' pieces (an older"
+                        + " biternet-serve): the HTTP mirrors are not used";
+            } else {
+                usable = http.usable(session.getFileSize(), first.name, () -> over);
+                unused = usable.isEmpty() ? "no HTTP mirror is usable; going on from the biternet server(s)" : null;
+            }
+        } catch (InterruptedException e) {
+            return;
+        }
+        if (over) {
+            return;
         }
         if (unused != null) {
             console.warn(unused);
-            mirrorSide = null;
             http.stop();
             return;
         }
-        http.start(store, usable);
-        askDigests(store);
+        if (http.start(store, usable)) {
+            mirrorsLive = http;
+        }
     }
 
     /**
@@ -549,7 +558,7 @@ final class SeveralServers {
                     delivered[s.index] = s.delivered();
                     s.lostClaims = false;
                 }
-                MirrorSide http = mirrorSide;
+                MirrorSide http = mirrorsLive;
                 if (http != null) {
                     links[mirrorsIndex] = http.channelsUp();
                     delivered[mirrorsIndex] = http.delivered();
@@ -608,7 +617,7 @@ final class SeveralServers {
 
     private List<LinkStats> allStats() {
         List<LinkStats> servers = sources.stream().flatMap(s -> s.stats().stream()).toList();
-        MirrorSide http = mirrorSide;
+        MirrorSide http = mirrorsLive;
         if (http == null) {
             return servers;
         }
@@ -651,7 +660,7 @@ final class SeveralServers {
                     }
                 }
                 boolean serverUp = anyUp;
-                MirrorSide http = mirrorSide;
+                MirrorSide http = mirrorsLive;
                 if (http != null) {
                     double seconds = (now - start) / 1e9;
                     long arrived = http.arriving();

@@ -290,4 +290,36 @@ class MixedSourcesTest {
         assertThat(r.err()).contains("every link reached its data cap");
         assertThat(out).doesNotExist();
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(15) // a mirror's first answer may take the connect timeout and the 20 s stall
+    void aMirrorThatNeverAnswersHoldsUpNothing() throws Exception {
+        long size = 4L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+        List<java.net.Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept()); // accepted, read from never, answered never
+                    }
+                } catch (java.io.IOException e) {
+                    // closed by the test
+                }
+            }, "silent-mirror");
+            t.setDaemon(true);
+            t.start();
+
+            Fixtures.Run r = get("--iface", "127.0.0.1", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
+                    "http://127.0.0.1:" + silent.getLocalPort() + "/f.bin");
+
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertSameBytes(source, out);
+        } finally {
+            for (java.net.Socket s : held) {
+                s.close();
+            }
+        }
+    }
 }
