@@ -59,6 +59,24 @@ class MixedSourcesTest {
         return source;
     }
 
+    /**
+     * The summary's counts add up over the (link, source) channels: each piece counted once as
+     * delivered, every other copy as a duplicate or a failure.
+     */
+    private static void assertCountsAddUp(JsonNode summary, long size) {
+        long sum = 0;
+        long extra = 0;
+        int pieces = 0;
+        for (JsonNode l : summary.get("links")) {
+            sum += l.get("bytes").asLong();
+            extra += l.get("duplicate_bytes").asLong() + l.get("failed_bytes").asLong();
+            pieces += l.get("pieces").asInt();
+        }
+        assertThat(pieces).as("pieces over the channels").isEqualTo(summary.get("pieces").asInt());
+        assertThat(sum).as("bytes over the channels").isEqualTo(size + extra);
+        assertThat(summary.get("duplicate_bytes").asLong() + summary.get("failed_bytes").asLong()).isEqualTo(extra);
+    }
+
     /** What a test does to the sources mid-download. */
     private interface Midway {
         void act() throws Exception;
@@ -100,6 +118,7 @@ class MixedSourcesTest {
         for (JsonNode l : summary.get("links")) {
             channels += Math.max(1, l.path("flows").asInt(1));
         }
+        assertCountsAddUp(summary, size);
         long pieceSize = summary.get("piece_size").asLong();
         assertThat(summary.get("duplicate_bytes").asLong()).as("duplicate bytes across the sources")
                 .isLessThanOrEqualTo(size / 100 + channels * pieceSize);
@@ -135,6 +154,7 @@ class MixedSourcesTest {
         System.out.println("dropped: " + dropped);
         assertThat(dropped).as(r.err()).hasSize(1);
         assertThat(dropped.get(0)).contains(nginx.url("f.bin")).contains("pieces failed").contains("not used any more");
+        assertCountsAddUp(JSON.readTree(r.out()), size);
         long failed = 0;
         for (JsonNode l : JSON.readTree(r.out()).get("links")) {
             if (l.get("source").asText().equals("127.0.0.1:" + nginx.port())) {
