@@ -8,7 +8,7 @@ import java.util.function.IntPredicate;
 
 /**
  * Which biternet server sends which piece when several serve one file (protocol 2's client
- * claims): the one owner of that decision. Each server is granted a window of pieces ahead, its
+ * claims; HTTP mirrors beside them count as one more "server"): the one owner of that decision. Each server is granted a window of pieces ahead, its
  * delivery rate times {@link #HORIZON_SECONDS} and at least {@link #MIN_AHEAD_PER_LINK} per
  * link, the lowest free pieces first, refilled as pieces are verified. Once no piece is free, a
  * server running short takes over pieces granted last to one that would deliver them much later

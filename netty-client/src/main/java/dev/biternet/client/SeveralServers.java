@@ -41,8 +41,10 @@ import java.util.function.Consumer;
  * the layout; another whose file differs (size, piece size, root hash), that speaks protocol 1,
  * or that refuses the file is left out with one line and the others go on. Which server sends
  * which piece is {@link ClaimPlan}'s, applied every {@link #PLAN_MILLIS} as Claim and Unclaim
- * messages; a server whose links are all down gives its pieces back to the others. A download
- * from one server is {@link Download}'s own path and never comes here.
+ * messages; a server whose links are all down gives its pieces back to the others. HTTP(S)
+ * mirrors beside the servers are one more source of the plan ({@link MirrorSide}), their pieces
+ * judged against the servers' digests. A download from one server alone is {@link Download}'s
+ * own path and never comes here.
  */
 final class SeveralServers {
     static final long PLAN_MILLIS = 10;
@@ -546,7 +548,10 @@ final class SeveralServers {
         return have;
     }
 
-    /** The planner's loop: what the servers are granted, as pieces are verified and links come and go. */
+    /**
+     * The planner's loop: what the sources are granted (the servers by Claim and Unclaim, the
+     * mirrors through their pool), as pieces are verified and links come and go.
+     */
     private void plan(ClaimPlan plan, PieceStore store) {
         int n = sourceCount();
         try {
