@@ -342,4 +342,98 @@ class MixedSourcesTest {
             }
         }
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aServerThatDoesNotGiveDigestsOnRequestLeavesTheMirrorsOutInOneLine() throws Exception {
+        long size = 4L << 20;
+        Path source = serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+        try (OlderServer older = new OlderServer(server.port())) {
+            Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), url(older.port(), "f.bin"),
+                    "--mirror", nginx.url("f.bin"));
+
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertSameBytes(source, out);
+            List<String> lines = r.err().lines().filter(l -> l.contains("HTTP mirrors")).toList();
+            assertThat(lines).as(r.err()).hasSize(1);
+            assertThat(lines.get(0)).contains("127.0.0.1:" + older.port()).contains("does not give piece hashes")
+                    .contains("not used");
+            assertThat(perSource(JSON.readTree(r.out()))).containsOnlyKeys("127.0.0.1:" + older.port());
+        }
+    }
+
+    /**
+     * A protocol-2 server from before {@code DigestRequest}: a loopback proxy to a real one that
+     * clears {@code Welcome.digests_on_request} in the first frame of every connection and passes
+     * everything else as it comes.
+     */
+    private static final class OlderServer implements AutoCloseable {
+        private final java.net.ServerSocket listener;
+        private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        OlderServer(int serverPort) throws java.io.IOException {
+            listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        java.net.Socket client = listener.accept();
+                        java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), serverPort);
+                        sockets.add(client);
+                        sockets.add(upstream);
+                        pipe(client.getInputStream(), upstream.getOutputStream(), false);
+                        pipe(upstream.getInputStream(), client.getOutputStream(), true);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed
+                }
+            }, "older-server");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        int port() {
+            return listener.getLocalPort();
+        }
+
+        private static void pipe(java.io.InputStream in, java.io.OutputStream out, boolean welcome) {
+            Thread t = new Thread(() -> {
+                try {
+                    if (welcome) {
+                        java.io.DataInputStream data = new java.io.DataInputStream(in);
+                        byte[] frame = new byte[data.readInt()];
+                        data.readFully(frame);
+                        dev.biternet.proto.Envelope e = dev.biternet.proto.Envelope.parseFrom(
+                                java.util.Arrays.copyOfRange(frame, 1, frame.length));
+                        byte[] older = e.toBuilder().setWelcome(e.getWelcome().toBuilder().clearDigestsOnRequest())
+                                .build().toByteArray();
+                        java.io.DataOutputStream to = new java.io.DataOutputStream(out);
+                        to.writeInt(1 + older.length);
+                        to.writeByte(frame[0]);
+                        to.write(older);
+                        to.flush();
+                    }
+                    in.transferTo(out);
+                } catch (java.io.IOException e) {
+                    // either side closed
+                } finally {
+                    try {
+                        out.close();
+                    } catch (java.io.IOException ignored) {
+                        // closing
+                    }
+                }
+            }, "older-server-pipe");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            for (java.net.Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
 }
