@@ -349,7 +349,9 @@ class MixedSourcesTest {
         long size = 4L << 20;
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
-        try (OlderServer older = new OlderServer(server.port())) {
+        // A protocol-2 server from before DigestRequest: its Welcome does not say digests_on_request.
+        try (ServerProxy older = new ServerProxy(server.port(), e -> e.hasWelcome()
+                ? e.toBuilder().setWelcome(e.getWelcome().toBuilder().clearDigestsOnRequest()).build() : e)) {
             Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), url(older.port(), "f.bin"),
                     "--mirror", nginx.url("f.bin"));
 
@@ -364,15 +366,15 @@ class MixedSourcesTest {
     }
 
     /**
-     * A protocol-2 server from before {@code DigestRequest}: a loopback proxy to a real one that
-     * clears {@code Welcome.digests_on_request} in the first frame of every connection and passes
-     * everything else as it comes.
+     * A loopback proxy in front of a real server that passes the client's bytes as they come and
+     * each control message of the server's through {@code filter} (null: dropped), pieces as they are.
      */
-    private static final class OlderServer implements AutoCloseable {
+    private static final class ServerProxy implements AutoCloseable {
         private final java.net.ServerSocket listener;
         private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-        OlderServer(int serverPort) throws java.io.IOException {
+        ServerProxy(int serverPort, java.util.function.UnaryOperator<dev.biternet.proto.Envelope> filter)
+                throws java.io.IOException {
             listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
             Thread t = new Thread(() -> {
                 try {
@@ -381,13 +383,14 @@ class MixedSourcesTest {
                         java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), serverPort);
                         sockets.add(client);
                         sockets.add(upstream);
-                        pipe(client.getInputStream(), upstream.getOutputStream(), false);
-                        pipe(upstream.getInputStream(), client.getOutputStream(), true);
+                        pipe(() -> client.getInputStream().transferTo(upstream.getOutputStream()), upstream);
+                        pipe(() -> frames(new java.io.DataInputStream(upstream.getInputStream()),
+                                new java.io.DataOutputStream(client.getOutputStream()), filter), client);
                     }
                 } catch (java.io.IOException e) {
                     // closed
                 }
-            }, "older-server");
+            }, "server-proxy");
             t.setDaemon(true);
             t.start();
         }
@@ -396,34 +399,51 @@ class MixedSourcesTest {
             return listener.getLocalPort();
         }
 
-        private static void pipe(java.io.InputStream in, java.io.OutputStream out, boolean welcome) {
+        private static void frames(java.io.DataInputStream in, java.io.DataOutputStream out,
+                                   java.util.function.UnaryOperator<dev.biternet.proto.Envelope> filter)
+                throws java.io.IOException {
+            while (true) {
+                byte[] frame = new byte[in.readInt()];
+                in.readFully(frame);
+                byte[] body = java.util.Arrays.copyOfRange(frame, 1, frame.length);
+                if (frame[0] == 2) {
+                    int raw = dev.biternet.proto.PieceHeader.parseFrom(body).getLength();
+                    byte[] bytes = new byte[raw];
+                    in.readFully(bytes);
+                    out.writeInt(frame.length);
+                    out.write(frame);
+                    out.write(bytes);
+                } else {
+                    dev.biternet.proto.Envelope e = filter.apply(dev.biternet.proto.Envelope.parseFrom(body));
+                    if (e != null) {
+                        byte[] message = e.toByteArray();
+                        out.writeInt(1 + message.length);
+                        out.writeByte(frame[0]);
+                        out.write(message);
+                    }
+                }
+                out.flush();
+            }
+        }
+
+        private interface Copy {
+            void run() throws java.io.IOException;
+        }
+
+        private static void pipe(Copy copy, java.net.Socket to) {
             Thread t = new Thread(() -> {
                 try {
-                    if (welcome) {
-                        java.io.DataInputStream data = new java.io.DataInputStream(in);
-                        byte[] frame = new byte[data.readInt()];
-                        data.readFully(frame);
-                        dev.biternet.proto.Envelope e = dev.biternet.proto.Envelope.parseFrom(
-                                java.util.Arrays.copyOfRange(frame, 1, frame.length));
-                        byte[] older = e.toBuilder().setWelcome(e.getWelcome().toBuilder().clearDigestsOnRequest())
-                                .build().toByteArray();
-                        java.io.DataOutputStream to = new java.io.DataOutputStream(out);
-                        to.writeInt(1 + older.length);
-                        to.writeByte(frame[0]);
-                        to.write(older);
-                        to.flush();
-                    }
-                    in.transferTo(out);
+                    copy.run();
                 } catch (java.io.IOException e) {
                     // either side closed
                 } finally {
                     try {
-                        out.close();
+                        to.shutdownOutput();
                     } catch (java.io.IOException ignored) {
-                        // closing
+                        // closed already
                     }
                 }
-            }, "older-server-pipe");
+            }, "server-proxy-pipe");
             t.setDaemon(true);
             t.start();
         }
@@ -434,6 +454,31 @@ class MixedSourcesTest {
             for (java.net.Socket s : sockets) {
                 s.close();
             }
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void theServerLostBeforeItGaveEveryDigestFailsInOneLineAndRenamesNothing() throws Exception {
+        long size = 16L << 20;
+        serve(size, root, "");
+        Path out = dir.resolve("f.bin");
+        // The answers to DigestRequest never reach the client: the mirror's pieces wait for their digests.
+        try (ServerProxy proxy = new ServerProxy(server.port(), e -> e.hasPieceHashes()
+                && !e.getPieceHashes().getDigests().isEmpty() ? null : e)) {
+            CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--retry-time", "1", "--iface",
+                    "127.0.0.1:rate=2M", "-o", out.toString(), url(proxy.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
+            Fixtures.awaitLogged(out, 16, () -> !run.isDone());
+            server.close();
+            server = null;
+            Fixtures.Run r = run.get(50, TimeUnit.SECONDS);
+
+            assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.NETWORK);
+            List<String> lines = r.err().lines().filter(l -> l.contains("cannot be checked")).toList();
+            assertThat(lines).as(r.err()).hasSize(1);
+            assertThat(lines.get(0)).contains("no biternet server was up for 1 s").contains("rerun the same command");
+            assertThat(out).doesNotExist();
+            assertThat(Path.of(out + ".part")).exists();
         }
     }
 }
