@@ -350,7 +350,7 @@ class MixedSourcesTest {
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
         // A protocol-2 server from before DigestRequest: its Welcome does not say digests_on_request.
-        try (ServerProxy older = new ServerProxy(server.port(), e -> e.hasWelcome()
+        try (FilteringProxy older = new FilteringProxy(server.port(), e -> e.hasWelcome()
                 ? e.toBuilder().setWelcome(e.getWelcome().toBuilder().clearDigestsOnRequest()).build() : e)) {
             Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), url(older.port(), "f.bin"),
                     "--mirror", nginx.url("f.bin"));
@@ -365,98 +365,6 @@ class MixedSourcesTest {
         }
     }
 
-    /**
-     * A loopback proxy in front of a real server that passes the client's bytes as they come and
-     * each control message of the server's through {@code filter} (null: dropped), pieces as they are.
-     */
-    private static final class ServerProxy implements AutoCloseable {
-        private final java.net.ServerSocket listener;
-        private final List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-        ServerProxy(int serverPort, java.util.function.UnaryOperator<dev.biternet.proto.Envelope> filter)
-                throws java.io.IOException {
-            listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
-            Thread t = new Thread(() -> {
-                try {
-                    while (true) {
-                        java.net.Socket client = listener.accept();
-                        java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), serverPort);
-                        sockets.add(client);
-                        sockets.add(upstream);
-                        pipe(() -> client.getInputStream().transferTo(upstream.getOutputStream()), upstream);
-                        pipe(() -> frames(new java.io.DataInputStream(upstream.getInputStream()),
-                                new java.io.DataOutputStream(client.getOutputStream()), filter), client);
-                    }
-                } catch (java.io.IOException e) {
-                    // closed
-                }
-            }, "server-proxy");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        int port() {
-            return listener.getLocalPort();
-        }
-
-        private static void frames(java.io.DataInputStream in, java.io.DataOutputStream out,
-                                   java.util.function.UnaryOperator<dev.biternet.proto.Envelope> filter)
-                throws java.io.IOException {
-            while (true) {
-                byte[] frame = new byte[in.readInt()];
-                in.readFully(frame);
-                byte[] body = java.util.Arrays.copyOfRange(frame, 1, frame.length);
-                if (frame[0] == 2) {
-                    int raw = dev.biternet.proto.PieceHeader.parseFrom(body).getLength();
-                    byte[] bytes = new byte[raw];
-                    in.readFully(bytes);
-                    out.writeInt(frame.length);
-                    out.write(frame);
-                    out.write(bytes);
-                } else {
-                    dev.biternet.proto.Envelope e = filter.apply(dev.biternet.proto.Envelope.parseFrom(body));
-                    if (e != null) {
-                        byte[] message = e.toByteArray();
-                        out.writeInt(1 + message.length);
-                        out.writeByte(frame[0]);
-                        out.write(message);
-                    }
-                }
-                out.flush();
-            }
-        }
-
-        private interface Copy {
-            void run() throws java.io.IOException;
-        }
-
-        private static void pipe(Copy copy, java.net.Socket to) {
-            Thread t = new Thread(() -> {
-                try {
-                    copy.run();
-                } catch (java.io.IOException e) {
-                    // either side closed
-                } finally {
-                    try {
-                        to.shutdownOutput();
-                    } catch (java.io.IOException ignored) {
-                        // closed already
-                    }
-                }
-            }, "server-proxy-pipe");
-            t.setDaemon(true);
-            t.start();
-        }
-
-        @Override
-        public void close() throws java.io.IOException {
-            listener.close();
-            for (java.net.Socket s : sockets) {
-                s.close();
-            }
-        }
-    }
-
     @Test
     @org.junit.jupiter.api.Timeout(60)
     void theServerLostBeforeItGaveEveryDigestFailsInOneLineAndRenamesNothing() throws Exception {
@@ -464,7 +372,7 @@ class MixedSourcesTest {
         serve(size, root, "");
         Path out = dir.resolve("f.bin");
         // The answers to DigestRequest never reach the client: the mirror's pieces wait for their digests.
-        try (ServerProxy proxy = new ServerProxy(server.port(), e -> e.hasPieceHashes()
+        try (FilteringProxy proxy = new FilteringProxy(server.port(), e -> e.hasPieceHashes()
                 && !e.getPieceHashes().getDigests().isEmpty() ? null : e)) {
             CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--retry-time", "1", "--iface",
                     "127.0.0.1:rate=2M", "-o", out.toString(), url(proxy.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
