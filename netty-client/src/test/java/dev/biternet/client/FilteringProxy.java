@@ -27,8 +27,14 @@ final class FilteringProxy implements AutoCloseable {
             try {
                 while (true) {
                     Socket client = listener.accept();
-                    Socket upstream = new Socket(InetAddress.getLoopbackAddress(), serverPort);
                     sockets.add(client);
+                    Socket upstream;
+                    try {
+                        upstream = new Socket(InetAddress.getLoopbackAddress(), serverPort);
+                    } catch (IOException e) {
+                        client.close(); // the server is gone: so is the connection, as it would be without the proxy
+                        continue;
+                    }
                     sockets.add(upstream);
                     pipe(() -> client.getInputStream().transferTo(upstream.getOutputStream()), upstream);
                     pipe(() -> frames(new DataInputStream(upstream.getInputStream()),
