@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * One channel of an HTTP download: one link's connection to one mirror, driven by the
  * {@link PieceScheduler}. It keeps its depth of pieces asked for on its connection (the next
  * request is on the wire while a piece's body arrives; deeper on a long, fast link), hands each whole piece to the store
- * (hashed for the resume state, written, counted) on the download's worker threads, gives a
+ * (hashed for the resume state, or judged against a biternet server's digests in a download
+ * that has one: {@link #judgedByHashes}; written, counted) on the download's worker threads, gives a
  * failed piece back, and reconnects with the links' backoff after a lost connection. A mirror
  * that refuses, changed its file or ignores Range ends this channel and the mirror's others
  * ({@link Events#dropped}). A piece is asked for only if it fits under the link's cap
