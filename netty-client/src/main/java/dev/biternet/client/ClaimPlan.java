@@ -8,7 +8,7 @@ import java.util.function.IntPredicate;
 
 /**
  * Which biternet server sends which piece when several serve one file (protocol 2's client
- * claims): the one owner of that decision. Each server is granted a window of pieces ahead, its
+ * claims; HTTP mirrors beside them count as one more "server"): the one owner of that decision. Each server is granted a window of pieces ahead, its
  * delivery rate times {@link #HORIZON_SECONDS} and at least {@link #MIN_AHEAD_PER_LINK} per
  * link, the lowest free pieces first, refilled as pieces are verified. Once no piece is free, a
  * server running short takes over pieces granted last to one that would deliver them much later
@@ -38,6 +38,8 @@ final class ClaimPlan {
     private final Server[] servers;
     private long copies;
     private double lastSeconds = -1;
+    /** Whether a source has begun a piece it was granted: such a piece is not taken over. */
+    private java.util.function.BiPredicate<Integer, Integer> started = (server, piece) -> false;
 
     private static final class Server {
         final TreeSet<Integer> granted = new TreeSet<>();
@@ -58,6 +60,29 @@ final class ClaimPlan {
         this.servers = new Server[serverCount];
         for (int i = 0; i < serverCount; i++) {
             servers[i] = new Server();
+        }
+    }
+
+    /**
+     * Tells the plan which granted pieces a source has begun (an HTTP mirror's channels: those
+     * they asked for), so that the endgame's take-over leaves them, as it cannot for a server.
+     */
+    void startedBy(java.util.function.BiPredicate<Integer, Integer> begun) {
+        this.started = begun;
+    }
+
+    /** True once no piece is left to grant (every one verified or granted somewhere): the endgame. */
+    boolean allGranted() {
+        return free.isEmpty();
+    }
+
+    /**
+     * {@code server} gives {@code piece} back (its copy failed the hash there): free again for
+     * whichever source asks first, unless another holds it. Nothing is sent to {@code server}.
+     */
+    void giveBack(int server, int piece) {
+        if (servers[server].granted.remove(piece) && !held(piece, server)) {
+            free.set(piece);
         }
     }
 
@@ -163,7 +188,13 @@ final class ClaimPlan {
             if (from < 0 || latest - 1 / servers[from].rate <= (sv.granted.size() + 1) / sv.rate + HORIZON_SECONDS) {
                 break;
             }
-            int p = servers[from].granted.pollLast();
+            int giver = from;
+            Integer p = servers[from].granted.descendingSet().stream().filter(q -> !started.test(giver, q)).findFirst()
+                    .orElse(null);
+            if (p == null) {
+                break;
+            }
+            servers[from].granted.remove(p);
             grant(sv, p, seconds);
             want--;
             out.add(new Action(from, false, p, 1, true));

@@ -50,16 +50,24 @@ public final class Download {
      * whether to read the finished file back and check its SHA-256 ({@code --verify-disk}).
      */
     public record Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
-                          int retrySeconds, boolean verifyDisk, Resolver resolver, List<Target> others) {
+                          int retrySeconds, boolean verifyDisk, Resolver resolver, List<Target> others,
+                          List<dev.biternet.client.http.MirrorUrl> mirrors) {
         public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
                        int retrySeconds, boolean verifyDisk, Resolver resolver) {
-            this(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver, List.of());
+            this(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver, List.of(),
+                    List.of());
         }
 
         /** The same download from {@code more} biternet servers besides {@link #target} (protocol 2). */
         public Request withOthers(List<Target> more) {
             return new Request(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver,
-                    List.copyOf(more));
+                    List.copyOf(more), mirrors);
+        }
+
+        /** The same download with HTTP(S) mirrors besides the biternet server(s) (protocol 2, {@link MirrorSide}). */
+        public Request withMirrors(List<dev.biternet.client.http.MirrorUrl> http) {
+            return new Request(target, output, ifaces, connectTimeoutMillis, verbose, retrySeconds, verifyDisk, resolver,
+                    others, List.copyOf(http));
         }
 
         public Request(Target target, Path output, List<String> ifaces, int connectTimeoutMillis, boolean verbose,
@@ -119,7 +127,7 @@ public final class Download {
     }
 
     public DownloadResult run() throws DownloadException, InterruptedException {
-        if (!request.others().isEmpty()) {
+        if (!request.others().isEmpty() || !request.mirrors().isEmpty()) {
             SeveralServers several = new SeveralServers(request, console, security, err, this::trace);
             this.several = several;
             try {

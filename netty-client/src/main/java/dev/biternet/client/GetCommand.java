@@ -43,7 +43,8 @@ import picocli.CommandLine.Spec;
                 + " one channel per --iface, each bound to its interface. Every piece is checked against its SHA-256;"
                 + " the file is renamed into place only when the whole file verifies. From HTTP(S) mirrors (any web"
                 + " server that serves byte ranges) the pieces come by Range requests, one channel per (link, mirror),"
-                + " and only --checksum verifies the file.",
+                + " checked against a biternet server's piece hashes when one is among the sources, else only by"
+                + " --checksum.",
         exitCodeListHeading = "%nExit codes:%n")
 public final class GetCommand implements Callable<Integer> {
     /** The option naming a link (counted before parsing, to size the event loops). */
@@ -58,10 +59,11 @@ public final class GetCommand implements Callable<Integer> {
                     + " http[s]://HOST[:PORT]/PATH (any web server that serves byte ranges)")
     private String url;
 
-    @Option(names = "--mirror", paramLabel = "URL", description = "Another source of the same file, of the URL's kind: an"
-            + " HTTP(S) mirror with an http[s]:// URL, another biternet server (biternet://HOST[:PORT]/PATH, the same file:"
-            + " the same root hash) with a biternet:// URL; repeat for more. Each (link, source) pair is a channel; pieces"
-            + " are spread over all of them.")
+    @Option(names = "--mirror", paramLabel = "URL", description = "Another source of the same file: an HTTP(S) mirror"
+            + " (http[s]://HOST[:PORT]/PATH) or another biternet server (biternet://HOST[:PORT]/PATH, the same file: the"
+            + " same root hash), in any mix with the URL; repeat for more. Each (link, source) pair is a channel; pieces"
+            + " are spread over all of them. With a biternet server among the sources, every piece from a mirror is"
+            + " checked against its piece hashes.")
     private List<String> mirrors;
 
     @Option(names = "--checksum", paramLabel = "sha256=HEX", description = "With http[s]:// URLs: the whole file's SHA-256,"
@@ -232,7 +234,10 @@ public final class GetCommand implements Callable<Integer> {
         if (url == null) {
             throw Usage.error(spec, "Missing required parameter: 'URL'");
         }
-        if (dev.biternet.client.http.MirrorUrl.isHttp(url)) {
+        boolean mixed = mirrors != null && (dev.biternet.client.http.MirrorUrl.isHttp(url)
+                ? mirrors.stream().anyMatch(m -> !dev.biternet.client.http.MirrorUrl.isHttp(m))
+                : mirrors.stream().anyMatch(dev.biternet.client.http.MirrorUrl::isHttp));
+        if (dev.biternet.client.http.MirrorUrl.isHttp(url) && !mixed) {
             HttpDownload.Request request = httpRequest();
             dev.biternet.client.http.MirrorUrl first = request.mirrors().get(0);
             Target where = new Target(first.host(), first.port(), first.target());
@@ -243,22 +248,28 @@ public final class GetCommand implements Callable<Integer> {
                     request.ifaces().isEmpty() ? null : () -> checkRouting(where, request.ifaces(), err));
         }
         if (checksum != null) {
-            throw Usage.error(spec, "--checksum goes with an http[s]:// URL");
+            throw Usage.error(spec, mixed ? "--checksum is for http[s]:// sources alone: with a biternet:// source every"
+                    + " piece is checked against its hashes; drop --checksum" : "--checksum goes with an http[s]:// URL");
         }
-        Target target;
+        Target firstServer = null;
         List<Target> others = new ArrayList<>();
+        List<dev.biternet.client.http.MirrorUrl> http = new ArrayList<>();
         try {
-            target = Target.parse(url);
-            for (String m : mirrors == null ? List.<String>of() : mirrors) {
-                if (dev.biternet.client.http.MirrorUrl.isHttp(m)) {
-                    throw Usage.error(spec, "--mirror " + m + ": a biternet:// download takes other biternet:// servers;"
-                            + " biternet and http[s] sources together are not supported yet");
+            List<String> all = new ArrayList<>(List.of(url));
+            all.addAll(mirrors == null ? List.of() : mirrors);
+            for (String u : all) {
+                if (dev.biternet.client.http.MirrorUrl.isHttp(u)) {
+                    http.add(dev.biternet.client.http.MirrorUrl.parse(u));
+                } else if (firstServer == null) {
+                    firstServer = Target.parse(u); // the first biternet server: the layout and the hashes
+                } else {
+                    others.add(Target.parse(u));
                 }
-                others.add(Target.parse(m));
             }
         } catch (IllegalArgumentException e) {
             throw Usage.error(spec, e.getMessage());
         }
+        Target target = firstServer;
         if (retryTime < 0) {
             throw Usage.error(spec, "--retry-time must be 0 or more seconds, not " + retryTime);
         }
@@ -280,7 +291,7 @@ public final class GetCommand implements Callable<Integer> {
                 : java.nio.file.Files.isDirectory(output) ? output.resolve(target.fileName()) : output;
         Download download = new Download(
                 new Download.Request(target, outputFile, ifaces, connectTimeout * 1000, verbose, retryTime, verifyDisk)
-                        .withOthers(others), err, security);
+                        .withOthers(others).withMirrors(http), err, security);
         // Work that would compete with connecting for the two cores waits until the links are
         // attached and pieces flow (or the download failed before that): the summary's warm-up,
         // and the routing check (an `ip route get` per link: a process start each, 30-50 ms

@@ -41,11 +41,15 @@ import java.util.function.Consumer;
  * the layout; another whose file differs (size, piece size, root hash), that speaks protocol 1,
  * or that refuses the file is left out with one line and the others go on. Which server sends
  * which piece is {@link ClaimPlan}'s, applied every {@link #PLAN_MILLIS} as Claim and Unclaim
- * messages; a server whose links are all down gives its pieces back to the others. A download
- * from one server is {@link Download}'s own path and never comes here.
+ * messages; a server whose links are all down gives its pieces back to the others. HTTP(S)
+ * mirrors beside the servers are one more source of the plan ({@link MirrorSide}), their pieces
+ * judged against the servers' digests. A download from one server alone is {@link Download}'s
+ * own path and never comes here.
  */
 final class SeveralServers {
     static final long PLAN_MILLIS = 10;
+    /** How often digests the store still lacks are asked for again (a server still hashing the file). */
+    static final long DIGESTS_ASK_MILLIS = 1000;
     private static final int COUNT_SECONDS = 10;
 
     private final Download.Request request;
@@ -63,6 +67,14 @@ final class SeveralServers {
     private volatile List<LinkStats> finalStats;
     private volatile boolean over;
     private long start;
+    /** The HTTP(S) mirrors besides the servers (null: none), from the start, for stopping. */
+    private volatile MirrorSide mirrorSide;
+    /** The same once its channels started: one more source of the plan (null until then, or never). */
+    private volatile MirrorSide mirrorsLive;
+    /** The plan's number for the mirrors: after the servers'. */
+    private int mirrorsIndex;
+    /** When the servers were last asked for digests the store lacks (for the mirrors' pieces), nanoTime. */
+    private long digestsAsked;
 
     /** One server: its links, its session, and whether it is still used. */
     private final class Source implements LinkOwner {
@@ -184,7 +196,7 @@ final class SeveralServers {
                 servers = new ServerAddresses(List.of(request.resolver().resolve(s.target.host())), s.target.port());
                 List<String> waiting = new ArrayList<>();
                 own = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, servers.first()), servers.first(), waiting)
-                        .stream().map(spec -> share(spec, sources.size())).toList();
+                        .stream().map(spec -> share(spec, sourceCount())).toList();
                 for (String why : waiting) {
                     console.warn(why + "; the link joins when it is up with an address");
                 }
@@ -201,9 +213,10 @@ final class SeveralServers {
         if (fatal.isDone()) {
             throw fatal.join();
         }
+        List<LinkSpec> mirrorSpecs = request.mirrors().isEmpty() ? List.of() : mirrorLinks(auto);
         OutputLock lock = OutputFiles.lock(request.output());
         try {
-            return fetch(addresses, specs, underway);
+            return fetch(addresses, specs, mirrorSpecs, underway);
         } finally {
             try {
                 lock.close();
@@ -213,14 +226,19 @@ final class SeveralServers {
         }
     }
 
-    private DownloadResult fetch(List<ServerAddresses> addresses, List<List<LinkSpec>> specs,
+    private DownloadResult fetch(List<ServerAddresses> addresses, List<List<LinkSpec>> specs, List<LinkSpec> mirrorSpecs,
                                  CompletableFuture<Void> underway) throws DownloadException, InterruptedException {
         Resume resume = Resume.load(request.output(), request.target().path(), request.verifyDisk(), err, trace);
         Transport transport = Transport.best();
-        EventLoopGroup group = EarlyStart.group(transport, specs.stream().mapToInt(List::size).sum());
+        EventLoopGroup group = EarlyStart.group(transport, specs.stream().mapToInt(List::size).sum() + mirrorSpecs.size());
         PieceStore store = null;
         Thread planner = null;
         try {
+            if (!mirrorSpecs.isEmpty()) {
+                // The mirrors' connections and their size questions go out while the sessions open.
+                mirrorSide = new MirrorSide(request.mirrors(), mirrorSpecs, transport, group, mirrorTls(), request.connectTimeoutMillis(),
+                        console, trace, fatal);
+            }
             for (Source s : sources) {
                 if (s.refused != null) {
                     continue;
@@ -260,7 +278,16 @@ final class SeveralServers {
             for (Source s : sources) {
                 s.opened.whenComplete((opened, failed) -> join(s, first, session, opened, failed, the));
             }
-            ClaimPlan plan = new ClaimPlan(store.layout().pieceCount(), verified(store), sources.size());
+            mirrorsIndex = sources.size();
+            ClaimPlan plan = new ClaimPlan(store.layout().pieceCount(), verified(store), sourceCount());
+            plan.startedBy((server, piece) -> server == mirrorsIndex && mirrorsLive != null
+                    && mirrorsLive.scheduler().holders(piece) > 0);
+            if (mirrorSide != null) {
+                // The servers start now; the mirrors join once they answered (a silent one holds up nothing).
+                Thread t = new Thread(() -> startMirrors(first, session, the), "biternet-mirrors");
+                t.setDaemon(true);
+                t.start();
+            }
             planner = new Thread(() -> plan(plan, the), "biternet-claims");
             planner.setDaemon(true);
             planner.start();
@@ -394,6 +421,97 @@ final class SeveralServers {
                 + "...";
     }
 
+    /** The plan's sources: the servers, and the mirrors together as one more. */
+    private int sourceCount() {
+        return sources.size() + (request.mirrors().isEmpty() ? 0 : 1);
+    }
+
+    /**
+     * The links as channels to the first mirror's host, each with the mirrors' share of its cap
+     * and rate; none that is waiting for an address or a backup.
+     */
+    private List<LinkSpec> mirrorLinks(AutoIfaces auto) throws DownloadException {
+        dev.biternet.client.http.MirrorUrl url = request.mirrors().get(0);
+        try {
+            java.net.InetAddress host = java.net.InetAddress.getByName(url.host());
+            // A backup link stands by for the servers only: a mirror's channels would use it as any other.
+            List<LinkSpec> links = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host,
+                    new ArrayList<>()).stream().filter(spec -> !spec.waiting() && !spec.options().backup())
+                    .map(spec -> share(spec, sourceCount())).toList();
+            if (links.isEmpty()) {
+                console.warn("no link for the HTTP mirrors (a :backup link carries only biternet traffic); they are not used");
+            }
+            return links;
+        } catch (UnknownHostException e) {
+            console.warn("cannot resolve host " + url.host() + "; the HTTP mirrors are not used");
+            return List.of();
+        } catch (LinkResolver.LinkException e) {
+            throw new DownloadException(ExitCodes.USAGE, e.getMessage());
+        }
+    }
+
+    /** The context for https mirrors: the JDK's CAs and the host-name check. */
+    private static io.netty.handler.ssl.SslContext mirrorTls() throws DownloadException {
+        try {
+            return dev.biternet.client.link.ClientTls.context(null, false);
+        } catch (IOException e) {
+            throw new DownloadException(ExitCodes.USAGE, e.getMessage());
+        }
+    }
+
+    /**
+     * Starts the mirrors of the same size as {@code first}'s file, if {@code first} gives its
+     * digests on request (the mirrors' pieces are judged by them); else, or with none usable,
+     * the download goes on from the servers with one line saying so.
+     */
+    private void startMirrors(Source first, SessionOpened session, PieceStore store) {
+        MirrorSide http = mirrorSide;
+        String unused = null;
+        List<dev.biternet.client.http.Mirror> usable = List.of();
+        try {
+            if (!first.opening.opener().digestsOnRequest()) {
+                unused = "server " + first.name + " does not give piece hashes for other sources' pieces (an older"
+                        + " biternet-serve): the HTTP mirrors are not used";
+            } else {
+                usable = http.usable(session.getFileSize(), first.name, () -> over);
+                unused = usable.isEmpty() ? "no HTTP mirror is usable; going on from the biternet server(s)" : null;
+            }
+        } catch (InterruptedException e) {
+            return;
+        }
+        if (over) {
+            return;
+        }
+        if (unused != null) {
+            console.warn(unused);
+            http.stop();
+            return;
+        }
+        if (http.start(store, usable)) {
+            mirrorsLive = http;
+        }
+    }
+
+    /**
+     * Asks a server of the file for the digests the store lacks, at most every
+     * {@link #DIGESTS_ASK_MILLIS}: a server still hashing sends those it has.
+     */
+    private void askDigests(PieceStore store) {
+        int known = store.firstUnknownHash(); // digests below it are all known
+        long now = System.nanoTime();
+        if (known >= store.layout().pieceCount() || now - digestsAsked < TimeUnit.MILLISECONDS.toNanos(DIGESTS_ASK_MILLIS)) {
+            return;
+        }
+        Envelope ask = Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder().setFirst(known)
+                .setCount(store.layout().pieceCount() - known)).build();
+        for (Source s : sources) {
+            if (s.linksUp() > 0 && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
+                digestsAsked = now;
+                return;
+            }
+        }
+    }
+
     /**
      * A link's channel to one of {@code servers}: its cap and rate split evenly, so that what the
      * link carries from all of them together stays within what the user gave it (each server
@@ -430,9 +548,12 @@ final class SeveralServers {
         return have;
     }
 
-    /** The planner's loop: what the servers are granted, as pieces are verified and links come and go. */
+    /**
+     * The planner's loop: what the sources are granted (the servers by Claim and Unclaim, the
+     * mirrors through their pool), as pieces are verified and links come and go.
+     */
     private void plan(ClaimPlan plan, PieceStore store) {
-        int n = sources.size();
+        int n = sourceCount();
         try {
             while (!over) {
                 int[] links = new int[n];
@@ -442,7 +563,31 @@ final class SeveralServers {
                     delivered[s.index] = s.delivered();
                     s.lostClaims = false;
                 }
+                MirrorSide http = mirrorsLive;
+                if (http != null) {
+                    links[mirrorsIndex] = http.channelsUp();
+                    delivered[mirrorsIndex] = http.delivered();
+                    if (links[mirrorsIndex] == 0) {
+                        // The plan frees their pieces now: no channel may start one when it tries again.
+                        http.scheduler().withdraw(0, store.layout().pieceCount());
+                    }
+                    BitSet back = http.returned();
+                    for (int p = back.nextSetBit(0); p >= 0; p = back.nextSetBit(p + 1)) {
+                        if (!store.isVerified(p)) {
+                            plan.giveBack(mirrorsIndex, p);
+                        }
+                    }
+                    askDigests(store);
+                }
                 for (ClaimPlan.Action a : plan.tick((System.nanoTime() - start) / 1e9, store::isVerified, links, delivered)) {
+                    if (a.server() == mirrorsIndex && http != null) {
+                        if (a.claim()) {
+                            http.scheduler().offer(a.first(), a.count());
+                        } else {
+                            http.scheduler().withdraw(a.first(), a.count());
+                        }
+                        continue;
+                    }
                     Source s = sources.get(a.server());
                     Envelope e = a.claim()
                             ? Envelope.newBuilder().setClaim(Claim.newBuilder().setFirst(a.first()).setCount(a.count())
@@ -452,6 +597,9 @@ final class SeveralServers {
                     if (!s.links.sendControl(e) && a.claim()) {
                         s.lostClaims = true;
                     }
+                }
+                if (http != null) {
+                    http.scheduler().endgame(plan.allGranted());
                 }
                 Thread.sleep(PLAN_MILLIS);
             }
@@ -466,10 +614,21 @@ final class SeveralServers {
                 s.links.stop();
             }
         }
+        MirrorSide http = mirrorSide;
+        if (http != null) {
+            http.stop();
+        }
     }
 
     private List<LinkStats> allStats() {
-        return sources.stream().flatMap(s -> s.stats().stream()).toList();
+        List<LinkStats> servers = sources.stream().flatMap(s -> s.stats().stream()).toList();
+        MirrorSide http = mirrorsLive;
+        if (http == null) {
+            return servers;
+        }
+        List<LinkStats> all = new ArrayList<>(servers);
+        all.addAll(http.stats(phase == Progress.Phase.DONE));
+        return all;
     }
 
     /** A live view for progress displays; any thread. */
@@ -488,6 +647,7 @@ final class SeveralServers {
     private void awaitFinish(PieceStore store) throws DownloadException, InterruptedException {
         CompletableFuture<Void> finished = CompletableFuture.allOf(store.allVerified(), store.rootKnown());
         long downSince = 0;
+        long serversDownSince = 0;
         int lastVerified = -1;
         long lastProgress = System.nanoTime();
         while (true) {
@@ -504,6 +664,14 @@ final class SeveralServers {
                         anyUp |= s.linksUp() > 0;
                     }
                 }
+                boolean serverUp = anyUp;
+                MirrorSide http = mirrorsLive;
+                if (http != null) {
+                    double seconds = (now - start) / 1e9;
+                    long arrived = http.arriving();
+                    http.look(seconds, arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds));
+                    anyUp |= http.channelsUp() > 0;
+                }
                 String progress = " (" + store.verifiedCount() + " of " + store.layout().pieceCount() + " pieces verified)";
                 if (store.verifiedCount() != lastVerified) {
                     lastVerified = store.verifiedCount();
@@ -511,9 +679,21 @@ final class SeveralServers {
                 }
                 List<Link> all = sources.stream().filter(s -> s.started && s.refused == null)
                         .flatMap(s -> s.links.all().stream()).toList();
-                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && all.stream().anyMatch(Link::capReached)
+                boolean mirrorsOut = http == null || http.channelsUp() == 0;
+                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && mirrorsOut
+                        && (all.stream().anyMatch(Link::capReached) || http != null && http.outOfCaps())
                         && all.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())) {
                     throw Download.outOfCaps(progress);
+                }
+                if (serverUp) {
+                    serversDownSince = 0;
+                } else if (serversDownSince == 0) {
+                    serversDownSince = now;
+                } else if (http != null && now - serversDownSince > TimeUnit.SECONDS.toNanos(request.retrySeconds())
+                        && (store.firstUnknownHash() < store.layout().pieceCount() || !store.rootKnown().isDone())) {
+                    throw new DownloadException(ExitCodes.NETWORK, "no biternet server was up for " + request.retrySeconds()
+                            + " s, and it had not given every piece's hash: the mirrors' pieces cannot be checked"
+                            + progress + "; rerun the same command to resume");
                 }
                 if (anyUp) {
                     downSince = 0;

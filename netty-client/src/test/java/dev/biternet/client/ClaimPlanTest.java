@@ -137,4 +137,15 @@ class ClaimPlanTest {
         assertThat(back.get(0)).as("first, its grants from before are withdrawn")
                 .isEqualTo(new ClaimPlan.Action(0, false, 0, 100, false));
     }
+
+    @Test
+    void theTakeOverLeavesThePiecesASourceHasBegun() {
+        ClaimPlan plan = new ClaimPlan(16, new BitSet(), 2);
+        plan.startedBy((server, piece) -> server == 1 && piece >= 12); // an HTTP mirror's channels asked for 12-15
+        plan.tick(0, p -> false, new int[] {1, 1}, new long[] {0, 0}); // 0-7 to source 0, 8-15 to source 1
+        // A second on: source 0 delivered its 8, source 1 one; nothing is free and source 0 runs short.
+        List<ClaimPlan.Action> later = plan.tick(1, p -> p < 9, new int[] {1, 1}, new long[] {8, 1});
+        List<Integer> taken = later.stream().filter(a -> a.server() == 1 && !a.claim()).map(ClaimPlan.Action::first).toList();
+        assertThat(taken).as("pieces withdrawn from source 1").isNotEmpty().allSatisfy(p -> assertThat(p).isLessThan(12));
+    }
 }

@@ -51,7 +51,7 @@ class SeveralServersTest {
         }
     }
 
-    private static String url(int port, String path) {
+    static String url(int port, String path) {
         return "biternet://127.0.0.1:" + port + "/" + path;
     }
 
@@ -65,7 +65,7 @@ class SeveralServersTest {
     }
 
     /** Bytes each server's channels delivered, and the duplicates over all of them, from --json. */
-    private static Map<String, Long> perSource(JsonNode summary) {
+    static Map<String, Long> perSource(JsonNode summary) {
         Map<String, Long> bytes = new HashMap<>();
         for (JsonNode l : summary.get("links")) {
             bytes.merge(l.get("source").asText(), l.get("bytes").asLong(), Long::sum);

@@ -7,11 +7,15 @@ package dev.biternet.client.http;
  * channels, one per link.
  */
 public final class Mirror {
+    /** Pieces failing a biternet server's hash that drop a mirror (as a biternet link is dropped after 3). */
+    public static final int MAX_BAD_PIECES = 3;
+
     private final MirrorUrl url;
     private final long size;
     private final Validators validators;
     private volatile String dropped;
     private volatile boolean changed;
+    private final java.util.concurrent.atomic.AtomicInteger badPieces = new java.util.concurrent.atomic.AtomicInteger();
 
     public Mirror(MirrorUrl url, long size, Validators validators) {
         this.url = url;
@@ -39,6 +43,11 @@ public final class Mirror {
     /** True if the mirror was dropped because its file changed (other validators or size). */
     public boolean changed() {
         return changed;
+    }
+
+    /** One more of its pieces failed a biternet server's hash; returns how many have. */
+    int badPiece() {
+        return badPieces.incrementAndGet();
     }
 
     /** Drops the mirror for {@code why} (the first reason stays). Returns true the first time. */

@@ -18,13 +18,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * One channel of an HTTP download: one link's connection to one mirror, driven by the
  * {@link PieceScheduler}. It keeps its depth of pieces asked for on its connection (the next
  * request is on the wire while a piece's body arrives; deeper on a long, fast link), hands each whole piece to the store
- * (hashed for the resume state, written, counted) on the download's worker threads, gives a
+ * (hashed for the resume state, or judged against a biternet server's digests in a download
+ * that has one: {@link #judgedByHashes}; written, counted) on the download's worker threads, gives a
  * failed piece back, and reconnects with the links' backoff after a lost connection. A mirror
  * that refuses, changed its file or ignores Range ends this channel and the mirror's others
  * ({@link Events#dropped}). A piece is asked for only if it fits under the link's cap
  * ({@link LinkAllowance}); the first that does not ends this channel's claims (capped).
  */
-public final class MirrorChannel {
+public final class MirrorChannel implements PieceStore.Judge {
     /** Requests in flight on a link's first connection to a mirror, at its start. */
     public static final int DEPTH = 2;
     /**
@@ -65,6 +66,10 @@ public final class MirrorChannel {
     private final AtomicLong duplicateBytes = new AtomicLong();
     private final java.util.concurrent.atomic.AtomicInteger pieces = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicInteger duplicates = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger failedPieces = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicLong failedBytes = new AtomicLong();
+    /** Pieces are judged against a biternet server's digests ({@link #judgedByHashes}). */
+    private volatile boolean hashed;
     private volatile long firstNanos;
     private volatile long lastNanos;
     private int inFlight;
@@ -79,6 +84,8 @@ public final class MirrorChannel {
     /** Bytes per second from one body's end to the next, smoothed. */
     private volatile double bodyRate;
     private boolean waiting;
+    /** Lost its connection and waiting out the backoff before it tries again. */
+    private volatile boolean backingOff;
     /** Fetching the whole file in one request ({@link #startWhole}). */
     private volatile boolean whole;
     private volatile boolean stopped;
@@ -118,6 +125,17 @@ public final class MirrorChannel {
 
     public void start() {
         pump();
+    }
+
+    /**
+     * Judges each piece against the digests a biternet server of the same download gives
+     * ({@code PieceStore.complete}) instead of taking it unhashed: a piece that fails goes back
+     * ({@link PieceScheduler#undo}) and counts against the mirror, which is dropped after
+     * {@link Mirror#MAX_BAD_PIECES}. Call before {@link #start}.
+     */
+    public MirrorChannel judgedByHashes() {
+        hashed = true;
+        return this;
     }
 
     /** Stops asking; what is in flight is dropped with the connection. */
@@ -198,6 +216,15 @@ public final class MirrorChannel {
         return duplicateBytes.get();
     }
 
+    /** Pieces that failed the biternet server's hash ({@link #judgedByHashes}). */
+    public int failedPieces() {
+        return failedPieces.get();
+    }
+
+    public long failedBytes() {
+        return failedBytes.get();
+    }
+
     public int reconnects() {
         return reconnects;
     }
@@ -214,6 +241,14 @@ public final class MirrorChannel {
 
     public boolean up() {
         return up && !stopped;
+    }
+
+    /**
+     * True while it may take pieces: not stopped, retired, capped or dropped, and not waiting
+     * out a backoff after a lost connection (one connecting, or trying again, is ready).
+     */
+    public boolean ready() {
+        return !stopped && !retired && !capped && mirror.dropped() == null && !backingOff;
     }
 
     /** Claims pieces until {@link #depth} are in flight or the scheduler has none for this channel now. */
@@ -262,6 +297,7 @@ public final class MirrorChannel {
 
     private synchronized void resume() {
         waiting = false;
+        backingOff = false;
         if (whole) {
             fetchWhole();
         } else {
@@ -368,19 +404,61 @@ public final class MirrorChannel {
             return;
         }
         bytes.addAndGet(length);
-        pieces.incrementAndGet();
         try {
             MessageDigest md = Digests.sha256();
             md.update(buffer.duplicate());
             byte[] digest = md.digest();
             store.writePiece(piece, buffer, this);
-            PieceStore.Outcome outcome = store.completeUnhashed(piece, digest, this);
-            if (outcome != PieceStore.Outcome.VERIFIED && outcome != PieceStore.Outcome.DUPLICATE) {
-                scheduler.undo(piece);
-            }
+            judged(piece, hashed ? store.complete(piece, digest, this) : store.completeUnhashed(piece, digest, this));
         } catch (IOException e) {
             scheduler.undo(piece);
             events.localFailure("cannot write " + store.partPath() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The store's verdict on a piece this channel wrote: counted, or (failed, overwritten)
+     * fetched again. Unhashed, a copy another source completed first counts as this channel's
+     * piece (nothing tells the two apart); judged by hashes, as a duplicate. Any thread.
+     */
+    @Override
+    public void judged(int piece, PieceStore.Outcome outcome) {
+        int length = store.layout().length(piece);
+        switch (outcome) {
+            case VERIFIED -> pieces.incrementAndGet();
+            case DUPLICATE -> {
+                if (hashed) {
+                    duplicates.incrementAndGet();
+                    duplicateBytes.addAndGet(length);
+                } else {
+                    pieces.incrementAndGet();
+                }
+            }
+            case PENDING -> { } // judged when the server's digest comes
+            case FAILED -> {
+                scheduler.undo(piece);
+                failedPieces.incrementAndGet();
+                failedBytes.addAndGet(length);
+                badPiece(piece);
+            }
+            default -> scheduler.undo(piece);
+        }
+    }
+
+    /** A piece failed the server's hash: it counts against the mirror, which goes after {@link Mirror#MAX_BAD_PIECES}. */
+    private void badPiece(int piece) {
+        int bad = mirror.badPiece();
+        events.trace(connection.link().name() + " -> " + mirror + ": piece " + piece + " failed the biternet server's hash ("
+                + bad + " of " + Mirror.MAX_BAD_PIECES + ")");
+        if (bad >= Mirror.MAX_BAD_PIECES) {
+            String line = mirror + ": " + bad + " pieces failed the biternet server's hash (its file differs, or its"
+                    + " answers are corrupted on the way)";
+            state = "dropped: " + bad + " pieces failed the hash";
+            up = false;
+            if (mirror.drop(line, Kind.REFUSED)) {
+                events.dropped(mirror, line);
+            }
+            scheduler.leave(id);
         }
     }
 
@@ -482,6 +560,7 @@ public final class MirrorChannel {
                 return; // the other request in flight failed with the same connection: one retry
             }
             waiting = true;
+            backingOff = true;
             wait = backoff.next();
             reconnects++;
         }

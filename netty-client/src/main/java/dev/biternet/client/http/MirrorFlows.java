@@ -118,6 +118,8 @@ public final class MirrorFlows {
         long duplicateBytes = 0;
         int pieces = 0;
         int duplicates = 0;
+        int failed = 0;
+        long failedBytes = 0;
         int reconnects = 0;
         long firstNanos = Long.MAX_VALUE;
         long lastNanos = 0;
@@ -127,6 +129,8 @@ public final class MirrorFlows {
             duplicateBytes += c.duplicateBytes();
             pieces += c.pieces();
             duplicates += c.duplicates();
+            failed += c.failedPieces();
+            failedBytes += c.failedBytes();
             reconnects += c.reconnects();
             if (c.lastNanos() != 0) {
                 firstNanos = Math.min(firstNanos, c.firstNanos());
@@ -138,7 +142,7 @@ public final class MirrorFlows {
         double seconds = lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
         MirrorChannel head = channels.isEmpty() ? null : channels.get(0);
         String state = head == null ? "connecting" : head.state();
-        return new LinkStats(link.name(), link.addressText(), bytes, pieces, duplicates, duplicateBytes, 0, 0, seconds,
+        return new LinkStats(link.name(), link.addressText(), bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds,
                 state, link.options(), reconnects, mirror.dropped() != null, rtt() * 1e3,
                 over ? peak : Math.max(1, live), mirror.url().hostHeader());
     }

@@ -20,6 +20,11 @@ import java.util.List;
  * </ul>
  * Pure logic, no clock of its own (callers pass the time); one lock, its monitor, for the
  * channels' drivers on their event loops.
+ *
+ * <p>{@link #pooled}: the mirrors' share of a download that also has biternet servers. Only the
+ * pieces the download's plan offered ({@link #offer}) are claimed, copies wait for the plan's
+ * endgame ({@link #endgame}), and a piece whose copy failed goes back to the plan
+ * ({@link #returned}) rather than to these channels.
  */
 public final class PieceScheduler {
     /** The weight of the newest piece in a channel's time per piece. */
@@ -40,6 +45,13 @@ public final class PieceScheduler {
     private final List<Channel> channels = new ArrayList<>();
     /** No piece below this is free (a scan hint). */
     private int firstFree;
+    /** The pieces these channels may take (all, unless {@link #pooled}). */
+    private final BitSet offered = new BitSet();
+    private final boolean pooled;
+    /** Copies of held pieces are allowed (always, unless {@link #pooled}: the plan's endgame). */
+    private boolean copies = true;
+    /** Pieces given back to the plan after a failed copy, not yet taken by {@link #returned}. */
+    private final BitSet giveBack = new BitSet();
 
     private record Claim(int channel, long since, boolean copy) {}
 
@@ -62,12 +74,53 @@ public final class PieceScheduler {
 
     /** @param have pieces already verified (a resume) */
     public PieceScheduler(int pieceCount, BitSet have) {
+        this(pieceCount, have, false);
+    }
+
+    private PieceScheduler(int pieceCount, BitSet have, boolean pooled) {
+        this.pooled = pooled;
+        this.copies = !pooled;
         this.pieceCount = pieceCount;
+        if (!pooled) {
+            offered.set(0, pieceCount);
+        }
         this.done.or(have);
         this.holders = new ArrayList<>(pieceCount);
         for (int i = 0; i < pieceCount; i++) {
             holders.add(new ArrayList<>(2));
         }
+    }
+
+    /**
+     * A scheduler for the mirrors' share of a mixed download: nothing to claim until the plan
+     * {@link #offer}s it; no copies until {@link #endgame}.
+     */
+    public static PieceScheduler pooled(int pieceCount) {
+        return new PieceScheduler(pieceCount, new BitSet(), true);
+    }
+
+    /** The plan gives these channels pieces [first, first + count). */
+    public synchronized void offer(int first, int count) {
+        offered.set(first, first + count);
+        done.clear(first, first + count);
+        firstFree = Math.min(firstFree, first);
+    }
+
+    /** The plan takes pieces [first, first + count) back: not started here any more (one in flight finishes). */
+    public synchronized void withdraw(int first, int count) {
+        offered.clear(first, first + count);
+    }
+
+    /** Whether idle channels may copy held pieces: the plan has no piece left to give anyone. */
+    public synchronized void endgame(boolean on) {
+        copies = on;
+    }
+
+    /** The pieces given back after a failed copy since the last call ({@link #pooled}: for the plan to give elsewhere). */
+    public synchronized BitSet returned() {
+        BitSet out = (BitSet) giveBack.clone();
+        giveBack.clear();
+        return out;
     }
 
     /** A new channel; returns its id. */
@@ -121,8 +174,8 @@ public final class PieceScheduler {
             take(channel, free, now, false);
             return free;
         }
-        if (me.holding > 0) {
-            return -1; // endgame copies are for idle channels
+        if (me.holding > 0 || !copies) {
+            return -1; // endgame copies are for idle channels, in the endgame
         }
         int best = -1;
         double latest = 0;
@@ -183,10 +236,17 @@ public final class PieceScheduler {
         }
     }
 
-    /** The piece's written copy failed (the disk): it must be fetched again. */
+    /**
+     * The piece's copy failed (the disk, or a mixed download's hash): it must be fetched again,
+     * by these channels, or ({@link #pooled}) wherever the plan gives it next.
+     */
     public synchronized void undo(int piece) {
         done.clear(piece);
         firstFree = Math.min(firstFree, piece);
+        if (pooled) {
+            offered.clear(piece);
+            giveBack.set(piece);
+        }
     }
 
     public synchronized boolean finished() {
@@ -249,7 +309,7 @@ public final class PieceScheduler {
 
     /** The lowest piece neither done nor held, or -1. */
     private int nextFree() {
-        for (int p = firstFree; p < pieceCount; p++) {
+        for (int p = offered.nextSetBit(firstFree); p >= 0 && p < pieceCount; p = offered.nextSetBit(p + 1)) {
             if (!done.get(p) && !held.get(p)) {
                 firstFree = p;
                 return p;
@@ -287,7 +347,10 @@ public final class PieceScheduler {
         if (!slower) {
             return false;
         }
-        int free = pieceCount - done.cardinality() - held.cardinality();
+        BitSet open = (BitSet) offered.clone();
+        open.andNot(done);
+        open.andNot(held);
+        int free = open.cardinality();
         return me.pieceNanos * (me.holding + 1) > (free + othersHolding) / othersRate;
     }
 }

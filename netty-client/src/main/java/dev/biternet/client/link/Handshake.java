@@ -30,6 +30,8 @@ final class Handshake {
     private volatile String congestionControl = "";
     /** Welcome said the server honours OpenSession.attach and join_key. */
     private volatile boolean openAttaches;
+    /** Welcome said the server answers DigestRequest. */
+    private volatile boolean digestsOnRequest;
     /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
     private boolean openAttach;
 
@@ -58,6 +60,7 @@ final class Handshake {
         welcomed = true;
         flowGroups = w.getFlowGroups();
         openAttaches = w.getOpenAttaches();
+        digestsOnRequest = w.getDigestsOnRequest();
         congestionControl = w.getCongestionControl();
     }
 
@@ -69,6 +72,11 @@ final class Handshake {
     /** True once the server said it holds a link's flows to one cap and rate (Welcome.flow_groups). */
     boolean flowGroups() {
         return flowGroups;
+    }
+
+    /** True once the server said it answers DigestRequest (Welcome.digests_on_request). */
+    boolean digestsOnRequest() {
+        return digestsOnRequest;
     }
 
     /** Welcome.congestion_control ("" until then or if the server did not say). */

@@ -112,6 +112,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         return handshake.flowGroups();
     }
 
+    /** True once the server said it answers DigestRequest (Welcome.digests_on_request). */
+    public boolean digestsOnRequest() {
+        return handshake.digestsOnRequest();
+    }
+
     /** What the server said its TCP retransmitted on this connection so far, bytes; -1 if it did not say. */
     public long retransmittedBytes() {
         return retransmitted;

@@ -206,7 +206,11 @@ final class PieceReceiver {
      */
     static void resolved(List<PieceStore.Resolved> resolved) {
         for (PieceStore.Resolved r : resolved) {
-            ((PieceReceiver) r.owner()).judged(r.index(), r.outcome());
+            if (r.owner() instanceof PieceStore.Judge j) {
+                j.judged(r.index(), r.outcome());
+            } else {
+                ((PieceReceiver) r.owner()).judged(r.index(), r.outcome());
+            }
         }
     }
 

@@ -289,6 +289,10 @@ final class PieceBook {
         }
     }
 
+    synchronized int firstUnknownHash() {
+        return known.nextClearBit(0);
+    }
+
     synchronized int verifiedCount() {
         return verified.cardinality();
     }

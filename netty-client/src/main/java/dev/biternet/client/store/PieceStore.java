@@ -34,6 +34,15 @@ public final class PieceStore implements AutoCloseable {
      */
     public enum Outcome { VERIFIED, FAILED, DUPLICATE, PENDING, OVERWRITTEN }
 
+    /**
+     * The owner of a copy handed to {@link #complete} that is not a biternet link's (an HTTP
+     * mirror's channel in a download that also has a biternet server): told the verdict on a
+     * copy that waited for its digest ({@link Outcome#PENDING}).
+     */
+    public interface Judge {
+        void judged(int index, Outcome outcome);
+    }
+
     /** A piece whose digest waited for its hash and has now been judged. */
     public record Resolved(int index, Object owner, Outcome outcome) {
         /** True if the piece is verified (now or before). */
@@ -236,6 +245,11 @@ public final class PieceStore implements AutoCloseable {
      */
     public Outcome complete(int index, byte[] digest, Object owner) {
         return book.complete(index, digest, owner);
+    }
+
+    /** The first piece whose digest is not known yet (the piece count once every one is). */
+    public int firstUnknownHash() {
+        return book.firstUnknownHash();
     }
 
     public int verifiedCount() {

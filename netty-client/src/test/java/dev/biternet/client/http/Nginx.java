@@ -72,6 +72,15 @@ public final class Nginx implements AutoCloseable {
                 """.formatted(prefix, port, root.toAbsolutePath(), locations, certs == null ? ""
                 : " ssl; ssl_certificate " + certs.cert() + "; ssl_certificate_key " + certs.key());
         Files.writeString(prefix.resolve("nginx.conf"), conf);
+        return launch(prefix, port);
+    }
+
+    /** After {@link #close}: the same nginx again, on the same port with the same root (a mirror that comes back). */
+    public Nginx restart() throws IOException, InterruptedException {
+        return launch(prefix, port);
+    }
+
+    private static Nginx launch(Path prefix, int port) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(BINARY, "-p", prefix.toString(), "-e", prefix + "/error.log", "-c",
                 prefix + "/nginx.conf").redirectErrorStream(true).redirectOutput(prefix.resolve("out.log").toFile()).start();
         Nginx n = new Nginx(p, port, prefix);

@@ -36,6 +36,26 @@ class PieceSchedulerTest {
         assertThat(s.finished()).isTrue();
     }
 
+    @Test
+    void aPooledSchedulerHandsOutOnlyWhatThePlanOfferedAndGivesAFailedPieceBackToThePlan() {
+        PieceScheduler s = PieceScheduler.pooled(8);
+        int a = s.join();
+        int b = s.join();
+        assertThat(s.claim(a, 0)).as("nothing offered yet").isEqualTo(-1);
+        s.offer(4, 2);
+        assertThat(s.claim(a, 0)).isEqualTo(4);
+        assertThat(s.claim(b, 0)).isEqualTo(5);
+        assertThat(s.claim(b, 0)).as("no copy before the plan's endgame").isEqualTo(-1);
+        s.withdraw(5, 1);
+        assertThat(s.done(a, 4, 10)).isTrue();
+        s.undo(4); // its copy failed the server's hash
+        assertThat(s.claim(a, 20)).as("a failed piece is the plan's to give again").isEqualTo(-1);
+        assertThat(s.returned().stream().toArray()).containsExactly(4);
+        assertThat(s.returned().isEmpty()).isTrue();
+        s.endgame(true);
+        assertThat(s.claim(a, 30)).as("in the endgame an idle channel copies").isEqualTo(5);
+    }
+
     private static final long SECOND = 1_000_000_000L;
 
     /**

@@ -372,6 +372,31 @@ public final class Session implements AutoCloseable {
         wakeAll();
     }
 
+    /** Digests a {@code PieceHashes} batch carries at most (its frame stays under 1 MiB). */
+    static final int DIGESTS_PER_BATCH = 32_767;
+
+    /**
+     * The answer to a DigestRequest: the digests of the asked pieces hashed so far, in batches
+     * of at most {@link #DIGESTS_PER_BATCH}; none for a piece not hashed yet (the client asks
+     * again). A range outside the file is the client's protocol violation.
+     */
+    public List<Envelope> digests(dev.biternet.proto.DigestRequest asked) {
+        long first = Integer.toUnsignedLong(asked.getFirst());
+        long end = first + Integer.toUnsignedLong(asked.getCount());
+        if (end > layout().pieceCount()) {
+            throw new dev.biternet.common.wire.ProtocolException(Error.Code.BAD_FRAME, "DigestRequest of pieces " + first
+                    + " + " + asked.getCount() + " past the file's " + layout().pieceCount());
+        }
+        int to = (int) Math.min(end, hashes.published());
+        List<Envelope> out = new java.util.ArrayList<>();
+        for (int from = (int) first; from < to; from += DIGESTS_PER_BATCH) {
+            int batchEnd = Math.min(to, from + DIGESTS_PER_BATCH);
+            out.add(Envelope.newBuilder().setPieceHashes(PieceHashes.newBuilder().setFirstIndex(from)
+                    .setDigests(ByteString.copyFrom(hashes.digests(from, batchEnd)))).build());
+        }
+        return out;
+    }
+
     public void wakeAll() {
         links.values().forEach(SessionLink::wake);
     }

@@ -194,7 +194,8 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         }
         answer(ctx, Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(version).setAgent(AGENT)
-                        .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL).setOpenAttaches(true)).build());
+                        .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL).setOpenAttaches(true)
+                        .setDigestsOnRequest(true)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {

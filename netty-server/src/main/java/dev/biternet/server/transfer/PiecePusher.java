@@ -189,6 +189,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                     session.clientClaim(e);
                     return;
                 }
+                case DIGEST_REQUEST -> {
+                    session.digests(e.getDigestRequest()).forEach(this::send);
+                    return;
+                }
                 default -> { }
             }
         }

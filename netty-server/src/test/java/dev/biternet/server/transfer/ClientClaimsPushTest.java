@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import dev.biternet.common.wire.Frames;
 import dev.biternet.proto.Claim;
+import dev.biternet.proto.DigestRequest;
 import dev.biternet.proto.Envelope;
 import dev.biternet.proto.Error;
 import dev.biternet.proto.Hello;
@@ -100,6 +101,44 @@ class ClientClaimsPushTest {
         Error e = errorFor(false, claim(0, 1));
         assertThat(e.getCode()).isEqualTo(Error.Code.BAD_STATE);
         assertThat(e.getMessage()).contains("client_claims");
+    }
+
+    private static Envelope digests(int first, int count) {
+        return Envelope.newBuilder().setDigestRequest(DigestRequest.newBuilder().setFirst(first).setCount(count)).build();
+    }
+
+    @Test
+    void aDigestRequestIsAnsweredWithThePiecesDigestsAndNoPiece() throws Exception {
+        Conn c = server.connect();
+        c.send(Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(2).setAgent("test")).build());
+        assertThat(c.next().getWelcome().getDigestsOnRequest()).as("Welcome says the server answers them").isTrue();
+        c.send(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder().setPath("data.bin").setClientClaims(true))
+                .build());
+        c.attach(c.next().getSessionOpened().getSessionId(), 2);
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        // A file still being hashed gets the digests hashed so far: ask for the rest until all came.
+        for (int tries = 0; got.size() < 7 * 32 && tries < 100; tries++) {
+            c.send(digests(got.size() / 32, 7 - got.size() / 32));
+            for (Envelope e : c.drain()) {
+                assertThat(e.getPieceHashes().getFirstIndex()).isEqualTo(got.size() / 32);
+                got.write(e.getPieceHashes().getDigests().toByteArray());
+            }
+            Thread.sleep(20);
+        }
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < 7; i++) {
+            expected.write(dev.biternet.common.piece.Digests.sha256().digest(
+                    java.util.Arrays.copyOfRange(data, i * PIECE, Math.min(SIZE, (i + 1) * PIECE))));
+        }
+        assertThat(got.toByteArray()).isEqualTo(expected.toByteArray());
+        assertThat(c.pieces).as("a digest is not a piece").isEmpty();
+    }
+
+    @Test
+    void aDigestRequestPastTheFileIsABadFrame() throws Exception {
+        Error e = errorFor(true, digests(6, 2));
+        assertThat(e.getCode()).isEqualTo(Error.Code.BAD_FRAME);
+        assertThat(e.getMessage()).contains("past the file's 7");
     }
 
     @Test

@@ -1,0 +1,236 @@
+package dev.biternet.client;
+
+import static dev.biternet.common.cli.Causes.rootMessage;
+
+import dev.biternet.client.http.HttpDialer;
+import dev.biternet.client.http.HttpFailure;
+import dev.biternet.client.http.LinkAllowance;
+import dev.biternet.client.http.Mirror;
+import dev.biternet.client.http.MirrorChannel;
+import dev.biternet.client.http.MirrorConnection;
+import dev.biternet.client.http.MirrorFlows;
+import dev.biternet.client.http.MirrorUrl;
+import dev.biternet.client.http.PieceScheduler;
+import dev.biternet.client.http.RangeRequest;
+import dev.biternet.client.http.Validators;
+import dev.biternet.client.link.LinkSpec;
+import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.store.PieceStore;
+import dev.biternet.common.transport.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+
+/**
+ * The HTTP(S) mirrors of a download that also has biternet servers ({@link SeveralServers}): one
+ * more source of its {@link ClaimPlan}, whose grants go to one pooled {@link PieceScheduler} that
+ * the mirrors' channels (one {@link MirrorChannel} per (link, mirror), with flows as for an HTTP
+ * download) claim from. Every piece they bring is judged against the servers' digests, which it
+ * asks the reference server for ({@code DigestRequest}). It opens every (link, mirror) connection
+ * at the start and asks each mirror's size on the first link's while the servers' sessions open;
+ * a mirror whose file is another size, that ignores Range or that fails is left out in one line.
+ */
+final class MirrorSide {
+    private final List<MirrorUrl> urls;
+    private final Console console;
+    private final Consumer<String> trace;
+    private final CompletableFuture<DownloadException> fatal;
+    private final HttpDialer dialer;
+    private final int probeMillis;
+    private final ExecutorService workers;
+    private final ScheduledExecutorService timer;
+    /** Per link, its connection to each mirror (in {@link #urls}' order), opened at construction. */
+    private final List<List<MirrorConnection>> connections = new ArrayList<>();
+    private final List<MirrorConnection> unused = new ArrayList<>();
+    private final List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
+    private volatile List<MirrorFlows> flows = List.of();
+    private volatile PieceScheduler scheduler;
+    private volatile PieceStore store;
+    private boolean stopped;
+
+    /** @param specs the links, their cap and rate already this source's share ({@link SeveralServers#share}) */
+    MirrorSide(List<MirrorUrl> urls, List<LinkSpec> specs, Transport transport, EventLoopGroup group,
+               SslContext tls, int connectTimeoutMillis, Console console, Consumer<String> trace,
+               CompletableFuture<DownloadException> fatal) {
+        this.urls = urls;
+        this.console = console;
+        this.trace = trace;
+        this.fatal = fatal;
+        this.probeMillis = connectTimeoutMillis + HttpDownload.STALL_SECONDS * 1000;
+        this.dialer = new HttpDialer(transport, group, tls, connectTimeoutMillis, HttpDownload.STALL_SECONDS, console::warn);
+        this.workers = Executors.newFixedThreadPool(2, HttpDownload.daemon("biternet-http-writer"));
+        this.timer = Executors.newSingleThreadScheduledExecutor(HttpDownload.daemon("biternet-http-timer"));
+        for (LinkSpec spec : specs) {
+            LinkAllowance allowance = new LinkAllowance(spec.options());
+            List<MirrorConnection> ofLink = new ArrayList<>();
+            for (MirrorUrl url : urls) {
+                MirrorConnection c = new MirrorConnection(dialer, spec, allowance, url);
+                c.connectNow();
+                ofLink.add(c);
+                unused.add(c);
+            }
+            connections.add(ofLink);
+        }
+        for (MirrorConnection c : connections.isEmpty() ? List.<MirrorConnection>of() : connections.get(0)) {
+            asked.add(c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
+        }
+    }
+
+    /**
+     * The mirrors whose file is {@code size} bytes and that serve ranges; each other one is left
+     * out with one line naming it. Waits for the mirrors' first answers, or until {@code over}
+     * (then quietly none).
+     */
+    List<Mirror> usable(long size, String reference, java.util.function.BooleanSupplier over) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(probeMillis);
+        List<Mirror> usable = new ArrayList<>();
+        for (int i = 0; i < asked.size(); i++) {
+            MirrorUrl url = urls.get(i);
+            String why;
+            try {
+                while (!asked.get(i).isDone() && !over.getAsBoolean() && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                if (over.getAsBoolean()) {
+                    return List.of();
+                }
+                RangeRequest.Answer a = asked.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                why = a.size() == size ? null : "its file is " + a.size() + " bytes, not " + size + " as on " + reference;
+                if (why == null) {
+                    usable.add(new Mirror(url, a.size(), a.validators()));
+                }
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                why = cause instanceof HttpFailure f && f.kind() == HttpFailure.Kind.IGNORES_RANGE
+                        ? "the mirror ignores Range requests (a mirror used with a biternet server must serve ranges)"
+                        : cause instanceof IOException && cause.getMessage() != null ? cause.getMessage() : rootMessage(cause);
+            } catch (TimeoutException e) {
+                why = "no answer within " + probeMillis / 1000 + " s";
+            }
+            if (why != null) {
+                console.warn(url + ": " + why + "; the mirror is not used");
+            }
+        }
+        return usable;
+    }
+
+    /**
+     * Starts the channels of {@code mirrors} (from {@link #usable}) into {@code store}; closes the
+     * connections of the others. False if {@link #stop} came first (nothing started).
+     */
+    synchronized boolean start(PieceStore store, List<Mirror> mirrors) {
+        if (stopped) {
+            return false;
+        }
+        this.store = store;
+        PieceScheduler pool = PieceScheduler.pooled(store.layout().pieceCount());
+        scheduler = pool;
+        MirrorChannel.Events owner = new MirrorChannel.Events() {
+            @Override
+            public void dropped(Mirror mirror, String why) {
+                console.warn(why + "; the mirror is not used any more");
+            }
+
+            @Override
+            public void localFailure(String why) {
+                fatal.complete(Download.localFailure(why));
+            }
+
+            @Override
+            public void trace(String event) {
+                trace.accept(event);
+            }
+        };
+        List<MirrorFlows> all = new ArrayList<>();
+        for (List<MirrorConnection> ofLink : connections) {
+            for (Mirror m : mirrors) {
+                MirrorConnection c = ofLink.get(urls.indexOf(m.url()));
+                unused.remove(c);
+                all.add(new MirrorFlows(c.link(), m, c.link().options().flowCount(""), c,
+                        () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
+                        (conn, depth) -> new MirrorChannel(conn, m, pool, store, workers, timer, owner, depth,
+                                this::pieceSlots).judgedByHashes(), this::pieceSlots));
+            }
+        }
+        flows = List.copyOf(all);
+        unused.forEach(MirrorConnection::close);
+        all.forEach(MirrorFlows::start);
+        return true;
+    }
+
+    /** The pieces the mirrors' channels claim from (null before {@link #start}). */
+    PieceScheduler scheduler() {
+        return scheduler;
+    }
+
+    /**
+     * The channels that may take pieces now, for the plan (its "links"): one still connecting,
+     * or trying again after a lost connection, counts, or it would never be granted a piece;
+     * one waiting out its backoff does not, so its pieces go to the other sources meanwhile.
+     */
+    int channelsUp() {
+        return (int) channels().stream().filter(MirrorChannel::ready).count();
+    }
+
+    /** Pieces the mirrors delivered first. */
+    long delivered() {
+        return channels().stream().mapToLong(MirrorChannel::pieces).sum();
+    }
+
+    /** True if some channel is capped and none can take a piece. */
+    boolean outOfCaps() {
+        return channels().stream().anyMatch(MirrorChannel::capped) && channelsUp() == 0;
+    }
+
+    /** Each (link, mirror)'s flows, opened or retired as {@code FlowCount} finds they pay. */
+    void look(double seconds, double secondsLeft) {
+        for (MirrorFlows f : flows) {
+            f.adjust(seconds, secondsLeft, trace);
+        }
+    }
+
+    /** Body bytes received so far, all channels. */
+    long arriving() {
+        return channels().stream().mapToLong(MirrorChannel::arriving).sum();
+    }
+
+    List<LinkStats> stats(boolean over) {
+        return flows.stream().map(f -> f.stats(over)).toList();
+    }
+
+    /** Pieces given back after a failed copy since the last call: for the plan to give elsewhere. */
+    BitSet returned() {
+        PieceScheduler s = scheduler;
+        return s == null ? new BitSet() : s.returned();
+    }
+
+    synchronized void stop() {
+        stopped = true;
+        channels().forEach(MirrorChannel::stop);
+        unused.forEach(MirrorConnection::close);
+        workers.shutdownNow();
+        timer.shutdownNow();
+    }
+
+    /** As {@code HttpDownload.pieceSlots}: piece buffers left under {@link HttpDownload#PIECE_MEMORY}. */
+    private int pieceSlots() {
+        PieceStore s = store;
+        long most = HttpDownload.PIECE_MEMORY / (s == null ? HttpDownload.MAX_PIECE : s.layout().pieceSize());
+        return (int) (most - MirrorChannel.piecesHeld(channels()));
+    }
+
+    private List<MirrorChannel> channels() {
+        return flows.stream().flatMap(f -> f.channels().stream()).toList();
+    }
+}
