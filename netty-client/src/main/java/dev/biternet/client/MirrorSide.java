@@ -193,10 +193,15 @@ final class MirrorSide {
         return channels().stream().anyMatch(MirrorChannel::capped) && channelsUp() == 0;
     }
 
-    /** Each (link, mirror)'s flows, opened or retired as {@code FlowCount} finds they pay. */
+    /**
+     * Each (link, mirror)'s flows, opened or retired as {@code FlowCount} finds they pay: on what
+     * all the mirrors' channels receive, one (link, mirror) trying at a time (the links'
+     * connections to a mirror share its uplink).
+     */
     void look(double seconds, double secondsLeft) {
+        long total = arriving();
         for (MirrorFlows f : flows) {
-            f.adjust(seconds, secondsLeft, trace);
+            f.adjust(seconds, secondsLeft, total, flows.stream().anyMatch(o -> o != f && o.trying()), trace);
         }
     }
 
