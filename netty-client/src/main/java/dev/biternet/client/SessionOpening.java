@@ -139,7 +139,7 @@ final class SessionOpening {
                     // An older server: it cannot be told which pieces to leave to the others.
                     java.util.regex.Matcher m = java.util.regex.Pattern.compile("this server speaks (\\d+)").matcher(se.getMessage());
                     throw new DownloadException(ExitCodes.SERVER_REFUSED, "server " + target.host() + ":" + target.port()
-                            + " speaks protocol " + (m.find() ? m.group(1) : "older than 2") + "; several servers need "
+                            + " speaks protocol " + (m.find() ? m.group(1) : "older than 2") + "; several sources need "
                             + Frames.PROTOCOL_VERSION);
                 }
                 if (ServerErrors.isFinal(se.code())) {

@@ -250,7 +250,7 @@ class SeveralServersTest {
 
             assertThat(r.exitCode()).as(r.err()).isZero();
             assertSameBytes(source, out);
-            assertThat(r.err()).contains("server 127.0.0.1:" + old.port() + " speaks protocol 1; several servers need 2");
+            assertThat(r.err()).contains("server 127.0.0.1:" + old.port() + " speaks protocol 1; several sources need 2");
             assertThat(r.err().lines().filter(l -> l.contains("speaks protocol"))).hasSize(1);
         }
     }
