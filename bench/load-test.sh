@@ -11,7 +11,7 @@
 # store's peak used_memory.
 #
 # LOG_LEVEL (default WARN): the nodes' log level; KEEP_LOGS=DIR keeps their logs there.
-# LOOPS (default 4): the event loops all the driver's downloads share (each download making its own
+# LOOPS (default 32): the event loops all the driver's downloads share (each download making its own
 # group would be thousands of threads on the driver's side, competing with the servers for the cores).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -86,7 +86,7 @@ status=0
 (cd "$here" && ./mvnw -B -q -pl netty-client -am verify -Dtest=LoadTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbiternet.load.sessions="$sessions" -Dbiternet.load.server="$server_host:$port" -Dbiternet.load.root="$work/root" \
   "${load_addresses[@]}" \
-  -Dbiternet.load.loops="${LOOPS:-4}" -Dbiternet.load.rampSeconds="${RAMP_SECONDS:-0}" -Dbiternet.load.rate="${RATE:-}" \
+  -Dbiternet.load.loops="${LOOPS:-32}" -Dbiternet.load.rampSeconds="${RAMP_SECONDS:-0}" -Dbiternet.load.rate="${RATE:-}" \
   -Dbiternet.load.largeBytes="${LARGE_BYTES:-16777216}") || status=$?
 end=$(date +%s.%N)
 grep -h '^load:' "$here/netty-client/target/surefire-reports/dev.biternet.client.LoadTest-output.txt" || true
