@@ -9,6 +9,10 @@
 # 127.0.0.(11+k), all on one port; the client resolves the server's name to those addresses, so
 # each download's three links land on three nodes. Prints each node's peak heap and RSS and the
 # store's peak used_memory.
+#
+# LOG_LEVEL (default WARN): the nodes' log level; KEEP_LOGS=DIR keeps their logs there.
+# LOOPS (default 32): the event loops all the driver's downloads share (each download making its own
+# group would be thousands of threads on the driver's side, competing with the servers for the cores).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 sessions="${SESSIONS:-1000}"
@@ -23,6 +27,7 @@ work="$(mktemp -d)"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -z "${KEEP_LOGS:-}" ] || { mkdir -p "$KEEP_LOGS"; cp "$work"/*.out "$work"/*.err "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,7 +55,7 @@ for k in $(seq 0 $((count - 1))); do
   [ "$nodes" -gt 0 ] && host="127.0.0.$((11 + k))"
   java ${SERVER_JAVA_OPTS:-} -jar "$here/netty-server/target/biternet-serve.jar" --root "$work/root" --host "$host" --port "$port" \
     --max-sessions-per-address $((sessions * 2)) --max-channels-per-address $((sessions * 4)) --hello-timeout 30 \
-    --metrics-port 0 --log-level WARN "${cluster_args[@]}" > "$work/serve$k.out" 2> "$work/serve$k.err" &
+    --metrics-port 0 --log-level "${LOG_LEVEL:-WARN}" "${cluster_args[@]}" > "$work/serve$k.out" 2> "$work/serve$k.err" &
   server_pids+=($!)
   pids+=($!)
   for _ in $(seq 300); do grep -q ' port ' "$work/serve$k.out" 2>/dev/null && break; sleep 0.1; done
@@ -74,12 +79,14 @@ if [ "$nodes" -gt 0 ]; then
   server_host=nodes.load.test
   load_addresses=(-Dbiternet.load.addresses="$addresses")
 fi
+# A report left by an earlier run must not be read as this one's.
+rm -f "$here"/netty-client/target/surefire-reports/*LoadTest*
 start=$(date +%s.%N)
 status=0
 (cd "$here" && ./mvnw -B -q -pl netty-client -am verify -Dtest=LoadTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dbiternet.load.sessions="$sessions" -Dbiternet.load.server="$server_host:$port" -Dbiternet.load.root="$work/root" \
   "${load_addresses[@]}" \
-  -Dbiternet.load.rampSeconds="${RAMP_SECONDS:-0}" -Dbiternet.load.rate="${RATE:-}" \
+  -Dbiternet.load.loops="${LOOPS:-32}" -Dbiternet.load.rampSeconds="${RAMP_SECONDS:-0}" -Dbiternet.load.rate="${RATE:-}" \
   -Dbiternet.load.largeBytes="${LARGE_BYTES:-16777216}") || status=$?
 end=$(date +%s.%N)
 grep -h '^load:' "$here/netty-client/target/surefire-reports/dev.biternet.client.LoadTest-output.txt" || true
@@ -100,9 +107,10 @@ for k in $(seq 0 $((count - 1))); do
     /^biternet_pieces_claimed_total\{/ { sub(/.*kind="/, "", $1); sub(/".*/, "", $1); claims = claims " " $1 "=" $2 + 0 }
     /^biternet_sessions_closed_total\{/ { sub(/.*result="/, "", $1); sub(/".*/, "", $1); closed = closed " " $1 "=" $2 + 0 }
     /^biternet_errors_total\{/ && $2 > 0 { sub(/.*code="/, "", $1); sub(/".*/, "", $1); errors = errors " " $1 "=" $2 + 0 }
+    /^biternet_refused_total\{/ && $2 > 0 { sub(/.*limit="/, "", $1); sub(/".*/, "", $1); refused = refused " " $1 "=" $2 + 0 }
     /^biternet_cluster_store_seconds_count\{result="ok"/ { ok = $2 } /^biternet_cluster_store_seconds_sum\{result="ok"/ { sum = $2 }
     /^biternet_cluster_store_seconds_max\{result="ok"/ { max = $2 } /^biternet_cluster_store_seconds_count\{result="error"/ { failed = $2 }
-    END { printf "%s: pieces claimed:%s; sessions closed:%s; errors sent:%s\n", n, claims, closed, errors ? errors : " none"
+    END { printf "%s: pieces claimed:%s; sessions closed:%s; errors sent:%s (refused:%s)\n", n, claims, closed, errors ? errors : " none", refused ? refused : " none"
       if (ok > 0) printf "%s: store commands %d ok (mean %.2f ms, max %.0f ms), %d failed\n", n, ok, sum / ok * 1000, max * 1000, failed }'
   grep -c 'ERROR\|WARN' "$work/serve$k.err" | sed "s/^/$name: warnings and errors logged: /" || true
 done

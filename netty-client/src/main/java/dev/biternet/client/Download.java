@@ -98,6 +98,8 @@ public final class Download {
     private final PrintWriter err;
     private final Console console;
     private final LinkSecurity security;
+    /** The links' event loops when shared with other downloads (a load driver's); null: the download makes and owns its own. */
+    private final EventLoopGroup sharedLoops;
     private long start;
     /** The download's links, for {@link #progress()} (progress displays call it from their own thread); null before. */
     private volatile LinkSet liveLinks;
@@ -120,10 +122,20 @@ public final class Download {
 
     /** @param security the access token and TLS settings every link uses */
     public Download(Request request, PrintWriter err, LinkSecurity security) {
+        this(request, err, security, null);
+    }
+
+    /**
+     * A download whose links run on {@code sharedLoops}, which it neither made nor shuts down:
+     * many downloads in one process (LoadTest's driver) share a few loops, as many client
+     * machines would each have their own few.
+     */
+    Download(Request request, PrintWriter err, LinkSecurity security, EventLoopGroup sharedLoops) {
         this.request = request;
         this.err = err;
         this.console = new Console(err, request.verbose());
         this.security = security;
+        this.sharedLoops = sharedLoops;
     }
 
     public DownloadResult run() throws DownloadException, InterruptedException {
@@ -177,7 +189,7 @@ public final class Download {
         InetAddress server = servers.first();
         Resume resume = Resume.load(request.output(), target.path(), request.verifyDisk(), err, this::trace);
         Transport transport = Transport.best();
-        EventLoopGroup group = EarlyStart.group(transport, specs.size());
+        EventLoopGroup group = sharedLoops != null ? sharedLoops : EarlyStart.group(transport, specs.size());
         trace("connecting " + specs.size() + " link(s) (" + transport + ")");
         if (servers.all().size() > 1) {
             trace(target.host() + " has " + servers.all().size() + " addresses; the links spread over them");
@@ -249,7 +261,9 @@ public final class Download {
             }
             // The channels are closed; the loops' threads wind down on their own (not awaited:
             // the user is waiting for the summary, not for threads to exit).
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            if (group != sharedLoops) {
+                group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            }
         }
     }
 

@@ -3,9 +3,12 @@ package dev.biternet.client;
 import static dev.biternet.client.Fixtures.randomFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.biternet.client.link.LinkSecurity;
+import dev.biternet.common.transport.Transport;
 import dev.biternet.server.BiternetServer;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.Limits;
+import io.netty.channel.EventLoopGroup;
 import io.netty.util.ResourceLeakDetector;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -36,6 +39,11 @@ import org.junit.jupiter.api.io.TempDir;
  * cluster's nodes (bench/load-test.sh --cluster-nodes), {@code -Dbiternet.load.addresses=A,B,C}
  * makes the server's name resolve to the nodes' addresses, as DNS would: each download's three
  * links land on three nodes.
+ *
+ * <p>The downloads' links share {@code -Dbiternet.load.loops} event loops (default
+ * {@value #LOOPS}; 4 were too few, starved among the driver's other threads), as a thousand
+ * client machines would each have their own few: a loop group per download would be thousands
+ * of threads contending for the driver machine's cores with the servers under test.
  */
 @Timeout(600)
 class LoadTest {
@@ -50,15 +58,22 @@ class LoadTest {
     private static final String RATE = System.getProperty("biternet.load.rate", "");
     /** The addresses the server's name resolves to (empty: the system's resolver). */
     private static final String ADDRESSES = System.getProperty("biternet.load.addresses", "");
+    static final int LOOPS = 32;
+    /** The event loops all downloads' links share. */
+    private static final int SHARED_LOOPS = Integer.getInteger("biternet.load.loops", LOOPS);
 
     @TempDir
     Path tmp;
     private BiternetServer server;
+    private EventLoopGroup loops;
 
     @AfterEach
     void stop() {
         if (server != null) {
             server.close();
+        }
+        if (loops != null) {
+            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 
@@ -89,6 +104,9 @@ class LoadTest {
         if (EXTERNAL != null) {
             // Only the driver: the client JVM's leak tracking would slow the load it generates.
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
+            // Each download's check that the files it opened are its own stats every descriptor
+            // of the process: thousands here, a few dozen on a client machine.
+            System.setProperty(dev.biternet.client.store.LocalFiles.SKIP_HELD_OPEN, "true");
             host = EXTERNAL.substring(0, EXTERNAL.lastIndexOf(':'));
             port = Integer.parseInt(EXTERNAL.substring(EXTERNAL.lastIndexOf(':') + 1));
         } else {
@@ -99,6 +117,7 @@ class LoadTest {
             port = server.port();
         }
 
+        loops = Transport.best().newGroup(SHARED_LOOPS);
         ExecutorService pool = Executors.newFixedThreadPool(SESSIONS);
         CountDownLatch go = new CountDownLatch(1);
         List<Future<String>> results = new ArrayList<>();
@@ -120,7 +139,7 @@ class LoadTest {
                         request = new Download.Request(request.target(), target, links, 30_000, false,
                                 Download.DEFAULT_RETRY_SECONDS, false, name -> resolve(ADDRESSES));
                     }
-                    DownloadResult r = new Download(request, new PrintWriter(err, true)).run();
+                    DownloadResult r = new Download(request, new PrintWriter(err, true), LinkSecurity.NONE, loops).run();
                     if (r.bytes() != Files.size(source) || Files.mismatch(source, target) != -1) {
                         return "session " + session + ": " + target + " differs from " + source;
                     }

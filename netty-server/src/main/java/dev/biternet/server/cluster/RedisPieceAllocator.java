@@ -430,6 +430,14 @@ public final class RedisPieceAllocator implements PieceAllocator {
         return false;
     }
 
+    /**
+     * Not waited for: the hasher calls it for every session of a file as it publishes, and waiting
+     * for each answer made one node's hashing of 100 files for 1,000 sessions take over a minute
+     * (docs/DESIGN.md, issue 20). Sent on the one connection, it runs in Redis before this node's
+     * next claim (which carries this node's own count anyway). A store that does not take it
+     * (unreachable) gets it again with the lease's renewal; a session whose state is gone is
+     * {@link #lost}.
+     */
     @Override
     public synchronized void setAvailable(int count) {
         if (count < available || count > pieceCount) {
@@ -437,16 +445,19 @@ public final class RedisPieceAllocator implements PieceAllocator {
         }
         available = count;
         changed();
-        try {
-            run("available", 0, Integer.toString(count));
-            availableSent = count;
-        } catch (StoreException e) {
-            if (e.lost()) {
-                throw e;
+        List<Integer> sent = takeCarried();
+        store.allocatorLater(keys, "available", 0, joined(sent), Integer.toString(count)).whenComplete((r, e) -> {
+            if (e != null) {
+                failed(sent, ClusterStore.unwrap(e));
+            } else {
+                answered(r);
+                sentAvailable(count);
             }
-            // Called by the hasher as it publishes: a store that does not answer now must not
-            // fail the file's hashing (every session of it); the lease's renewal sends it again.
-        }
+        });
+    }
+
+    private synchronized void sentAvailable(int count) {
+        availableSent = Math.max(availableSent, count);
     }
 
     /** The last count of claimable pieces the store took ({@link #setAvailable}). */
@@ -474,14 +485,25 @@ public final class RedisPieceAllocator implements PieceAllocator {
         return fresh().duplicates;
     }
 
-    /** Keeps this node's claims its own for another lease, and the session's state for its TTL. */
-    void renew() {
+    /**
+     * Keeps this node's claims its own for another lease, and the session's state for its TTL:
+     * sent without waiting (the renewer sends every session's at once, one round trip for all),
+     * with the count of claimable pieces first if the store has not taken it.
+     */
+    java.util.concurrent.CompletionStage<List<Object>> renewLater() {
         int count = available;
         if (availableSent < count) {
-            run("available", 0, Integer.toString(count));
-            availableSent = count;
+            store.allocatorLater(keys, "available", 0, "", Integer.toString(count)).thenAccept(r -> sentAvailable(count));
         }
-        run("renew", 0, leaseMillis, Long.toString(ClusterStore.SESSION_TTL.toMillis()));
+        List<Integer> sent = takeCarried();
+        return store.allocatorLater(keys, "renew", 0, joined(sent), leaseMillis, Long.toString(ClusterStore.SESSION_TTL.toMillis()))
+                .whenComplete((r, e) -> {
+                    if (e != null) {
+                        failed(sent, ClusterStore.unwrap(e));
+                    } else {
+                        answered(r);
+                    }
+                });
     }
 
     /** This node no longer serves the session: its lease is no longer renewed (its links released their pieces). */
