@@ -96,6 +96,12 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /** Reused for every TCP_INFO read (epoll only). */
     private final io.netty.channel.epoll.EpollTcpInfo tcpInfo = new io.netty.channel.epoll.EpollTcpInfo();
     private boolean chunked;
+    /** Unread answers beyond which a DigestRequest closes the channel (16 MiB: two whole-file answers). */
+    static final long MAX_UNREAD_DIGEST_BYTES = 16L << 20;
+    /** Reading stopped until the client reads its digests' answers ({@link #answerDigests}). */
+    private boolean readsHeld;
+    /** The channel is being closed for unread answers: further DigestRequests are dropped. */
+    private boolean digestsRefused;
 
     public PiecePusher() {
         this(BLOCK_SIZE);
@@ -190,7 +196,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                     return;
                 }
                 case DIGEST_REQUEST -> {
-                    session.digests(e.getDigestRequest()).forEach(this::send);
+                    answerDigests(ctx, e);
                     return;
                 }
                 default -> { }
@@ -218,8 +224,38 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         pump();
     }
 
+    /**
+     * Answers a DigestRequest (up to 8 MiB for a file of 262,144 pieces). A client that leaves
+     * the answers unread is not read from until it has caught up, and is closed once more than
+     * {@link #MAX_UNREAD_DIGEST_BYTES} wait for it: a peer asking again and again without reading
+     * would otherwise grow this channel's outbound buffer without bound.
+     */
+    private void answerDigests(ChannelHandlerContext ctx, Envelope e) {
+        if (digestsRefused) {
+            return; // closing: the rest of what was read is dropped
+        }
+        io.netty.channel.Channel ch = ctx.channel();
+        io.netty.channel.ChannelOutboundBuffer queued = ch.unsafe().outboundBuffer();
+        long unread = queued == null ? 0 : queued.totalPendingWriteBytes();
+        if (unread > MAX_UNREAD_DIGEST_BYTES) {
+            digestsRefused = true;
+            fail(Frames.error(dev.biternet.proto.Error.Code.LIMIT_EXCEEDED,
+                    unread + " bytes of answers left unread; digests are asked again only once they are read"));
+            return;
+        }
+        session.digests(e.getDigestRequest()).forEach(this::send);
+        if (!ch.isWritable()) {
+            ch.config().setAutoRead(false);
+            readsHeld = true;
+        }
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (readsHeld && ctx.channel().isWritable()) {
+            readsHeld = false;
+            ctx.channel().config().setAutoRead(true);
+        }
         pump();
         ctx.fireChannelWritabilityChanged();
     }
