@@ -145,7 +145,9 @@ class MixedSourcesTest {
         Path source = serve(size, other, "");
         Path out = dir.resolve("f.bin");
 
-        Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "--iface", "127.0.0.2", "-o", out.toString(),
+        // Paced, so that the mirror has joined before the server alone is done (on loopback the
+        // server sent 16 MiB in 0.3 s, before the mirror's answer, on a quiet machine).
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1:rate=8M", "--iface", "127.0.0.2:rate=8M", "-o", out.toString(),
                 url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
 
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -171,7 +173,8 @@ class MixedSourcesTest {
         Path source = serve(size, other, "");
         Path out = dir.resolve("f.bin");
 
-        Fixtures.Run r = get("--iface", "127.0.0.1", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
+        // Paced, so that the mirror's answer comes before the server alone is done.
+        Fixtures.Run r = get("--iface", "127.0.0.1:rate=4M", "-o", out.toString(), url(server.port(), "f.bin"), "--mirror",
                 nginx.url("f.bin"));
 
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -278,7 +281,8 @@ class MixedSourcesTest {
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
 
-        Fixtures.Run r = get("--json", "--iface", "127.0.0.1:cap=4M", "--iface", "127.0.0.2", "-o", out.toString(),
+        // Paced, so that the mirror has joined before the server alone is done.
+        Fixtures.Run r = get("--json", "--iface", "127.0.0.1:cap=4M,rate=8M", "--iface", "127.0.0.2:rate=8M", "-o", out.toString(),
                 url(server.port(), "f.bin"), "--mirror", nginx.url("f.bin"));
 
         assertThat(r.exitCode()).as(r.err()).isZero();
