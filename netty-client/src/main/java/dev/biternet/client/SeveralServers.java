@@ -48,8 +48,6 @@ import java.util.function.Consumer;
  */
 final class SeveralServers {
     static final long PLAN_MILLIS = 10;
-    /** How often digests the store still lacks are asked for again (a server still hashing the file). */
-    static final long DIGESTS_ASK_MILLIS = 1000;
     private static final int COUNT_SECONDS = 10;
 
     private final Download.Request request;
@@ -73,8 +71,8 @@ final class SeveralServers {
     private volatile MirrorSide mirrorsLive;
     /** The plan's number for the mirrors: after the servers'. */
     private int mirrorsIndex;
-    /** When the servers were last asked for digests the store lacks (for the mirrors' pieces), nanoTime. */
-    private long digestsAsked;
+    /** When to ask the servers again for digests the store lacks (for the mirrors' pieces). */
+    private final DigestAsks digestAsks = new DigestAsks();
 
     /** One server: its links, its session, and whether it is still used. */
     private final class Source implements LinkOwner {
@@ -493,20 +491,20 @@ final class SeveralServers {
     }
 
     /**
-     * Asks a server of the file for the digests the store lacks, at most every
-     * {@link #DIGESTS_ASK_MILLIS}: a server still hashing sends those it has.
+     * Asks a server of the file for the digests the store lacks, when {@link DigestAsks} says:
+     * a server still hashing sends those it has.
      */
     private void askDigests(PieceStore store) {
         int known = store.firstUnknownHash(); // digests below it are all known
         long now = System.nanoTime();
-        if (known >= store.layout().pieceCount() || now - digestsAsked < TimeUnit.MILLISECONDS.toNanos(DIGESTS_ASK_MILLIS)) {
+        if (known >= store.layout().pieceCount() || !digestAsks.due(known, now)) {
             return;
         }
         Envelope ask = Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder().setFirst(known)
                 .setCount(store.layout().pieceCount() - known)).build();
         for (Source s : sources) {
             if (s.linksUp() > 0 && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
-                digestsAsked = now;
+                digestAsks.asked(known, now);
                 return;
             }
         }

@@ -96,12 +96,10 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     /** Reused for every TCP_INFO read (epoll only). */
     private final io.netty.channel.epoll.EpollTcpInfo tcpInfo = new io.netty.channel.epoll.EpollTcpInfo();
     private boolean chunked;
-    /** Unread answers beyond which a DigestRequest closes the channel (16 MiB: two whole-file answers). */
+    /** Unread bytes beyond which a DigestRequest is not answered (16 MiB: two whole-file answers). */
     static final long MAX_UNREAD_DIGEST_BYTES = 16L << 20;
     /** Reading stopped until the client reads its digests' answers ({@link #answerDigests}). */
     private boolean readsHeld;
-    /** The channel is being closed for unread answers: further DigestRequests are dropped. */
-    private boolean digestsRefused;
 
     public PiecePusher() {
         this(BLOCK_SIZE);
@@ -226,21 +224,16 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
 
     /**
      * Answers a DigestRequest (up to 8 MiB for a file of 262,144 pieces). A client that leaves
-     * the answers unread is not read from until it has caught up, and is closed once more than
-     * {@link #MAX_UNREAD_DIGEST_BYTES} wait for it: a peer asking again and again without reading
-     * would otherwise grow this channel's outbound buffer without bound.
+     * the answers unread is not read from until it has caught up, and a request that finds more
+     * than {@link #MAX_UNREAD_DIGEST_BYTES} waiting for it is not answered (the client asks
+     * again for what it still lacks; a slow link may still be reading an earlier answer): a
+     * peer asking again and again without reading would otherwise grow this channel's outbound
+     * buffer without bound.
      */
     private void answerDigests(ChannelHandlerContext ctx, Envelope e) {
-        if (digestsRefused) {
-            return; // closing: the rest of what was read is dropped
-        }
         io.netty.channel.Channel ch = ctx.channel();
         io.netty.channel.ChannelOutboundBuffer queued = ch.unsafe().outboundBuffer();
-        long unread = queued == null ? 0 : queued.totalPendingWriteBytes();
-        if (unread > MAX_UNREAD_DIGEST_BYTES) {
-            digestsRefused = true;
-            fail(Frames.error(dev.biternet.proto.Error.Code.LIMIT_EXCEEDED,
-                    unread + " bytes of answers left unread; digests are asked again only once they are read"));
+        if (queued != null && queued.totalPendingWriteBytes() > MAX_UNREAD_DIGEST_BYTES) {
             return;
         }
         session.digests(e.getDigestRequest()).forEach(this::send);

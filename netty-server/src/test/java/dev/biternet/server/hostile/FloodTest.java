@@ -134,7 +134,7 @@ class FloodTest {
     /**
      * Protocol 2's DigestRequest asked again and again on an attached channel by a peer that
      * reads nothing: each asks for every digest of a 2,048-piece file (a 64 KiB answer). The
-     * server stops reading it (and closes it past 16 MiB unread), its buffers stay bounded and
+     * server stops reading it (and answers none past 16 MiB unread), its buffers stay bounded and
      * another client is served. Without the bound the event loop answered the flood (gigabytes
      * of answers for the requests one 64 KiB write carries) and the other client timed out.
      */
