@@ -5,7 +5,8 @@
 #   biternet   biternet-get over every link (after a 1 MiB warm-up download, so server and
 #              client have run before); wall time of the whole biternet-get process, JVM
 #              start and biternet's per-piece SHA-256 checks included
-#   biternet1  (only with biternet) the same with one TCP flow per link (--iface X:flows=1)
+#   biternet1  the same with a fixed number of TCP flows per link (--iface X:flows=N; N is
+#              --fixed-flows, 1 by default)
 #   http       biternet-get over every link from the same nginx URL as aria2c (an HTTP mirror,
 #              issue 19: no biternet server, no piece hashes; whole process, as biternet)
 #   aria2      aria2c --multiple-interface (one client address per link) from nginx
@@ -33,7 +34,7 @@
 #
 # Usage: bench/lab/compare.sh [--links "40 20 10"] [--size-mib 128] [--rounds 3]
 #                             [--cc bbr|cubic] [--only biternet,biternet1,http,aria2,mptcp,single,alone]
-#                             [--alone-seconds 10] [--no-plot] [--keep]
+#                             [--alone-seconds 10] [--fixed-flows 1] [--no-plot] [--keep]
 #   --links   one lab.sh link spec per link: RATE or RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]
 #             (e.g. "50:250 20:10", "30:20:1 30:20"); --rates is the same option
 #   --cc      TCP congestion control in both namespaces (default: the host's)
@@ -55,6 +56,7 @@ keep=0
 cc=""
 plot=1
 alone_s=10
+fixed_flows=1
 
 usage() { sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "compare.sh: $*" >&2; exit 2; }
@@ -65,6 +67,7 @@ while [ $# -gt 0 ]; do
     --cc) cc=${2:?}; shift 2 ;;
     --no-plot) plot=0; shift ;;
     --alone-seconds) alone_s=${2:?}; shift 2 ;;
+    --fixed-flows) fixed_flows=${2:?}; shift 2 ;;
     --size-mib) size_mib=${2:?}; shift 2 ;;
     --rounds) rounds=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
@@ -247,7 +250,7 @@ if want biternet || want http; then
   cp "$repo/netty-server/target/biternet-serve.jar" "$snap/netty-server/target/"
   biternet_args=()
   biternet1_args=()
-  for c in "${ifaces[@]}"; do biternet_args+=(--iface "$c"); biternet1_args+=(--iface "$c:flows=1"); done
+  for c in "${ifaces[@]}"; do biternet_args+=(--iface "$c"); biternet1_args+=(--iface "$c:flows=$fixed_flows"); done
   serve_starts=0
   start_biternet() { # the server, then a 1 MiB warm-up download through every link
     serve_starts=$((serve_starts + 1))
