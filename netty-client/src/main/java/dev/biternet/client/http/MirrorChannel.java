@@ -234,7 +234,7 @@ public final class MirrorChannel implements PieceStore.Judge {
         return capped;
     }
 
-    /** "up", "connecting", "capped", "lost: why", "dropped: why". */
+    /** "up", "connecting", "capped", "lost: why", "parked: why", "dropped: why". */
     public String state() {
         return state;
     }
@@ -295,7 +295,24 @@ public final class MirrorChannel implements PieceStore.Judge {
         events.trace(connection.link().name() + " -> " + mirror + ": the link's cap leaves no room for another piece");
     }
 
+    /**
+     * Its link has an address again (or a new one): a channel waiting out its backoff, or parked,
+     * connects now. Any thread.
+     */
+    public void wake() {
+        synchronized (this) {
+            if (!backingOff || stopped) {
+                return;
+            }
+            backoff.reset();
+        }
+        timer.execute(this::resume);
+    }
+
     private synchronized void resume() {
+        if (!waiting) {
+            return; // woken (wake) before its backoff ran out: resumed once
+        }
         waiting = false;
         backingOff = false;
         if (whole) {
@@ -552,8 +569,9 @@ public final class MirrorChannel implements PieceStore.Judge {
             return;
         }
         up = false;
-        state = "lost: " + f.getMessage();
         scheduler.lost(id);
+        boolean parked = connection.link().waiting();
+        state = parked ? "parked: its interface is gone" : "lost: " + f.getMessage();
         long wait;
         synchronized (this) {
             if (waiting) {
@@ -561,6 +579,11 @@ public final class MirrorChannel implements PieceStore.Judge {
             }
             waiting = true;
             backingOff = true;
+            if (parked) {
+                // No retries while the link's interface is gone: HttpLink.check wakes it when it returns.
+                events.trace(connection.link().name() + " -> " + mirror + ": parked until the interface returns");
+                return;
+            }
             wait = backoff.next();
             reconnects++;
         }

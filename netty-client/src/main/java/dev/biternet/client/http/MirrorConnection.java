@@ -15,8 +15,7 @@ public final class MirrorConnection implements AutoCloseable {
     public static final int MAX_REDIRECTS = 5;
 
     private final HttpDialer dialer;
-    private final LinkSpec link;
-    private final LinkAllowance allowance;
+    private final HttpLink link;
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
@@ -28,23 +27,23 @@ public final class MirrorConnection implements AutoCloseable {
 
     /** A connection out of a link without cap or rate. */
     public MirrorConnection(HttpDialer dialer, LinkSpec link, MirrorUrl url) {
-        this(dialer, link, LinkAllowance.unlimited(), url);
+        this(dialer, HttpLink.unlimited(link), url);
     }
 
-    /** @param allowance the link's cap and rate, shared by all its connections */
-    public MirrorConnection(HttpDialer dialer, LinkSpec link, LinkAllowance allowance, MirrorUrl url) {
+    /** @param link its binding now, and its cap and rate shared by all its connections */
+    public MirrorConnection(HttpDialer dialer, HttpLink link, MirrorUrl url) {
         this.dialer = dialer;
         this.link = link;
-        this.allowance = allowance;
         this.url = url;
     }
 
+    /** The link as bound now. */
     public LinkSpec link() {
-        return link;
+        return link.spec();
     }
 
     public LinkAllowance allowance() {
-        return allowance;
+        return link.allowance();
     }
 
     /**
@@ -132,22 +131,33 @@ public final class MirrorConnection implements AutoCloseable {
         CompletableFuture<RangeHandler> c = connection;
         if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
             long asked = System.nanoTime();
-            c = dialer.connect(link, allowance, url);
+            c = dialer.connect(link.spec(), link.allowance(), url);
             c.thenRun(() -> roundTrip(System.nanoTime() - asked));
             connection = c;
         }
         return c;
     }
 
-    @Override
-    public void close() {
+    /**
+     * Closes the connection now open (its link's address changed or went): the requests on it
+     * fail as lost, and the next one connects again, from the link as bound then.
+     */
+    public void drop() {
         CompletableFuture<RangeHandler> c;
         synchronized (this) {
-            closed = true;
             c = connection;
+            connection = null;
         }
         if (c != null) {
             c.thenAccept(h -> h.channel().close());
         }
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        drop();
     }
 }
