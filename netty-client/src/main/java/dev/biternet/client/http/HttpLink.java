@@ -122,16 +122,21 @@ public final class HttpLink {
      * @return what users are told, or null if nothing changed
      */
     public synchronized LinkEvent check(InetAddress server) {
-        LinkSpec was = spec;
-        if (was.device() == null) {
+        if (spec.device() == null) {
             return null;
         }
         InetAddress now;
         try {
-            now = LinkResolver.address(was.device(), server);
+            now = LinkResolver.address(spec.device(), server);
         } catch (LinkResolver.LinkException e) {
             now = null;
         }
+        return moved(now);
+    }
+
+    /** As {@link #check} once the interface's address is known: {@code now}, null if it has none. */
+    synchronized LinkEvent moved(InetAddress now) {
+        LinkSpec was = spec;
         if (Objects.equals(now, was.localAddress())) {
             return null;
         }

@@ -548,8 +548,9 @@ public final class MirrorChannel implements PieceStore.Judge {
             return;
         }
         HttpFailure f = why instanceof HttpFailure h ? h : new HttpFailure(Kind.LOST, dev.biternet.common.cli.Causes.rootMessage(why));
-        if (f.kind() == Kind.CLOSED) {
-            // Not a fault: the next request goes on a new connection now.
+        boolean rebound = connection.takeDropped() && !connection.link().waiting();
+        if (f.kind() == Kind.CLOSED || rebound) {
+            // Not a fault (or its link's address changed): the next request goes on a new connection now.
             synchronized (this) {
                 if (!waiting) {
                     waiting = true;

@@ -19,6 +19,8 @@ public final class MirrorConnection implements AutoCloseable {
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
+    /** {@link #drop} closed a connection and no failed request has told its channel yet. */
+    private boolean dropped;
     /**
      * The least round trip seen so far, nanoseconds (0: none yet): a TCP connect (SYN to
      * SYN-ACK), or a request sent on an idle connection to its answer's first byte.
@@ -147,10 +149,18 @@ public final class MirrorConnection implements AutoCloseable {
         synchronized (this) {
             c = connection;
             connection = null;
+            dropped = c != null;
         }
         if (c != null) {
             c.thenAccept(h -> h.channel().close());
         }
+    }
+
+    /** True once after {@link #drop} closed a connection: a request that failed then lost it to the drop. */
+    public synchronized boolean takeDropped() {
+        boolean was = dropped;
+        dropped = false;
+        return was;
     }
 
     @Override
