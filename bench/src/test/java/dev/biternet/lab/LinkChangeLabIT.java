@@ -244,6 +244,29 @@ class LinkChangeLabIT {
         }
     }
 
+    /** {@code --iface auto} for an HTTP download: an uplink created mid-download joins and carries data. */
+    @Test
+    void anHttpDownloadWithAutoTakesAnUplinkCreatedMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "http-auto.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startNginx(served, downloads.resolve("nginx"));
+            Path out = downloads.resolve("http-auto.bin");
+
+            CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-auto.bin", out, source, List.of("auto"));
+            Thread.sleep(2500);
+            lab.addLink(3, 20);
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.stderr()).contains("link " + lab.iface(3) + " joined (198.18.3.2, --iface auto)");
+            assertThat(linkBytes(done, lab.iface(3))).as("bytes over the uplink created mid-download: %s", done.summary())
+                    .isPositive();
+            assertThat(linkBytes(done, lab.iface(1))).isPositive();
+            assertThat(linkBytes(done, lab.iface(2))).isPositive();
+        }
+    }
+
     private static CompletableFuture<Lab.Get> fetchAsync(Lab lab, String path, Path out, Path source, List<String> ifaces) {
         return CompletableFuture.supplyAsync(() -> {
             try {
