@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Links that come and go mid-download, on the lab's real uplinks: an interface down at the
- * start joins once it is up, one whose address changes rebinds. Each time the link must carry
+ * start joins once it is up, one whose address changes rebinds, for a biternet download and an
+ * HTTP one. Each time the link must carry
  * data again within 2 s of the change (read on the kernel's own counter of the interface), and
  * the file must verify.
  */
@@ -172,6 +173,119 @@ class LinkChangeLabIT {
             assertThat(events).anySatisfy(e -> assertThat(e.get("kind").asText()).isEqualTo("stood_by"));
             assertThat(done.summary().get("links").get(1).get("tier").asText()).isEqualTo("backup");
         }
+    }
+
+    /**
+     * The same for an HTTP download from nginx: a named interface down at the start and one that
+     * does not exist yet each join once up (their channels to the mirror start then) and carry
+     * data, the file verifies against its checksum.
+     */
+    @Test
+    void anHttpDownloadTakesLinksThatComeUpMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "http-join.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startNginx(served, downloads.resolve("nginx"));
+            lab.cut(2);
+            Path out = downloads.resolve("http-join.bin");
+
+            CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-join.bin", out, source,
+                    List.of(lab.iface(1), lab.iface(2), lab.iface(3)));
+            Thread.sleep(2500);
+            lab.restore(2);
+            Thread.sleep(500);
+            lab.addLink(3, 20);
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.summary().get("verified_by").asText()).isEqualTo("checksum");
+            assertThat(done.stderr()).contains("--iface " + lab.iface(2) + ": interface is down; the link joins when it is up")
+                    .contains("link " + lab.iface(2) + " joined (198.18.2.2)")
+                    .contains("--iface " + lab.iface(3) + ": no such network interface")
+                    .contains("link " + lab.iface(3) + " joined (198.18.3.2)");
+            assertThat(linkBytes(done, lab.iface(2))).as("bytes over the link down at the start: %s", done.summary()).isPositive();
+            assertThat(linkBytes(done, lab.iface(3))).as("bytes over the link created mid-download: %s", done.summary()).isPositive();
+            assertThat(done.summary().get("events")).anySatisfy(e -> {
+                assertThat(e.get("link").asText()).isEqualTo(lab.iface(2));
+                assertThat(e.get("kind").asText()).isEqualTo("joined");
+                assertThat(e.get("address").asText()).isEqualTo("198.18.2.2");
+            });
+        }
+    }
+
+    /**
+     * An HTTP download whose second link's interface goes down mid-download: the link is parked
+     * (one line), the first link carries on; once the interface is up again the link rejoins and
+     * carries data again; bytes equal.
+     */
+    @Test
+    void anHttpDownloadParksALinkWhoseInterfaceGoesAndTakesItBack() throws Exception {
+        Path source = Lab.randomFile(served, "http-left.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startNginx(served, downloads.resolve("nginx"));
+            Path out = downloads.resolve("http-left.bin");
+
+            CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-left.bin", out, source, List.of(lab.iface(1), lab.iface(2)));
+            Thread.sleep(3000);
+            lab.cut(2);
+            Thread.sleep(2000);
+            double back = backWithin(lab, 2, () -> lab.restore(2));
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.summary().get("verified_by").asText()).isEqualTo("checksum");
+            assertThat(done.stderr()).contains("link " + lab.iface(2) + " left (its interface is gone, down or without an address)");
+            List<String> kinds = new java.util.ArrayList<>();
+            done.summary().get("events").forEach(e -> kinds.add(e.get("link").asText() + " " + e.get("kind").asText()));
+            assertThat(kinds).containsExactly(lab.iface(2) + " left", lab.iface(2) + " joined");
+            assertThat(back).as("seconds from the interface back up to %d bytes over it (10: never)", BACK_BYTES).isLessThan(10);
+            assertThat(linkBytes(done, lab.iface(2))).isPositive();
+        }
+    }
+
+    /** {@code --iface auto} for an HTTP download: an uplink created mid-download joins and carries data. */
+    @Test
+    void anHttpDownloadWithAutoTakesAnUplinkCreatedMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "http-auto.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startNginx(served, downloads.resolve("nginx"));
+            Path out = downloads.resolve("http-auto.bin");
+
+            CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-auto.bin", out, source, List.of("auto"));
+            Thread.sleep(2500);
+            lab.addLink(3, 20);
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.stderr()).contains("link " + lab.iface(3) + " joined (198.18.3.2, --iface auto)");
+            assertThat(linkBytes(done, lab.iface(3))).as("bytes over the uplink created mid-download: %s", done.summary())
+                    .isPositive();
+            assertThat(linkBytes(done, lab.iface(1))).isPositive();
+            assertThat(linkBytes(done, lab.iface(2))).isPositive();
+        }
+    }
+
+    private static CompletableFuture<Lab.Get> fetchAsync(Lab lab, String path, Path out, Path source, List<String> ifaces) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return lab.fetch(Lab.httpUrl(path), out, 120, ifaces, "--checksum", "sha256=" + Lab.sha256(source));
+            } catch (Exception e) {
+                throw new CompletionException(e);
+            }
+        });
+    }
+
+    /** The payload over the link named {@code iface}, all its mirrors together. */
+    private static long linkBytes(Lab.Get done, String iface) {
+        long bytes = 0;
+        for (JsonNode l : done.summary().get("links")) {
+            if (l.get("iface").asText().equals(iface)) {
+                bytes += l.get("bytes").asLong();
+            }
+        }
+        return bytes;
     }
 
     private static CompletableFuture<Lab.Get> getAsync(Lab lab, String path, Path out) {

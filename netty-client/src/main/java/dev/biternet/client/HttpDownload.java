@@ -4,6 +4,8 @@ import static dev.biternet.common.cli.Causes.rootMessage;
 
 import dev.biternet.client.http.HttpDialer;
 import dev.biternet.client.http.HttpFailure;
+import dev.biternet.client.http.HttpLink;
+import dev.biternet.client.http.HttpLinks;
 import dev.biternet.client.http.Mirror;
 import dev.biternet.client.http.MirrorChannel;
 import dev.biternet.client.http.MirrorConnection;
@@ -12,12 +14,12 @@ import dev.biternet.client.http.MirrorUrl;
 import dev.biternet.client.http.PieceScheduler;
 import dev.biternet.client.http.RangeRequest;
 import dev.biternet.client.http.Validators;
-import dev.biternet.client.http.LinkAllowance;
 import dev.biternet.client.link.FlowCount;
 import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.store.OutputLock;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.client.store.ResumeLog;
@@ -44,6 +46,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 
 /**
  * One download from plain HTTP(S) mirrors over the links: it takes the output's lock, asks each
@@ -74,8 +77,8 @@ public final class HttpDownload {
     private final List<LinkEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final CompletableFuture<Void> underway = new CompletableFuture<>();
     private final CompletableFuture<DownloadException> fatal = new CompletableFuture<>();
-    /** Per (link, mirror): its channels, one a flow. */
-    private volatile List<MirrorFlows> flows = List.of();
+    /** The links and their channels to every mirror; null before the channels start. */
+    private volatile HttpLinks liveLinks;
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     private long start;
@@ -109,10 +112,10 @@ public final class HttpDownload {
         }
         List<LinkSpec> specs;
         List<String> waiting = new ArrayList<>();
+        AutoIfaces auto = new AutoIfaces(request.ifaces());
         try {
-            // auto: the interfaces it takes now (one joining later is not added to an HTTP download yet).
-            List<String> ifaces = new AutoIfaces(request.ifaces()).expandNow(dev.biternet.client.route.AutoLinks.system(), host);
-            specs = LinkResolver.resolveWaiting(ifaces, host, waiting).stream().filter(s -> !s.waiting()).toList();
+            // auto: the interfaces it takes now; one that comes up later joins (LinkWatch).
+            specs = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host, waiting);
         } catch (LinkResolver.LinkException e) {
             throw new DownloadException(ExitCodes.USAGE, e.getMessage());
         }
@@ -124,11 +127,11 @@ public final class HttpDownload {
             }
         }
         for (String why : waiting) {
-            warn(why + "; an HTTP download does not wait for it");
+            warn(why + "; the link joins when it is up with an address");
         }
         OutputLock lock = OutputFiles.lock(request.output());
         try {
-            return fetch(specs);
+            return fetch(specs, host, auto);
         } finally {
             try {
                 lock.close();
@@ -138,7 +141,8 @@ public final class HttpDownload {
         }
     }
 
-    private DownloadResult fetch(List<LinkSpec> specs) throws DownloadException, InterruptedException {
+    private DownloadResult fetch(List<LinkSpec> specs, InetAddress host, AutoIfaces auto)
+            throws DownloadException, InterruptedException {
         Transport transport = Transport.best();
         // The loops EarlyStart made while the command line was read (one per --iface), as Download takes them.
         EventLoopGroup group = EarlyStart.group(transport, specs.size());
@@ -147,24 +151,14 @@ public final class HttpDownload {
         HttpDialer dialer = new HttpDialer(transport, group, request.tls(), request.connectTimeoutMillis(),
                 request.stallSeconds(), this::warn);
         PieceStore store = null;
-        List<MirrorConnection> opened = new ArrayList<>();
+        HttpLinks links = new HttpLinks(specs, this::event, UnaryOperator.identity());
+        LinkWatch watch = null;
         try {
             // Every (link, mirror) connection is made now, beside the probe, which asks on the
-            // first link's: the channels start on open connections when the size is known.
-            List<List<MirrorConnection>> connections = new ArrayList<>();
-            for (LinkSpec spec : specs) {
-                // One allowance a link: its cap and rate count over its channels to every mirror.
-                LinkAllowance allowance = new LinkAllowance(spec.options());
-                List<MirrorConnection> ofLink = new ArrayList<>();
-                for (MirrorUrl url : request.mirrors()) {
-                    MirrorConnection c = new MirrorConnection(dialer, spec, allowance, url);
-                    c.connectNow();
-                    ofLink.add(c);
-                    opened.add(c);
-                }
-                connections.add(ofLink);
-            }
-            List<Mirror> mirrors = probe(connections.get(0));
+            // first usable link's: the channels start on open connections when the size is known.
+            links.all().forEach(l -> l.connectNow(dialer, request.mirrors()));
+            HttpLink prober = links.firstUsable();
+            List<Mirror> mirrors = probe(prober);
             boolean whole = mirrors.size() == 1 && mirrors.get(0).validators() == null;
             long size = mirrors.get(0).size();
             PieceLayout layout = new PieceLayout(size, pieceSize(size));
@@ -175,25 +169,24 @@ public final class HttpDownload {
             phase = Progress.Phase.DOWNLOADING;
             PieceScheduler scheduler = new PieceScheduler(layout.pieceCount(), BitSet.valueOf(store.haveBitmap()));
             MirrorChannel.Events owner = new Owner();
-            List<MirrorFlows> all = new ArrayList<>();
             PieceStore into = store;
-            for (List<MirrorConnection> ofLink : whole ? connections.subList(0, 1) : connections) {
-                for (Mirror m : mirrors) {
-                    MirrorConnection c = ofLink.get(request.mirrors().indexOf(m.url()));
-                    opened.remove(c);
-                    all.add(new MirrorFlows(c.link(), m, whole ? FlowCount.fixed(1) : c.link().options().flowCount(""), c,
-                            () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
-                            (conn, depth) -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
-                                    this::pieceSlots), this::pieceSlots));
-                }
-            }
-            flows = List.copyOf(all);
+            liveLinks = links;
+            // A mirror that ignores Range: the whole file on the probing link's one channel.
+            links.start(l -> whole && l != prober ? List.of() : mirrors.stream().map(m -> {
+                MirrorConnection c = l.connection(dialer, m.url());
+                MirrorFlows f = new MirrorFlows(m, whole ? FlowCount.fixed(1) : l.spec().options().flowCount(""), c,
+                        () -> new MirrorConnection(dialer, l, m.url()),
+                        (conn, depth) -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
+                                this::pieceSlots), this::pieceSlots);
+                return whole ? f.wholeFile() : f;
+            }).toList());
             // The connections no channel took (a mirror left out, the links a whole-file mirror does not use).
-            opened.forEach(MirrorConnection::close);
-            if (whole) {
-                all.get(0).startWhole();
-            } else {
-                all.forEach(MirrorFlows::start);
+            links.closeUnused();
+            if (!whole) {
+                // Named interfaces are watched (a link whose address changes rebinds, one whose
+                // interface goes is parked, one that was missing joins when it is up), and with
+                // --iface auto, an interface that comes up later and reaches the first mirror joins.
+                watch = LinkWatch.start(links, host, Download.AUTO_LINKS, auto.auto() ? auto::value : null);
             }
             underway.complete(null);
             awaitFinish(store, mirrors);
@@ -213,8 +206,11 @@ public final class HttpDownload {
                     request.checksum() == null ? DownloadResult.NOTHING : DownloadResult.CHECKSUM);
         } finally {
             underway.complete(null);
+            if (watch != null) {
+                watch.close();
+            }
             channels().forEach(MirrorChannel::stop);
-            opened.forEach(MirrorConnection::close);
+            links.closeUnused();
             if (store != null) {
                 try {
                     store.close();
@@ -229,23 +225,23 @@ public final class HttpDownload {
     }
 
     /**
-     * Asks every mirror for one byte on the first link's connection to it, all at once: its size
+     * Asks every mirror for one byte on the first usable link's connection to it, all at once: its size
      * and validators. A mirror that fails, or whose file is not the size of the first usable one
      * (in the order given), is left out with a warning; one that ignores Range is used (for the
      * whole file: validators null) only when it is the only mirror. None usable: the download
      * fails with the (first) reason. The connections stay open for the channels.
      */
-    private List<Mirror> probe(List<MirrorConnection> firstLink) throws DownloadException, InterruptedException {
+    private List<Mirror> probe(HttpLink first) throws DownloadException, InterruptedException {
         List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
-        for (MirrorConnection c : firstLink) {
-            asked.add(c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
+        for (MirrorUrl url : request.mirrors()) {
+            asked.add(first.opened(url).fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(request.connectTimeoutMillis()
                 + request.stallSeconds() * 1000L);
         List<Mirror> usable = new ArrayList<>();
         String firstWhy = null;
         int code = ExitCodes.NETWORK;
-        for (int i = 0; i < firstLink.size(); i++) {
+        for (int i = 0; i < asked.size(); i++) {
             MirrorUrl url = request.mirrors().get(i);
             String why;
             try {
@@ -392,6 +388,7 @@ public final class HttpDownload {
         long arrived = channels().stream().mapToLong(MirrorChannel::arriving).sum();
         long left = store.layout().fileSize() - (long) store.verifiedCount() * store.layout().pieceSize();
         double secondsLeft = arrived == 0 ? Double.MAX_VALUE : left / (arrived / seconds);
+        List<MirrorFlows> flows = flows();
         for (MirrorFlows f : flows) {
             f.adjust(seconds, secondsLeft, arrived, flows.stream().anyMatch(o -> o != f && o.trying()), this::trace);
         }
@@ -399,7 +396,7 @@ public final class HttpDownload {
 
     private List<LinkStats> stats() {
         boolean over = phase == Progress.Phase.DONE || phase == Progress.Phase.VERIFYING;
-        return flows.stream().map(f -> f.stats(over)).toList();
+        return flows().stream().map(f -> f.stats(over)).toList();
     }
 
     /**
@@ -413,9 +410,22 @@ public final class HttpDownload {
         return (int) (most - MirrorChannel.piecesHeld(channels()));
     }
 
+    /** Per (link, mirror): its channels, one a flow; none before the channels start. */
+    private List<MirrorFlows> flows() {
+        HttpLinks l = liveLinks;
+        return l == null ? List.of() : l.flows();
+    }
+
     /** Every channel, retired ones included. */
     private List<MirrorChannel> channels() {
-        return flows.stream().flatMap(f -> f.channels().stream()).toList();
+        return flows().stream().flatMap(f -> f.channels().stream()).toList();
+    }
+
+    /** A link joined, left or was rebound: one line, and an entry in the result's events. */
+    private void event(LinkEvent event) {
+        LinkEvent e = event.at((System.nanoTime() - start) / 1e9);
+        events.add(e);
+        console.line(String.format(java.util.Locale.ROOT, "%.1f s: %s", e.seconds(), e.text()));
     }
 
     /** Completes once the channels have started (or the download ended before that). */

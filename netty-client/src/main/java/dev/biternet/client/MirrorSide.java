@@ -4,7 +4,8 @@ import static dev.biternet.common.cli.Causes.rootMessage;
 
 import dev.biternet.client.http.HttpDialer;
 import dev.biternet.client.http.HttpFailure;
-import dev.biternet.client.http.LinkAllowance;
+import dev.biternet.client.http.HttpLink;
+import dev.biternet.client.http.HttpLinks;
 import dev.biternet.client.http.Mirror;
 import dev.biternet.client.http.MirrorChannel;
 import dev.biternet.client.http.MirrorConnection;
@@ -13,17 +14,22 @@ import dev.biternet.client.http.MirrorUrl;
 import dev.biternet.client.http.PieceScheduler;
 import dev.biternet.client.http.RangeRequest;
 import dev.biternet.client.http.Validators;
+import dev.biternet.client.link.LinkEvent;
 import dev.biternet.client.link.LinkSpec;
 import dev.biternet.client.link.LinkStats;
+import dev.biternet.client.route.LinkWatch;
 import dev.biternet.client.store.PieceStore;
 import dev.biternet.common.transport.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,6 +37,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The HTTP(S) mirrors of a download that also has biternet servers ({@link SeveralServers}): one
@@ -38,8 +45,9 @@ import java.util.function.Consumer;
  * the mirrors' channels (one {@link MirrorChannel} per (link, mirror), with flows as for an HTTP
  * download) claim from. Every piece they bring is judged against the servers' digests, which it
  * asks the reference server for ({@code DigestRequest}). It opens every (link, mirror) connection
- * at the start and asks each mirror's size on the first link's while the servers' sessions open;
- * a mirror whose file is another size, that ignores Range or that fails is left out in one line.
+ * at the start and asks each mirror's size on the first usable link's while the servers'
+ * sessions open; a mirror whose file is another size, that ignores Range or that fails is left
+ * out in one line. Its links come and go as an HTTP download's do ({@link HttpLinks}).
  */
 final class MirrorSide {
     private final List<MirrorUrl> urls;
@@ -50,16 +58,23 @@ final class MirrorSide {
     private final int probeMillis;
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
-    /** Per link, its connection to each mirror (in {@link #urls}' order), opened at construction. */
-    private final List<List<MirrorConnection>> connections = new ArrayList<>();
-    private final List<MirrorConnection> unused = new ArrayList<>();
+    /** The links, each with its connection to every mirror opened at construction (waiting ones: once up). */
+    private final HttpLinks links;
     private final List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
-    private volatile List<MirrorFlows> flows = List.of();
+    private final List<LinkEvent> events = new CopyOnWriteArrayList<>();
+    /** The events' zero (System.nanoTime); the watch's --iface auto value and what a joining link becomes ({@link #watching}). */
+    private volatile long startNanos = System.nanoTime();
+    private volatile UnaryOperator<String> autoValue;
+    private volatile UnaryOperator<LinkSpec> joining = UnaryOperator.identity();
+    private LinkWatch watch;
     private volatile PieceScheduler scheduler;
     private volatile PieceStore store;
     private boolean stopped;
 
-    /** @param specs the links, their cap and rate already this source's share ({@link SeveralServers#share}) */
+    /**
+     * @param specs the links, their cap and rate already this source's share ({@link SeveralServers#share});
+     *              one waiting for its interface ({@link LinkSpec#waiting}) joins once it is up
+     */
     MirrorSide(List<MirrorUrl> urls, List<LinkSpec> specs, Transport transport, EventLoopGroup group,
                SslContext tls, int connectTimeoutMillis, Console console, Consumer<String> trace,
                CompletableFuture<DownloadException> fatal) {
@@ -71,20 +86,39 @@ final class MirrorSide {
         this.dialer = new HttpDialer(transport, group, tls, connectTimeoutMillis, HttpDownload.STALL_SECONDS, console::warn);
         this.workers = Executors.newFixedThreadPool(2, HttpDownload.daemon("biternet-http-writer"));
         this.timer = Executors.newSingleThreadScheduledExecutor(HttpDownload.daemon("biternet-http-timer"));
-        for (LinkSpec spec : specs) {
-            LinkAllowance allowance = new LinkAllowance(spec.options());
-            List<MirrorConnection> ofLink = new ArrayList<>();
-            for (MirrorUrl url : urls) {
-                MirrorConnection c = new MirrorConnection(dialer, spec, allowance, url);
-                c.connectNow();
-                ofLink.add(c);
-                unused.add(c);
-            }
-            connections.add(ofLink);
+        this.links = new HttpLinks(specs, this::event, spec -> joining.apply(spec));
+        links.all().forEach(l -> l.connectNow(dialer, urls));
+        HttpLink first = links.firstUsable();
+        for (MirrorUrl url : first == null ? List.<MirrorUrl>of() : urls) {
+            asked.add(first.opened(url).fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
         }
-        for (MirrorConnection c : connections.isEmpty() ? List.<MirrorConnection>of() : connections.get(0)) {
-            asked.add(c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
-        }
+    }
+
+    /**
+     * How the links are watched once the channels start (before {@link #start}): named
+     * interfaces always (rebound, parked, joining once up); with {@code autoValue}, an interface
+     * that comes up later and reaches the first mirror joins, as {@code joining} makes it (its
+     * share of the options).
+     *
+     * @param startNanos the download's start (System.nanoTime), the zero of the events' times
+     * @param autoValue the --iface value for an interface {@code auto} takes, or null without auto
+     */
+    void watching(long startNanos, UnaryOperator<String> autoValue, UnaryOperator<LinkSpec> joining) {
+        this.startNanos = startNanos;
+        this.autoValue = autoValue;
+        this.joining = joining;
+    }
+
+    /** A mirror link joined, left or was rebound: one line, and an entry in {@link #events}. */
+    private void event(LinkEvent event) {
+        LinkEvent e = event.at((System.nanoTime() - startNanos) / 1e9);
+        events.add(e);
+        console.line(String.format(java.util.Locale.ROOT, "%.1f s: HTTP mirrors: %s", e.seconds(), e.text()));
+    }
+
+    /** The mirror links' events so far, each with its time. */
+    List<LinkEvent> events() {
+        return List.copyOf(events);
     }
 
     /**
@@ -152,20 +186,16 @@ final class MirrorSide {
                 trace.accept(event);
             }
         };
-        List<MirrorFlows> all = new ArrayList<>();
-        for (List<MirrorConnection> ofLink : connections) {
-            for (Mirror m : mirrors) {
-                MirrorConnection c = ofLink.get(urls.indexOf(m.url()));
-                unused.remove(c);
-                all.add(new MirrorFlows(c.link(), m, c.link().options().flowCount(""), c,
-                        () -> new MirrorConnection(dialer, c.link(), c.allowance(), m.url()),
-                        (conn, depth) -> new MirrorChannel(conn, m, pool, store, workers, timer, owner, depth,
-                                this::pieceSlots).judgedByHashes(), this::pieceSlots));
-            }
+        links.start(l -> mirrors.stream().map(m -> new MirrorFlows(m, l.spec().options().flowCount(""),
+                l.connection(dialer, m.url()), () -> new MirrorConnection(dialer, l, m.url()),
+                (conn, depth) -> new MirrorChannel(conn, m, pool, store, workers, timer, owner, depth,
+                        this::pieceSlots).judgedByHashes(), this::pieceSlots)).toList());
+        links.closeUnused();
+        try {
+            watch = LinkWatch.start(links, InetAddress.getByName(urls.get(0).host()), Download.AUTO_LINKS, autoValue);
+        } catch (UnknownHostException e) {
+            // the mirrors' host resolved for the probe moments ago; without it, nothing is watched
         }
-        flows = List.copyOf(all);
-        unused.forEach(MirrorConnection::close);
-        all.forEach(MirrorFlows::start);
         return true;
     }
 
@@ -200,6 +230,7 @@ final class MirrorSide {
      */
     void look(double seconds, double secondsLeft) {
         long total = arriving();
+        List<MirrorFlows> flows = links.flows();
         for (MirrorFlows f : flows) {
             f.adjust(seconds, secondsLeft, total, flows.stream().anyMatch(o -> o != f && o.trying()), trace);
         }
@@ -211,7 +242,7 @@ final class MirrorSide {
     }
 
     List<LinkStats> stats(boolean over) {
-        return flows.stream().map(f -> f.stats(over)).toList();
+        return links.flows().stream().map(f -> f.stats(over)).toList();
     }
 
     /** Pieces given back after a failed copy since the last call: for the plan to give elsewhere. */
@@ -222,8 +253,11 @@ final class MirrorSide {
 
     synchronized void stop() {
         stopped = true;
+        if (watch != null) {
+            watch.close();
+        }
         channels().forEach(MirrorChannel::stop);
-        unused.forEach(MirrorConnection::close);
+        links.closeUnused();
         workers.shutdownNow();
         timer.shutdownNow();
     }
@@ -236,6 +270,6 @@ final class MirrorSide {
     }
 
     private List<MirrorChannel> channels() {
-        return flows.stream().flatMap(f -> f.channels().stream()).toList();
+        return links.channels();
     }
 }

@@ -234,7 +234,7 @@ public final class MirrorChannel implements PieceStore.Judge {
         return capped;
     }
 
-    /** "up", "connecting", "capped", "lost: why", "dropped: why". */
+    /** "up", "connecting", "capped", "lost: why", "parked: why", "dropped: why". */
     public String state() {
         return state;
     }
@@ -295,7 +295,24 @@ public final class MirrorChannel implements PieceStore.Judge {
         events.trace(connection.link().name() + " -> " + mirror + ": the link's cap leaves no room for another piece");
     }
 
+    /**
+     * Its link has an address again (or a new one): a channel waiting out its backoff, or parked,
+     * connects now. Any thread.
+     */
+    public void wake() {
+        synchronized (this) {
+            if (!backingOff || stopped) {
+                return;
+            }
+            backoff.reset();
+        }
+        timer.execute(this::resume);
+    }
+
     private synchronized void resume() {
+        if (!waiting) {
+            return; // woken (wake) before its backoff ran out: resumed once
+        }
         waiting = false;
         backingOff = false;
         if (whole) {
@@ -531,8 +548,9 @@ public final class MirrorChannel implements PieceStore.Judge {
             return;
         }
         HttpFailure f = why instanceof HttpFailure h ? h : new HttpFailure(Kind.LOST, dev.biternet.common.cli.Causes.rootMessage(why));
-        if (f.kind() == Kind.CLOSED) {
-            // Not a fault: the next request goes on a new connection now.
+        boolean rebound = connection.takeDropped() && !connection.link().waiting();
+        if (f.kind() == Kind.CLOSED || rebound) {
+            // Not a fault (or its link's address changed): the next request goes on a new connection now.
             synchronized (this) {
                 if (!waiting) {
                     waiting = true;
@@ -552,8 +570,9 @@ public final class MirrorChannel implements PieceStore.Judge {
             return;
         }
         up = false;
-        state = "lost: " + f.getMessage();
         scheduler.lost(id);
+        boolean parked = connection.link().waiting();
+        state = parked ? "parked: its interface is gone" : "lost: " + f.getMessage();
         long wait;
         synchronized (this) {
             if (waiting) {
@@ -561,6 +580,11 @@ public final class MirrorChannel implements PieceStore.Judge {
             }
             waiting = true;
             backingOff = true;
+            if (parked) {
+                // No retries while the link's interface is gone: HttpLink.check wakes it when it returns.
+                events.trace(connection.link().name() + " -> " + mirror + ": parked until the interface returns");
+                return;
+            }
             wait = backoff.next();
             reconnects++;
         }

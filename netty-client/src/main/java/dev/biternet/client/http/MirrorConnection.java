@@ -15,11 +15,12 @@ public final class MirrorConnection implements AutoCloseable {
     public static final int MAX_REDIRECTS = 5;
 
     private final HttpDialer dialer;
-    private final LinkSpec link;
-    private final LinkAllowance allowance;
+    private final HttpLink link;
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
     private volatile boolean closed;
+    /** {@link #drop} closed a connection and no failed request has told its channel yet. */
+    private boolean dropped;
     /**
      * The least round trip seen so far, nanoseconds (0: none yet): a TCP connect (SYN to
      * SYN-ACK), or a request sent on an idle connection to its answer's first byte.
@@ -28,23 +29,23 @@ public final class MirrorConnection implements AutoCloseable {
 
     /** A connection out of a link without cap or rate. */
     public MirrorConnection(HttpDialer dialer, LinkSpec link, MirrorUrl url) {
-        this(dialer, link, LinkAllowance.unlimited(), url);
+        this(dialer, HttpLink.unlimited(link), url);
     }
 
-    /** @param allowance the link's cap and rate, shared by all its connections */
-    public MirrorConnection(HttpDialer dialer, LinkSpec link, LinkAllowance allowance, MirrorUrl url) {
+    /** @param link its binding now, and its cap and rate shared by all its connections */
+    public MirrorConnection(HttpDialer dialer, HttpLink link, MirrorUrl url) {
         this.dialer = dialer;
         this.link = link;
-        this.allowance = allowance;
         this.url = url;
     }
 
+    /** The link as bound now. */
     public LinkSpec link() {
-        return link;
+        return link.spec();
     }
 
     public LinkAllowance allowance() {
-        return allowance;
+        return link.allowance();
     }
 
     /**
@@ -132,22 +133,41 @@ public final class MirrorConnection implements AutoCloseable {
         CompletableFuture<RangeHandler> c = connection;
         if (c == null || c.isCompletedExceptionally() || c.isDone() && !c.join().usable()) {
             long asked = System.nanoTime();
-            c = dialer.connect(link, allowance, url);
+            c = dialer.connect(link.spec(), link.allowance(), url);
             c.thenRun(() -> roundTrip(System.nanoTime() - asked));
             connection = c;
         }
         return c;
     }
 
-    @Override
-    public void close() {
+    /**
+     * Closes the connection now open (its link's address changed or went): the requests on it
+     * fail as lost, and the next one connects again, from the link as bound then.
+     */
+    public void drop() {
         CompletableFuture<RangeHandler> c;
         synchronized (this) {
-            closed = true;
             c = connection;
+            connection = null;
+            dropped = c != null;
         }
         if (c != null) {
             c.thenAccept(h -> h.channel().close());
         }
+    }
+
+    /** True once after {@link #drop} closed a connection: a request that failed then lost it to the drop. */
+    public synchronized boolean takeDropped() {
+        boolean was = dropped;
+        dropped = false;
+        return was;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        drop();
     }
 }

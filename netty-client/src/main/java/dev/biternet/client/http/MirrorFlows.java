@@ -17,7 +17,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * Looked at by the download's supervising thread; the channels run on their event loops.
  */
 public final class MirrorFlows {
-    private final LinkSpec link;
     private final Mirror mirror;
     private final FlowCount count;
     /** A new channel of this link to this mirror on a connection, with its first depth; not started yet. */
@@ -28,19 +27,19 @@ public final class MirrorFlows {
     /** How many more piece buffers the download's piece memory allows now ({@code HttpDownload.PIECE_MEMORY}). */
     private final java.util.function.IntSupplier room;
     private int peak = 1;
+    private boolean whole;
 
     /**
-     * @param first the connection the first channel uses (opened at the start)
+     * @param first the connection the first channel uses (opened at the start); its link is this one's
      * @param connections a new connection of this link to this mirror, for each further flow
      * @param channel the channel to drive a connection, keeping so many requests in flight at first
      * @param room how many more piece buffers the download allows now: a flow opens only into one
      */
-    public MirrorFlows(LinkSpec link, Mirror mirror, FlowCount count, MirrorConnection first,
+    public MirrorFlows(Mirror mirror, FlowCount count, MirrorConnection first,
                        java.util.function.Supplier<MirrorConnection> connections,
                        java.util.function.BiFunction<MirrorConnection, Integer, MirrorChannel> channel,
                        java.util.function.IntSupplier room) {
         this.room = room;
-        this.link = link;
         this.mirror = mirror;
         this.count = count;
         this.first = first;
@@ -48,16 +47,28 @@ public final class MirrorFlows {
         this.channel = channel;
     }
 
-    /** Starts the first channel, and as many more as a fixed {@code flows=} asks for and the room allows. */
+    /**
+     * Starts the first channel, and as many more as a fixed {@code flows=} asks for and the room
+     * allows; after {@link #wholeFile}, the first channel only, fetching the whole file.
+     */
     public void start() {
+        if (whole) {
+            startWhole();
+            return;
+        }
         MirrorChannel c = channel.apply(first, MirrorChannel.DEPTH);
         channels.add(c);
         c.start();
         adjust(0, Double.MAX_VALUE, 0, true, null);
     }
 
-    /** The first channel only, fetching the whole file in one request (a mirror that ignores Range). */
-    public void startWhole() {
+    /** {@link #start} starts the first channel only, fetching the whole file in one request (a mirror that ignores Range). */
+    public MirrorFlows wholeFile() {
+        whole = true;
+        return this;
+    }
+
+    private void startWhole() {
         MirrorChannel c = channel.apply(first, 1);
         channels.add(c);
         c.startWhole();
@@ -75,15 +86,16 @@ public final class MirrorFlows {
     public synchronized void adjust(double seconds, double secondsLeft, long totalBytes, boolean othersTrying,
                                     java.util.function.Consumer<String> trace) {
         List<MirrorChannel> active = channels.stream().filter(c -> !c.retired()).toList();
-        if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)) {
-            return; // a capped link passes no more bytes with more flows
+        if (active.isEmpty() || mirror.dropped() != null || active.stream().anyMatch(MirrorChannel::capped)
+                || first.link().waiting()) {
+            return; // a capped link passes no more bytes with more flows; a parked one none
         }
         double rtt = rtt();
         long bytes = channels.stream().mapToLong(MirrorChannel::arriving).sum();
         int want = count.sampleShared(seconds, bytes, Math.max(bytes, totalBytes), rtt, secondsLeft < Math.max(3, 20 * rtt),
                 first.allowance().atRate(System.nanoTime()), othersTrying);
         if (count.event() != null && trace != null) {
-            trace.accept(link.name() + " -> " + mirror + ": " + count.event());
+            trace.accept(first.link().name() + " -> " + mirror + ": " + count.event());
         }
         int now = active.size();
         for (; now < want && room.getAsInt() > 0; now++) {
@@ -142,6 +154,7 @@ public final class MirrorFlows {
         double seconds = lastNanos == 0 ? 0 : (lastNanos - firstNanos) / 1e9;
         MirrorChannel head = channels.isEmpty() ? null : channels.get(0);
         String state = head == null ? "connecting" : head.state();
+        LinkSpec link = first.link();
         return new LinkStats(link.name(), link.addressText(), bytes, pieces, duplicates, duplicateBytes, failed, failedBytes, seconds,
                 state, link.options(), reconnects, mirror.dropped() != null, rtt() * 1e3,
                 over ? peak : Math.max(1, live), mirror.url().hostHeader());

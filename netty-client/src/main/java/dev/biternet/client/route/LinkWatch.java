@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.net.SocketException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
@@ -24,7 +25,22 @@ public final class LinkWatch implements AutoCloseable {
     /** Without a kernel event, the same interfaces' routes are judged again this often. */
     static final long REJUDGE_NANOS = TimeUnit.SECONDS.toNanos(5);
 
-    private final LinkSet links;
+    /** What a watch asks of a download's links: a biternet download's {@link LinkSet}, or an HTTP download's. */
+    public interface Links {
+        /** Each link bound to a named interface looks at it again (any thread; one call at a time). */
+        void check(InetAddress server);
+
+        /** True if a link is bound to a named interface (whose address can change). */
+        boolean anyBound();
+
+        /** The links' names. */
+        Set<String> names();
+
+        /** Adds and starts a link for an interface {@code --iface auto} took mid-download. */
+        void join(LinkSpec spec);
+    }
+
+    private final Links links;
     private final InetAddress server;
     private final AutoLinks auto;
     /** The --iface value for an interface auto takes; null without auto. */
@@ -34,7 +50,7 @@ public final class LinkWatch implements AutoCloseable {
     private long judgedNanos;
     private InterfaceWatch watch;
 
-    private LinkWatch(LinkSet links, InetAddress server, AutoLinks auto, UnaryOperator<String> autoValue) {
+    private LinkWatch(Links links, InetAddress server, AutoLinks auto, UnaryOperator<String> autoValue) {
         this.links = links;
         this.server = server;
         this.auto = auto;
@@ -50,6 +66,31 @@ public final class LinkWatch implements AutoCloseable {
      * @return the watch to close when the download ends, or null if there is nothing to watch
      */
     public static LinkWatch start(LinkSet links, InetAddress server, AutoLinks auto, UnaryOperator<String> autoValue) {
+        return start(new Links() {
+            @Override
+            public void check(InetAddress s) {
+                links.check(s);
+            }
+
+            @Override
+            public boolean anyBound() {
+                return links.anyBound();
+            }
+
+            @Override
+            public Set<String> names() {
+                return links.names();
+            }
+
+            @Override
+            public void join(LinkSpec spec) {
+                links.join(spec);
+            }
+        }, server, auto, autoValue);
+    }
+
+    /** As {@link #start(LinkSet, InetAddress, AutoLinks, UnaryOperator)}, for any set of {@link Links}. */
+    public static LinkWatch start(Links links, InetAddress server, AutoLinks auto, UnaryOperator<String> autoValue) {
         if (autoValue == null && !links.anyBound()) {
             return null;
         }

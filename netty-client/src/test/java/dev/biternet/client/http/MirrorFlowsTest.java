@@ -26,7 +26,7 @@ class MirrorFlowsTest {
                 most.accumulateAndGet(held, Math::max);
                 return budget - held;
             };
-            MirrorFlows flows = new MirrorFlows(link, mirror, FlowCount.fixed(16),
+            MirrorFlows flows = new MirrorFlows(mirror, FlowCount.fixed(16),
                     new MirrorConnection(rig.dialer, link, mirror.url()), () -> new MirrorConnection(rig.dialer, link, mirror.url()),
                     (c, depth) -> {
                         MirrorChannel ch = new MirrorChannel(c, mirror, rig.scheduler, rig.store, rig.workers, rig.timer,

@@ -59,6 +59,26 @@ class PieceSchedulerTest {
     private static final long SECOND = 1_000_000_000L;
 
     /**
+     * A channel that joins mid-download (its link came up) takes a free piece at once, with no
+     * pace yet; once its first piece measured it slow, the tail rules hold it back as any other.
+     */
+    @Test
+    void aChannelJoiningMidDownloadTakesPiecesAndThenFollowsTheTailRules() {
+        PieceScheduler s = new PieceScheduler(10, new BitSet());
+        int a = s.join();
+        for (int p = 0; p < 4; p++) {
+            assertThat(s.claim(a, p * SECOND)).isEqualTo(p);
+            assertThat(s.done(a, p, (p + 1) * SECOND)).isTrue();
+        }
+        int late = s.join();
+        assertThat(s.claim(late, 4 * SECOND)).as("the joined channel's first claim").isEqualTo(4);
+        assertThat(s.done(late, 4, 14 * SECOND)).isTrue();
+        assertThat(s.claim(a, 14 * SECOND)).isEqualTo(5);
+        // 10 s a piece against 1 s: the fast channel finishes the 4 free pieces and its own first.
+        assertThat(s.claim(late, 14 * SECOND)).as("the joined channel, measured slow, refrains").isEqualTo(-1);
+    }
+
+    /**
      * Four pieces, channel 0 fast (1 s a piece), channel 1 slow (10 s): each has delivered one
      * piece, and the fast one holds piece 2 if {@code fastHolds}; at 10 s.
      */
