@@ -44,8 +44,9 @@ import java.util.function.Consumer;
  * which piece is {@link ClaimPlan}'s, applied every {@link #PLAN_MILLIS} as Claim and Unclaim
  * messages; a server whose links are all down gives its pieces back to the others. HTTP(S)
  * mirrors beside the servers are one more source of the plan ({@link MirrorSide}), their pieces
- * judged against the servers' digests. A download from one server alone is {@link Download}'s
- * own path and never comes here.
+ * judged against the servers' digests. A link's cap and rate hold over all the sources, each
+ * source's part moved as sources come and go ({@link LinkShares}, applied each look). A download
+ * from one server alone is {@link Download}'s own path and never comes here.
  */
 final class SeveralServers {
     static final long PLAN_MILLIS = 10;
