@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * dropped, or no channel up there for {@link #GONE_NANOS}) keeps as cap what it carried, and
  * the rest of the link's cap and its rate go to the live sources that can take a change
  * ({@code raisable}); a live source's cap only ever grows, so whatever the messages' timing the
- * caps never sum past the link's.
+ * caps never sum past the link's. The rate is divided among the live sources each second, a
+ * source held back elsewhere leaving what it does not use to those that would use more.
  */
 final class LinkShares {
     /**
@@ -23,6 +24,13 @@ final class LinkShares {
      * apart, take 3.75 s), so a blip shuffles nothing.
      */
     static final long GONE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** How often the rate is divided again from what each source delivered. */
+    static final long RATE_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * A source that delivered this share of its rate or more is taken as held by it (it would
+     * use more); a source below is held elsewhere and its unused rate goes to the others.
+     */
+    static final double USING = 0.7;
 
     private final long cap;
     private final long rate;
@@ -32,6 +40,12 @@ final class LinkShares {
     private final long[] lastUp;
     private final boolean[] gone;
     private final boolean[] up;
+    /** Each source's payload on the link and the time at the last rate judgement, and its rate since the one before. */
+    private final long[] lastCarried;
+    private long lastRateNanos;
+    private final double[] measured;
+    /** Which sources took a part of the rate at the last division (a change divides again at once). */
+    private final boolean[] lastTaking;
 
     /** Keeps a gone source's cap to what it carried, at the source's side (its link's next Attach). */
     interface Freeze {
@@ -56,6 +70,10 @@ final class LinkShares {
         this.lastUp = new long[sources];
         this.gone = new boolean[sources];
         this.up = new boolean[sources];
+        this.lastCarried = new long[sources];
+        this.measured = new double[sources];
+        this.lastTaking = new boolean[sources];
+        this.lastRateNanos = now;
         Arrays.fill(caps, even(cap, sources));
         Arrays.fill(rates, even(rate, sources));
         Arrays.fill(lastUp, now);
@@ -70,6 +88,7 @@ final class LinkShares {
      * One look.
      *
      * @param now System.nanoTime
+     * @param carried per source, its payload over the link so far
      * @param up per source, whether a channel of the link to it holds a part of the link at
      *           its server (attached, or its Attach sent)
      * @param out per source, whether it is left out for good (refused, dropped): gone as soon as
@@ -78,7 +97,7 @@ final class LinkShares {
      *                 whose Welcome says link_limits); another keeps its part
      * @param freeze keeps a leaving source's cap to what it carried
      */
-    void judge(long now, boolean[] up, boolean[] out, boolean[] raisable, Freeze freeze) {
+    void judge(long now, long[] carried, boolean[] up, boolean[] out, boolean[] raisable, Freeze freeze) {
         int n = caps.length;
         for (int i = 0; i < n; i++) {
             this.up[i] = up[i];
@@ -119,19 +138,69 @@ final class LinkShares {
             return;
         }
         long pool = cap - capsSum;
-        long rateLeft = Math.max(live, rate - fixedRates);
+        int k = 0;
+        for (int i = 0; i < n && cap > 0 && pool > 0; i++) {
+            if (taking(i, raisable)) {
+                caps[i] += pool / live + (k++ < pool % live ? 1 : 0);
+            }
+        }
+        if (rate > 0) {
+            divideRate(now, carried, raisable, live, Math.max(live, rate - fixedRates));
+        }
+    }
+
+    /**
+     * The rate the live sources take ({@code avail}) divided among them: evenly, except that a
+     * source that used less than {@link #USING} of its part over the last {@link #RATE_NANOS}
+     * while another used its own whole (limited elsewhere: its uplink, its server) keeps twice
+     * what it used (at least an eighth of an even part, at most one), and the others share the
+     * rest. Judged once per {@link #RATE_NANOS}, and again at once when a source comes or goes.
+     */
+    private void divideRate(long now, long[] carried, boolean[] raisable, int live, long avail) {
+        int n = rates.length;
+        boolean fresh = now - lastRateNanos >= RATE_NANOS;
+        boolean sameSet = true;
+        for (int i = 0; i < n; i++) {
+            sameSet &= lastTaking[i] == taking(i, raisable);
+            lastTaking[i] = taking(i, raisable);
+        }
+        if (fresh) {
+            for (int i = 0; i < n; i++) {
+                measured[i] = (carried[i] - lastCarried[i]) * 1e9 / (now - lastRateNanos);
+                lastCarried[i] = carried[i];
+            }
+            lastRateNanos = now;
+        } else if (sameSet) {
+            return; // the last division holds until a new measure
+        }
+        long even = avail / live;
+        boolean[] using = new boolean[n];
+        int usingCount = 0;
+        for (int i = 0; i < n; i++) {
+            // Measured under the parts it is judged against only if no source came or went.
+            using[i] = taking(i, raisable) && (!(fresh && sameSet) || measured[i] >= USING * rates[i]);
+            usingCount += using[i] ? 1 : 0;
+        }
+        long given = 0;
+        if (usingCount > 0 && usingCount < live) {
+            for (int i = 0; i < n; i++) {
+                if (taking(i, raisable) && !using[i]) {
+                    rates[i] = Math.max(Math.max(1, even / 8), Math.min(even, (long) (2 * measured[i])));
+                    given += rates[i];
+                }
+            }
+        } else {
+            for (int i = 0; i < n; i++) {
+                using[i] = taking(i, raisable);
+            }
+            usingCount = live;
+        }
+        long rest = avail - given;
         int k = 0;
         for (int i = 0; i < n; i++) {
-            if (!taking(i, raisable)) {
-                continue;
+            if (using[i]) {
+                rates[i] = rest / usingCount + (k++ < rest % usingCount ? 1 : 0);
             }
-            if (cap > 0 && pool > 0) {
-                caps[i] += pool / live + (k < pool % live ? 1 : 0);
-            }
-            if (rate > 0) {
-                rates[i] = rateLeft / live + (k < rateLeft % live ? 1 : 0);
-            }
-            k++;
         }
     }
 

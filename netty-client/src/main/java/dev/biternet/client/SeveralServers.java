@@ -130,6 +130,11 @@ final class SeveralServers {
             return (int) links.all().stream().filter(l -> l.up() && !l.capReached() && !l.dropped()).count();
         }
 
+        /** True while a link to it is attached, capped or not: it can take a control message for the session. */
+        boolean attached() {
+            return refused == null && started && sameFile && links.all().stream().anyMatch(l -> l.up() && !l.dropped());
+        }
+
         long delivered() {
             return links == null ? 0 : links.stats().stream().mapToLong(LinkStats::pieces).sum();
         }
@@ -449,11 +454,13 @@ final class SeveralServers {
             boolean[] up = new boolean[n];
             boolean[] out = new boolean[n];
             boolean[] raisable = new boolean[n];
+            long[] carried = new long[n];
             Link[] links = new Link[n];
             for (Source s : sources) {
                 Link l = s.links == null ? null : s.links.all().stream().filter(x -> x.spec().name().equals(name))
                         .findFirst().orElse(null);
                 links[s.index] = l;
+                carried[s.index] = l == null ? 0 : l.carried();
                 up[s.index] = l != null && l.limit().held();
                 out[s.index] = s.refused != null || l == null || l.dropped();
                 raisable[s.index] = s.started && s.opening.opener().linkLimits();
@@ -466,7 +473,7 @@ final class SeveralServers {
                 raisable[m] = allowance != null;
             }
             dev.biternet.client.http.LinkAllowance mirrors = allowance;
-            ls.judge(now, up, out, raisable, (i, cap) -> {
+            ls.judge(now, carried, up, out, raisable, (i, cap) -> {
                 if (i == m) {
                     // Mirrors that never started received nothing; live ones are frozen at what they asked for.
                     return mirrors != null ? mirrors.freeze(cap) : mirrorsOut && http == null ? 1 : -1;
@@ -590,7 +597,8 @@ final class SeveralServers {
         Envelope ask = Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder().setFirst(known)
                 .setCount(store.layout().pieceCount() - known)).build();
         for (Source s : sources) {
-            if (s.linksUp() > 0 && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
+            // A capped link still carries the question and its answer (they are not pieces).
+            if (s.attached() && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
                 digestAsks.asked(known, now);
                 return;
             }

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
  */
 class LinkSharesTest {
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+    /** What the sources carried, where the test does not look at rates. */
+    private static final long[] NOTHING = new long[3];
 
     @Test
     void theLinkNeverCarriesMoreThanItsCapAndNothingIsLost() {
@@ -56,7 +58,7 @@ class LinkSharesTest {
             }
             boolean racing = r.nextInt(10) == 0;
             boolean[] refused = new boolean[n];
-            shares.judge(now, up, out, raisable, (i, c) -> {
+            shares.judge(now, carried, up, out, raisable, (i, c) -> {
                 // Now and then a channel attached just as the source was found gone.
                 refused[i] = racing && !out[i];
                 return refused[i] ? -1 : Math.max(1, Math.min(c, carried[i]));
@@ -98,7 +100,7 @@ class LinkSharesTest {
     void aSourceLeftOutHandsItsWholePartToTheOtherAtOnce() {
         LinkShares shares = new LinkShares(2000, 500, 2, 0);
         assertThat(shares.cap(1)).isEqualTo(1000);
-        shares.judge(SECOND, new boolean[] {false, true}, new boolean[] {true, false}, new boolean[] {true, true},
+        shares.judge(SECOND, NOTHING, new boolean[] {false, true}, new boolean[] {true, false}, new boolean[] {true, true},
                 (i, c) -> Math.max(1, Math.min(c, 0)));
         assertThat(shares.cap(0)).as("it carried nothing: 1 byte stands for nothing").isEqualTo(1);
         assertThat(shares.cap(1)).isEqualTo(1999);
@@ -111,17 +113,17 @@ class LinkSharesTest {
         boolean[] both = {true, true};
         boolean[] none = {false, false};
         LinkShares.Freeze carried300 = (i, c) -> Math.min(c, 300);
-        shares.judge(SECOND / 2, both, none, both, carried300);
-        shares.judge(SECOND, new boolean[] {false, true}, none, both, carried300);
-        shares.judge(SECOND / 2 + LinkShares.GONE_NANOS - 1, new boolean[] {false, true}, none, both, carried300);
+        shares.judge(SECOND / 2, NOTHING, both, none, both, carried300);
+        shares.judge(SECOND, NOTHING, new boolean[] {false, true}, none, both, carried300);
+        shares.judge(SECOND / 2 + LinkShares.GONE_NANOS - 1, NOTHING, new boolean[] {false, true}, none, both, carried300);
         assertThat(shares.cap(0)).as("last seen up less than " + LinkShares.GONE_NANOS + " ns ago").isEqualTo(1000);
         assertThat(shares.pending()).as("the link's cap may still grow").isTrue();
-        shares.judge(SECOND + LinkShares.GONE_NANOS, new boolean[] {false, true}, none, both, carried300);
+        shares.judge(SECOND + LinkShares.GONE_NANOS, NOTHING, new boolean[] {false, true}, none, both, carried300);
         assertThat(shares.cap(0)).isEqualTo(300);
         assertThat(shares.cap(1)).isEqualTo(1700);
         assertThat(shares.pending()).isFalse();
         // Back after its part went on: it keeps what it carried, the other keeps what it got.
-        shares.judge(20 * SECOND, both, none, both, carried300);
+        shares.judge(20 * SECOND, NOTHING, both, none, both, carried300);
         assertThat(shares.cap(0)).isEqualTo(300);
         assertThat(shares.cap(1)).isEqualTo(1700);
     }
@@ -130,12 +132,35 @@ class LinkSharesTest {
     void aSourceThatCannotChangeLiveKeepsItsPartAndGivesItUpWhenGone() {
         LinkShares shares = new LinkShares(3000, 300, 3, 0);
         boolean[] oldServer = {true, true, false};
-        shares.judge(SECOND, new boolean[] {true, false, true}, new boolean[] {false, true, false}, oldServer, (i, c) -> 1);
+        shares.judge(SECOND, NOTHING, new boolean[] {true, false, true}, new boolean[] {false, true, false}, oldServer, (i, c) -> 1);
         assertThat(shares.cap(2)).as("an older server is held to its first part").isEqualTo(1000);
         assertThat(shares.cap(0)).isEqualTo(1999);
-        shares.judge(2 * SECOND, new boolean[] {true, false, false}, new boolean[] {false, true, true}, oldServer, (i, c) -> 600);
+        shares.judge(2 * SECOND, NOTHING, new boolean[] {true, false, false}, new boolean[] {false, true, true}, oldServer, (i, c) -> 600);
         assertThat(shares.cap(2)).isEqualTo(600);
         assertThat(shares.cap(0)).isEqualTo(3000 - 1 - 600);
         assertThat(shares.rate(0)).as("the older server's rate is its own: it may come back with it").isEqualTo(199);
+    }
+
+    @Test
+    void aSourceHeldBackElsewhereLeavesTheRateItDoesNotUseAndTakesItBackWhenItCan() {
+        long rate = 1_000_000;
+        LinkShares shares = new LinkShares(0, rate, 2, 0);
+        boolean[] both = {true, true};
+        boolean[] none = {false, false};
+        long[] carried = new long[2];
+        for (int t = 1; t <= 3; t++) {
+            carried[0] += 50_000; // its own uplink holds it to 50 kB/s
+            carried[1] += shares.rate(1); // held by its part of the link's rate
+            shares.judge(t * SECOND, carried, both, none, both, (i, c) -> -1);
+        }
+        assertThat(shares.rate(0)).as("twice what it used").isEqualTo(100_000);
+        assertThat(shares.rate(1)).as("the rest").isEqualTo(900_000);
+        shares.judge(3 * SECOND + SECOND / 2, carried, both, none, both, (i, c) -> -1);
+        assertThat(shares.rate(1)).as("judged once a second").isEqualTo(900_000);
+        carried[0] += 100_000; // free again: it uses all it was left
+        carried[1] += 900_000;
+        shares.judge(4 * SECOND, carried, both, none, both, (i, c) -> -1);
+        assertThat(shares.rate(0)).isEqualTo(500_000);
+        assertThat(shares.rate(1)).isEqualTo(500_000);
     }
 }

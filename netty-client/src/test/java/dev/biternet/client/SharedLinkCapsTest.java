@@ -140,4 +140,85 @@ class SharedLinkCapsTest {
         assertThat((long) kept * PIECE).as("pieces kept for a rerun: the link's whole cap was used, not the dead one's part")
                 .isGreaterThan(3 * MIB).isLessThanOrEqualTo(4 * MIB);
     }
+
+    /**
+     * A loopback proxy that holds every connection's bytes until {@code millis} after it started,
+     * then passes them both ways: a mirror slow to give its first answer.
+     */
+    private static final class LateProxy implements AutoCloseable {
+        private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        private final java.util.List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        LateProxy(int upstreamPort, long millis) throws java.io.IOException {
+            long open = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
+            Thread t = new Thread(() -> {
+                try {
+                    while (true) {
+                        java.net.Socket client = listener.accept();
+                        java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), upstreamPort);
+                        sockets.add(client);
+                        sockets.add(upstream);
+                        pipe(client, upstream, open);
+                        pipe(upstream, client, open);
+                    }
+                } catch (java.io.IOException closed) {
+                    // the test is over
+                }
+            }, "late-proxy");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private static void pipe(java.net.Socket from, java.net.Socket to, long open) {
+            Thread t = new Thread(() -> {
+                try {
+                    Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(open - System.nanoTime())));
+                    from.getInputStream().transferTo(to.getOutputStream());
+                } catch (java.io.IOException | InterruptedException e) {
+                    // a side closed
+                }
+                try {
+                    to.shutdownOutput();
+                } catch (java.io.IOException e) {
+                    // closed already
+                }
+            }, "late-proxy-pipe");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        String url(String path) {
+            return "http://127.0.0.1:" + listener.getLocalPort() + "/" + path;
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            listener.close();
+            for (java.net.Socket s : sockets) {
+                s.close();
+            }
+        }
+    }
+
+    @Test
+    void aServerWhoseLinkIsCappedStillGivesTheHashesOfAMirrorsPieces() throws Exception {
+        dev.biternet.client.http.Nginx.require();
+        long size = 16 * MIB;
+        randomFile(rootA, "f.bin", size, 45);
+        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE));
+        Path out = downloads.resolve("f.bin");
+        try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "");
+             LateProxy late = new LateProxy(nginx.port(), 1500)) {
+            // The server's half of the cap is used before the mirror answers, so the digests of the
+            // mirror's pieces must be asked for over a capped link.
+            Fixtures.Run r = get("--iface", "127.0.0.1:cap=4Mi", "-o", out.toString(), url(a.port(), "f.bin"), "--mirror",
+                    late.url("f.bin"));
+
+            assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.NETWORK);
+            assertThat(r.err()).contains("every link reached its data cap");
+            int kept = dev.biternet.client.store.ResumeLog.read(out).map(c -> c.pieces().size()).orElse(0);
+            assertThat((long) kept * PIECE).as("pieces verified: the mirror's half of the cap too")
+                    .isGreaterThan(3 * MIB).isLessThanOrEqualTo(4 * MIB);
+        }
+    }
 }
