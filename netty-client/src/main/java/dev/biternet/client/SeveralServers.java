@@ -2,6 +2,7 @@ package dev.biternet.client;
 
 import dev.biternet.client.link.Link;
 import dev.biternet.client.link.LinkEvent;
+import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkOwner;
 import dev.biternet.client.link.LinkResolver;
 import dev.biternet.client.link.LinkSecurity;
@@ -43,8 +44,9 @@ import java.util.function.Consumer;
  * which piece is {@link ClaimPlan}'s, applied every {@link #PLAN_MILLIS} as Claim and Unclaim
  * messages; a server whose links are all down gives its pieces back to the others. HTTP(S)
  * mirrors beside the servers are one more source of the plan ({@link MirrorSide}), their pieces
- * judged against the servers' digests. A download from one server alone is {@link Download}'s
- * own path and never comes here.
+ * judged against the servers' digests. A link's cap and rate hold over all the sources, each
+ * source's part moved as sources come and go ({@link LinkShares}, applied each look). A download
+ * from one server alone is {@link Download}'s own path and never comes here.
  */
 final class SeveralServers {
     static final long PLAN_MILLIS = 10;
@@ -73,6 +75,10 @@ final class SeveralServers {
     private int mirrorsIndex;
     /** When to ask the servers again for digests the store lacks (for the mirrors' pieces). */
     private final DigestAsks digestAsks = new DigestAsks();
+    /** Per link with a cap or a rate (by name), how its sources share them; the supervising thread's. */
+    private final java.util.Map<String, LinkShares> shares = new java.util.LinkedHashMap<>();
+    /** The mirrors will fetch nothing: none usable, or no server to judge their pieces. */
+    private volatile boolean mirrorsOut;
 
     /** One server: its links, its session, and whether it is still used. */
     private final class Source implements LinkOwner {
@@ -122,6 +128,11 @@ final class SeveralServers {
             }
             // A capped or dropped link takes no more from this server: its pieces are better elsewhere.
             return (int) links.all().stream().filter(l -> l.up() && !l.capReached() && !l.dropped()).count();
+        }
+
+        /** True while a link to it is attached, capped or not: it can take a control message for the session. */
+        boolean attached() {
+            return refused == null && started && sameFile && links.all().stream().anyMatch(l -> l.up() && !l.dropped());
         }
 
         long delivered() {
@@ -194,7 +205,7 @@ final class SeveralServers {
                 servers = new ServerAddresses(List.of(request.resolver().resolve(s.target.host())), s.target.port());
                 List<String> waiting = new ArrayList<>();
                 own = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, servers.first()), servers.first(), waiting)
-                        .stream().map(spec -> share(spec, sourceCount())).toList();
+                        .stream().peek(this::shared).map(spec -> share(spec, sourceCount())).toList();
                 for (String why : waiting) {
                     console.warn(why + "; the link joins when it is up with an address");
                 }
@@ -232,6 +243,7 @@ final class SeveralServers {
         PieceStore store = null;
         Thread planner = null;
         try {
+            mirrorsOut = mirrorSpecs.isEmpty();
             if (!mirrorSpecs.isEmpty()) {
                 // The mirrors' connections and their size questions go out while the sessions open.
                 mirrorSide = new MirrorSide(request.mirrors(), mirrorSpecs, transport, group, mirrorTls(), request.connectTimeoutMillis(),
@@ -419,6 +431,87 @@ final class SeveralServers {
                 + "...";
     }
 
+    /** Counts {@code spec}'s cap and rate across the sources from now on (one {@link LinkShares} a link name). */
+    private void shared(LinkSpec spec) {
+        LinkOptions o = spec.options();
+        if (o.capBytes() > 0 || o.rateLimit() > 0) {
+            shares.computeIfAbsent(spec.name(), n -> new LinkShares(o.capBytes(), o.rateLimit(), sourceCount(), start));
+        }
+    }
+
+    /**
+     * One look at the links' caps and rates across the sources ({@link LinkShares}): each
+     * source's part applied to its link (the next Attach carries it) and told to the servers
+     * that take it live (LinkLimits), the mirrors' to their allowance.
+     */
+    private void shareLinks(long now) {
+        int n = sourceCount();
+        int m = n > sources.size() ? sources.size() : -1; // the mirrors' number, if any
+        MirrorSide http = mirrorsLive;
+        for (java.util.Map.Entry<String, LinkShares> e : shares.entrySet()) {
+            String name = e.getKey();
+            LinkShares ls = e.getValue();
+            boolean[] up = new boolean[n];
+            boolean[] out = new boolean[n];
+            boolean[] raisable = new boolean[n];
+            long[] carried = new long[n];
+            Link[] links = new Link[n];
+            for (Source s : sources) {
+                Link l = s.links == null ? null : s.links.all().stream().filter(x -> x.spec().name().equals(name))
+                        .findFirst().orElse(null);
+                links[s.index] = l;
+                carried[s.index] = l == null ? 0 : l.carried();
+                up[s.index] = l != null && l.limit().held();
+                out[s.index] = s.refused != null || l == null || l.dropped();
+                raisable[s.index] = s.started && s.opening.opener().linkLimits();
+            }
+            dev.biternet.client.http.LinkAllowance allowance = null;
+            if (m >= 0) {
+                allowance = mirrorAllowance(http, name);
+                up[m] = !mirrorsOut && (http == null || http.channelsUp() > 0);
+                out[m] = mirrorsOut;
+                raisable[m] = allowance != null;
+            }
+            dev.biternet.client.http.LinkAllowance mirrors = allowance;
+            ls.judge(now, carried, up, out, raisable, (i, cap) -> {
+                if (i == m) {
+                    // Mirrors that never started received nothing; live ones are frozen at what they asked for.
+                    return mirrors != null ? mirrors.freeze(cap) : mirrorsOut && http == null ? 1 : -1;
+                }
+                Link l = links[i];
+                return l == null ? 1 : l.limit().freeze(cap, l::carried);
+            });
+            for (int i = 0; i < n; i++) {
+                if (i == m) {
+                    if (mirrors != null) {
+                        mirrors.limit(ls.cap(i), ls.rate(i));
+                    }
+                } else if (links[i] != null) {
+                    if (links[i].limit().set(ls.cap(i), ls.rate(i))) {
+                        trace.accept(sources.get(i).name + ": link " + name + " now " + links[i].limit().now());
+                    }
+                    // Each look: a connection that attached as the change was made is told now. A
+                    // no-op where the server does not take it live: its next Attach carries it.
+                    links[i].sendLimits();
+                }
+            }
+        }
+    }
+
+    /**
+     * The mirrors' allowance on link {@code name}, to share its cap and rate with the servers
+     * while they run; null while {@link MirrorSide} does not give it (then the mirrors keep their
+     * even part unless none of them started).
+     */
+    private static dev.biternet.client.http.LinkAllowance mirrorAllowance(MirrorSide http, String name) {
+        return null;
+    }
+
+    /** True while a link's cap may still grow: a source down on it is not gone yet ({@link LinkShares#pending}). */
+    private boolean sharesPending() {
+        return shares.values().stream().anyMatch(LinkShares::pending);
+    }
+
     /** The plan's sources: the servers, and the mirrors together as one more. */
     private int sourceCount() {
         return sources.size() + (request.mirrors().isEmpty() ? 0 : 1);
@@ -435,7 +528,7 @@ final class SeveralServers {
             // A backup link stands by for the servers only: a mirror's channels would use it as any other.
             List<LinkSpec> links = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host,
                     new ArrayList<>()).stream().filter(spec -> !spec.waiting() && !spec.options().backup())
-                    .map(spec -> share(spec, sourceCount())).toList();
+                    .peek(this::shared).map(spec -> share(spec, sourceCount())).toList();
             if (links.isEmpty()) {
                 console.warn("no link for the HTTP mirrors (a :backup link carries only biternet traffic); they are not used");
             }
@@ -483,6 +576,7 @@ final class SeveralServers {
         if (unused != null) {
             console.warn(unused);
             http.stop();
+            mirrorsOut = true; // their part of the links goes to the servers
             return;
         }
         if (http.start(store, usable)) {
@@ -503,7 +597,8 @@ final class SeveralServers {
         Envelope ask = Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder().setFirst(known)
                 .setCount(store.layout().pieceCount() - known)).build();
         for (Source s : sources) {
-            if (s.linksUp() > 0 && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
+            // A capped link still carries the question and its answer (they are not pieces).
+            if (s.attached() && s.opening.opener().digestsOnRequest() && s.links.sendControl(ask)) {
                 digestAsks.asked(known, now);
                 return;
             }
@@ -511,14 +606,12 @@ final class SeveralServers {
     }
 
     /**
-     * A link's channel to one of {@code servers}: its cap and rate split evenly, so that what the
-     * link carries from all of them together stays within what the user gave it (each server
-     * enforces its part, as for one server).
+     * A link's channel to one of {@code sources}: the part of its cap and rate each starts with
+     * ({@link LinkShares#even}), which {@link #shareLinks} moves as sources come and go.
      */
-    static LinkSpec share(LinkSpec spec, int servers) {
-        dev.biternet.client.link.LinkOptions o = spec.options();
-        return spec.with(o.withCap(o.capBytes() == 0 ? 0 : Math.max(1, o.capBytes() / servers))
-                .withRate(o.rateLimit() == 0 ? 0 : Math.max(1, o.rateLimit() / servers)));
+    static LinkSpec share(LinkSpec spec, int sources) {
+        LinkOptions o = spec.options();
+        return spec.with(o.withCap(LinkShares.even(o.capBytes(), sources)).withRate(LinkShares.even(o.rateLimit(), sources)));
     }
 
     /** What differs between two servers' files, or null: size, piece size, root hash (when both know it). */
@@ -677,8 +770,9 @@ final class SeveralServers {
                 }
                 List<Link> all = sources.stream().filter(s -> s.started && s.refused == null)
                         .flatMap(s -> s.links.all().stream()).toList();
-                boolean mirrorsOut = http == null || http.channelsUp() == 0;
-                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && mirrorsOut
+                shareLinks(now);
+                boolean mirrorsIdle = http == null || http.channelsUp() == 0;
+                if (now - lastProgress > TimeUnit.SECONDS.toNanos(2) && mirrorsIdle && !sharesPending()
                         && (all.stream().anyMatch(Link::capReached) || http != null && http.outOfCaps())
                         && all.stream().allMatch(l -> l.capReached() || !l.up() || l.dropped())) {
                     throw Download.outOfCaps(progress);

@@ -7,11 +7,12 @@ import dev.biternet.client.link.LinkOptions;
  * all mirrors. A biternet server holds a link to its cap and rate; a mirror does not, so the
  * client does: a range is asked for only if its bytes fit under the cap beside what the link
  * received and has asked for ({@link LinkOptions#capReached}), and the link's connections stop
- * reading while the link is ahead of its rate ({@link ReadPacer}). Thread-safe: a link's
- * channels run on several event loops.
+ * reading while the link is ahead of its rate ({@link ReadPacer}). Beside biternet servers its cap
+ * and rate are the mirrors' part of the link's, which the download changes as sources come and go
+ * ({@link #limit}, {@link #freeze}). Thread-safe: a link's channels run on several event loops.
  */
 public final class LinkAllowance {
-    private final LinkOptions options;
+    private volatile LinkOptions options;
     /** Response body bytes received plus those asked for and not received yet. */
     private long committed;
     /** The time (nanoTime) by which the bytes read so far are paid for at the rate; valid once reading started. */
@@ -46,6 +47,32 @@ public final class LinkAllowance {
         }
         committed += bytes;
         return true;
+    }
+
+    /**
+     * A new part of the link: the cap only grows (none stays none; a range already refused is not
+     * asked for again by its channel), the rate is replaced (0: unchanged).
+     */
+    public synchronized void limit(long capBytes, long rateLimit) {
+        LinkOptions o = options;
+        options = o.withCap(o.capBytes() == 0 ? 0 : Math.max(o.capBytes(), capBytes))
+                .withRate(rateLimit == 0 ? o.rateLimit() : rateLimit);
+    }
+
+    /**
+     * The mirrors leave the link: its cap becomes what they received and have asked for (what is
+     * asked for may still come), at most {@code capBytes}; returns that cap (at least 1: 0 would
+     * mean none).
+     */
+    public synchronized long freeze(long capBytes) {
+        long kept = Math.max(1, Math.min(Math.min(capBytes, options.capBytes()), committed));
+        options = options.withCap(kept);
+        return kept;
+    }
+
+    /** The cap now (0: none). */
+    public long capBytes() {
+        return options.capBytes();
     }
 
     /** Gives back what a failed request asked for and did not receive. */

@@ -32,6 +32,8 @@ final class Handshake {
     private volatile boolean openAttaches;
     /** Welcome said the server answers DigestRequest. */
     private volatile boolean digestsOnRequest;
+    /** Welcome said the server honours LinkLimits. */
+    private volatile boolean linkLimits;
     /** This connection sent OpenSession with an attach: the server attaches it as it opens. */
     private boolean openAttach;
 
@@ -61,6 +63,7 @@ final class Handshake {
         flowGroups = w.getFlowGroups();
         openAttaches = w.getOpenAttaches();
         digestsOnRequest = w.getDigestsOnRequest();
+        linkLimits = w.getLinkLimits();
         congestionControl = w.getCongestionControl();
     }
 
@@ -79,6 +82,11 @@ final class Handshake {
         return digestsOnRequest;
     }
 
+    /** True once the server said it takes a link's new cap and rate while attached (Welcome.link_limits). */
+    boolean linkLimits() {
+        return linkLimits;
+    }
+
     /** Welcome.congestion_control ("" until then or if the server did not say). */
     String congestionControl() {
         return congestionControl;
@@ -86,9 +94,18 @@ final class Handshake {
 
     /** OpenSession asking the server to attach this connection too, as {@link #attach} describes it. */
     Envelope openAndAttach(OpenSession request, int window, boolean standby, long linkBytes, int flowGroup) {
+        return openAndAttach(request, window, standby, linkBytes, flowGroup, userLimit());
+    }
+
+    Envelope openAndAttach(OpenSession request, int window, boolean standby, long linkBytes, int flowGroup, LinkLimit.Now limit) {
         openAttach = true;
         return Envelope.newBuilder().setOpenSession(request.toBuilder().setAttach(
-                attach(ByteString.EMPTY, ByteString.EMPTY, window, standby, linkBytes, flowGroup))).build();
+                attach(ByteString.EMPTY, ByteString.EMPTY, window, standby, linkBytes, flowGroup, limit))).build();
+    }
+
+    /** The link's limits as the user gave them. */
+    private LinkLimit.Now userLimit() {
+        return new LinkLimit.Now(spec.options().capBytes(), spec.options().rateLimit(), 0);
     }
 
     /** True if this connection asked to be attached as it opened the session. */
@@ -131,10 +148,16 @@ final class Handshake {
      * @param flowGroup the link's number among the download's links (0: a link of one flow)
      */
     Attach attach(ByteString sessionId, ByteString secret, int window, boolean standby, long linkBytes, int flowGroup) {
+        return attach(sessionId, secret, window, standby, linkBytes, flowGroup, userLimit());
+    }
+
+    /** As above, with the link's limits at this server now ({@link LinkLimit}). */
+    Attach attach(ByteString sessionId, ByteString secret, int window, boolean standby, long linkBytes, int flowGroup,
+                  LinkLimit.Now limit) {
         // A cap counts every connection of the link; 1 byte left lets no piece through.
-        LinkOptions options = spec.options();
-        long cap = options.capBytes() == 0 ? 0 : Math.max(1, options.capBytes() - linkBytes);
+        long cap = limit.capBytes() == 0 ? 0 : Math.max(1, limit.capBytes() - linkBytes);
         return Attach.newBuilder().setSessionId(sessionId).setSecret(secret).setWindow(window).setStandby(standby)
-                .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(options.rateLimit()).setFlowGroup(flowGroup).build();
+                .setLinkName(spec.name()).setCapBytes(cap).setRateLimit(limit.rateLimit()).setCapAdded(limit.capAdded())
+                .setFlowGroup(flowGroup).build();
     }
 }

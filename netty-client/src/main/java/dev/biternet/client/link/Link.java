@@ -49,6 +49,8 @@ public final class Link {
     private PieceStore store;
     /** The server holds a link's flows to one cap and rate: more than one flow is safe. */
     private boolean flowGroups;
+    /** The link's cap and rate at this server now, which every connection's Attach carries. */
+    private final LinkLimit limit;
 
     /**
      * @param group the link's number among the download's links, from 1
@@ -62,6 +64,7 @@ public final class Link {
         this.connector = connector;
         this.token = token;
         this.owner = owner;
+        this.limit = new LinkLimit(spec.options());
     }
 
     public LinkSpec spec() {
@@ -103,8 +106,21 @@ public final class Link {
         LinkHandler h = new LinkHandler(spec, open, token, version);
         h.rootsTo(roots);
         h.partOf(this::carried, this::activeFlows);
+        h.limitedBy(limit);
         h.standBy(standingBy);
         return h;
+    }
+
+    /** The link's cap and rate at this server, shared by its connections (the user's unless changed). */
+    public LinkLimit limit() {
+        return limit;
+    }
+
+    /** Tells the server the link's limits where they changed since it was told ({@link LinkHandler#sendLimits}); any thread. */
+    public void sendLimits() {
+        for (Flow f : flows) {
+            f.current().sendLimits();
+        }
     }
 
     /** Its connections speak {@code v} from the next one on (2: one of several servers). */
@@ -308,7 +324,8 @@ public final class Link {
         }
         double rtt = handler().minRttSeconds();
         long bytes = carried();
-        boolean atLimit = spec.options().rateLimit() > 0 && rate.rate(seconds, bytes) >= 0.9 * spec.options().rateLimit();
+        long rateLimit = limit.now().rateLimit();
+        boolean atLimit = rateLimit > 0 && rate.rate(seconds, bytes) >= 0.9 * rateLimit;
         boolean nearEnd = secondsLeft < Math.max(3, 20 * rtt);
         int want = count.sample(seconds, bytes, retransmitted(), rtt, nearEnd, atLimit);
         if (count.event() != null) {
@@ -340,7 +357,7 @@ public final class Link {
 
     /** True once the link cannot take another piece without passing its cap. */
     public boolean capReached() {
-        return store != null && spec.options().capReached(carried(), store.layout().pieceSize());
+        return store != null && limit.now().capReached(carried(), store.layout().pieceSize());
     }
 
     /**

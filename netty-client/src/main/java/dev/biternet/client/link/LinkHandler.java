@@ -74,6 +74,12 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     private final FlowCredit credit = new FlowCredit();
     /** What the server's TCP retransmitted on this connection (PieceHeader), -1 until it said. */
     private volatile long retransmitted = -1;
+    /** The link's cap and rate at this server now (the user's, or its part with several sources). */
+    private volatile LinkLimit limit;
+    /** This connection's Attach went out: it holds a part of {@link #limit} until it closes. Event loop. */
+    private boolean holding;
+    /** The limits the server has from this connection (its Attach's, then LinkLimits). Event loop. */
+    private LinkLimit.Now sentLimits;
 
     /** @param openPath the file to open a session for on this link, or null to only attach */
     public LinkHandler(LinkSpec spec, String openPath) {
@@ -95,6 +101,43 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
         this.open = open;
         this.handshake = new Handshake(spec, token, version);
         this.linkBytes = this::bytes;
+        this.limit = new LinkLimit(spec.options());
+    }
+
+    /** This connection's link's limits at its server, shared by the link's connections. Before the connection is made. */
+    public void limitedBy(LinkLimit limit) {
+        this.limit = limit;
+    }
+
+    /** The limits its Attach carries: from now on this connection holds a part of them. Event loop. */
+    private LinkLimit.Now holdLimit() {
+        if (!holding) {
+            holding = true;
+            sentLimits = limit.hold();
+        } else {
+            sentLimits = limit.now();
+        }
+        return sentLimits;
+    }
+
+    /**
+     * Tells the server the link's limits now (LinkLimits) if they changed since it was told, this
+     * connection is attached and the server honours that (Welcome.link_limits); any thread.
+     */
+    public void sendLimits() {
+        ChannelHandlerContext c = ctx;
+        if (c == null || !handshake.linkLimits()) {
+            return;
+        }
+        c.executor().execute(() -> {
+            LinkLimit.Now now = limit.now();
+            if (sessionId == null || !holding || now.equals(sentLimits) || !c.channel().isActive()) {
+                return;
+            }
+            sentLimits = now;
+            c.writeAndFlush(Envelope.newBuilder().setLinkLimits(dev.biternet.proto.LinkLimits.newBuilder()
+                    .setCapAdded(now.capAdded()).setRateLimit(now.rateLimit())).build(), c.voidPromise());
+        });
     }
 
     /**
@@ -115,6 +158,11 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     /** True once the server said it answers DigestRequest (Welcome.digests_on_request). */
     public boolean digestsOnRequest() {
         return handshake.digestsOnRequest();
+    }
+
+    /** True once the server said it takes a link's new cap and rate while attached (Welcome.link_limits). */
+    public boolean linkLimits() {
+        return handshake.linkLimits();
     }
 
     /** What the server said its TCP retransmitted on this connection so far, bytes; -1 if it did not say. */
@@ -227,8 +275,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
     public void openAndAttach(OpenSession request, int flowGroup) {
         ctx.executor().execute(() -> {
             if (ctx.channel().isActive()) {
-                ctx.writeAndFlush(handshake.openAndAttach(request, credit.window(), standby, linkBytes.getAsLong(), flowGroup),
-                        ctx.voidPromise());
+                ctx.writeAndFlush(handshake.openAndAttach(request, credit.window(), standby, linkBytes.getAsLong(), flowGroup,
+                        holdLimit()), ctx.voidPromise());
             }
         });
     }
@@ -291,7 +339,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
                 held.replay(ctx, this::dispatchHeld);
             } else {
                 ctx.writeAndFlush(Envelope.newBuilder().setAttach(handshake.attach(session.getSessionId(),
-                        session.getAttachSecret(), credit.window(), standby, linkBytes.getAsLong(), flowGroup)).build());
+                        session.getAttachSecret(), credit.window(), standby, linkBytes.getAsLong(), flowGroup, holdLimit())).build());
             }
         });
     }
@@ -452,6 +500,10 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
             receiver.close();
         }
         credit.close();
+        if (holding) {
+            holding = false;
+            limit.release(); // nothing more arrives on it: its part of the link may be taken back
+        }
         if (!handshake.welcomed()) {
             ending.unlessKnown("connection closed during handshake");
         }
@@ -462,7 +514,7 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** True once this link cannot take another piece without passing its cap; any thread, may lag by one event. */
     public boolean capReached() {
-        return layout != null && spec.options().capReached(linkBytes.getAsLong(), layout.pieceSize());
+        return layout != null && limit.now().capReached(linkBytes.getAsLong(), layout.pieceSize());
     }
 
     /** Waits until the pieces received so far are hashed and their outcome queued on the event loop (tests). */
@@ -493,7 +545,8 @@ public final class LinkHandler extends ChannelInboundHandlerAdapter {
 
     /** A snapshot of this link's counters; any thread (values may lag by one event). */
     public LinkStats stats() {
-        return LinkStats.of(spec, localAddressText(), receiver, ending.state(closed.isDone(), ctx != null, standby),
+        LinkLimit.Now l = limit.now(); // the link's part at this server now, as the summary shows it
+        return LinkStats.of(spec.with(spec.options().withCap(l.capBytes()).withRate(l.rateLimit())), localAddressText(), receiver, ending.state(closed.isDone(), ctx != null, standby),
                 ending.dropped(), credit.rtt() * 1e3);
     }
 

@@ -302,14 +302,15 @@ public final class Session implements AutoCloseable {
 
     /**
      * The budget a channel attaching with {@code group} shares with the link's other channels:
-     * the group's, made from this attach's limits if none of its channels is attached.
+     * the group's, made from this attach's limits if none of its channels is attached
+     * ({@code capAdded}: Attach.cap_added).
      * Group 0 is a channel alone.
      */
-    public LinkBudget joinBudget(int group, long capBytes, long rateLimit) {
+    public LinkBudget joinBudget(int group, long capBytes, long rateLimit, long capAdded) {
         LinkBudget b;
         synchronized (budgets) {
-            b = group == 0 ? new LinkBudget(capBytes, rateLimit) : budgets.computeIfAbsent(group,
-                    g -> new LinkBudget(capBytes, rateLimit));
+            b = group == 0 ? new LinkBudget(capBytes, rateLimit, capAdded) : budgets.computeIfAbsent(group,
+                    g -> new LinkBudget(capBytes, rateLimit, capAdded));
             b.join();
         }
         return b;

@@ -195,7 +195,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         answer(ctx, Envelope.newBuilder().setWelcome(
                 Welcome.newBuilder().setProtocolVersion(version).setAgent(AGENT)
                         .setFlowGroups(true).setCongestionControl(CONGESTION_CONTROL).setOpenAttaches(true)
-                        .setDigestsOnRequest(true)).build());
+                        .setDigestsOnRequest(true).setLinkLimits(true)).build());
     }
 
     private void onOpen(ChannelHandlerContext ctx, dev.biternet.proto.OpenSession request) {
@@ -295,7 +295,7 @@ public final class ControlHandler extends SimpleChannelInboundHandler<Envelope> 
         // Attached: acks must be read whatever the pieces do to writability (PiecePusher's loop).
         ctx.channel().config().setAutoRead(true);
         int linkId = pusher.attach(session, attach.getStandby() ? PiecePusher.STANDBY : attach.getWindow(), attach.getCapBytes(),
-                attach.getRateLimit(), attach.getFlowGroup(), id -> ctx.write(
+                attach.getRateLimit(), attach.getFlowGroup(), attach.getCapAdded(), id -> ctx.write(
                 Envelope.newBuilder().setAttached(Attached.newBuilder().setLinkId(id)).build()));
         ctx.flush();
         LOG.debug("session {}: link {} attached from {} ({})", session.id(), linkId,

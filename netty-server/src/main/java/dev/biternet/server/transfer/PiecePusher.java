@@ -127,16 +127,16 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     public static final int STANDBY = -1;
 
     public int attach(Session session, int window, java.util.function.IntConsumer answer) {
-        return attach(session, window, 0, 0, 0, answer);
+        return attach(session, window, 0, 0, 0, 0, answer);
     }
 
     /**
      * Attaches with the link's limits: at most {@code capBytes} of piece payload in total and
      * at most {@code rateLimit} bytes per second (0: none), shared with the channels attached
-     * with the same nonzero {@code flowGroup} ({@link Session#joinBudget}). A {@code window} of
-     * {@link #STANDBY} attaches it with no window.
+     * with the same nonzero {@code flowGroup} ({@link Session#joinBudget}; {@code capAdded}:
+     * Attach.cap_added). A {@code window} of {@link #STANDBY} attaches it with no window.
      */
-    public int attach(Session session, int window, long capBytes, long rateLimit, int flowGroup,
+    public int attach(Session session, int window, long capBytes, long rateLimit, int flowGroup, long capAdded,
                       java.util.function.IntConsumer answer) {
         assert ctx.executor().inEventLoop();
         if (this.session != null) {
@@ -147,7 +147,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
         if (linkId > 0) {
             this.session = session;
             this.flowGroup = flowGroup;
-            this.budget = session.joinBudget(flowGroup, capBytes, rateLimit);
+            this.budget = session.joinBudget(flowGroup, capBytes, rateLimit, capAdded);
             pump();
         }
         return linkId;
@@ -187,6 +187,13 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
                     window = e.getCredit().getWindow() == 0 ? 0 : clampWindow(e.getCredit().getWindow());
                     rtt = Math.min(Integer.toUnsignedLong(e.getCredit().getRttUs()), MAX_RTT_US) / 1e6;
                     pump();
+                    return;
+                }
+                case LINK_LIMITS -> {
+                    // O(1) under the budget's lock, whatever the values: a flood costs only reading it.
+                    if (budget.limit(e.getLinkLimits().getCapAdded(), e.getLinkLimits().getRateLimit())) {
+                        session.wakeAll(); // the link's flows held by the cap may start pieces again
+                    }
                     return;
                 }
                 case CLAIM, UNCLAIM -> {
@@ -310,7 +317,7 @@ public final class PiecePusher extends ChannelInboundHandlerAdapter implements S
     private void giveBack() {
         budget.giveBack(pieceEnd - pieceNext);
         piece = NO_PIECE;
-        if (budget.capBytes() > 0) {
+        if (budget.capped()) {
             session.wakeAll();
         }
     }

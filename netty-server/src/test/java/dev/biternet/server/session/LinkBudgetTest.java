@@ -80,4 +80,31 @@ class LinkBudgetTest {
             assertThat(b.pace(0, PIECE)).isZero();
         }
     }
+
+    @Test
+    void limitsRaiseTheCapByWhatTheTotalPassesOnceAndNeverLowerIt() {
+        LinkBudget b = new LinkBudget(PIECE, 0, 100);
+        assertThat(b.book(PIECE, PIECE)).isTrue();
+        assertThat(b.book(PIECE, PIECE)).isFalse();
+        assertThat(b.limit(100, 0)).as("the Attach's own total").isFalse();
+        assertThat(b.limit(50, 0)).as("a lower total").isFalse();
+        assertThat(b.limit(100 + PIECE, 0)).isTrue();
+        assertThat(b.limit(100 + PIECE, 0)).as("repeated").isFalse();
+        assertThat(b.book(PIECE, PIECE)).isTrue();
+        assertThat(b.book(PIECE, PIECE)).isFalse();
+        assertThat(b.limit(-1L, 0)).as("2^64 - 1").isTrue();
+        assertThat(b.capBytes()).as("saturated, not wrapped").isEqualTo(Long.MAX_VALUE);
+        assertThat(b.book(PIECE, PIECE)).isTrue();
+    }
+
+    @Test
+    void aLinkWithoutACapGetsNoneAndANewRateLetsTheNextBlockGo() {
+        LinkBudget none = new LinkBudget(0, 1);
+        assertThat(none.limit(1 << 30, 0)).isFalse();
+        assertThat(none.book(PIECE, PIECE)).isTrue();
+        assertThat(none.pace(0, PIECE)).isZero();
+        assertThat(none.pace(1, PIECE)).as("a block at 1 byte a second").isGreaterThan(1_000_000_000L);
+        assertThat(none.limit(0, 1 << 30)).isTrue();
+        assertThat(none.pace(System.nanoTime(), PIECE)).as("at the new rate, at once").isZero();
+    }
 }
