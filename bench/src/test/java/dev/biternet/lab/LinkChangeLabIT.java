@@ -219,6 +219,42 @@ class LinkChangeLabIT {
      * carries data again; bytes equal.
      */
     @Test
+    void theMirrorsBesideABiternetServerTakeALinkThatComesUpMidDownload() throws Exception {
+        Path source = Lab.randomFile(served, "mixed-join.bin", SIZE);
+        try (Lab lab = Lab.create(20, 20)) {
+            lab.startServer(served);
+            lab.startNginx(served, downloads.resolve("nginx"));
+            lab.cut(2);
+            Path out = downloads.resolve("mixed-join.bin");
+
+            CompletableFuture<Lab.Get> get = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lab.fetch("biternet://" + Lab.SERVICE + ":" + Lab.PORT + "/mixed-join.bin", out, 120,
+                            List.of(lab.iface(1), lab.iface(2)), "--mirror", Lab.httpUrl("mixed-join.bin"));
+                } catch (Exception e) {
+                    throw new CompletionException(e);
+                }
+            });
+            Thread.sleep(2500);
+            lab.restore(2);
+
+            Lab.Get done = get.get(150, TimeUnit.SECONDS);
+            assertThat(done.exitCode()).as(done.stderr()).isZero();
+            assertThat(Files.mismatch(source, out)).isEqualTo(-1);
+            assertThat(done.summary().get("verified_by").asText()).isEqualTo("piece_hashes");
+            assertThat(done.stderr()).contains("link " + lab.iface(2) + " joined (198.18.2.2)")
+                    .contains("HTTP mirrors: link " + lab.iface(2) + " joined (198.18.2.2)");
+            long mirrorBytes = 0;
+            for (JsonNode l : done.summary().get("links")) {
+                if (l.get("iface").asText().equals(lab.iface(2)) && l.get("source").asText().endsWith(":" + Lab.HTTP_PORT)) {
+                    mirrorBytes += l.get("bytes").asLong();
+                }
+            }
+            assertThat(mirrorBytes).as("the mirror's bytes over the link that came up: %s", done.summary()).isPositive();
+        }
+    }
+
+    @Test
     void anHttpDownloadParksALinkWhoseInterfaceGoesAndTakesItBack() throws Exception {
         Path source = Lab.randomFile(served, "http-left.bin", SIZE);
         try (Lab lab = Lab.create(20, 20)) {

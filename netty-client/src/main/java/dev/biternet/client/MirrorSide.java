@@ -116,6 +116,11 @@ final class MirrorSide {
         console.line(String.format(java.util.Locale.ROOT, "%.1f s: HTTP mirrors: %s", e.seconds(), e.text()));
     }
 
+    /** Link {@code name}'s cap and rate over its channels to every mirror, or null if it has none here. */
+    dev.biternet.client.http.LinkAllowance allowance(String name) {
+        return links.all().stream().filter(l -> l.spec().name().equals(name)).map(HttpLink::allowance).findFirst().orElse(null);
+    }
+
     /** The mirror links' events so far, each with its time. */
     List<LinkEvent> events() {
         return List.copyOf(events);

@@ -77,6 +77,8 @@ final class SeveralServers {
     private final DigestAsks digestAsks = new DigestAsks();
     /** Per link with a cap or a rate (by name), how its sources share them; the supervising thread's. */
     private final java.util.Map<String, LinkShares> shares = new java.util.LinkedHashMap<>();
+    /** The --iface values ({@code auto} among them or not); set when the download starts. */
+    private AutoIfaces auto;
     /** The mirrors will fetch nothing: none usable, or no server to judge their pieces. */
     private volatile boolean mirrorsOut;
 
@@ -196,6 +198,7 @@ final class SeveralServers {
         start = System.nanoTime();
         console.started(start);
         AutoIfaces auto = new AutoIfaces(request.ifaces());
+        this.auto = auto;
         List<ServerAddresses> addresses = new ArrayList<>();
         List<List<LinkSpec>> specs = new ArrayList<>();
         for (Source s : sources) {
@@ -248,6 +251,11 @@ final class SeveralServers {
                 // The mirrors' connections and their size questions go out while the sessions open.
                 mirrorSide = new MirrorSide(request.mirrors(), mirrorSpecs, transport, group, mirrorTls(), request.connectTimeoutMillis(),
                         console, trace, fatal);
+                // Waiting links join the mirrors once up, and with --iface auto so does a link that comes up later.
+                mirrorSide.watching(start, auto.auto() ? auto::value : null, spec -> {
+                    shared(spec);
+                    return share(spec, sourceCount());
+                });
             }
             for (Source s : sources) {
                 if (s.refused != null) {
@@ -318,8 +326,7 @@ final class SeveralServers {
             }
             List<LinkStats> stats = allStats();
             finalStats = stats;
-            List<LinkEvent> events = sources.stream().filter(s -> s.links != null).flatMap(s -> s.links.events().stream())
-                    .toList();
+            List<LinkEvent> events = events();
             PieceLayout layout = store.layout();
             trace.accept("tail copies across servers: " + plan.copies());
             return new DownloadResult(request.output(), layout.fileSize(), seconds, Digests.hex(sha), store.rootHex(),
@@ -504,7 +511,7 @@ final class SeveralServers {
      * even part unless none of them started).
      */
     private static dev.biternet.client.http.LinkAllowance mirrorAllowance(MirrorSide http, String name) {
-        return null;
+        return http == null ? null : http.allowance(name);
     }
 
     /** True while a link's cap may still grow: a source down on it is not gone yet ({@link LinkShares#pending}). */
@@ -519,7 +526,7 @@ final class SeveralServers {
 
     /**
      * The links as channels to the first mirror's host, each with the mirrors' share of its cap
-     * and rate; none that is waiting for an address or a backup.
+     * and rate (one waiting for an address joins once up); no backup link.
      */
     private List<LinkSpec> mirrorLinks(AutoIfaces auto) throws DownloadException {
         dev.biternet.client.http.MirrorUrl url = request.mirrors().get(0);
@@ -527,7 +534,7 @@ final class SeveralServers {
             java.net.InetAddress host = java.net.InetAddress.getByName(url.host());
             // A backup link stands by for the servers only: a mirror's channels would use it as any other.
             List<LinkSpec> links = LinkResolver.resolveWaiting(auto.expandNow(Download.AUTO_LINKS, host), host,
-                    new ArrayList<>()).stream().filter(spec -> !spec.waiting() && !spec.options().backup())
+                    new ArrayList<>()).stream().filter(spec -> !spec.options().backup())
                     .peek(this::shared).map(spec -> share(spec, sourceCount())).toList();
             if (links.isEmpty()) {
                 console.warn("no link for the HTTP mirrors (a :backup link carries only biternet traffic); they are not used");
@@ -722,12 +729,22 @@ final class SeveralServers {
         return all;
     }
 
+    /** What the links to every source did (joined, left, rebound), the mirrors' after the servers'. */
+    private List<LinkEvent> events() {
+        List<LinkEvent> all = new ArrayList<>();
+        sources.stream().filter(s -> s.links != null).forEach(s -> all.addAll(s.links.events()));
+        MirrorSide http = mirrorSide;
+        if (http != null) {
+            all.addAll(http.events());
+        }
+        return all;
+    }
+
     /** A live view for progress displays; any thread. */
     Progress progress() {
         List<LinkStats> done = finalStats;
         List<LinkStats> stats = done != null ? done : allStats();
-        List<LinkEvent> events = sources.stream().filter(s -> s.links != null).flatMap(s -> s.links.events().stream())
-                .toList();
+        List<LinkEvent> events = events();
         return Download.progressOf(phase, liveStore, stats, events);
     }
 

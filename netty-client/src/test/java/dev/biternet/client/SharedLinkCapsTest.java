@@ -221,4 +221,32 @@ class SharedLinkCapsTest {
                     .isGreaterThan(3 * MIB).isLessThanOrEqualTo(4 * MIB);
         }
     }
+    @Test
+    void aServerKilledEarlyLeavesItsPartOfACappedLinkToTheMirror() throws Exception {
+        dev.biternet.client.http.Nginx.require();
+        long size = 32 * MIB;
+        Path source = randomFile(rootA, "f.bin", size, 46);
+        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE * 4));
+        // Hashed before: every digest is asked for at once, and the mirror's pieces are judged after the server is gone.
+        assertThat(get("-o", downloads.resolve("warm").toString(), url(a.port(), "f.bin")).exitCode()).isZero();
+        Path out = downloads.resolve("f.bin");
+        try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "")) {
+            String mirror = "127.0.0.1:" + nginx.port();
+            CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+                    "--iface", "127.0.0.1:cap=16Mi,rate=8Mi", "--iface", "127.0.0.2:rate=2Mi", "-o", out.toString(),
+                    url(a.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
+            Fixtures.awaitLogged(out, 16, () -> !run.isDone());
+            a.close();
+            a = null;
+            Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
+
+            assertThat(r.exitCode()).as(r.err()).isZero();
+            assertSameBytes(source, out);
+            JsonNode summary = JSON.readTree(r.out());
+            assertThat(over(summary, "127.0.0.1", null)).as("bytes over the capped link").isLessThanOrEqualTo(16 * MIB);
+            assertThat(over(summary, "127.0.0.1", mirror))
+                    .as("the mirror carried more than its even part of the capped link once the server was gone")
+                    .isGreaterThan(8 * MIB);
+        }
+    }
 }

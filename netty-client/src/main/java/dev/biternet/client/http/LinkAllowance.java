@@ -12,6 +12,7 @@ import dev.biternet.client.link.LinkOptions;
  * ({@link #limit}, {@link #freeze}). Thread-safe: a link's channels run on several event loops.
  */
 public final class LinkAllowance {
+    private final java.util.List<Runnable> raises = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile LinkOptions options;
     /** Response body bytes received plus those asked for and not received yet. */
     private long committed;
@@ -53,10 +54,23 @@ public final class LinkAllowance {
      * A new part of the link: the cap only grows (none stays none; a range already refused is not
      * asked for again by its channel), the rate is replaced (0: unchanged).
      */
-    public synchronized void limit(long capBytes, long rateLimit) {
-        LinkOptions o = options;
-        options = o.withCap(o.capBytes() == 0 ? 0 : Math.max(o.capBytes(), capBytes))
-                .withRate(rateLimit == 0 ? o.rateLimit() : rateLimit);
+    public void limit(long capBytes, long rateLimit) {
+        boolean raised;
+        synchronized (this) {
+            LinkOptions o = options;
+            options = o.withCap(o.capBytes() == 0 ? 0 : Math.max(o.capBytes(), capBytes))
+                    .withRate(rateLimit == 0 ? o.rateLimit() : rateLimit);
+            raised = options.capBytes() > o.capBytes();
+        }
+        if (raised) {
+            // Outside the lock: a channel taking pieces again reserves through it.
+            raises.forEach(Runnable::run);
+        }
+    }
+
+    /** Runs {@code r} each time {@link #limit} raises the cap (a channel stopped at the cap may go on). */
+    public void onRaise(Runnable r) {
+        raises.add(r);
     }
 
     /**

@@ -121,6 +121,7 @@ public final class MirrorChannel implements PieceStore.Judge {
         this.workers = workers;
         this.timer = timer;
         this.events = events;
+        connection.allowance().onRaise(this::capRaised);
     }
 
     public void start() {
@@ -286,6 +287,20 @@ public final class MirrorChannel implements PieceStore.Judge {
             inFlight++;
             fetch(piece);
         }
+    }
+
+    /** The link's cap was raised (another source left it what it did not carry): a capped channel goes on. */
+    private void capRaised() {
+        synchronized (this) {
+            if (!capped || stopped || retired) {
+                return;
+            }
+            capped = false;
+            state = up ? "up" : "connecting";
+            scheduler.unretire(id);
+        }
+        events.trace(connection.link().name() + " -> " + mirror + ": the link's cap was raised; asking again");
+        pump();
     }
 
     private void reachedCap() {

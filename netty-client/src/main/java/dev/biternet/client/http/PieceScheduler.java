@@ -148,6 +148,11 @@ public final class PieceScheduler {
         channels.get(channel).retired = true;
     }
 
+    /** The channel takes pieces again (its link's cap was raised): the opposite of {@link #retire}. */
+    public synchronized void unretire(int channel) {
+        channels.get(channel).retired = false;
+    }
+
     /**
      * The channel lost its connection (it retries): until it delivers again, other channels do
      * not leave pieces to it for its pace.
