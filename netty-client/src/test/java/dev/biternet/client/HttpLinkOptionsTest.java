@@ -84,8 +84,10 @@ class HttpLinkOptionsTest {
         assertSameBytes(source, out);
         JsonNode link = JSON.readTree(run.out()).get("links").get(0);
         assertThat(link.get("rate_limit").asLong()).isEqualTo(rate);
-        // A bound that leaks only if the pacing does: a slow machine makes the average lower, not higher.
-        assertThat(link.get("bytes").asLong() / link.get("seconds").asDouble()).isLessThanOrEqualTo(rate * 1.1);
+        // The rate the user set, not above it: a slow machine makes the average lower, not higher. The
+        // pacer counts headers too, so the bodies stay a little under; reads of up to 1 MiB left the
+        // last ones unpaid and the average at 1.01-1.08 of the rate.
+        assertThat(link.get("bytes").asLong() / link.get("seconds").asDouble()).isLessThanOrEqualTo(rate);
     }
 
     @Test

@@ -41,6 +41,7 @@ public final class HttpInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         ChannelPipeline p = ch.pipeline();
         if (link.paced()) {
+            ch.config().setRecvByteBufAllocator(ReadPacer.reads(link.rateLimit()));
             p.addLast(PACER, new ReadPacer(link));
         }
         if (url.tls()) {

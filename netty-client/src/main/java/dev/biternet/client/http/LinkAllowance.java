@@ -33,6 +33,11 @@ public final class LinkAllowance {
         return options.rateLimit() > 0;
     }
 
+    /** Bytes per second the link may read now (0: no limit). */
+    public long rateLimit() {
+        return options.rateLimit();
+    }
+
     /**
      * True while the rate holds the link back: its reads are paid for until after {@code now}
      * (more connections would not carry more).

@@ -18,6 +18,16 @@ public final class ReadPacer extends ChannelInboundHandlerAdapter {
         this.link = link;
     }
 
+    /**
+     * Reads of at most a sixteenth of a second at {@code rate} (4 to 64 KiB) for a paced
+     * connection. A read is paid for after it is made, so a download's last reads go unpaid: with
+     * reads of up to 1 MiB (an unpaced link's) that was a burst past the rate at the end.
+     */
+    static io.netty.channel.RecvByteBufAllocator reads(long rate) {
+        int max = (int) Math.max(4096, Math.min(65536, rate / 16));
+        return new io.netty.channel.AdaptiveRecvByteBufAllocator(64, max, max);
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf data) {
