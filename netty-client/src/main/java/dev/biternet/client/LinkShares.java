@@ -135,6 +135,8 @@ final class LinkShares {
             }
         }
         if (live == 0) {
+            // None takes a part now: one that comes back is a change, and divides the rate again at once.
+            Arrays.fill(lastTaking, false);
             return;
         }
         long pool = cap - capsSum;

@@ -97,6 +97,22 @@ class LinkSharesTest {
     }
 
     @Test
+    void aSourceBackSoonAfterEverySourceWasGoneGetsTheRateAtOnce() {
+        // Found by the property above: with no source live the division was skipped, so one back
+        // within the second kept the 1 B/s of a gone source until the next measure.
+        LinkShares shares = new LinkShares(0, 400, 1, 0);
+        boolean[] yes = {true};
+        boolean[] no = {false};
+        long[] nothing = new long[1];
+        shares.judge(SECOND, nothing, yes, no, yes, (i, c) -> 1);
+        assertThat(shares.rate(0)).isEqualTo(400);
+        shares.judge(SECOND + SECOND / 5, nothing, no, yes, yes, (i, c) -> 1);
+        assertThat(shares.gone(0)).isTrue();
+        shares.judge(SECOND + 2 * SECOND / 5, nothing, yes, no, yes, (i, c) -> 1);
+        assertThat(shares.rate(0)).as("the link's whole rate, back within the second").isEqualTo(400);
+    }
+
+    @Test
     void aSourceLeftOutHandsItsWholePartToTheOtherAtOnce() {
         LinkShares shares = new LinkShares(2000, 500, 2, 0);
         assertThat(shares.cap(1)).isEqualTo(1000);

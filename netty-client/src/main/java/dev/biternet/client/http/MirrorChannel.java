@@ -296,7 +296,9 @@ public final class MirrorChannel implements PieceStore.Judge {
                 return;
             }
             capped = false;
-            state = up ? "up" : "connecting";
+            if (state.equals("capped")) {
+                state = up ? "up" : "connecting"; // a parked or lost one says so until it is back
+            }
             scheduler.unretire(id);
         }
         events.trace(connection.link().name() + " -> " + mirror + ": the link's cap was raised; asking again");
