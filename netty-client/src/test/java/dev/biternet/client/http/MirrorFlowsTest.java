@@ -35,11 +35,13 @@ class MirrorFlowsTest {
                         return ch;
                     }, slots);
             flows.start();
-            // The first flow holds 2 pieces, each added one 1: 4 more fit, not the 15 asked for.
-            assertThat(flows.channels()).hasSize(1 + budget - MirrorChannel.DEPTH);
+            // The first flow holds 2 pieces, each added one 1: at most 4 more fit, not the 15 asked for
+            // (fewer when a piece of the first was claimed again meanwhile: loopback is fast).
+            int opened = flows.channels().size();
+            assertThat(opened).isBetween(2, 1 + budget - MirrorChannel.DEPTH);
             assertThat(rig.finish()).isEqualTo(rig.file);
             assertThat(most.get()).as("piece buffers held at any ask").isLessThanOrEqualTo(budget);
-            assertThat(flows.stats(true).flows()).isEqualTo(1 + budget - MirrorChannel.DEPTH);
+            assertThat(flows.stats(true).flows()).isEqualTo(opened);
         }
     }
 }
