@@ -565,8 +565,7 @@ public final class MirrorChannel implements PieceStore.Judge {
             return;
         }
         HttpFailure f = why instanceof HttpFailure h ? h : new HttpFailure(Kind.LOST, dev.biternet.common.cli.Causes.rootMessage(why));
-        boolean rebound = connection.takeDropped() && !connection.link().waiting();
-        if (f.kind() == Kind.CLOSED || rebound) {
+        if (f.kind() == Kind.CLOSED) {
             // Not a fault (or its link's address changed): the next request goes on a new connection now.
             synchronized (this) {
                 if (!waiting) {

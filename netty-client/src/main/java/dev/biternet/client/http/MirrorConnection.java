@@ -18,9 +18,16 @@ public final class MirrorConnection implements AutoCloseable {
     private final HttpLink link;
     private volatile MirrorUrl url;
     private CompletableFuture<RangeHandler> connection;
+    /** {@link #connection} once every request asked on it so far has been sent, in order. */
+    private CompletableFuture<RangeHandler> sent;
     private volatile boolean closed;
-    /** {@link #drop} closed a connection and no failed request has told its channel yet. */
-    private boolean dropped;
+    /**
+     * The connections {@link #drop} closed: every request that fails on one of them failed because
+     * its link moved, not through a fault of the mirror or the path (weak: each is forgotten once
+     * its requests are).
+     */
+    private final java.util.Set<CompletableFuture<RangeHandler>> dropped =
+            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
     /**
      * The least round trip seen so far, nanoseconds (0: none yet): a TCP connect (SYN to
      * SYN-ACK), or a request sent on an idle connection to its answer's first byte.
@@ -90,18 +97,34 @@ public final class MirrorConnection implements AutoCloseable {
     private CompletableFuture<RangeRequest.Answer> send(java.util.function.Function<MirrorUrl, RangeRequest> make,
                                                        int redirects) {
         MirrorUrl at = url;
-        CompletableFuture<RangeHandler> used = connection();
-        return used.thenCompose(h -> {
-            RangeRequest r = make.apply(at);
-            h.send(r);
-            return r.done();
-        }).exceptionallyCompose(e -> {
+        RangeRequest r = make.apply(at);
+        CompletableFuture<RangeHandler> used;
+        CompletableFuture<RangeHandler> queued;
+        synchronized (this) {
+            used = connection();
+            // Sent after every request asked before it on this connection: the dependents of one
+            // future run in no set order (last first, in fact), and answers come in the order sent.
+            queued = (used == connection ? sent : used).thenApply(h -> { // not so only when closed
+                h.send(r);
+                return h;
+            });
+            if (used == connection) {
+                sent = queued;
+            }
+        }
+        return queued.thenCompose(h -> r.done()).exceptionallyCompose(e -> {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
             // Every failure closes the connection it happened on (the handler sees to that).
+            boolean moved;
             synchronized (this) {
                 if (connection == used) {
                     connection = null;
                 }
+                moved = dropped.contains(used);
+            }
+            if (moved && !link.waiting()) {
+                // Every request on it fails so, however many were in flight: none is a loss to back off from.
+                return CompletableFuture.failedFuture(new HttpFailure(Kind.CLOSED, "its link's address changed"));
             }
             if (cause instanceof HttpFailure f && f.kind() == Kind.REDIRECT) {
                 if (redirects >= MAX_REDIRECTS) {
@@ -136,31 +159,28 @@ public final class MirrorConnection implements AutoCloseable {
             c = dialer.connect(link.spec(), link.allowance(), url);
             c.thenRun(() -> roundTrip(System.nanoTime() - asked));
             connection = c;
+            sent = c;
         }
         return c;
     }
 
     /**
      * Closes the connection now open (its link's address changed or went): the requests on it
-     * fail as lost, and the next one connects again, from the link as bound then.
+     * fail, as {@link Kind#CLOSED} (ask again now) while the link has an address and as lost while
+     * it waits for one, and the next one connects again, from the link as bound then.
      */
     public void drop() {
         CompletableFuture<RangeHandler> c;
         synchronized (this) {
             c = connection;
             connection = null;
-            dropped = c != null;
+            if (c != null) {
+                dropped.add(c);
+            }
         }
         if (c != null) {
             c.thenAccept(h -> h.channel().close());
         }
-    }
-
-    /** True once after {@link #drop} closed a connection: a request that failed then lost it to the drop. */
-    public synchronized boolean takeDropped() {
-        boolean was = dropped;
-        dropped = false;
-        return was;
     }
 
     @Override

@@ -57,6 +57,50 @@ class HttpLinkTest {
     }
 
     @Test
+    void everyRequestInFlightOnAConnectionClosedByARebindAsksAgainAtOnceAndNoneByAnInterfaceGone() throws Exception {
+        try (MirrorRig rig = new MirrorRig(dir, SIZE, 14, "limit_rate 64k;", 20)) {
+            Mirror mirror = rig.mirror("f.bin");
+            HttpLink link = new HttpLink(new LinkSpec("lo", InetAddress.getByName("127.0.0.1"), "lo"));
+            assertThat(failuresOfTwoInFlight(rig, link, mirror, false))
+                    .as("a rebind: not a loss, however many were in flight (a loss backs off)")
+                    .containsExactly("CLOSED: its link's address changed", "CLOSED: its link's address changed");
+
+            assertThat(failuresOfTwoInFlight(rig, link, mirror, true)).as("its interface gone: lost, so the channel parks")
+                    .allSatisfy(f -> assertThat(f).startsWith("LOST"));
+        }
+    }
+
+    /**
+     * Two ranges asked on one connection of {@code link}, which is dropped once the first bytes
+     * came (its interface {@code gone} first, or not): how each failed.
+     */
+    private static List<String> failuresOfTwoInFlight(MirrorRig rig, HttpLink link, Mirror mirror, boolean gone)
+            throws Exception {
+        MirrorConnection c = link.connection(rig.dialer, mirror.url());
+        java.util.concurrent.CountDownLatch bytes = new java.util.concurrent.CountDownLatch(1);
+        List<java.util.concurrent.CompletableFuture<?>> asked = List.of(
+                c.fetch(0, SIZE / 2, SIZE, Validators.NONE, (offset, data) -> bytes.countDown()),
+                c.fetch(SIZE / 2, SIZE / 2, SIZE, Validators.NONE, (offset, data) -> { }));
+        assertThat(bytes.await(10, TimeUnit.SECONDS)).as("the first answer started").isTrue();
+        if (gone) {
+            link.moved(null);
+        }
+        c.drop();
+        List<String> failures = new java.util.ArrayList<>();
+        for (java.util.concurrent.CompletableFuture<?> f : asked) {
+            try {
+                f.get(10, TimeUnit.SECONDS);
+                failures.add("done");
+            } catch (java.util.concurrent.ExecutionException e) {
+                HttpFailure h = (HttpFailure) e.getCause();
+                failures.add(h.kind() + ": " + h.getMessage());
+            }
+        }
+        c.close();
+        return failures;
+    }
+
+    @Test
     void aLinkWhoseInterfaceGoesParksItsChannelsUntilItReturns() throws Exception {
         try (MirrorRig rig = new MirrorRig(dir, SIZE, 13, "limit_rate 128k;", 20)) {
             Mirror mirror = rig.mirror("f.bin");

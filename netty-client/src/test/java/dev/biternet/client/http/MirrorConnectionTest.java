@@ -11,6 +11,7 @@ import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +83,27 @@ class MirrorConnectionTest {
             RangeRequest.Answer a = c.fetch(0, 1, -1, Validators.NONE, (o, d) -> { }).get();
             assertThat(a.size()).isEqualTo(file.length);
             assertThat(a.validators().etag()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void rangesAskedBeforeTheConnectionIsUpAreSentAndAnsweredInTheOrderAsked() throws Exception {
+        try (MirrorConnection c = new MirrorConnection(dialer, link("127.0.0.3"), MirrorUrl.parse(nginx.url("f.bin")))) {
+            List<Long> firstBytes = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<java.util.concurrent.CompletableFuture<RangeRequest.Answer>> asked = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                long first = i * 65536L;
+                asked.add(c.fetch(first, 65536, file.length, Validators.NONE, (offset, data) -> {
+                    if (offset == first) {
+                        firstBytes.add(first);
+                    }
+                }));
+            }
+            for (var f : asked) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+            assertThat(firstBytes).as("the answers' order (a range's bytes come in the order it was asked)")
+                    .containsExactly(0L, 65536L, 131072L, 196608L);
         }
     }
 
