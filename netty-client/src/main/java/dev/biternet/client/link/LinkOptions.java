@@ -55,7 +55,8 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
     /**
      * How many flows the link uses, judged as the download runs: the number given, or with
      * {@code auto} as many as pay, unless the server sends with a congestion control that random
-     * loss does not hold down (BBR: one flow fills a lossy link, more only crowd it).
+     * loss does not hold down (BBR: one flow nearly fills a lossy link, a second one on a link
+     * it reports losing packets, never more: {@link FlowCount#lossTolerant}).
      *
      * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
      */
@@ -64,6 +65,6 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
             // A backup link stands in for the others for a while: one flow unless told otherwise.
             return FlowCount.fixed(Math.max(1, flows));
         }
-        return new FlowCount(serverCongestion.startsWith("bbr") ? 1 : FlowCount.MAX_FLOWS);
+        return serverCongestion.startsWith("bbr") ? FlowCount.lossTolerant() : new FlowCount(FlowCount.MAX_FLOWS);
     }
 }

@@ -108,6 +108,57 @@ class FlowCountTest {
     }
 
     @Test
+    void underBbrALinkTheServerSaysLosesPacketsGetsASecondFlowAtOnceAndKeepsIt() {
+        // 30 Mbit/s, 40 ms, 1 % loss: one BBR flow nearly fills it, a second gains too little to judge
+        Model lossy = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        lossy.lossRatio = 0.01;
+        FlowCount count = FlowCount.lossTolerant();
+        assertThat(lossy.run(count, 1.5, false, false)).as("a second flow after the warm-up and one baseline").isEqualTo(2);
+        assertThat(count.event()).isNull();
+        lossy.run(count, 120, false, false);
+        assertThat(lossy.flows).as("kept though it barely paid").isEqualTo(2);
+        assertThat(lossy.maxSeen).as("never more than two").isEqualTo(2);
+    }
+
+    @Test
+    void underBbrACleanLinkOrOneWhoseServerDoesNotSayKeepsOneFlow() {
+        Model full = new Model(6.25 * MB, 6.25 * MB, 0.04);
+        full.lossRatio = 0.0002;
+        assertThat(full.run(FlowCount.lossTolerant(), 120, false, false)).isEqualTo(1);
+        assertThat(full.maxSeen).isEqualTo(1);
+        Model unsaid = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        assertThat(unsaid.run(FlowCount.lossTolerant(), 120, false, false)).isEqualTo(1);
+        assertThat(unsaid.maxSeen).isEqualTo(1);
+        Model nearEnd = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        nearEnd.lossRatio = 0.01;
+        assertThat(nearEnd.run(FlowCount.lossTolerant(), 30, true, false)).as("near the end").isEqualTo(1);
+        Model limited = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        limited.lossRatio = 0.01;
+        assertThat(limited.run(FlowCount.lossTolerant(), 30, false, true)).as("at its rate limit").isEqualTo(1);
+    }
+
+    @Test
+    void underBbrLossThatStartsLateStillBringsTheSecondFlow() {
+        Model link = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        link.lossRatio = 0;
+        FlowCount count = FlowCount.lossTolerant();
+        assertThat(link.run(count, 20, false, false)).isEqualTo(1);
+        link.lossRatio = 0.01; // the server counts retransmissions from here on
+        assertThat(link.run(count, 5, false, false)).isEqualTo(2);
+    }
+
+    @Test
+    void theLinkOptionsGiveBbrServersTheLossTolerantCount() {
+        Model lossy = new Model(3.75 * MB, 3.65 * MB, 0.04);
+        lossy.lossRatio = 0.01;
+        LinkOptions auto = LinkOptions.NONE;
+        assertThat(lossy.run(auto.flowCount("bbr"), 30, false, false)).isEqualTo(2);
+        Model cubic = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        cubic.lossRatio = 0.01;
+        assertThat(cubic.run(auto.flowCount("cubic"), 10, false, false)).isGreaterThanOrEqualTo(8);
+    }
+
+    @Test
     void anUnluckyTrialOnALossyLinkIsTriedAgainSoon() {
         Model link = new Model(3.75 * MB, 3.75 * MB / 8, 0.04);
         FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
