@@ -21,9 +21,14 @@
 #
 # Usage: bench/lab/sources.sh [--links "100 100"] [--origins "30 20"] [--size-mib 64]
 #                             [--rounds 3] [--cc bbr|cubic] [--only alone,b1,b2,bb,h1,h2,hh,aria2]
-#                             [--keep]
-#   --links    the client's links, lab.sh specs (RATE or RATE:DELAY[:LOSS[:QUEUE]])
-#   --origins  two origin uplinks, Mbit/s each
+#                             [--link-opts "cap=40M ..."] [--kill-at SECONDS] [--keep]
+#   --links      the client's links, lab.sh specs (RATE or RATE:DELAY[:LOSS[:QUEUE]])
+#   --origins    two origin uplinks, Mbit/s each
+#   --link-opts  biternet-get's options for each link in turn (--iface NAME:OPTS; "-" for none),
+#                for every biternet-get method; the report then gives each link's bytes and
+#                whether it held its cap
+#   --kill-at    in bb, hh and bh, origin 2's source (its server, or its nginx) is killed this
+#                many seconds into the download and started again after it: the rest must finish
 # Needs root, the built jars (./mvnw -q -B -o package -DskipTests), nginx, curl, aria2c, jq
 # (installed with apt-get when missing). Everything started here is stopped on exit.
 set -euo pipefail
@@ -37,6 +42,8 @@ size_mib=64
 rounds=3
 cc=""
 only="alone,b1,b2,bb,h1,h2,hh,aria2"
+link_opts=""
+kill_at=""
 keep=0
 die() { echo "sources.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -47,8 +54,10 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=${2:?}; shift 2 ;;
     --cc) cc=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
+    --link-opts) link_opts=${2:?}; shift 2 ;;
+    --kill-at) kill_at=${2:?}; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
 done
@@ -57,6 +66,9 @@ read -r -a orates <<<"$origin_rates"
 [ ${#orates[@]} = 2 ] || die "--origins takes two rates"
 [[ "$size_mib" =~ ^[1-9][0-9]*$ ]] || die "--size-mib must be a positive whole number"
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive whole number"
+[ -z "$kill_at" ] || [[ "$kill_at" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "--kill-at takes seconds"
+read -r -a lopts <<<"$link_opts"
+[ ${#lopts[@]} = 0 ] || [ ${#lopts[@]} = ${#link_specs[@]} ] || die "--link-opts takes one entry per link (\"-\" for none)"
 for m in ${only//,/ }; do
   case "$m" in alone|b1|b2|bb|h1|h2|hh|bh|aria2) ;; *) die "--only: unknown method '$m'" ;; esac
 done
@@ -120,15 +132,48 @@ want_sha=$(sha256sum "$root/data.bin" | cut -d' ' -f1)
 cp "$repo/bin/biternet-get" "$repo/bin/biternet-serve" "$snap/bin/"
 cp "$repo/netty-client/target/biternet-get.jar" "$snap/netty-client/target/"
 cp "$repo/netty-server/target/biternet-serve.jar" "$snap/netty-server/target/"
-ifaces=(); addrs=()
-for i in $(seq 1 ${#link_specs[@]}); do ifaces+=(--iface "${name}c$i"); addrs+=("198.18.$i.2"); done
+ifaces=(); addrs=(); caps=()
+for i in $(seq 1 ${#link_specs[@]}); do
+  o=${lopts[$((i - 1))]:--}
+  if [ "$o" = - ]; then ifaces+=(--iface "${name}c$i"); else ifaces+=(--iface "${name}c$i:$o"); fi
+  addrs+=("198.18.$i.2")
+  c=$(sed -n 's/.*cap=\([0-9]*\)\([kKMG]\{0,1\}i\{0,1\}\).*/\1 \2/p' <<<"$o")
+  if [ -n "$c" ]; then # biternet-get's sizes: k M G are SI, Ki Mi Gi binary
+    set -- $c
+    case "${2:-}" in
+      k|K) m=1000 ;; M) m=1000000 ;; G) m=1000000000 ;; Ki) m=1024 ;; Mi) m=1048576 ;; Gi) m=1073741824 ;; *) m=1 ;;
+    esac
+    caps+=($(($1 * m)))
+  else
+    caps+=(0)
+  fi
+done
 slowest=$(( ${orates[0]} < ${orates[1]} ? ${orates[0]} : ${orates[1]} ))
 limit=$((bytes * 8 * 3 / (slowest * 1000000) + 60))
 
+start_serve() { # start_serve K: origin K's biternet-serve, waited for
+  local a; a=$(addr "$1")
+  org "$1" "$snap/bin/biternet-serve" --root "$root" --host "$a" --port 7420 --hash-cache none >>"$logs/serve$1.log" 2>&1 &
+  pids+=($!)
+  local n
+  for _ in $(seq 150); do
+    n=$(grep -c " port 7420 " "$logs/serve$1.log" 2>/dev/null || true)
+    [ "${n:-0}" -ge "${2:-1}" ] && break; sleep 0.1
+  done
+}
+start_nginx() { # start_nginx K: origin K's nginx
+  org "$1" nginx -e "$logs/nginx$1.err" -p "$work/nginx$1" -c "$work/nginx$1/nginx.conf" >>"$logs/nginx$1.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do org "$1" curl -sf -o /dev/null "http://$(addr "$1"):8080/warmup.bin" 2>/dev/null && break; sleep 0.1; done
+}
+kill_origin2() { # kill_origin2 COMMAND: every such process of origin 2 (nginx: its master and worker)
+  local p
+  for p in $(ip netns pids "$name-o2"); do
+    [ "$(ps -o comm= -p "$p" 2>/dev/null)" = "$1" ] && kill -9 "$p" 2>/dev/null || true
+  done
+}
 for k in 1 2; do
   a=$(addr "$k")
-  org "$k" "$snap/bin/biternet-serve" --root "$root" --host "$a" --port 7420 --hash-cache none >"$logs/serve$k.log" 2>&1 &
-  pids+=($!)
   mkdir -p "$work/nginx$k"
   cat >"$work/nginx$k/nginx.conf" <<EOF
 daemon off;
@@ -145,11 +190,11 @@ http {
   server { listen $a:8080; root $root; }
 }
 EOF
-  org "$k" nginx -e "$logs/nginx$k.err" -p "$work/nginx$k" -c "$work/nginx$k/nginx.conf" >"$logs/nginx$k.out" 2>&1 &
-  pids+=($!)
+  start_nginx "$k"
+  start_serve "$k"
 done
+serve_starts=1
 for k in 1 2; do # both up, and the JVMs warmed as in compare.sh
-  for _ in $(seq 150); do grep -q " port 7420 " "$logs/serve$k.log" && break; sleep 0.1; done
   cli "$snap/bin/biternet-get" --json "${ifaces[@]}" -o "$out/w.bin" "biternet://$(addr "$k"):7420/warmup.bin" >/dev/null 2>"$logs/warm$k.err" ||
     { cat "$logs/serve$k.log" "$logs/warm$k.err" >&2; failed=1; exit 1; }
   cli curl -sf -o /dev/null "http://$(addr "$k"):8080/warmup.bin" || { cat "$logs/nginx$k.err" >&2; failed=1; exit 1; }
@@ -166,6 +211,13 @@ run() { # run METHOD ROUND
   local b1="biternet://$(addr 1):7420/data.bin" b2="biternet://$(addr 2):7420/data.bin"
   local h1="http://$(addr 1):8080/data.bin" h2="http://$(addr 2):8080/data.bin"
   local get=(timeout "$limit" "$snap/bin/biternet-get" --json "${ifaces[@]}" -o "$f")
+  local killer=""
+  if [ -n "$kill_at" ]; then
+    case "$m" in
+      bb) (sleep "$kill_at"; kill_origin2 java) & killer=$! ;;
+      hh|bh) (sleep "$kill_at"; kill_origin2 nginx) & killer=$! ;;
+    esac
+  fi
   t0=$EPOCHREALTIME
   case "$m" in
     b1) bg_wait cli "${get[@]}" "$b1" ;;
@@ -182,10 +234,26 @@ run() { # run METHOD ROUND
         -d "$out" -o data.bin "$h1" "$h2" ;;
   esac >"$log.json" 2>"$log.err" || rc=$?
   t1=$EPOCHREALTIME
+  if [ -n "$killer" ]; then # origin 2 back for the next method
+    wait "$killer" 2>/dev/null || true
+    case "$m" in
+      bb) serve_starts=$((serve_starts + 1)); start_serve 2 "$serve_starts" ;;
+      *) start_nginx 2 ;;
+    esac
+  fi
   if [ "$rc" = 0 ] && [ "$(sha256sum "$f" 2>/dev/null | cut -d' ' -f1)" = "$want_sha" ]; then ok=ok; else ok=FAIL; failed=1; fi
   if [ "$m" != aria2 ] && [ -s "$log.json" ]; then
     dup=$(jq -r '.duplicate_bytes // "-"' "$log.json" 2>/dev/null || echo -)
     per=$(jq -r '[.links | group_by(.source)[] | "\(.[0].source | if . == "" then "server" else . end)=\(map(.bytes) | add / 1048576 * 10 | round / 10)"] | join(" ")' "$log.json" 2>/dev/null || echo -)
+    if [ ${#lopts[@]} -gt 0 ]; then # each link's payload over every source, against its cap
+      local i lb held=""
+      for i in $(seq 1 ${#link_specs[@]}); do
+        lb=$(jq -r --arg n "${name}c$i" '[.links[] | select(.iface == $n) | .bytes] | add // 0' "$log.json" 2>/dev/null || echo 0)
+        held+="${held:+/}$(awk -v b="$lb" 'BEGIN{printf "%.1f", b / 1048576}')"
+        if [ "${caps[$((i - 1))]}" != 0 ] && [ "$lb" -gt "${caps[$((i - 1))]}" ]; then held+="(OVER CAP)"; ok=FAIL; failed=1; fi
+      done
+      per+="; per link $held"
+    fi
   fi
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$r" "$wall" "$ok" "$dup" "$per" >>"$results"

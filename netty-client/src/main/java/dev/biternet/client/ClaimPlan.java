@@ -49,6 +49,20 @@ final class ClaimPlan {
         boolean stale;
         long delivered;
         double rate;
+        /** When it last delivered a piece (-1: never), and its rate then. */
+        double lastDeliveredAt = -1;
+        double rateThen;
+
+        /**
+         * True once it has delivered nothing for {@link #STALLED_SECONDS}, or for twice its time
+         * per piece when it last delivered if that is longer (a slow source is not a stalled one).
+         * Its rate alone cannot say so: it falls towards 0 and never reaches it, so pieces judged
+         * by it would never be late.
+         */
+        boolean stalled(double seconds) {
+            return lastDeliveredAt >= 0 && rateThen > 0
+                    && seconds - lastDeliveredAt > Math.max(STALLED_SECONDS, 2 / rateThen);
+        }
     }
 
     /** @param have the pieces already verified (a resume) */
@@ -109,6 +123,10 @@ final class ClaimPlan {
                 double r = Math.max(0, delivered[s] - sv.delivered) / dt;
                 double w = 1 - Math.exp(-dt / RATE_SECONDS);
                 sv.rate = sv.rate == 0 ? r : (1 - w) * sv.rate + w * r;
+            }
+            if (delivered[s] > sv.delivered) {
+                sv.lastDeliveredAt = seconds;
+                sv.rateThen = sv.rate;
             }
             sv.delivered = delivered[s];
             for (var it = sv.granted.iterator(); it.hasNext(); ) {
@@ -209,7 +227,9 @@ final class ClaimPlan {
      * The tail rule: an idle server copies one piece another holds alone that is late there,
      * granted more than twice its expected time ago (its place in that server's queue over the
      * server's rate) plus {@link #LATE_SECONDS}, or {@link #STALLED_SECONDS} for a server that
-     * has delivered nothing lately. One copy a piece; the first verified copy wins.
+     * has delivered nothing yet or stalled ({@link Server#stalled}: a mirror that died behind a
+     * connection still open holds its pieces until its stall timeout, 20 s, otherwise). One
+     * copy a piece; the first verified copy wins.
      */
     private void copyLate(int s, double seconds, List<Action> out) {
         for (int o = 0; o < servers.length; o++) {
@@ -220,7 +240,7 @@ final class ClaimPlan {
             int rank = 0;
             for (int p : os.granted) {
                 rank++;
-                double expected = os.rate > 0 ? 2 * rank / os.rate + LATE_SECONDS : STALLED_SECONDS;
+                double expected = os.rate > 0 && !os.stalled(seconds) ? 2 * rank / os.rate + LATE_SECONDS : STALLED_SECONDS;
                 if (seconds - os.grantedAt.getOrDefault(p, seconds) > expected && !held(p, o)) {
                     grant(servers[s], p, seconds);
                     copies++;

@@ -218,6 +218,21 @@ final class MirrorSide {
         return (int) channels().stream().filter(MirrorChannel::ready).count();
     }
 
+    /** A mirror asked for bytes that sent none for this long is not up on that link, for its part of the link's cap. */
+    static final long SILENT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+
+    /**
+     * True while a channel of link {@code name} to some mirror is up and answering
+     * ({@link MirrorChannel#answering}): one trying to connect again is not (a mirror that died
+     * keeps its channels trying), nor one whose requests get no byte (a dead one that accepts
+     * and never answers would hold them for a stall's length).
+     */
+    boolean upOn(String name) {
+        long now = System.nanoTime();
+        return links.all().stream().filter(l -> l.spec().name().equals(name)).flatMap(l -> l.flows().stream())
+                .flatMap(f -> f.channels().stream()).anyMatch(c -> c.answering(now, SILENT_NANOS));
+    }
+
     /** Pieces the mirrors delivered first. */
     long delivered() {
         return channels().stream().mapToLong(MirrorChannel::pieces).sum();

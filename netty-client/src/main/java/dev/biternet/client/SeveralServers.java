@@ -475,7 +475,7 @@ final class SeveralServers {
             dev.biternet.client.http.LinkAllowance allowance = null;
             if (m >= 0) {
                 allowance = mirrorAllowance(http, name);
-                up[m] = !mirrorsOut && (http == null || http.channelsUp() > 0);
+                up[m] = !mirrorsOut && (http == null || http.upOn(name));
                 out[m] = mirrorsOut;
                 raisable[m] = allowance != null;
             }

@@ -148,4 +148,49 @@ class ClaimPlanTest {
         List<Integer> taken = later.stream().filter(a -> a.server() == 1 && !a.claim()).map(ClaimPlan.Action::first).toList();
         assertThat(taken).as("pieces withdrawn from source 1").isNotEmpty().allSatisfy(p -> assertThat(p).isLessThan(12));
     }
+
+    @Test
+    void theTailCopiesThePiecesOfASourceThatStoppedDeliveringThoughItsRateNeverReachesZero() {
+        ClaimPlan plan = new ClaimPlan(200, new BitSet(), 2);
+        plan.startedBy((source, piece) -> source == 1); // asked for on its connections: not taken over
+        Model[] sources = {new Model(), new Model()};
+        BitSet verified = new BitSet();
+        double stopsAt = 3;
+        double copiedAt = -1;
+        double t = 0.01;
+        for (; t < 30 && verified.cardinality() < 200; t += 0.01) {
+            for (ClaimPlan.Action a : plan.tick(t, verified::get, new int[] {1, 1},
+                    new long[] {sources[0].delivered, sources[1].delivered})) {
+                for (int p = a.first(); p < a.first() + a.count(); p++) {
+                    if (a.claim()) {
+                        sources[a.server()].granted.add(p);
+                        if (a.server() == 0 && sources[1].granted.contains(p) && copiedAt < 0) {
+                            copiedAt = t;
+                        }
+                    } else {
+                        sources[a.server()].granted.remove(p);
+                    }
+                }
+            }
+            // Source 0: 20 pieces a second. Source 1: 10 a second, then it stops for good with its
+            // pieces granted (a mirror whose connections hang: no error, no byte).
+            int step = (int) Math.round(t * 100);
+            deliver(sources[0], verified, step % 5 == 0);
+            deliver(sources[1], verified, step % 10 == 0 && t < stopsAt);
+        }
+        assertThat(verified.cardinality()).as("every piece delivered, source 1's by copies").isEqualTo(200);
+        assertThat(copiedAt).as("when source 0 first copied a piece source 1 held").isGreaterThan(stopsAt);
+        // Source 0 alone needs about 8.5 s for what source 1 did not deliver: the copies cost little more.
+        assertThat(t).as("when the last piece was verified").isLessThan(10);
+    }
+
+    private static void deliver(Model source, BitSet verified, boolean now) {
+        if (now && !source.granted.isEmpty()) {
+            int p = source.granted.pollFirst();
+            if (!verified.get(p)) {
+                verified.set(p);
+                source.delivered++;
+            }
+        }
+    }
 }

@@ -142,12 +142,15 @@ class SharedLinkCapsTest {
     }
 
     /**
-     * A loopback proxy that holds every connection's bytes until {@code millis} after it started,
-     * then passes them both ways: a mirror slow to give its first answer.
+     * A loopback proxy to a mirror that holds every connection's bytes until {@code millis} after
+     * it started, then passes them both ways (a mirror slow to give its first answer); once it
+     * {@link #dies}, it closes every connection, and accepts the next ones but never answers (a
+     * mirror that died behind a load balancer, or a path that black-holes).
      */
     private static final class LateProxy implements AutoCloseable {
         private final java.net.ServerSocket listener = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         private final java.util.List<java.net.Socket> sockets = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private volatile boolean dead;
 
         LateProxy(int upstreamPort, long millis) throws java.io.IOException {
             long open = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
@@ -155,8 +158,11 @@ class SharedLinkCapsTest {
                 try {
                     while (true) {
                         java.net.Socket client = listener.accept();
-                        java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), upstreamPort);
                         sockets.add(client);
+                        if (dead) {
+                            continue; // held open, never read, never answered
+                        }
+                        java.net.Socket upstream = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), upstreamPort);
                         sockets.add(upstream);
                         pipe(client, upstream, open);
                         pipe(upstream, client, open);
@@ -191,6 +197,14 @@ class SharedLinkCapsTest {
             return "http://127.0.0.1:" + listener.getLocalPort() + "/" + path;
         }
 
+        /** The mirror dies: every connection so far is closed, later ones are never answered. */
+        void dies() throws java.io.IOException {
+            dead = true;
+            for (java.net.Socket s : sockets) {
+                s.close();
+            }
+        }
+
         @Override
         public void close() throws java.io.IOException {
             listener.close();
@@ -221,32 +235,71 @@ class SharedLinkCapsTest {
                     .isGreaterThan(3 * MIB).isLessThanOrEqualTo(4 * MIB);
         }
     }
+
     @Test
     void aServerKilledEarlyLeavesItsPartOfACappedLinkToTheMirror() throws Exception {
-        dev.biternet.client.http.Nginx.require();
-        long size = 32 * MIB;
-        Path source = randomFile(rootA, "f.bin", size, 46);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE * 4));
+        Path source = servedForAMirror(46);
         // Hashed before: every digest is asked for at once, and the mirror's pieces are judged after the server is gone.
         assertThat(get("-o", downloads.resolve("warm").toString(), url(a.port(), "f.bin")).exitCode()).isZero();
         Path out = downloads.resolve("f.bin");
         try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "")) {
             String mirror = "127.0.0.1:" + nginx.port();
-            CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
-                    "--iface", "127.0.0.1:cap=16Mi,rate=8Mi", "--iface", "127.0.0.2:rate=2Mi", "-o", out.toString(),
-                    url(a.port(), "f.bin"), "--mirror", nginx.url("f.bin")));
-            Fixtures.awaitLogged(out, 16, () -> !run.isDone());
-            a.close();
-            a = null;
-            Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
-
-            assertThat(r.exitCode()).as(r.err()).isZero();
-            assertSameBytes(source, out);
-            JsonNode summary = JSON.readTree(r.out());
-            assertThat(over(summary, "127.0.0.1", null)).as("bytes over the capped link").isLessThanOrEqualTo(16 * MIB);
+            JsonNode summary = cappedWhileOneDies(source, out, nginx.url("f.bin"), () -> {
+                a.close();
+                a = null;
+            });
             assertThat(over(summary, "127.0.0.1", mirror))
                     .as("the mirror carried more than its even part of the capped link once the server was gone")
                     .isGreaterThan(8 * MIB);
         }
+    }
+
+    @Test
+    void aMirrorThatDiesLeavesItsPartOfACappedLinkToTheServerThoughItsChannelsKeepTrying() throws Exception {
+        Path source = servedForAMirror(47);
+        Path out = downloads.resolve("f.bin");
+        try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "");
+             LateProxy mirror = new LateProxy(nginx.port(), 0)) {
+            // Its channels reconnect, and each connection then waits for an answer that never comes:
+            // trying is not being up, or its part of the capped link would stay reserved for it.
+            JsonNode summary = cappedWhileOneDies(source, out, mirror.url("f.bin"), mirror::dies);
+            assertThat(over(summary, "127.0.0.1", "127.0.0.1:" + a.port()))
+                    .as("the server carried more than its even part of the capped link once the mirror was gone")
+                    .isGreaterThan(9 * MIB);
+        }
+    }
+
+    /** A random 32 MiB file in rootA, served by server {@code a} in 256 KiB pieces; nginx is needed beside it. */
+    private Path servedForAMirror(long seed) throws Exception {
+        dev.biternet.client.http.Nginx.require();
+        Path source = randomFile(rootA, "f.bin", 32 * MIB, seed);
+        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE * 4));
+        return source;
+    }
+
+    /** What ends a source mid-download. */
+    private interface Death {
+        void now() throws Exception;
+    }
+
+    /**
+     * The server's file at {@code source} to {@code out} from the server and {@code mirror} over
+     * a capped link and a slow one, {@code death} ending a source once 4 MiB are in: its
+     * {@code --json} summary, after the bytes and the capped link's bound were checked.
+     */
+    private JsonNode cappedWhileOneDies(Path source, Path out, String mirror, Death death) throws Exception {
+        int port = a.port();
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+                "--iface", "127.0.0.1:cap=16Mi,rate=8Mi", "--iface", "127.0.0.2:rate=2Mi", "-o", out.toString(),
+                url(port, "f.bin"), "--mirror", mirror));
+        Fixtures.awaitLogged(out, 16, () -> !run.isDone());
+        death.now();
+        Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
+
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        JsonNode summary = JSON.readTree(r.out());
+        assertThat(over(summary, "127.0.0.1", null)).as("bytes over the capped link").isLessThanOrEqualTo(16 * MIB);
+        return summary;
     }
 }

@@ -75,6 +75,8 @@ public final class MirrorChannel implements PieceStore.Judge {
     private int inFlight;
     /** Requests sent whose answer has not fully arrived (inFlight less the pieces being written). */
     private final java.util.concurrent.atomic.AtomicInteger onWire = new java.util.concurrent.atomic.AtomicInteger();
+    /** When the mirror last sent a byte, or was asked while nothing was on the wire (nanoTime). */
+    private volatile long heardNanos = System.nanoTime();
     /** Requests kept in flight; grows with the connection's rate and round trip ({@link #bodyEnded}). */
     private volatile int depth;
     /** Piece buffers the download may still add (see {@code HttpDownload.PIECE_MEMORY}). */
@@ -245,6 +247,15 @@ public final class MirrorChannel implements PieceStore.Judge {
     }
 
     /**
+     * Up, and not silent: nothing asked of the mirror has gone {@code silentNanos} without a
+     * byte. A mirror that died behind a connection still open (or one that accepts and never
+     * answers) is found so long before the stall timeout ends its requests.
+     */
+    public boolean answering(long now, long silentNanos) {
+        return up() && (onWire.get() == 0 || now - heardNanos < silentNanos);
+    }
+
+    /**
      * True while it may take pieces: not stopped, retired, capped or dropped, and not waiting
      * out a backoff after a lost connection (one connecting, or trying again, is ready).
      */
@@ -350,6 +361,9 @@ public final class MirrorChannel implements PieceStore.Judge {
         AtomicLong received = new AtomicLong();
         long asked = System.nanoTime();
         boolean idle = onWire.getAndIncrement() == 0; // no answer ahead of this one on the connection
+        if (idle) {
+            heardNanos = asked;
+        }
         long[] firstByte = {0};
         connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
@@ -364,6 +378,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                 bodyEnded(length, System.nanoTime());
             }
             arriving.addAndGet(n);
+            heardNanos = System.nanoTime();
             data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
         }).whenComplete((answer, failure) -> {
             if (failure == null) {
