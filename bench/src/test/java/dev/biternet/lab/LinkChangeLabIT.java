@@ -257,8 +257,7 @@ class LinkChangeLabIT {
     @Test
     void anHttpDownloadParksALinkWhoseInterfaceGoesAndTakesItBack() throws Exception {
         Path source = Lab.randomFile(served, "http-left.bin", SIZE);
-        try (Lab lab = Lab.create(20, 20)) {
-            lab.startNginx(served, downloads.resolve("nginx"));
+        try (Lab lab = nginxLab()) {
             Path out = downloads.resolve("http-left.bin");
 
             CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-left.bin", out, source, List.of(lab.iface(1), lab.iface(2)));
@@ -284,8 +283,7 @@ class LinkChangeLabIT {
     @Test
     void anHttpDownloadWithAutoTakesAnUplinkCreatedMidDownload() throws Exception {
         Path source = Lab.randomFile(served, "http-auto.bin", SIZE);
-        try (Lab lab = Lab.create(20, 20)) {
-            lab.startNginx(served, downloads.resolve("nginx"));
+        try (Lab lab = nginxLab()) {
             Path out = downloads.resolve("http-auto.bin");
 
             CompletableFuture<Lab.Get> get = fetchAsync(lab, "http-auto.bin", out, source, List.of("auto"));
@@ -300,6 +298,18 @@ class LinkChangeLabIT {
                     .isPositive();
             assertThat(linkBytes(done, lab.iface(1))).isPositive();
             assertThat(linkBytes(done, lab.iface(2))).isPositive();
+        }
+    }
+
+    /** A lab of two 20 Mbit/s links and nginx serving {@link #served}, closed again if nginx does not start. */
+    private Lab nginxLab() throws Exception {
+        Lab lab = Lab.create(20, 20);
+        try {
+            lab.startNginx(served, downloads.resolve("nginx"));
+            return lab;
+        } catch (Throwable t) {
+            lab.close();
+            throw t;
         }
     }
 

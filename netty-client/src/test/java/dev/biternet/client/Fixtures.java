@@ -79,6 +79,16 @@ final class Fixtures {
         }
     }
 
+    /**
+     * Starts biternet-get with {@code args} in the background, downloading to {@code out}, and
+     * returns its run once {@code pieces} pieces are durable: a download under way.
+     */
+    static java.util.concurrent.CompletableFuture<Run> getUntilLogged(Path out, int pieces, String... args) throws Exception {
+        java.util.concurrent.CompletableFuture<Run> run = java.util.concurrent.CompletableFuture.supplyAsync(() -> get(args));
+        awaitLogged(out, pieces, () -> !run.isDone());
+        return run;
+    }
+
     /** Output of one in-process biternet-get run. */
     record Run(int exitCode, String out, String err) {}
 

@@ -7,21 +7,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.biternet.server.BiternetServer;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One file from several biternet servers (protocol 2), over real loopback sockets with real
@@ -29,39 +25,16 @@ import org.junit.jupiter.api.io.TempDir;
  * duplicates; a server of another file, a protocol-1 server and a server killed mid-download
  * each cost only their share.
  */
-class SeveralServersTest {
+class SeveralServersTest extends TwoServersBase {
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    @TempDir
-    Path rootA;
-    @TempDir
-    Path rootB;
-    @TempDir
-    Path downloads;
-    private BiternetServer a;
-    private BiternetServer b;
-
-    @AfterEach
-    void stop() {
-        if (a != null) {
-            a.close();
-        }
-        if (b != null) {
-            b.close();
-        }
-    }
 
     static String url(int port, String path) {
         return "biternet://127.0.0.1:" + port + "/" + path;
     }
 
-    /** Two servers, each with its own copy (another inode and mtime: another file version) of the same bytes. */
+    /** Two servers, each with its own copy of the same bytes. */
     private Path twoServers(long size) throws Exception {
-        Path source = randomFile(rootA, "f.bin", size, 19);
-        Files.copy(source, rootB.resolve("f.bin"));
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
-        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0));
-        return source;
+        return sameFileOnBoth(size, 19, 0);
     }
 
     /** Bytes each server's channels delivered, and the duplicates over all of them, from --json. */
@@ -102,8 +75,7 @@ class SeveralServersTest {
         long size = 8L << 20;
         Path source = randomFile(rootA, "f.bin", size, 23);
         randomFile(rootB, "f.bin", size + 4096, 24);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
-        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0));
+        startBoth();
         Path out = downloads.resolve("f.bin");
 
         // A answers first: B's link waits a moment behind a slow connect (its rate alone does not delay the open).
@@ -125,8 +97,7 @@ class SeveralServersTest {
         long size = 8L << 20;
         Path source = randomFile(rootA, "f.bin", size, 31);
         randomFile(rootB, "f.bin", size, 32);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
-        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0));
+        startBoth();
         if (warm) {
             // A session each before: the roots are known when the download opens (SessionOpened carries them).
             assertThat(get("-o", downloads.resolve("warm-a").toString(), url(a.port(), "f.bin")).exitCode()).isZero();
@@ -159,12 +130,10 @@ class SeveralServersTest {
         Path source = twoServers(size);
         Path out = downloads.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+        CompletableFuture<Fixtures.Run> run = Fixtures.getUntilLogged(out, 64, "--json", "--retry-time", "60",
                 "--iface", "127.0.0.1:rate=8M", "--iface", "127.0.0.2:rate=8M", "-o", out.toString(),
-                url(a.port(), "f.bin"), "--mirror", url(b.port(), "f.bin")));
-        Fixtures.awaitLogged(out, 64, () -> !run.isDone());
-        b.close();
-        b = null;
+                url(a.port(), "f.bin"), "--mirror", url(b.port(), "f.bin"));
+        killB();
         Fixtures.Run r = run.get(120, TimeUnit.SECONDS);
 
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -179,18 +148,16 @@ class SeveralServersTest {
         long size = 32L << 20;
         Path source = twoServers(size);
         Path out = downloads.resolve("f.bin");
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--retry-time", "1",
+        CompletableFuture<Fixtures.Run> run = Fixtures.getUntilLogged(out, 64, "--retry-time", "1",
                 "--iface", "127.0.0.1:rate=8M", "-o", out.toString(), url(a.port(), "f.bin"), "--mirror",
-                url(b.port(), "f.bin")));
-        Fixtures.awaitLogged(out, 64, () -> !run.isDone());
+                url(b.port(), "f.bin"));
         a.close();
         b.close();
         Fixtures.Run cut = run.get(60, TimeUnit.SECONDS);
         assertThat(cut.exitCode()).as(cut.err()).isEqualTo(ExitCodes.NETWORK);
 
         // New processes (nothing hashed yet), and B first: its copy has another file version than A's.
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
-        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0));
+        startBoth();
         Fixtures.Run r = get("--json", "--iface", "127.0.0.1", "-o", out.toString(), url(b.port(), "f.bin"), "--mirror",
                 url(a.port(), "f.bin"));
 
@@ -242,7 +209,7 @@ class SeveralServersTest {
     void aProtocolOneServerAmongSeveralIsRefusedInOneLine() throws Exception {
         long size = 4L << 20;
         Path source = randomFile(rootA, "f.bin", size, 29);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0));
+        a = serve(rootA, 0);
         try (ProtocolOneServer old = new ProtocolOneServer()) {
             Path out = downloads.resolve("f.bin");
             Fixtures.Run r = get("--iface", "127.0.0.1", "-o", out.toString(), url(a.port(), "f.bin"), "--mirror",

@@ -8,15 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.biternet.server.BiternetServer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A link's {@code cap=} and {@code rate=} counted across several servers ({@link LinkShares}),
@@ -26,34 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * cap truly runs out, the download still ends in one line.
  */
 @Timeout(120)
-class SharedLinkCapsTest {
+class SharedLinkCapsTest extends TwoServersBase {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int PIECE = 64 << 10;
     private static final long MIB = 1 << 20;
-
-    @TempDir
-    Path rootA;
-    @TempDir
-    Path rootB;
-    @TempDir
-    Path downloads;
-    private BiternetServer a;
-    private BiternetServer b;
-
-    @AfterEach
-    void stop() {
-        if (a != null) {
-            a.close();
-        }
-        if (b != null) {
-            b.close();
-        }
-    }
-
-    private void start() throws Exception {
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE));
-        b = BiternetServer.start(BiternetServer.Config.of(rootB, "127.0.0.1", 0).withPieceSize(PIECE));
-    }
 
     /** Bytes over link {@code iface} from {@code source} ("host:port"), or from every source with null. */
     private static long over(JsonNode summary, String iface, String source) {
@@ -71,7 +43,7 @@ class SharedLinkCapsTest {
         long size = 16 * MIB;
         Path source = randomFile(rootA, "f.bin", size, 41);
         randomFile(rootB, "f.bin", size, 42); // the same size, other bytes: refused for its root hash
-        start();
+        startBoth(PIECE);
         // Hashed before: the roots are in SessionOpened, so B is refused as it opens.
         assertThat(get("-o", downloads.resolve("warm-a").toString(), url(a.port(), "f.bin")).exitCode()).isZero();
         assertThat(get("-o", downloads.resolve("warm-b").toString(), url(b.port(), "f.bin")).exitCode()).isZero();
@@ -91,18 +63,13 @@ class SharedLinkCapsTest {
 
     @Test
     void aServerKilledEarlyLeavesWhatItDidNotCarryToTheOtherAndTheRateHolds() throws Exception {
-        long size = 32 * MIB;
-        Path source = randomFile(rootA, "f.bin", size, 43);
-        Files.copy(source, rootB.resolve("f.bin"));
-        start();
+        Path source = sameFileOnBoth(32 * MIB, 43, PIECE);
         Path out = downloads.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+        CompletableFuture<Fixtures.Run> run = Fixtures.getUntilLogged(out, 16, "--json", "--retry-time", "60",
                 "--iface", "127.0.0.1:cap=24Mi,rate=8Mi", "--iface", "127.0.0.2:rate=2Mi", "-o", out.toString(),
-                url(a.port(), "f.bin"), "--mirror", url(b.port(), "f.bin")));
-        Fixtures.awaitLogged(out, 16, () -> !run.isDone());
-        b.close();
-        b = null;
+                url(a.port(), "f.bin"), "--mirror", url(b.port(), "f.bin"));
+        killB();
         Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
 
         assertThat(r.exitCode()).as(r.err()).isZero();
@@ -119,18 +86,13 @@ class SharedLinkCapsTest {
 
     @Test
     void aCapThatTrulyRunsOutStillEndsInOneLineOnceTheDeadServersPartIsHandedOn() throws Exception {
-        long size = 16 * MIB;
-        Path source = randomFile(rootA, "f.bin", size, 44);
-        Files.copy(source, rootB.resolve("f.bin"));
-        start();
+        sameFileOnBoth(16 * MIB, 44, PIECE);
         Path out = downloads.resolve("f.bin");
 
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+        CompletableFuture<Fixtures.Run> run = Fixtures.getUntilLogged(out, 8, "--json", "--retry-time", "60",
                 "--iface", "127.0.0.1:cap=4Mi,rate=4Mi", "-o", out.toString(), url(a.port(), "f.bin"), "--mirror",
-                url(b.port(), "f.bin")));
-        Fixtures.awaitLogged(out, 8, () -> !run.isDone());
-        b.close();
-        b = null;
+                url(b.port(), "f.bin"));
+        killB();
         Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
 
         assertThat(r.exitCode()).as(r.err()).isEqualTo(ExitCodes.NETWORK);
@@ -219,7 +181,7 @@ class SharedLinkCapsTest {
         dev.biternet.client.http.Nginx.require();
         long size = 16 * MIB;
         randomFile(rootA, "f.bin", size, 45);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE));
+        a = serve(rootA, PIECE);
         Path out = downloads.resolve("f.bin");
         try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "");
              LateProxy late = new LateProxy(nginx.port(), 1500)) {
@@ -244,10 +206,7 @@ class SharedLinkCapsTest {
         Path out = downloads.resolve("f.bin");
         try (dev.biternet.client.http.Nginx nginx = dev.biternet.client.http.Nginx.start(rootA, downloads.resolve("nginx"), "")) {
             String mirror = "127.0.0.1:" + nginx.port();
-            JsonNode summary = cappedWhileOneDies(source, out, nginx.url("f.bin"), () -> {
-                a.close();
-                a = null;
-            });
+            JsonNode summary = cappedWhileOneDies(source, out, nginx.url("f.bin"), this::killA);
             assertThat(over(summary, "127.0.0.1", mirror))
                     .as("the mirror carried more than its even part of the capped link once the server was gone")
                     .isGreaterThan(8 * MIB);
@@ -273,7 +232,7 @@ class SharedLinkCapsTest {
     private Path servedForAMirror(long seed) throws Exception {
         dev.biternet.client.http.Nginx.require();
         Path source = randomFile(rootA, "f.bin", 32 * MIB, seed);
-        a = BiternetServer.start(BiternetServer.Config.of(rootA, "127.0.0.1", 0).withPieceSize(PIECE * 4));
+        a = serve(rootA, PIECE * 4);
         return source;
     }
 
@@ -288,11 +247,9 @@ class SharedLinkCapsTest {
      * {@code --json} summary, after the bytes and the capped link's bound were checked.
      */
     private JsonNode cappedWhileOneDies(Path source, Path out, String mirror, Death death) throws Exception {
-        int port = a.port();
-        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "--retry-time", "60",
+        CompletableFuture<Fixtures.Run> run = Fixtures.getUntilLogged(out, 16, "--json", "--retry-time", "60",
                 "--iface", "127.0.0.1:cap=16Mi,rate=8Mi", "--iface", "127.0.0.2:rate=2Mi", "-o", out.toString(),
-                url(port, "f.bin"), "--mirror", mirror));
-        Fixtures.awaitLogged(out, 16, () -> !run.isDone());
+                url(a.port(), "f.bin"), "--mirror", mirror);
         death.now();
         Fixtures.Run r = run.get(100, TimeUnit.SECONDS);
 

@@ -522,9 +522,14 @@ public class BiternetServerTest {
         }
 
         public synchronized void send(Envelope e) throws IOException {
+            sendRaw(frame(e));
+        }
+
+        /** {@code e} as the bytes of one control frame, for a test that sends them its own way. */
+        public static byte[] frame(Envelope e) {
             ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
             try {
-                sendRaw(ByteBufUtil.getBytes(frame));
+                return ByteBufUtil.getBytes(frame);
             } finally {
                 frame.release();
             }

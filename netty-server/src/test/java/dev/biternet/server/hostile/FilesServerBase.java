@@ -3,28 +3,12 @@ package dev.biternet.server.hostile;
 import com.sun.jna.Function;
 import com.sun.jna.Native;
 import com.sun.jna.Platform;
-import dev.biternet.server.BiternetServer;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 
 /** A real server on loopback for the file-system hostile tests, with the special files they make. */
-abstract class FilesServerBase {
-    BiternetServer server;
-
-    /** Starts a server on {@code root} with one event loop and {@code hashThreads} hashing threads. */
-    void start(Path root, int pieceSize, int hashThreads) throws Exception {
-        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, pieceSize, 1, hashThreads, 60));
-    }
-
-    @AfterEach
-    void stopServer() {
-        if (server != null) {
-            server.close();
-        }
-    }
-
+abstract class FilesServerBase extends ServerBase {
     /** Creates a FIFO at {@code at} (the C library's mkfifo, fast enough to race with). */
     static Path mkfifo(Path at) throws IOException {
         int rc = Function.getFunction(Platform.C_LIBRARY_NAME, "mkfifo").invokeInt(new Object[] {at.toString(), 0600});

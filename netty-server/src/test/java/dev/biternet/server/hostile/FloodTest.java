@@ -11,13 +11,9 @@ import dev.biternet.server.BiternetServerTest.WireClient;
 import dev.biternet.server.TestFiles;
 import dev.biternet.server.security.Access;
 import dev.biternet.server.security.Limits;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.UnpooledByteBufAllocator;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -26,7 +22,6 @@ import java.net.Socket;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,30 +33,13 @@ import org.junit.jupiter.api.io.TempDir;
  * buffers stay bounded meanwhile, and a normal client is served all along.
  */
 @Timeout(30)
-class FloodTest {
+class FloodTest extends ServerBase {
     private static final int PIECE = 16 << 10;
     /** What the flooder sends at most: enough answers to be far beyond any bound if all were queued. */
     private static final long FLOOD_BYTES = 96L << 20;
 
     @TempDir
     Path root;
-    private BiternetServer server;
-
-    @AfterEach
-    void tearDown() {
-        if (server != null) {
-            server.close();
-        }
-    }
-
-    private static byte[] frame(Envelope e) {
-        ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
-        try {
-            return ByteBufUtil.getBytes(frame);
-        } finally {
-            frame.release();
-        }
-    }
 
     private static long allocated() {
         ByteBufAllocatorMetric m = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
@@ -80,19 +58,15 @@ class FloodTest {
         flooder.setReceiveBufferSize(4096); // before connecting: the window it offers stays small
         flooder.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.7"), 0));
         flooder.connect(server.address(), 5_000);
-        ByteArrayOutputStream batch = new ByteArrayOutputStream();
-        byte[] request = frame(Envelope.newBuilder().setOpenSession(OpenSession.newBuilder()
-                .setPath("no-such-file-" + "n".repeat(100))).build());
-        while (batch.size() < 64 << 10) {
-            batch.write(request);
-        }
-        byte[] requests = batch.toByteArray();
+        Envelope request = Envelope.newBuilder().setOpenSession(OpenSession.newBuilder()
+                .setPath("no-such-file-" + "n".repeat(100))).build();
+        byte[] requests = Floods.batch(i -> request);
         AtomicLong sent = new AtomicLong();
         AtomicReference<IOException> stopped = new AtomicReference<>();
         Thread writer = new Thread(() -> {
             try {
                 OutputStream out = flooder.getOutputStream();
-                out.write(frame(Envelope.newBuilder().setHello(Hello.newBuilder()
+                out.write(WireClient.frame(Envelope.newBuilder().setHello(Hello.newBuilder()
                         .setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("flooder")).build()));
                 while (sent.get() < FLOOD_BYTES) {
                     out.write(requests);
@@ -107,12 +81,7 @@ class FloodTest {
         try {
             long peak = 0;
             // Served meanwhile: a client that reads its answers.
-            try (WireClient normal = new WireClient(server.address())) {
-                normal.hello();
-                normal.open("f.bin");
-                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened(), 8))
-                        .isEqualTo(data);
-            }
+            assertThat(Floods.fetchAsNormalClient(server.address(), "f.bin")).isEqualTo(data);
             long deadline = System.nanoTime() + 20_000_000_000L;
             while (BoundsTest.meter(server, "biternet_channels_open") > 0 && System.nanoTime() < deadline) {
                 peak = Math.max(peak, allocated() - before);
@@ -142,7 +111,7 @@ class FloodTest {
     void anAttachedPeerAskingForDigestsWithoutReadingIsStoppedAndCostsBoundedMemory() throws Exception {
         int pieces = 2048;
         TestFiles.write(root.resolve("d.bin"), 9, pieces * PIECE);
-        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60));
+        start(root, PIECE, 1);
         long before = allocated();
         try (WireClient c = new WireClient(server.address())) {
             c.send(Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(2).setAgent("flooder")).build());
@@ -151,26 +120,11 @@ class FloodTest {
             dev.biternet.proto.SessionOpened opened = c.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened();
             c.send(Envelope.newBuilder().setAttach(dev.biternet.proto.Attach.newBuilder().setSessionId(opened.getSessionId())
                     .setSecret(opened.getAttachSecret()).setWindow(2).setLinkName("flood")).build());
-            ByteArrayOutputStream batch = new ByteArrayOutputStream();
-            byte[] ask = frame(Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder()
-                    .setFirst(0).setCount(pieces)).build());
-            while (batch.size() < 64 << 10) {
-                batch.write(ask);
-            }
-            byte[] requests = batch.toByteArray();
+            Envelope ask = Envelope.newBuilder().setDigestRequest(dev.biternet.proto.DigestRequest.newBuilder()
+                    .setFirst(0).setCount(pieces)).build();
+            byte[] requests = Floods.batch(i -> ask);
             AtomicLong sent = new AtomicLong();
-            Thread writer = new Thread(() -> {
-                try {
-                    while (sent.get() < FLOOD_BYTES) {
-                        c.sendRaw(requests);
-                        sent.addAndGet(requests.length);
-                    }
-                } catch (IOException closed) {
-                    // closed at the end of the test
-                }
-            }, "digest-flooder");
-            writer.setDaemon(true);
-            writer.start();
+            Thread writer = Floods.flood("digest-flooder", c, requests, sent, () -> sent.get() < FLOOD_BYTES);
             long peak = 0;
             long deadline = System.nanoTime() + 5_000_000_000L;
             while (System.nanoTime() < deadline) {
@@ -178,12 +132,7 @@ class FloodTest {
                 Thread.sleep(10);
             }
             // Served meanwhile: a client that reads its answers.
-            try (WireClient normal = new WireClient(server.address())) {
-                normal.hello();
-                normal.open("d.bin");
-                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened(), 8))
-                        .hasSize(pieces * PIECE);
-            }
+            assertThat(Floods.fetchAsNormalClient(server.address(), "d.bin")).hasSize(pieces * PIECE);
             assertThat(peak).as("server buffers held for the flood (bytes)").isLessThan(48L << 20);
             assertThat(sent.get()).as("requests the server read before it stopped reading").isLessThan(FLOOD_BYTES);
         }

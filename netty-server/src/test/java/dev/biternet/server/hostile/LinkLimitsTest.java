@@ -11,18 +11,12 @@ import dev.biternet.proto.Hello;
 import dev.biternet.proto.LinkLimits;
 import dev.biternet.proto.OpenSession;
 import dev.biternet.proto.SessionOpened;
-import dev.biternet.server.BiternetServer;
 import dev.biternet.server.BiternetServerTest.Piece;
 import dev.biternet.server.BiternetServerTest.WireClient;
 import dev.biternet.server.TestFiles;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.UnpooledByteBufAllocator;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,19 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
  * only reading them, and a normal client is served meanwhile.
  */
 @Timeout(60)
-class LinkLimitsTest {
+class LinkLimitsTest extends ServerBase {
     private static final int PIECE = 16 << 10;
 
     @TempDir
     Path root;
-    private BiternetServer server;
-
-    @AfterEach
-    void tearDown() {
-        if (server != null) {
-            server.close();
-        }
-    }
 
     private SessionOpened attach(WireClient c, String path, long cap, long capAdded) throws IOException {
         c.send(Envelope.newBuilder().setHello(Hello.newBuilder().setProtocolVersion(Frames.PROTOCOL_VERSION).setAgent("limits"))
@@ -85,7 +71,7 @@ class LinkLimitsTest {
     @Test
     void aRaiseLetsExactlyThatMuchMoreThroughOnceAndALowerTotalTakesNothingBack() throws Exception {
         TestFiles.write(root.resolve("f.bin"), 3, 16 * PIECE);
-        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60));
+        start(root, PIECE, 1);
         try (WireClient c = new WireClient(server.address())) {
             attach(c, "f.bin", 4L * PIECE, 1000);
             receive(c, 4);
@@ -109,47 +95,20 @@ class LinkLimitsTest {
     void aFloodOfOddLimitsCostsOnlyReadingThemAndANormalClientIsServed() throws Exception {
         int pieces = 512;
         byte[] data = TestFiles.write(root.resolve("d.bin"), 9, pieces * PIECE);
-        server = BiternetServer.start(new BiternetServer.Config(root, "127.0.0.1", 0, PIECE, 1, 1, 60));
+        start(root, PIECE, 1);
         try (WireClient flooder = new WireClient(server.address())) {
             attach(flooder, "d.bin", 2L * PIECE, 0);
-            ByteArrayOutputStream batch = new ByteArrayOutputStream();
             long[][] odd = {{-1L, -1L}, {0, 1}, {Long.MAX_VALUE, 0}, {1, Long.MIN_VALUE}, {-2L, 1}, {0, 0}};
-            for (int i = 0; batch.size() < 64 << 10; i++) {
+            byte[] flood = Floods.batch(i -> {
                 long[] v = odd[i % odd.length];
-                batch.write(frame(limits(v[0] + (i & 7), v[1])));
-            }
-            byte[] flood = batch.toByteArray();
+                return limits(v[0] + (i & 7), v[1]);
+            });
             AtomicLong sent = new AtomicLong();
-            Thread writer = new Thread(() -> {
-                try {
-                    long end = System.nanoTime() + 4_000_000_000L;
-                    while (System.nanoTime() < end) {
-                        flooder.sendRaw(flood);
-                        sent.addAndGet(flood.length);
-                    }
-                } catch (IOException closed) {
-                    // closed by the server or at the end of the test
-                }
-            }, "limits-flooder");
-            writer.setDaemon(true);
-            writer.start();
-            try (WireClient normal = new WireClient(server.address())) {
-                normal.hello();
-                normal.open("d.bin");
-                assertThat(normal.fetchAll(normal.expect(Envelope.BodyCase.SESSION_OPENED).getSessionOpened(), 8))
-                        .isEqualTo(data);
-            }
+            long end = System.nanoTime() + 4_000_000_000L;
+            Thread writer = Floods.flood("limits-flooder", flooder, flood, sent, () -> System.nanoTime() < end);
+            assertThat(Floods.fetchAsNormalClient(server.address(), "d.bin")).isEqualTo(data);
             writer.join(10_000);
             assertThat(sent.get()).as("LinkLimits the server read").isGreaterThan(1L << 20);
-        }
-    }
-
-    private static byte[] frame(Envelope e) {
-        ByteBuf frame = Frames.control(UnpooledByteBufAllocator.DEFAULT, e);
-        try {
-            return ByteBufUtil.getBytes(frame);
-        } finally {
-            frame.release();
         }
     }
 }
