@@ -39,6 +39,12 @@ public final class FlowCount {
      * about 11 Mbit/s on a 40 ms round trip.
      */
     static final double MIN_LOSS = 0.001;
+    /**
+     * Under {@link #lossTolerant}, the least round trip below which a link keeps one flow however
+     * much it retransmits: a loss costs a flow about a round trip, nothing on a LAN or loopback
+     * (where a busy machine drops from its queues, and each flow costs 4 pieces of memory).
+     */
+    static final double SECOND_FLOW_MIN_RTT = 0.01;
     /** New flows that each carry this share of what an old one does: the next step quadruples. */
     static final double FAST_GAIN = 0.6;
     /** After the first byte, the first flow's start (slow start, the window opening) is left alone this long. */
@@ -101,7 +107,8 @@ public final class FlowCount {
      * round (bench/lab/RESULTS.md runs 108, 110). A gain that small cannot be judged in a trial
      * of half a second, so it is not tried: once the server says it retransmits at least
      * {@value #MIN_LOSS} of what the link carries over a baseline period, the link gets a second
-     * flow and keeps it. A clean link, or a server that does not say, keeps one.
+     * flow and keeps it. A clean link, one without a round trip to speak of
+     * ({@value #SECOND_FLOW_MIN_RTT} s), or a server that does not say, keeps one.
      */
     public static FlowCount lossTolerant() {
         return new FlowCount(2, true);
@@ -181,7 +188,7 @@ public final class FlowCount {
                     boolean clean = retransmitted >= 0 && phaseRetransmitted >= 0 && bytes > phaseBytes
                             && retransmitted - phaseRetransmitted < MIN_LOSS * (bytes - phaseBytes);
                     if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry
-                            || secondOnLoss && (retransmitted < 0 || phaseRetransmitted < 0)) {
+                            || secondOnLoss && (retransmitted < 0 || phaseRetransmitted < 0 || rtt < SECOND_FLOW_MIN_RTT)) {
                         enter(Phase.BASELINE, seconds, bytes, total, retransmitted); // look again later
                     } else if (secondOnLoss) {
                         flows = maxFlows;

@@ -132,6 +132,9 @@ class FlowCountTest {
         Model nearEnd = new Model(3.75 * MB, 3.65 * MB, 0.04);
         nearEnd.lossRatio = 0.01;
         assertThat(nearEnd.run(FlowCount.lossTolerant(), 30, true, false)).as("near the end").isEqualTo(1);
+        Model loopback = new Model(3.75 * MB, 3.65 * MB, 0.0005);
+        loopback.lossRatio = 0.02;
+        assertThat(loopback.run(FlowCount.lossTolerant(), 30, false, false)).as("no round trip to speak of").isEqualTo(1);
         Model limited = new Model(3.75 * MB, 3.65 * MB, 0.04);
         limited.lossRatio = 0.01;
         assertThat(limited.run(FlowCount.lossTolerant(), 30, false, true)).as("at its rate limit").isEqualTo(1);
