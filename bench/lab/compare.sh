@@ -9,6 +9,7 @@
 #              --fixed-flows, 1 by default)
 #   http       biternet-get over every link from the same nginx URL as aria2c (an HTTP mirror,
 #              issue 19: no biternet server, no piece hashes; whole process, as biternet)
+#   http1      the same with a fixed number of connections per link (as biternet1)
 #   aria2      aria2c --multiple-interface (one client address per link) from nginx
 #              (sendfile on) in the server namespace: "-x N -s N -k 1M" for N links, and
 #              "-x16 -s16 -k 1M"
@@ -33,7 +34,7 @@
 # round of each method is drawn with gnuplot, one PNG per method, into bench/lab/out/RUN/.
 #
 # Usage: bench/lab/compare.sh [--links "40 20 10"] [--size-mib 128] [--rounds 3]
-#                             [--cc bbr|cubic] [--only biternet,biternet1,http,aria2,mptcp,single,alone]
+#                             [--cc bbr|cubic] [--only biternet,biternet1,http,http1,aria2,mptcp,single,alone]
 #                             [--alone-seconds 10] [--fixed-flows 1] [--no-plot] [--keep]
 #   --links   one lab.sh link spec per link: RATE or RATE:DELAY_MS[:LOSS_PCT[:QUEUE_MS[:JITTER_MS]]]
 #             (e.g. "50:250 20:10", "30:20:1 30:20"); --rates is the same option
@@ -93,7 +94,7 @@ case "$cc" in ""|bbr|cubic|reno) ;; *) die "--cc: bbr, cubic or reno" ;; esac
 [[ "$alone_s" =~ ^[1-9][0-9]*$ ]] || die "--alone-seconds must be a positive whole number"
 want() { [[ ",$only," == *",$1,"* ]]; }
 for m in ${only//,/ }; do
-  case "$m" in biternet|biternet1|http|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
+  case "$m" in biternet|biternet1|http|http1|aria2|mptcp|single|alone) ;; *) die "--only: unknown method '$m'" ;; esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
 
@@ -241,7 +242,7 @@ start_nginx() { # start_nginx PORT [mptcpize]
   failed=1; exit 1
 }
 
-if want biternet || want http; then
+if want biternet || want biternet1 || want http || want http1; then
   # Run a private copy of the launchers and jars: others may rebuild target/ during the run.
   snap="$work/biternet"
   mkdir -p "$snap/bin" "$snap/netty-client/target" "$snap/netty-server/target"
@@ -268,7 +269,7 @@ if want biternet || want http; then
   }
   if want biternet; then start_biternet; fi
 fi
-if want aria2 || want http || want single || want alone; then start_nginx 8080; fi
+if want aria2 || want http || want http1 || want single || want alone; then start_nginx 8080; fi
 if want http && ! want biternet; then # the same warm-up as biternet's (JIT, class-data archive)
   if ! cli "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$out/warmup.bin" \
       http://198.18.100.1:8080/warmup.bin >"$logs/http-warmup.json" 2>"$logs/http-warmup.err"; then
@@ -315,6 +316,7 @@ methods=()
 want biternet && methods+=(biternet)
 want biternet1 && methods+=(biternet1)
 want http && methods+=(http)
+want http1 && methods+=(http1)
 want aria2 && methods+=(aria2-x$nlinks aria2-x16)
 want mptcp && methods+=(mptcp)
 want single && methods+=(single)
@@ -387,6 +389,9 @@ measure() { # measure METHOD ROUND
     http)
       bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$file" \
         http://198.18.100.1:8080/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
+    http1)
+      bg_wait cli timeout "$limit" "$snap/bin/biternet-get" --json "${biternet1_args[@]}" -o "$file" \
+        http://198.18.100.1:8080/data.bin >"$log.json" 2>"$log.err" || rc=$? ;;
     aria2-x*)
       local x=${m#aria2-x}
       bg_wait cli timeout "$limit" aria2c --no-conf=true \
@@ -418,7 +423,7 @@ measure() { # measure METHOD ROUND
   fi
   local rx
   rx=$(paste -d' ' <(tr ' ' '\n' <<<"$before") <(tr ' ' '\n' <<<"$after") | awk '{printf "%s%.1f", (NR>1?"/":""), ($2-$1)/1048576}')
-  if [[ "$m" == biternet* || "$m" == http ]] && [ -s "$log.json" ]; then
+  if [[ "$m" == biternet* || "$m" == http* ]] && [ -s "$log.json" ]; then
     extra=$(jq -r '"payload MiB " + ([.links[] | (.bytes/1048576*10|round/10|tostring)] | join("/"))
                   + ", dup " + ((.duplicate_bytes/1048576*100|round/100)|tostring) + " MiB"
                   + " (per link " + ([.links[] | (.duplicate_bytes/1048576*100|round/100|tostring)] | join("/")) + ")"

@@ -71,6 +71,8 @@ public final class FlowCount {
     private final int maxFlows;
     /** {@link #lossTolerant}: a second flow once the server reports random loss, no trial, no more. */
     private final boolean secondOnLoss;
+    /** {@link #unknownSender}: two flows at least, once the round trip is known to be one. */
+    private boolean twoWithRtt;
     private Phase phase = Phase.WARMUP;
     private int flows = 1;
     private int before = 1;
@@ -123,6 +125,22 @@ public final class FlowCount {
     }
 
     /**
+     * For a sender that does not say how it sends (a web server; an older biternet server): as
+     * many flows as pay, and on a link with a round trip of {@value #SECOND_FLOW_MIN_RTT} s or
+     * more, two from the start rather than one. Two flows lose nothing where one fills the link,
+     * and gain where loss holds one back under any congestion control (BBR too, a little, see
+     * {@link #lossTolerant}); a trial from one to two cannot see a gain of a few percent, and
+     * nothing tells the client whether the mirror's link loses packets. From one nginx over the
+     * lossy mix under bbr: 10.11 s with two connections a link against 10.46 s measuring from one
+     * (bench/lab/RESULTS.md run 116).
+     */
+    public static FlowCount unknownSender() {
+        FlowCount c = new FlowCount(MAX_FLOWS);
+        c.twoWithRtt = true;
+        return c;
+    }
+
+    /**
      * One look at the link.
      *
      * @param seconds time since the download started
@@ -167,6 +185,16 @@ public final class FlowCount {
         event = null;
         if (phase == Phase.DONE) {
             return flows;
+        }
+        if (twoWithRtt && rtt >= SECOND_FLOW_MIN_RTT && !nearEnd && !atRateLimit
+                && (phase == Phase.WARMUP || phase == Phase.BASELINE)) {
+            twoWithRtt = false;
+            if (flows < 2) {
+                flows = 2;
+                before = 2;
+                event = String.format(java.util.Locale.ROOT, "2 flows (a round trip of %.0f ms)", rtt * 1e3);
+                return flows;
+            }
         }
         if (phaseStart < 0) {
             if (bytes == 0) {

@@ -56,7 +56,9 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
      * How many flows the link uses, judged as the download runs: the number given, or with
      * {@code auto} as many as pay, unless the server sends with a congestion control that random
      * loss does not hold down (BBR: one flow nearly fills a lossy link, a second one on a link
-     * it reports losing packets, never more: {@link FlowCount#lossTolerant}).
+     * it reports losing packets, never more: {@link FlowCount#lossTolerant}); from a sender
+     * that does not say (a web server), two from the start on a link with a round trip
+     * ({@link FlowCount#unknownSender}).
      *
      * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
      */
@@ -65,6 +67,9 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
             // A backup link stands in for the others for a while: one flow unless told otherwise.
             return FlowCount.fixed(Math.max(1, flows));
         }
-        return serverCongestion.startsWith("bbr") ? FlowCount.lossTolerant() : new FlowCount(FlowCount.MAX_FLOWS);
+        if (serverCongestion.startsWith("bbr")) {
+            return FlowCount.lossTolerant();
+        }
+        return serverCongestion.isEmpty() ? FlowCount.unknownSender() : new FlowCount(FlowCount.MAX_FLOWS);
     }
 }

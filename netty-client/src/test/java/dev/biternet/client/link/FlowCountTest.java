@@ -151,6 +151,30 @@ class FlowCountTest {
     }
 
     @Test
+    void fromASenderThatDoesNotSayALinkWithARoundTripStartsAtTwoFlowsAndNeverGoesBelow() {
+        Model clean = new Model(6.25 * MB, 6.25 * MB, 0.04);
+        FlowCount count = FlowCount.unknownSender();
+        assertThat(clean.run(count, 0.1, false, false)).as("at once, before any measure").isEqualTo(2);
+        double oneFlow = 0;
+        for (int i = 0; i < 2400; i++) {
+            oneFlow += clean.run(count, 0.05, false, false) < 2 ? 0.05 : 0;
+        }
+        assertThat(oneFlow).as("seconds at one flow over two minutes of trials").isZero();
+        assertThat(clean.flows).as("a full link: the trials from two are undone").isEqualTo(2);
+
+        Model lossy = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
+        assertThat(lossy.run(FlowCount.unknownSender(), 5, false, false)).as("the ramp goes on from two")
+                .isGreaterThanOrEqualTo(8);
+
+        Model loopback = new Model(6.25 * MB, 6.25 * MB, 0.0005);
+        FlowCount near = FlowCount.unknownSender();
+        loopback.run(near, 0.2, false, false);
+        assertThat(loopback.maxSeen).as("no round trip to speak of: one until a trial").isEqualTo(1);
+        assertThat(LinkOptions.NONE.flowCount("").sample(0.01, 0, 0.04, false, false)).as("the options' count for an unknown sender")
+                .isEqualTo(2);
+    }
+
+    @Test
     void theLinkOptionsGiveBbrServersTheLossTolerantCount() {
         Model lossy = new Model(3.75 * MB, 3.65 * MB, 0.04);
         lossy.lossRatio = 0.01;
