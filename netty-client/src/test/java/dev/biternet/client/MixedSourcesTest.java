@@ -97,7 +97,10 @@ class MixedSourcesTest {
 
     @Test
     void aServerAndAMirrorBothDeliverBytesEqualFewDuplicates() throws Exception {
-        long size = 64L << 20;
+        // The tail's copies are a few pieces a download, whatever its size (0.5-1.3 MB here on a
+        // loaded machine): at 64 MiB they passed 1 % now and then, before this test's bound
+        // changed or the code did; 128 MiB measures the 1 % the issue asks for, not the jitter.
+        long size = 128L << 20;
         Path source = serve(size, root, "");
         Path out = dir.resolve("f.bin");
 
