@@ -191,7 +191,7 @@ final class MirrorSide {
                 trace.accept(event);
             }
         };
-        links.start(l -> mirrors.stream().map(m -> new MirrorFlows(m, l.spec().options().flowCount(""),
+        links.start(l -> mirrors.stream().map(m -> new MirrorFlows(m, l.spec().options().flowCount("", false),
                 l.connection(dialer, m.url()), () -> new MirrorConnection(dialer, l, m.url()),
                 (conn, depth) -> new MirrorChannel(conn, m, pool, store, workers, timer, owner, depth,
                         this::pieceSlots).judgedByHashes(), this::pieceSlots)).toList());

@@ -172,6 +172,8 @@ class FlowCountTest {
         assertThat(loopback.maxSeen).as("no round trip to speak of: one until a trial").isEqualTo(1);
         assertThat(LinkOptions.NONE.flowCount("").sample(0.01, 0, 0.04, false, false)).as("the options' count for an unknown sender")
                 .isEqualTo(2);
+        assertThat(LinkOptions.NONE.flowCount("", false).sample(0.01, 0, 0.04, false, false))
+                .as("mirrors beside a biternet server: measured from one").isEqualTo(1);
     }
 
     @Test
