@@ -1,9 +1,10 @@
 package dev.biternet.client.link;
 
 import dev.biternet.common.transport.Transport;
-import io.netty.channel.ChannelFuture;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.CompletableFuture;
@@ -65,7 +66,7 @@ public final class NettyConnector implements Connector {
     }
 
     /** Connects one flow to {@code remote} through the {@link ClientInitializer} pipeline, bound as {@link BoundConnect} binds. */
-    private ChannelFuture dial(LinkSpec spec, InetSocketAddress remote, LinkHandler handler) {
+    private Future<Channel> dial(LinkSpec spec, InetSocketAddress remote, LinkHandler handler) {
         return BoundConnect.connect(transport, group, spec, new ClientInitializer(handler, tls, host, remote.getPort()),
                 remote, connectTimeoutMillis, warn);
     }
