@@ -22,6 +22,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -62,7 +63,11 @@ public final class BoundConnect {
     public static Future<Channel> connect(Transport transport, EventLoopGroup group, LinkSpec spec, ChannelHandler pipeline,
                                           InetSocketAddress remote, int connectTimeoutMillis, Consumer<String> warn) {
         Race race = new Race(transport, group.next(), spec, pipeline, remote, connectTimeoutMillis);
-        race.loop.execute(() -> race.start(warn));
+        try {
+            race.loop.execute(() -> race.start(warn));
+        } catch (RejectedExecutionException e) {
+            race.done.tryFailure(new IOException("the download is closing", e));
+        }
         return race.done;
     }
 
@@ -178,27 +183,35 @@ public final class BoundConnect {
             closePending();
             // After this task: the connect's own channelActive has then gone through the empty
             // pipeline, and the handlers added here see it once, from here.
-            loop.execute(() -> {
-                if (!ch.isActive()) {
-                    done.tryFailure(new IOException("the connection to " + remote + " closed as it opened"));
-                    return;
-                }
-                ch.config().setAutoRead(true);
-                ch.pipeline().addLast(pipeline);
-                ch.pipeline().fireChannelActive();
-                SslHandler tls = ch.pipeline().get(SslHandler.class);
-                if (tls == null) {
+            try {
+                loop.execute(() -> attach(ch));
+            } catch (RejectedExecutionException e) {
+                ch.close();
+                done.tryFailure(new IOException("the download is closing", e));
+            }
+        }
+
+        /** The winner gets the pipeline (with TLS: connected once the handshake verified the peer). */
+        private void attach(Channel ch) {
+            if (!ch.isActive()) {
+                done.tryFailure(new IOException("the connection to " + remote + " closed as it opened"));
+                return;
+            }
+            ch.config().setAutoRead(true);
+            ch.pipeline().addLast(pipeline);
+            ch.pipeline().fireChannelActive();
+            SslHandler tls = ch.pipeline().get(SslHandler.class);
+            if (tls == null) {
+                done.trySuccess(ch);
+                return;
+            }
+            // With TLS a channel counts as connected once the handshake has verified the peer.
+            tls.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
                     done.trySuccess(ch);
-                    return;
+                } else {
+                    done.tryFailure(new IOException(ClientTls.explain(h.cause())));
                 }
-                // With TLS a channel counts as connected once the handshake has verified the peer.
-                tls.handshakeFuture().addListener(h -> {
-                    if (h.isSuccess()) {
-                        done.trySuccess(ch);
-                    } else {
-                        done.tryFailure(new IOException(ClientTls.explain(h.cause())));
-                    }
-                });
             });
         }
 

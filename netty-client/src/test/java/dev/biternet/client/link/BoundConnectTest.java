@@ -94,6 +94,19 @@ class BoundConnectTest {
         }
     }
 
+    /** A connect asked as the download closes (its event loops shut down) fails with a reason; it does not throw. */
+    @Test
+    void aConnectOnLoopsThatAreShutDownFailsWithAReason() throws Exception {
+        group = Transport.best().newGroup(1);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+
+        Future<Channel> connected = BoundConnect.connect(Transport.best(), group, new LinkSpec("default", null, null),
+                new ChannelInboundHandlerAdapter(), new InetSocketAddress(LOOPBACK, 9), 1000, s -> { });
+
+        assertThat(connected.await(5, TimeUnit.SECONDS)).isTrue();
+        assertThat(connected.cause()).hasMessage("the download is closing");
+    }
+
     /** Connects plain sockets until one gets no answer: the listen queue is full, its next SYN is dropped. */
     private void fillListenQueue(InetSocketAddress address) throws IOException {
         for (int i = 0; i < 16; i++) {
