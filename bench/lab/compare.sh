@@ -270,7 +270,10 @@ if want biternet || want biternet1 || want http || want http1; then
   if want biternet; then start_biternet; fi
 fi
 if want aria2 || want http || want http1 || want single || want alone; then start_nginx 8080; fi
-if want http && ! want biternet; then # the same warm-up as biternet's (JIT, class-data archive)
+if want http || want http1; then
+  # The same warm-up as biternet's (JIT, class-data archive): the launcher's archive covers a
+  # kind of source once a download of that kind has run, and the first one of a kind pays the
+  # archive's dump (~3 s) inside its wall time.
   if ! cli "$snap/bin/biternet-get" --json "${biternet_args[@]}" -o "$out/warmup.bin" \
       http://198.18.100.1:8080/warmup.bin >"$logs/http-warmup.json" 2>"$logs/http-warmup.err"; then
     echo "compare.sh: biternet-get warm-up download from nginx failed:" >&2; cat "$logs/http-warmup.err" >&2
