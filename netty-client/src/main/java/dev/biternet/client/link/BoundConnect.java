@@ -141,7 +141,6 @@ public final class BoundConnect {
                                 throw new IOException("option not supported");
                             }
                         } catch (Exception e) {
-                            ch.close();
                             failed(ch, first, new IOException("cannot bind to device " + spec.device() + ": "
                                     + rootMessage(e), e));
                             return;

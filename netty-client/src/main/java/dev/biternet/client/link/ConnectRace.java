@@ -28,7 +28,7 @@ public final class ConnectRace {
     /** No second attempt. */
     public static final long NEVER = -1;
 
-    /** The last connect time measured on each link (its device, or local address), in ms. */
+    /** The last connect time measured on each link (named by the caller: its name and the address it connects to), in ms. */
     private final Map<String, Long> lastMillis = new ConcurrentHashMap<>();
 
     /** After how many ms a connect on {@code link} gets a second attempt; {@link #NEVER} for none. */
