@@ -115,7 +115,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                          java.util.function.IntSupplier slots) {
         this.depth = depth;
         this.slots = slots;
-        this.id = scheduler.join();
+        this.id = scheduler.join(connection.link().name(), mirror);
         this.connection = connection;
         this.mirror = mirror;
         this.scheduler = scheduler;
@@ -282,21 +282,22 @@ public final class MirrorChannel implements PieceStore.Judge {
         }
         // A fetch may fail at once (a closed connection): then this channel waits, it does not spin.
         while (inFlight < depth && !waiting && !stopped) {
-            int piece = scheduler.claim(id, System.nanoTime());
-            if (piece < 0) {
+            PieceScheduler.Part part = scheduler.claimPart(id, System.nanoTime(),
+                    (long) (connection.minRttSeconds() * 1e9));
+            if (part == null) {
                 if (inFlight == 0 && !scheduler.finished()) {
                     waiting = true;
                     timer.schedule(this::resume, WAIT_MILLIS, TimeUnit.MILLISECONDS);
                 }
                 return;
             }
-            if (!connection.allowance().reserve(store.layout().length(piece))) {
-                scheduler.release(id, piece);
+            if (!connection.allowance().reserve(store.layout().length(part.piece()) - part.from())) {
+                scheduler.release(id, part.piece());
                 reachedCap();
                 return;
             }
             inFlight++;
-            fetch(piece);
+            fetch(part);
         }
     }
 
@@ -350,11 +351,22 @@ public final class MirrorChannel implements PieceStore.Judge {
         }
     }
 
-    private void fetch(int piece) {
+    /**
+     * Asks for {@code part}: a whole piece, into a fill a split may join; or a split's tail,
+     * which joins its holder's fill when it is in and is delivered once that fill's bytes reach it.
+     */
+    private void fetch(PieceScheduler.Part part) {
         PieceLayout layout = store.layout();
+        int piece = part.piece();
         int length = layout.length(piece);
+        int want = length - part.from();
         long first = layout.offset(piece);
         ByteBuffer buffer = store.pieceBuffer();
+        PieceFill fill = new PieceFill(piece, length, part.from(), buffer, part.whole() ? null
+                : () -> workers.execute(() -> deliverTail(piece, buffer.position(0).limit(length), want)));
+        if (part.whole()) {
+            scheduler.attach(id, piece, fill);
+        }
         if (firstNanos == 0) {
             firstNanos = System.nanoTime();
         }
@@ -365,7 +377,7 @@ public final class MirrorChannel implements PieceStore.Judge {
             heardNanos = asked;
         }
         long[] firstByte = {0};
-        connection.fetch(first, length, mirror.size(), mirror.validators(), (offset, data) -> {
+        connection.fetch(first + part.from(), want, mirror.size(), mirror.validators(), (offset, data) -> {
             int n = data.readableBytes();
             if (firstByte[0] == 0) {
                 firstByte[0] = System.nanoTime();
@@ -373,28 +385,66 @@ public final class MirrorChannel implements PieceStore.Judge {
                     connection.roundTrip(firstByte[0] - asked);
                 }
             }
-            if (received.addAndGet(n) == length) {
+            if (received.addAndGet(n) == want) {
                 onWire.decrementAndGet();
-                bodyEnded(length, System.nanoTime());
+                bodyEnded(want, System.nanoTime());
             }
             arriving.addAndGet(n);
             heardNanos = System.nanoTime();
-            data.getBytes(data.readerIndex(), buffer.duplicate().position((int) (offset - first)).limit((int) (offset - first) + n));
+            PieceFill tail = fill.arrive((int) (offset - first), data);
+            if (tail != null) {
+                tail.whenWhole.run();
+            }
         }).whenComplete((answer, failure) -> {
             if (failure == null) {
                 up = true;
                 state = retired ? "retired" : "up";
                 backoff.reset();
-                workers.execute(() -> deliver(piece, buffer.position(0).limit(length)));
+                if (part.whole()) {
+                    recycleWaiting(fill.close());
+                    workers.execute(() -> deliver(piece, buffer.position(0).limit(length), fill));
+                } else {
+                    tailIn(part, fill, want);
+                }
             } else {
-                if (received.get() < length) {
+                if (received.get() < want) {
                     onWire.decrementAndGet();
                 }
+                recycleWaiting(fill.close());
                 store.recycle(buffer);
-                connection.allowance().giveBack(length - received.get());
+                connection.allowance().giveBack(want - received.get());
                 failed(piece, failure instanceof CompletionException c ? c.getCause() : failure);
             }
         });
+    }
+
+    /**
+     * A split's tail is in: it joins the holder's fill (delivered now, or once the holder's
+     * bytes reach it), or, the holder's request having ended, it was not needed.
+     */
+    private void tailIn(PieceScheduler.Part part, PieceFill fill, int want) {
+        scheduler.partIn(id, part.piece(), System.nanoTime());
+        switch (part.holder().joinTail(fill)) {
+            case WHOLE -> fill.whenWhole.run();
+            case WAITING -> { } // the holder's next bytes complete it
+            case GONE -> {
+                bytes.addAndGet(want);
+                duplicates.incrementAndGet();
+                duplicateBytes.addAndGet(want);
+                store.recycle(fill.buffer);
+            }
+        }
+        synchronized (this) {
+            inFlight--;
+        }
+        pump();
+    }
+
+    /** A tail that waited on a fill whose request ended without reaching it: its buffer goes back. */
+    private void recycleWaiting(PieceFill tail) {
+        if (tail != null) {
+            store.recycle(tail.buffer);
+        }
     }
 
     /**
@@ -423,10 +473,16 @@ public final class MirrorChannel implements PieceStore.Judge {
         }
     }
 
-    /** A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped. Worker thread. */
-    private void deliver(int piece, ByteBuffer buffer) {
+    /**
+     * A whole piece is in: the first copy is hashed, written and counted; a late copy is dropped
+     * (of a piece a split completed, only what came after the split's tail started is a duplicate).
+     * Worker thread.
+     */
+    private void deliver(int piece, ByteBuffer buffer, PieceFill fill) {
         try {
-            keep(piece, buffer, true);
+            int length = buffer.remaining();
+            int given = fill.headGiven();
+            keep(piece, buffer, true, length, given < 0 ? length : length - given);
         } finally {
             store.recycle(buffer);
             synchronized (this) {
@@ -436,23 +492,34 @@ public final class MirrorChannel implements PieceStore.Judge {
         }
     }
 
+    /** A split's tail joined its head: the whole piece, of which this channel fetched {@code own} bytes. Worker thread. */
+    private void deliverTail(int piece, ByteBuffer buffer, int own) {
+        try {
+            keep(piece, buffer, true, own, own);
+        } finally {
+            store.recycle(buffer);
+        }
+    }
+
     /**
      * Hashes, writes and counts {@code piece} if it is the first copy; counts a late copy as a
-     * duplicate, or (a whole-file channel re-reading a piece a previous run had) not at all.
+     * duplicate ({@code lateDuplicate} of its bytes), or (a whole-file channel re-reading a piece
+     * a previous run had) not at all.
+     *
+     * @param own the bytes of it this channel fetched
      */
-    private void keep(int piece, ByteBuffer buffer, boolean claimed) {
+    private void keep(int piece, ByteBuffer buffer, boolean claimed, int own, int lateDuplicate) {
         long now = System.nanoTime();
         lastNanos = now;
-        int length = buffer.remaining();
         if (!scheduler.done(id, piece, now)) {
             if (claimed) {
-                bytes.addAndGet(length);
+                bytes.addAndGet(own);
                 duplicates.incrementAndGet();
-                duplicateBytes.addAndGet(length);
+                duplicateBytes.addAndGet(lateDuplicate);
             }
             return;
         }
-        bytes.addAndGet(length);
+        bytes.addAndGet(own);
         try {
             MessageDigest md = Digests.sha256();
             md.update(buffer.duplicate());
@@ -549,7 +616,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                 if (at + n == layout.length(index)) {
                     ByteBuffer piece = filling[0].position(0).limit(layout.length(index));
                     filling[0] = null;
-                    keep(index, piece, false);
+                    keep(index, piece, false, piece.remaining(), 0);
                     store.recycle(piece);
                 }
             }

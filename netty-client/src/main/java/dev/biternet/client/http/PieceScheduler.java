@@ -14,9 +14,13 @@ import java.util.List;
  * <li>refrain: a channel does not take a new piece if the other channels, at their pace, would
  * finish every piece left (theirs in flight included) before it finished that one; the fastest
  * channel never refrains, so the free pieces are always taken;</li>
- * <li>endgame: once every piece is held, an idle channel takes a copy of a piece held by one
- * channel that would, at its pace and after its earlier pieces, need over twice as long as
- * this channel (at most one copy a piece); the first copy in wins ({@link #done}).</li>
+ * <li>endgame: once every piece is held, an idle channel helps with the piece held by one channel
+ * that would finish last. On another link to the same source, with both paces known, it splits
+ * the piece ({@link #claimPart}): it fetches the tail the holder would reach last, from where the
+ * two would meet, and the piece is whole once the holder's bytes reach the tail ({@link
+ * PieceFill}); a piece is split once. Otherwise it takes a copy of the whole piece if its holder
+ * would, at its pace and after its earlier pieces, need over twice as long as this channel (at
+ * most one copy a piece); the first copy in wins ({@link #done}).</li>
  * </ul>
  * Pure logic, no clock of its own (callers pass the time); one lock, its monitor, for the
  * channels' drivers on their event loops.
@@ -36,6 +40,10 @@ public final class PieceScheduler {
      * other's pieces and leave the copies to a link that is really faster.
      */
     static final double COPY_GAIN = 0.5;
+    /** A split's tail starts on a multiple of this. */
+    static final int SPLIT_ALIGN = 16 << 10;
+    /** No split for a tail shorter than this: it would save a few milliseconds for a request. */
+    static final int MIN_TAIL = 64 << 10;
 
     private final int pieceCount;
     private final BitSet done = new BitSet();
@@ -52,10 +60,46 @@ public final class PieceScheduler {
     private boolean copies = true;
     /** Pieces given back to the plan after a failed copy, not yet taken by {@link #returned}. */
     private final BitSet giveBack = new BitSet();
+    /**
+     * Pieces split once ({@link #claimPart}), and where their tail starts: the tail is asked for,
+     * or in and waiting for the holder's bytes to reach it.
+     */
+    private final java.util.Map<Integer, Integer> splitFrom = new java.util.HashMap<>();
 
-    private record Claim(int channel, long since, boolean copy) {}
+    /**
+     * A channel's claim on a piece: the whole piece ({@code from} 0) or, a split, its tail from
+     * {@code from} of {@code length}; {@code fill}: the whole piece's bytes as they come in, once
+     * the channel {@link #attach}ed them.
+     */
+    private static final class Claim {
+        final int channel;
+        final long since;
+        final int from;
+        final int length;
+        PieceFill fill;
+
+        Claim(int channel, long since, int from, int length) {
+            this.channel = channel;
+            this.since = since;
+            this.from = from;
+            this.length = length;
+        }
+    }
+
+    /**
+     * What a channel fetches next: the whole {@code piece}, or (an endgame split) its bytes from
+     * {@code from} on, for the {@code holder}'s fill to complete.
+     */
+    public record Part(int piece, int from, PieceFill holder) {
+        public boolean whole() {
+            return from == 0;
+        }
+    }
 
     private static final class Channel {
+        /** Its link and its source: a split is only between channels of other links to the same source. */
+        final Object link;
+        final Object source;
         boolean gone;
         /** Takes no new piece (its link's cap), finishes those it holds. */
         boolean retired;
@@ -70,6 +114,11 @@ public final class PieceScheduler {
         /** When the channel last finished a piece (a late copy included: it used the connection). */
         long lastDone = Long.MIN_VALUE;
         int holding;
+
+        Channel(Object link, Object source) {
+            this.link = link;
+            this.source = source;
+        }
     }
 
     /** @param have pieces already verified (a resume) */
@@ -123,9 +172,14 @@ public final class PieceScheduler {
         return out;
     }
 
-    /** A new channel; returns its id. */
+    /** A new channel, of a link and a source of its own; returns its id. */
     public synchronized int join() {
-        channels.add(new Channel());
+        return join(new Object(), "");
+    }
+
+    /** A new channel of {@code link} to {@code source} (compared with {@code equals}); returns its id. */
+    public synchronized int join(Object link, Object source) {
+        channels.add(new Channel(link, source));
         return channels.size() - 1;
     }
 
@@ -164,42 +218,134 @@ public final class PieceScheduler {
     /**
      * The next piece for {@code channel}, or -1 if there is none for it now (all held, or the
      * tail rules say another channel is better placed): ask again when a piece is done or
-     * released.
+     * released. Whole pieces only ({@link #claimPart} for splits).
      */
     public synchronized int claim(int channel, long now) {
+        Part p = claimPart(channel, now, -1);
+        return p == null ? -1 : p.piece();
+    }
+
+    /**
+     * What {@code channel} fetches next, or null if nothing for it now: ask again when a piece
+     * is done or released. In the endgame it may be the tail of a split piece (see the class).
+     *
+     * @param latencyNanos how long the channel's connection takes to its first byte (a round
+     *                     trip), for where a split's tail starts; negative: no split
+     */
+    public synchronized Part claimPart(int channel, long now, long latencyNanos) {
         Channel me = channels.get(channel);
         if (me.gone || me.retired) {
-            return -1;
+            return null;
         }
         int free = nextFree();
         if (free >= 0) {
             if (refrains(channel, now)) {
-                return -1;
+                return null;
             }
-            take(channel, free, now, false);
-            return free;
+            take(channel, free, now, 0, 0);
+            return new Part(free, 0, null);
         }
         if (me.holding > 0 || !copies) {
-            return -1; // endgame copies are for idle channels, in the endgame
+            return null; // endgame copies are for idle channels, in the endgame
         }
+        // The piece its holder would finish last.
         int best = -1;
         double latest = 0;
         long[][] queues = queues();
         for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
             List<Claim> h = holders.get(p);
-            if (done.get(p) || h.size() != 1 || h.get(0).channel() == channel) {
+            if (done.get(p) || h.size() != 1 || h.get(0).channel == channel) {
                 continue;
             }
-            double left = timeLeft(h.get(0), queues[h.get(0).channel()], now);
-            if (left > latest && (me.pieceNanos == 0 || me.pieceNanos < COPY_GAIN * left)) {
+            double left = timeLeft(h.get(0), queues[h.get(0).channel], now);
+            Integer from = splitFrom.get(p);
+            if (from != null && h.get(0).fill != null) {
+                // Split: its holder needs only to reach the tail (unless it is stalled: then, as
+                // long again as it has been in its turn, which no split shortens).
+                left = Math.max(left - channels.get(h.get(0).channel).pieceNanos * (h.get(0).fill.length - from)
+                        / h.get(0).fill.length, 0);
+            }
+            if (left > latest) {
                 latest = left;
                 best = p;
             }
         }
-        if (best >= 0) {
-            take(channel, best, now, true);
+        if (best < 0) {
+            return null;
         }
-        return best;
+        Claim holder = holders.get(best).get(0);
+        int from = latencyNanos < 0 ? -1 : splitAt(me, holder, best, latest - latencyNanos);
+        if (from > 0) {
+            take(channel, best, now, from, holder.fill.length);
+            splitFrom.put(best, from);
+            return new Part(best, from, holder.fill);
+        }
+        if (from == 0 || me.pieceNanos == 0 || me.pieceNanos < COPY_GAIN * latest) {
+            take(channel, best, now, 0, 0);
+            return new Part(best, 0, null);
+        }
+        return null;
+    }
+
+    /**
+     * Where {@code me} would start the tail of {@code piece}, held by {@code holder}, so that the
+     * two meet: {@code me} fetches {@code [from, length)} in the time the holder, at its pace,
+     * needs to bring its bytes from where they are to {@code from}. 0: fetch it whole (the holder
+     * would not reach its first byte first); -1: no split (same link or another source, a pace
+     * not known, the piece split before, a tail too short to pay).
+     *
+     * @param left the holder's time left on the piece less {@code me}'s time to its first byte
+     */
+    private int splitAt(Channel me, Claim holder, int piece, double left) {
+        Channel h = channels.get(holder.channel);
+        if (holder.fill == null || holder.from != 0 || splitFrom.containsKey(piece) || me.link.equals(h.link)
+                || !java.util.Objects.equals(me.source, h.source) || me.pieceNanos == 0 || h.pieceNanos == 0
+                || left <= 0) {
+            return -1;
+        }
+        int length = holder.fill.length;
+        int arrived = holder.fill.arrived();
+        // The holder reaches byte x at (its finish) - (length - x) / (its rate); this channel
+        // brings [x, length) in (length - x) / (its rate): they meet where both take `left`.
+        double tail = length * left / (h.pieceNanos + me.pieceNanos);
+        if (arrived == 0 && tail >= length) {
+            return 0;
+        }
+        long from = Math.max(arrived, (long) (length - tail));
+        from = (from + SPLIT_ALIGN - 1) / SPLIT_ALIGN * SPLIT_ALIGN;
+        return length - from < MIN_TAIL ? -1 : (int) from;
+    }
+
+    /**
+     * {@code channel}'s tail of a split {@code piece} is in (it waits for, or joined, the
+     * holder's head): the channel's claim ends, its pace counts the tail as its share of a piece.
+     */
+    public synchronized void partIn(int channel, int piece, long now) {
+        Claim mine = null;
+        for (Claim c : holders.get(piece)) {
+            if (c.channel == channel) {
+                mine = c;
+            }
+        }
+        if (mine == null) {
+            return; // the holder's request ended first: the split is over
+        }
+        Channel ch = channels.get(channel);
+        ch.down = false;
+        double took = (now - Math.max(mine.since, ch.lastDone)) * (double) mine.length / (mine.length - mine.from);
+        ch.pieceNanos = ch.pieceNanos == 0 ? took : (1 - EWMA) * ch.pieceNanos + EWMA * took;
+        ch.lastDone = now;
+        holders.get(piece).remove(mine);
+        ch.holding--;
+    }
+
+    /** {@code channel}'s claim on {@code piece} brings its bytes into {@code fill}: what a split joins. */
+    public synchronized void attach(int channel, int piece, PieceFill fill) {
+        for (Claim c : holders.get(piece)) {
+            if (c.channel == channel && c.from == 0) {
+                c.fill = fill;
+            }
+        }
     }
 
     /**
@@ -210,14 +356,14 @@ public final class PieceScheduler {
         List<Claim> h = holders.get(piece);
         Claim mine = null;
         for (Claim c : h) {
-            if (c.channel() == channel) {
+            if (c.channel == channel) {
                 mine = c;
             }
         }
         Channel ch = channels.get(channel);
         ch.down = false;
         if (mine != null) {
-            double took = now - Math.max(mine.since(), ch.lastDone);
+            double took = now - Math.max(mine.since, ch.lastDone);
             ch.pieceNanos = ch.pieceNanos == 0 ? took : (1 - EWMA) * ch.pieceNanos + EWMA * took;
             ch.lastDone = now;
         }
@@ -226,14 +372,32 @@ public final class PieceScheduler {
             return false;
         }
         done.set(piece);
+        splitFrom.remove(piece);
         return true;
     }
 
     /** {@code channel} gives {@code piece} up (its fetch failed); unless another holds it, it is free again. */
     public synchronized void release(int channel, int piece) {
         List<Claim> h = holders.get(piece);
-        if (h.removeIf(c -> c.channel() == channel)) {
-            channels.get(channel).holding--;
+        boolean whole = false;
+        for (java.util.Iterator<Claim> i = h.iterator(); i.hasNext(); ) {
+            Claim c = i.next();
+            if (c.channel == channel) {
+                i.remove();
+                channels.get(channel).holding--;
+                whole |= c.from == 0;
+                splitFrom.remove(piece); // a tail that failed: the piece may be split again; a holder gone: its split ends
+            }
+        }
+        if (whole) {
+            // A split's tail has no head to join once the holder's request ended: its claim ends too.
+            for (java.util.Iterator<Claim> i = h.iterator(); i.hasNext(); ) {
+                Claim c = i.next();
+                if (c.from > 0) {
+                    i.remove();
+                    channels.get(c.channel).holding--;
+                }
+            }
         }
         if (h.isEmpty()) {
             held.clear(piece);
@@ -247,6 +411,7 @@ public final class PieceScheduler {
      */
     public synchronized void undo(int piece) {
         done.clear(piece);
+        splitFrom.remove(piece);
         firstFree = Math.min(firstFree, piece);
         if (pooled) {
             offered.clear(piece);
@@ -273,12 +438,12 @@ public final class PieceScheduler {
      * @param queue the holder's claims in order ({@link #queues}), {@code c}'s among them
      */
     private double timeLeft(Claim c, long[] queue, long now) {
-        Channel holder = channels.get(c.channel());
+        Channel holder = channels.get(c.channel);
         if (holder.pieceNanos == 0) {
             return Double.MAX_VALUE;
         }
         int ahead = 0;
-        while (ahead < queue.length && queue[ahead] < c.since()) {
+        while (ahead < queue.length && queue[ahead] < c.since) {
             ahead++;
         }
         long turn = Math.max(queue[0], holder.lastDone);
@@ -295,7 +460,7 @@ public final class PieceScheduler {
         for (int p = held.nextSetBit(0); p >= 0; p = held.nextSetBit(p + 1)) {
             if (!done.get(p)) {
                 for (Claim o : holders.get(p)) {
-                    byChannel.get(o.channel()).add(o.since());
+                    byChannel.get(o.channel).add(o.since);
                 }
             }
         }
@@ -306,8 +471,8 @@ public final class PieceScheduler {
         return queues;
     }
 
-    private void take(int channel, int piece, long now, boolean copy) {
-        holders.get(piece).add(new Claim(channel, now, copy));
+    private void take(int channel, int piece, long now, int from, int length) {
+        holders.get(piece).add(new Claim(channel, now, from, length));
         held.set(piece);
         channels.get(channel).holding++;
     }

@@ -11,7 +11,9 @@ package dev.biternet.client.link;
  * connections. Whether a link is such a link is not known beforehand, so it is measured: once
  * the link's first flow is past its start, the link's rate over a period is the baseline; the
  * flows are then doubled, and after they have settled the rate is measured again. A step
- * that raised the rate by at least {@value #MIN_GAIN} of the baseline stays and the next one is
+ * that raised the rate by at least {@value #MIN_GAIN} of the baseline, and above the best of the
+ * link's last {@value #RECENT} baselines by as much (a baseline may have been a dip; without
+ * the server's word on loss the first step waits for two), stays and the next one is
  * tried (a quadrupling when the new flows carried nearly as much as the old ones: the link is
  * far from full), up to {@link #maxFlows}; one that did not is undone (the added flows are
  * retired) and tried again after a pause that doubles with each failure, since links change.
@@ -65,6 +67,8 @@ public final class FlowCount {
     static final double FIRST_PAUSE_SECONDS = 2;
     static final double PAUSE_RTTS = 30;
     static final double MAX_PAUSE_SECONDS = 60;
+    /** How many of the link's latest baseline rates a step must beat. */
+    static final int RECENT = 3;
 
     private enum Phase { WARMUP, BASELINE, SETTLE, TRIAL, PAUSE, DONE }
 
@@ -84,6 +88,12 @@ public final class FlowCount {
     private double totalBaseline;
     private long phaseRetransmitted = -1;
     private double baseline;
+    /**
+     * The link's last {@value #RECENT} baseline rates with the flows it has (0: none yet): a step
+     * must beat the best of them, not only the last, which may have been a dip.
+     */
+    private final double[] recent = new double[RECENT];
+    private int recentNext;
     /** The next pause in first pauses: 1, 2, 4, ... */
     private double pause = 1;
     /** What the last look decided, for the verbose trace; null when it changed nothing. */
@@ -192,6 +202,8 @@ public final class FlowCount {
             if (flows < 2) {
                 flows = 2;
                 before = 2;
+                java.util.Arrays.fill(recent, 0); // rates of one flow
+                recentNext = 0;
                 event = String.format(java.util.Locale.ROOT, "2 flows (a round trip of %.0f ms)", rtt * 1e3);
                 return flows;
             }
@@ -213,9 +225,14 @@ public final class FlowCount {
             }
             case BASELINE -> {
                 if (elapsed >= measureSeconds(rtt)) {
+                    recent[recentNext++ % RECENT] = rate;
+                    // Without the server's word on loss, the first step waits for a second
+                    // baseline: one may be a dip. (A link the server says is lossy gains far
+                    // more than a dip from its steps; one it says is clean is never tried.)
+                    boolean once = recentNext < 2 && retransmitted < 0;
                     boolean clean = retransmitted >= 0 && phaseRetransmitted >= 0 && bytes > phaseBytes
                             && retransmitted - phaseRetransmitted < MIN_LOSS * (bytes - phaseBytes);
-                    if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry
+                    if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry || once && !secondOnLoss
                             || secondOnLoss && (retransmitted < 0 || phaseRetransmitted < 0 || rtt < SECOND_FLOW_MIN_RTT)) {
                         enter(Phase.BASELINE, seconds, bytes, total, retransmitted); // look again later
                     } else if (secondOnLoss) {
@@ -243,7 +260,15 @@ public final class FlowCount {
                 if (elapsed >= measureSeconds(rtt)) {
                     // What the step added to the download (for a link alone: to the link).
                     double gain = totalRate - totalBaseline;
-                    if (gain >= MIN_GAIN * baseline) {
+                    double best = baseline;
+                    for (double r : recent) {
+                        best = Math.max(best, r);
+                    }
+                    // And the link itself must carry MIN_GAIN more than its best recent
+                    // baseline: a full link's rate moves by a tenth or more from one half second
+                    // to the next (pieces, the other links), and a step judged against a dip
+                    // was kept on a clean link, then the next, up to 16 flows (run 131).
+                    if (gain >= MIN_GAIN * baseline && rate >= (1 + MIN_GAIN) * best) {
                         // It paid: keep the flows, and try the next step from this rate. New
                         // flows that carried nearly as much as the old ones each (a link far
                         // from full) make it a quadrupling.
@@ -254,6 +279,9 @@ public final class FlowCount {
                                 flows, rate * 8 / 1e6, 100 * gain / baseline);
                         baseline = rate;
                         totalBaseline = totalRate;
+                        java.util.Arrays.fill(recent, 0);
+                        recent[0] = rate;
+                        recentNext = 1;
                         if (flows >= maxFlows) {
                             phase = Phase.DONE;
                         } else if (!nearEnd) {

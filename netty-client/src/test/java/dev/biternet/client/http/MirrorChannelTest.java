@@ -2,6 +2,7 @@ package dev.biternet.client.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.biternet.client.link.LinkOptions;
 import dev.biternet.client.link.LinkSpec;
 import java.nio.file.Path;
 import java.util.List;
@@ -79,6 +80,42 @@ class MirrorChannelTest {
             assertThat(second.up()).isFalse();
             assertThat(second.state()).isEqualTo("retired");
             assertThat(rig.channels.get(0).pieces() + second.pieces()).isEqualTo(rig.layout.pieceCount());
+        }
+    }
+
+    /**
+     * A slow link (128 KiB/s, one request at a time) holds the last piece when the fast link (2 MiB/s) has
+     * fetched every other: the fast one fetches the rest of it from where the two meet, and the
+     * file is whole while the slow link's request is still coming in. Before splits, the fast
+     * link copied the whole piece (or waited for the slow one).
+     */
+    @Test
+    void aFastLinkFetchesTheTailOfThePieceASlowLinkHoldsAndTheFileIsWholeBeforeTheSlowOneEndsIt() throws Exception {
+        int piece = 256 * 1024;
+        try (MirrorRig rig = new MirrorRig(dir, 8 * piece, 11, "", 20)) {
+            Mirror mirror = rig.mirror("f.bin");
+            LinkSpec slowLink = MirrorRig.link("127.0.0.2").with(LinkOptions.NONE.withRate(piece / 2));
+            MirrorChannel slow = new MirrorChannel(new MirrorConnection(rig.dialer, new HttpLink(slowLink), mirror.url()), mirror,
+                    rig.scheduler, rig.store, rig.workers, rig.timer, QUIET, 1, () -> Integer.MAX_VALUE);
+            rig.channels.add(slow);
+            LinkSpec fastLink = MirrorRig.link("127.0.0.1").with(LinkOptions.NONE.withRate(8 * piece));
+            MirrorChannel fast = new MirrorChannel(new MirrorConnection(rig.dialer, new HttpLink(fastLink), mirror.url()), mirror, rig.scheduler, rig.store, rig.workers, rig.timer, QUIET, 1, () -> Integer.MAX_VALUE);
+            rig.channels.add(fast);
+            slow.start();
+            // The slow link's pace is known (piece 0 in) and it is a little way into piece 1.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (slow.arriving() < piece + piece / 8 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(slow.pieces()).isEqualTo(1);
+            fast.start();
+            assertThat(rig.finish()).isEqualTo(rig.file);
+            assertThat(slow.pieces()).as("the slow link delivered piece 0 only").isEqualTo(1);
+            assertThat(slow.bytes()).as("its piece 1 was still coming in").isEqualTo(piece);
+            assertThat(fast.pieces()).isEqualTo(7);
+            long tail = fast.bytes() - 6L * piece;
+            assertThat(tail).as("the fast link fetched only the tail of piece 1").isBetween(64L * 1024, piece - piece / 8L);
+            assertThat(fast.duplicateBytes()).isZero();
         }
     }
 

@@ -146,6 +146,95 @@ class PieceSchedulerTest {
     }
 
     /**
+     * Three pieces of 1 MiB over two links: the slow one (1 s a piece) asked for pieces 0 and 1
+     * at the start; the fast one (0.25 s a piece) fetched piece 2 and is idle at 1 s, when the
+     * slow one's turn on piece 1 begins. Returns the slow one's fill of piece 1.
+     */
+    private static PieceFill slowHoldsTheLastPiece(PieceScheduler s, int slow, int fast) {
+        assertThat(s.claim(slow, 0)).isEqualTo(0);
+        assertThat(s.claim(slow, 0)).isEqualTo(1);
+        assertThat(s.claim(fast, SECOND * 3 / 4)).isEqualTo(2);
+        assertThat(s.done(fast, 2, SECOND)).isTrue();
+        assertThat(s.done(slow, 0, SECOND)).isTrue();
+        PieceFill held = new PieceFill(1, MIB, 0, java.nio.ByteBuffer.allocate(MIB), null);
+        s.attach(slow, 1, held);
+        return held;
+    }
+
+    private static final int MIB = 1 << 20;
+
+    /**
+     * At 1.25 s the slow link has a quarter of the last piece and needs 0.75 s for the rest: the
+     * idle fast link fetches the tail from where the two meet (0.75 s x 1 MiB / (1 s + 0.25 s) =
+     * 0.6 MiB of tail), and the piece is whole once the slow link's bytes reach it.
+     */
+    @Test
+    void anIdleChannelOnAnotherLinkFetchesTheTailOfTheLastPieceFromWhereTheHolderWouldMeetIt() {
+        PieceScheduler s = new PieceScheduler(3, new BitSet());
+        int slow = s.join("slow", "mirror");
+        int fast = s.join("fast", "mirror");
+        PieceFill held = slowHoldsTheLastPiece(s, slow, fast);
+        held.arrive(0, io.netty.buffer.Unpooled.wrappedBuffer(new byte[MIB / 4]));
+
+        PieceScheduler.Part tail = s.claimPart(fast, SECOND + SECOND / 4, 0);
+        assertThat(tail.piece()).isEqualTo(1);
+        assertThat(tail.holder()).isSameAs(held);
+        assertThat(tail.from()).as("0.4 MiB, up to a 16 KiB boundary").isEqualTo(425_984);
+        assertThat(s.holders(1)).isEqualTo(2);
+        assertThat(s.claimPart(fast, SECOND + SECOND / 4, 0)).as("it holds the tail").isNull();
+
+        s.partIn(fast, 1, SECOND + SECOND * 4 / 10);
+        assertThat(s.holders(1)).as("the tail is in: the holder's request alone holds the piece").isEqualTo(1);
+        int other = s.join("third", "mirror");
+        PieceScheduler.Part again = s.claimPart(other, SECOND + SECOND / 2, 0);
+        assertThat(again == null || again.whole()).as("a piece is split once").isTrue();
+        assertThat(s.done(fast, 1, SECOND + SECOND * 6 / 10)).as("the tail joined its head: the piece is whole").isTrue();
+        assertThat(s.done(slow, 1, 2 * SECOND)).as("the holder's own copy comes late").isFalse();
+        assertThat(s.finished()).isTrue();
+    }
+
+    /**
+     * Flows of one link share it, and pieces from two sources do not make one: no split there.
+     * At 1.5 s the slow link needs 0.5 s more, which a whole copy at 0.25 s does not halve.
+     */
+    @Test
+    void noSplitBetweenFlowsOfOneLinkOrBetweenSources() {
+        for (String[] fastOne : new String[][] {{"slow", "mirror"}, {"fast", "other mirror"}, {"fast", "mirror"}}) {
+            PieceScheduler s = new PieceScheduler(3, new BitSet());
+            int slow = s.join("slow", "mirror");
+            int fast = s.join(fastOne[0], fastOne[1]);
+            PieceFill held = slowHoldsTheLastPiece(s, slow, fast);
+            held.arrive(0, io.netty.buffer.Unpooled.wrappedBuffer(new byte[MIB / 2]));
+            PieceScheduler.Part p = s.claimPart(fast, SECOND + SECOND / 2, 0);
+            if (fastOne[1].equals("mirror") && fastOne[0].equals("fast")) {
+                assertThat(p.from()).as("another link to the same mirror splits").isPositive();
+            } else {
+                assertThat(p).as("%s", String.join(", ", fastOne)).isNull();
+            }
+        }
+    }
+
+    /**
+     * The holder's request fails while a tail is asked for: the tail has no head to join, so the
+     * piece is free again for a whole fetch; a tail that fails leaves the piece to be split again.
+     */
+    @Test
+    void aSplitEndsWithItsHoldersRequestAndAFailedTailMaySplitAgain() {
+        PieceScheduler s = new PieceScheduler(3, new BitSet());
+        int slow = s.join("slow", "m");
+        int fast = s.join("fast", "m");
+        slowHoldsTheLastPiece(s, slow, fast);
+        assertThat(s.claimPart(fast, SECOND + SECOND / 4, 0).from()).isPositive();
+        s.release(fast, 1); // the tail's request failed
+        assertThat(s.claimPart(fast, SECOND + SECOND / 4, 0).from()).as("split again").isPositive();
+        s.release(slow, 1); // the holder's request failed
+        assertThat(s.holders(1)).isZero();
+        PieceScheduler.Part whole = s.claimPart(fast, SECOND + SECOND / 2, 0);
+        assertThat(whole.piece()).isEqualTo(1);
+        assertThat(whole.whole()).isTrue();
+    }
+
+    /**
      * Any interleaving of claims, deliveries, failures and channels leaving (one always stays):
      * every piece ends up fetched, and a piece has two holders only as an endgame copy, when no
      * piece was free.

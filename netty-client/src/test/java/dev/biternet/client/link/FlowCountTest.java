@@ -35,6 +35,11 @@ class FlowCountTest {
         int tooMany = Integer.MAX_VALUE;
         double secondsAbove;
 
+        /** Each half second the link carries a random share of its rate, at times down by up to {@code noise} (0: always all of it). */
+        double noise;
+        java.util.Random random = new java.util.Random(1);
+        double share = 1;
+
         Model(double capacity, double perFlow, double rtt) {
             this.capacity = capacity;
             this.perFlow = perFlow;
@@ -50,7 +55,11 @@ class FlowCountTest {
                 for (int i = 0; i < flows; i++) {
                     carrying += now >= since[i] ? 1 : 0;
                 }
-                bytes += Math.min(capacity, carrying * perFlow) * STEP;
+                if (noise > 0 && Math.floorMod(Math.round(now / STEP), 10) == 0) {
+                    // Most half seconds within 2 % of the rate, one in six down by up to `noise`.
+                    share = random.nextInt(6) == 0 ? 1 - noise * random.nextDouble() : 1 - 0.02 * random.nextDouble();
+                }
+                bytes += Math.min(capacity, carrying * perFlow) * share * STEP;
                 now += STEP;
                 long retransmitted = lossRatio < 0 ? -1 : (long) (bytes * lossRatio);
                 int next = count.sample(now, (long) bytes, retransmitted, rtt, nearEnd, atRateLimit);
@@ -82,7 +91,8 @@ class FlowCountTest {
     void aCleanLinkKeepsOneFlowAndIsAskedLessAndLessOften() {
         Model link = new Model(6.25 * MB, 6.25 * MB, 0.04);
         FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
-        assertThat(link.run(count, 2, false, false)).isEqualTo(1);
+        // the first trial after two baselines (one may be a dip), undone
+        assertThat(link.run(count, 2.5, false, false)).isEqualTo(1);
         assertThat(link.maxSeen).isEqualTo(2);
         // trials after 2, 4, 8, 16, 32, 60, 60 s of pause: about 0.8 s of two flows each
         link.run(count, 240, false, false);
@@ -191,7 +201,7 @@ class FlowCountTest {
     void anUnluckyTrialOnALossyLinkIsTriedAgainSoon() {
         Model link = new Model(3.75 * MB, 3.75 * MB / 8, 0.04);
         FlowCount count = new FlowCount(FlowCount.MAX_FLOWS);
-        link.run(count, 1.2, false, false);
+        link.run(count, 1.7, false, false);
         assertThat(link.flows).as("the first trial").isEqualTo(2);
         // a retransmission timeout stalls the link through the trial's measuring period
         double perFlow = link.perFlow;
@@ -240,6 +250,25 @@ class FlowCountTest {
         Model capped = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
         assertThat(capped.run(new FlowCount(4), 30, false, false)).isEqualTo(4);
         assertThat(capped.maxSeen).isEqualTo(4);
+    }
+
+    /**
+     * A clean link whose rate dips by up to a quarter in one half second of six (the lab's
+     * 10 Mbit/s link under HTTP read 9.6, 9.5, 8.0 Mbit/s): a step measured against a dip must
+     * not be kept. Before steps had to beat the link's recent best, one such step (+21 %)
+     * was kept, then the next, and a clean 20 Mbit/s link ended a 512 MiB download with 16
+     * connections and a tail of 16 pieces in flight (run 131).
+     */
+    @Test
+    void aCleanLinkWhoseRateWandersKeepsItsFlows() {
+        for (long seed = 1; seed <= 40; seed++) {
+            Model link = new Model(2.5 * MB, 2.5 * MB, 0.02);
+            link.noise = 0.25;
+            link.random = new java.util.Random(seed);
+            link.tooMany = 2;
+            link.run(FlowCount.unknownSender(), 300, false, false);
+            assertThat(link.secondsAbove).as("seed %d: seconds with more than two flows", seed).isLessThan(15);
+        }
     }
 
     @Test
