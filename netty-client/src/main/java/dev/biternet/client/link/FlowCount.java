@@ -267,7 +267,7 @@ public final class FlowCount {
                     // And the link itself must carry MIN_GAIN more than its best recent
                     // baseline: a full link's rate moves by a tenth or more from one half second
                     // to the next (pieces, the other links), and a step judged against a dip
-                    // was kept on a clean link, then the next, up to 16 flows (run 131).
+                    // was kept on a clean link, then the next, up to 16 flows (run 133).
                     if (gain >= MIN_GAIN * baseline && rate >= (1 + MIN_GAIN) * best) {
                         // It paid: keep the flows, and try the next step from this rate. New
                         // flows that carried nearly as much as the old ones each (a link far

@@ -257,7 +257,7 @@ class FlowCountTest {
      * 10 Mbit/s link under HTTP read 9.6, 9.5, 8.0 Mbit/s): a step measured against a dip must
      * not be kept. Before steps had to beat the link's recent best, one such step (+21 %)
      * was kept, then the next, and a clean 20 Mbit/s link ended a 512 MiB download with 16
-     * connections and a tail of 16 pieces in flight (run 131).
+     * connections and a tail of 16 pieces in flight (run 133).
      */
     @Test
     void aCleanLinkWhoseRateWandersKeepsItsFlows() {
