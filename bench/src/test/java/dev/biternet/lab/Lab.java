@@ -262,7 +262,8 @@ final class Lab implements AutoCloseable {
 
     /**
      * Starts nginx in the server namespace serving {@code root} on {@link #HTTP_PORT}, one
-     * process (no master), its config and logs under {@code dir}; waits until it listens.
+     * process (no master), its config and logs under {@code dir} ({@code access.log}: a line a
+     * request, {@code ADDRESS "RANGE" STATUS}, in the order they ended); waits until it listens.
      */
     void startNginx(Path root, Path dir) throws IOException, InterruptedException {
         Files.createDirectories(dir);
@@ -274,7 +275,8 @@ final class Lab implements AutoCloseable {
                 error_log %1$s/error.log warn;
                 events { worker_connections 1024; }
                 http {
-                  access_log off;
+                  log_format ranges '$remote_addr "$http_range" $status';
+                  access_log %1$s/access.log ranges;
                   client_body_temp_path %1$s/body;
                   sendfile on;
                   tcp_nopush on;

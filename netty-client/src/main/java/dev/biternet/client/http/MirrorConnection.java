@@ -83,6 +83,11 @@ public final class MirrorConnection implements AutoCloseable {
         connection();
     }
 
+    /** The connection as it opens ({@link #connectNow}'s, or a new one): done once requests can go on it. */
+    public synchronized CompletableFuture<?> opening() {
+        return connection != null ? connection : connection();
+    }
+
     /** Bytes [first, first + length) of the file, to {@code body}; see {@link RangeRequest}. */
     public CompletableFuture<RangeRequest.Answer> fetch(long first, long length, long expectedSize, Validators expected,
                                                         RangeRequest.Body body) {

@@ -47,6 +47,8 @@ public final class FlowCount {
      * (where a busy machine drops from its queues, and each flow costs 4 pieces of memory).
      */
     static final double SECOND_FLOW_MIN_RTT = 0.01;
+    /** {@link #unknownSender}'s flows from the start on a link with a round trip. */
+    static final int FIRST_WITH_RTT = 4;
     /** New flows that each carry this share of what an old one does: the next step quadruples. */
     static final double FAST_GAIN = 0.6;
     /** After the first byte, the first flow's start (slow start, the window opening) is left alone this long. */
@@ -75,8 +77,8 @@ public final class FlowCount {
     private final int maxFlows;
     /** {@link #lossTolerant}: a second flow once the server reports random loss, no trial, no more. */
     private final boolean secondOnLoss;
-    /** {@link #unknownSender}: two flows at least, once the round trip is known to be one. */
-    private boolean twoWithRtt;
+    /** {@link #unknownSender}: {@link #FIRST_WITH_RTT} flows at least, once the round trip is known to be one. */
+    private boolean wideWithRtt;
     private Phase phase = Phase.WARMUP;
     private int flows = 1;
     private int before = 1;
@@ -137,16 +139,17 @@ public final class FlowCount {
     /**
      * For a sender that does not say how it sends (a web server; an older biternet server): as
      * many flows as pay, and on a link with a round trip of {@value #SECOND_FLOW_MIN_RTT} s or
-     * more, two from the start rather than one. Two flows lose nothing where one fills the link,
-     * and gain where loss holds one back under any congestion control (BBR too, a little, see
-     * {@link #lossTolerant}); a trial from one to two cannot see a gain of a few percent, and
-     * nothing tells the client whether the mirror's link loses packets. From one nginx over the
-     * lossy mix under bbr: 10.11 s with two connections a link against 10.46 s measuring from one
-     * (bench/lab/RESULTS.md run 116).
+     * more, {@value #FIRST_WITH_RTT} from the start rather than one. More flows lose nothing
+     * where one fills the link, and gain where loss holds one back under any congestion control
+     * (BBR too, a little, see {@link #lossTolerant}); a trial cannot see a gain of a few percent,
+     * and nothing tells the client whether the mirror's link loses packets. From one nginx over
+     * the lossy mix under bbr: 10.11 s with two connections a link against 10.46 s measuring
+     * from one (bench/lab/RESULTS.md run 116); on 256 MiB, four a link 38.42 s against two
+     * 38.93 s and aria2c -x16's eight 38.47 s (runs 137, 140).
      */
     public static FlowCount unknownSender() {
         FlowCount c = new FlowCount(MAX_FLOWS);
-        c.twoWithRtt = true;
+        c.wideWithRtt = true;
         return c;
     }
 
@@ -196,15 +199,15 @@ public final class FlowCount {
         if (phase == Phase.DONE) {
             return flows;
         }
-        if (twoWithRtt && rtt >= SECOND_FLOW_MIN_RTT && !nearEnd && !atRateLimit
+        if (wideWithRtt && rtt >= SECOND_FLOW_MIN_RTT && !nearEnd && !atRateLimit
                 && (phase == Phase.WARMUP || phase == Phase.BASELINE)) {
-            twoWithRtt = false;
-            if (flows < 2) {
-                flows = 2;
-                before = 2;
-                java.util.Arrays.fill(recent, 0); // rates of one flow
+            wideWithRtt = false;
+            if (flows < FIRST_WITH_RTT) {
+                flows = Math.min(maxFlows, FIRST_WITH_RTT);
+                before = flows;
+                java.util.Arrays.fill(recent, 0); // rates of fewer flows
                 recentNext = 0;
-                event = String.format(java.util.Locale.ROOT, "2 flows (a round trip of %.0f ms)", rtt * 1e3);
+                event = String.format(java.util.Locale.ROOT, "%d flows (a round trip of %.0f ms)", flows, rtt * 1e3);
                 return flows;
             }
         }

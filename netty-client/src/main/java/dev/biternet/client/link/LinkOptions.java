@@ -57,8 +57,8 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
      * {@code auto} as many as pay, unless the server sends with a congestion control that random
      * loss does not hold down (BBR: one flow nearly fills a lossy link, a second one on a link
      * it reports losing packets, never more: {@link FlowCount#lossTolerant}); from a sender
-     * that does not say (a web server), two from the start on a link with a round trip
-     * ({@link FlowCount#unknownSender}).
+     * that does not say (a web server), {@value FlowCount#FIRST_WITH_RTT} from the start on a
+     * link with a round trip ({@link FlowCount#unknownSender}).
      *
      * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
      */
@@ -67,12 +67,12 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
     }
 
     /**
-     * As {@link #flowCount(String)}; with {@code twoWithRtt} false a sender that does not say is
+     * As {@link #flowCount(String)}; with {@code wideWithRtt} false a sender that does not say is
      * measured from one flow. So for HTTP mirrors beside a biternet server: their second
      * connection on each link only took pieces from the server's share of the tail, which it
      * then copied (1.1 % of the file twice, against 0.07 %; bench/lab/RESULTS.md run 121).
      */
-    public FlowCount flowCount(String serverCongestion, boolean twoWithRtt) {
+    public FlowCount flowCount(String serverCongestion, boolean wideWithRtt) {
         if (flows != AUTO_FLOWS || backup) {
             // A backup link stands in for the others for a while: one flow unless told otherwise.
             return FlowCount.fixed(Math.max(1, flows));
@@ -80,6 +80,6 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
         if (serverCongestion.startsWith("bbr")) {
             return FlowCount.lossTolerant();
         }
-        return serverCongestion.isEmpty() && twoWithRtt ? FlowCount.unknownSender() : new FlowCount(FlowCount.MAX_FLOWS);
+        return serverCongestion.isEmpty() && wideWithRtt ? FlowCount.unknownSender() : new FlowCount(FlowCount.MAX_FLOWS);
     }
 }

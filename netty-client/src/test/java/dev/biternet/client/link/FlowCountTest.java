@@ -161,19 +161,19 @@ class FlowCountTest {
     }
 
     @Test
-    void fromASenderThatDoesNotSayALinkWithARoundTripStartsAtTwoFlowsAndNeverGoesBelow() {
+    void fromASenderThatDoesNotSayALinkWithARoundTripStartsAtFourFlowsAndNeverGoesBelow() {
         Model clean = new Model(6.25 * MB, 6.25 * MB, 0.04);
         FlowCount count = FlowCount.unknownSender();
-        assertThat(clean.run(count, 0.1, false, false)).as("at once, before any measure").isEqualTo(2);
-        double oneFlow = 0;
+        assertThat(clean.run(count, 0.1, false, false)).as("at once, before any measure").isEqualTo(4);
+        double fewer = 0;
         for (int i = 0; i < 2400; i++) {
-            oneFlow += clean.run(count, 0.05, false, false) < 2 ? 0.05 : 0;
+            fewer += clean.run(count, 0.05, false, false) < 4 ? 0.05 : 0;
         }
-        assertThat(oneFlow).as("seconds at one flow over two minutes of trials").isZero();
-        assertThat(clean.flows).as("a full link: the trials from two are undone").isEqualTo(2);
+        assertThat(fewer).as("seconds below four flows over two minutes of trials").isZero();
+        assertThat(clean.flows).as("a full link: the trials from four are undone").isEqualTo(4);
 
         Model lossy = new Model(3.75 * MB, 3.75 * MB / 6, 0.04);
-        assertThat(lossy.run(FlowCount.unknownSender(), 5, false, false)).as("the ramp goes on from two")
+        assertThat(lossy.run(FlowCount.unknownSender(), 5, false, false)).as("the ramp goes on from four")
                 .isGreaterThanOrEqualTo(8);
 
         Model loopback = new Model(6.25 * MB, 6.25 * MB, 0.0005);
@@ -181,7 +181,7 @@ class FlowCountTest {
         loopback.run(near, 0.2, false, false);
         assertThat(loopback.maxSeen).as("no round trip to speak of: one until a trial").isEqualTo(1);
         assertThat(LinkOptions.NONE.flowCount("").sample(0.01, 0, 0.04, false, false)).as("the options' count for an unknown sender")
-                .isEqualTo(2);
+                .isEqualTo(4);
         assertThat(LinkOptions.NONE.flowCount("", false).sample(0.01, 0, 0.04, false, false))
                 .as("mirrors beside a biternet server: measured from one").isEqualTo(1);
     }
@@ -265,9 +265,9 @@ class FlowCountTest {
             Model link = new Model(2.5 * MB, 2.5 * MB, 0.02);
             link.noise = 0.25;
             link.random = new java.util.Random(seed);
-            link.tooMany = 2;
+            link.tooMany = FlowCount.FIRST_WITH_RTT;
             link.run(FlowCount.unknownSender(), 300, false, false);
-            assertThat(link.secondsAbove).as("seed %d: seconds with more than two flows", seed).isLessThan(15);
+            assertThat(link.secondsAbove).as("seed %d: seconds with more flows than at the start", seed).isLessThan(15);
         }
     }
 
