@@ -370,7 +370,6 @@ public final class MirrorChannel implements PieceStore.Judge {
         if (firstNanos == 0) {
             firstNanos = System.nanoTime();
         }
-        AtomicLong received = new AtomicLong();
         long asked = System.nanoTime();
         boolean idle = onWire.getAndIncrement() == 0; // no answer ahead of this one on the connection
         if (idle) {
@@ -385,13 +384,13 @@ public final class MirrorChannel implements PieceStore.Judge {
                     connection.roundTrip(firstByte[0] - asked);
                 }
             }
-            if (received.addAndGet(n) == want) {
+            PieceFill tail = fill.arrive((int) (offset - first), data);
+            if (fill.arrived() == want) {
                 onWire.decrementAndGet();
                 bodyEnded(want, System.nanoTime());
             }
             arriving.addAndGet(n);
             heardNanos = System.nanoTime();
-            PieceFill tail = fill.arrive((int) (offset - first), data);
             if (tail != null) {
                 tail.whenWhole.run();
             }
@@ -407,12 +406,13 @@ public final class MirrorChannel implements PieceStore.Judge {
                     tailIn(part, fill, want);
                 }
             } else {
-                if (received.get() < want) {
+                int received = fill.arrived();
+                if (received < want) {
                     onWire.decrementAndGet();
                 }
                 recycleWaiting(fill.close());
                 store.recycle(buffer);
-                connection.allowance().giveBack(want - received.get());
+                connection.allowance().giveBack(want - received);
                 failed(piece, failure instanceof CompletionException c ? c.getCause() : failure);
             }
         });

@@ -31,8 +31,8 @@ final class PieceFill {
     final ByteBuffer buffer;
     /** A tail's: what its channel does once it is the whole piece (null for a whole piece's fill). */
     final Runnable whenWhole;
-    /** Bytes in, from {@link #from}, in order. */
-    private int arrived;
+    /** Bytes in, from {@link #from}, in order: written under the lock, read without it. */
+    private volatile int arrived;
     /** A tail that is in, waiting for this fill's head to reach its start. */
     private PieceFill tail;
     /** A tail took this fill's head (its first byte), -1 before: what this request then brought after it was not needed. */
@@ -47,8 +47,8 @@ final class PieceFill {
         this.whenWhole = whenWhole;
     }
 
-    /** Bytes in from {@link #from}. */
-    synchronized int arrived() {
+    /** Bytes in from {@link #from}: the request's own count (its body ended when it is the length asked). */
+    int arrived() {
         return arrived;
     }
 
