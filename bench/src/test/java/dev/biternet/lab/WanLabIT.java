@@ -149,7 +149,8 @@ class WanLabIT {
             assertThat(Files.mismatch(source, out)).isEqualTo(-1);
             java.util.List<String> requests = Files.readAllLines(logs.resolve("access.log"));
             assertThat(requests).as("nginx's requests, in the order they ended").isNotEmpty();
-            assertThat(requests.get(0)).as("the first request, the probe").isEqualTo("198.18.2.2 \"bytes=0-0\" 206");
+            // The probe asks for the file's first bytes (piece 0 here): the first answer to end.
+            assertThat(requests.get(0)).as("the first request, the probe").isEqualTo("198.18.2.2 \"bytes=0-262143\" 206");
         }
     }
 }

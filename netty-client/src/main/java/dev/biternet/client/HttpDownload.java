@@ -2,6 +2,7 @@ package dev.biternet.client;
 
 import static dev.biternet.common.cli.Causes.rootMessage;
 
+import dev.biternet.client.http.FirstBytes;
 import dev.biternet.client.http.HttpDialer;
 import dev.biternet.client.http.HttpFailure;
 import dev.biternet.client.http.HttpLink;
@@ -82,6 +83,8 @@ public final class HttpDownload {
     private volatile PieceStore liveStore;
     private volatile Progress.Phase phase = Progress.Phase.CONNECTING;
     private long start;
+    /** The first mirror's first bytes, which the probe asked for; null if it asked for one byte. */
+    private FirstBytes firstBytes;
 
     public HttpDownload(Request request, PrintWriter err) {
         this.request = request;
@@ -172,13 +175,21 @@ public final class HttpDownload {
             MirrorChannel.Events owner = new Owner();
             PieceStore into = store;
             liveLinks = links;
+            // The probe's first bytes go to the probing link's first channel to their mirror, as
+            // the start of piece 0: that link starts first, so piece 0 is still free for it.
+            java.util.concurrent.atomic.AtomicReference<FirstBytes> head = new java.util.concurrent.atomic.AtomicReference<>(
+                    whole || firstBytes == null || !firstBytes.url().equals(mirrors.get(0).url()) ? null : firstBytes);
             // A mirror that ignores Range: the whole file on the probing link's one channel.
-            links.start(l -> whole && l != prober ? List.of() : mirrors.stream().map(m -> {
+            links.start(prober, l -> whole && l != prober ? List.of() : mirrors.stream().map(m -> {
                 MirrorConnection c = l.connection(dialer, m.url());
                 MirrorFlows f = new MirrorFlows(m, whole ? FlowCount.fixed(1) : l.spec().options().flowCount(""), c,
                         () -> new MirrorConnection(dialer, l, m.url()),
-                        (conn, depth) -> new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
-                                this::pieceSlots), this::pieceSlots);
+                        (conn, depth) -> {
+                            MirrorChannel channel = new MirrorChannel(conn, m, scheduler, into, workers, timer, owner, depth,
+                                    this::pieceSlots);
+                            FirstBytes h = l == prober && m == mirrors.get(0) ? head.getAndSet(null) : null;
+                            return h == null ? channel : channel.withHead(h);
+                        }, this::pieceSlots);
                 return whole ? f.wholeFile() : f;
             }).toList());
             // The connections no channel took (a mirror left out, the links a whole-file mirror does not use).
@@ -255,8 +266,10 @@ public final class HttpDownload {
     }
 
     /**
-     * Asks every mirror for one byte on {@code first}'s connection to it, all at once: its size
-     * and validators. A mirror that fails, or whose file is not the size of the first usable one
+     * Asks every mirror on {@code first}'s connection to it, all at once, for its size and
+     * validators: the first mirror for the file's first bytes ({@link FirstBytes}, kept for piece
+     * 0: the probe's round trip then brings data), the others for one byte; each answer's header
+     * is enough. A mirror that fails, or whose file is not the size of the first usable one
      * (in the order given), is left out with a warning; one that ignores Range is used (for the
      * whole file: validators null) only when it is the only mirror. None usable: the download
      * fails with the (first) reason. The connections stay open for the channels.
@@ -264,7 +277,16 @@ public final class HttpDownload {
     private List<Mirror> probe(HttpLink first) throws DownloadException, InterruptedException {
         List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
         for (MirrorUrl url : request.mirrors()) {
-            asked.add(first.opened(url).fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
+            // The first bytes only if the link's cap has room for them (they count in it).
+            if (asked.isEmpty() && first.allowance().reserve(FirstBytes.LENGTH)) {
+                FirstBytes f = FirstBytes.ask(first.opened(url), url, FirstBytes.LENGTH);
+                f.heard().whenComplete((a, e) -> first.allowance().giveBack(FirstBytes.LENGTH
+                        - (e == null ? Math.min(FirstBytes.LENGTH, a.size()) : f.arrivedSoFar())));
+                firstBytes = f;
+                asked.add(f.heard());
+            } else {
+                asked.add(first.opened(url).fetch(0, 1, -1, Validators.NONE, (o, d) -> { }));
+            }
         }
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(request.connectTimeoutMillis()
                 + request.stallSeconds() * 1000L);

@@ -91,14 +91,90 @@ class HttpDownloadTest {
         assertSameBytes(source, out);
         for (Nginx mirror : List.of(nginx, other)) {
             List<String> requests = mirror.requests();
-            // One keep-alive connection a link: the first link's carried the one-byte probe, then pieces.
+            // One keep-alive connection a link: the first link's carried the probe, then pieces.
             Map<String, List<String>> byConnection = requests.stream()
                     .collect(java.util.stream.Collectors.groupingBy(l -> l.split(" ")[0]));
             assertThat(byConnection).as(String.join("\n", requests)).hasSizeLessThanOrEqualTo(2);
             List<String> probed = byConnection.values().stream()
-                    .filter(l -> l.stream().anyMatch(r -> r.contains("\"bytes=0-0\""))).findFirst().orElseThrow();
+                    .filter(l -> l.stream().anyMatch(r -> r.contains("\"bytes=0-"))).findFirst().orElseThrow();
             assertThat(probed).as(String.join("\n", requests)).hasSizeGreaterThan(1);
         }
+    }
+
+    /**
+     * The probe for the size asks for the file's first 256 KiB, and they are piece 0 or its
+     * start: no byte of them is asked for again (before, a one-byte probe took a round trip of
+     * its own and piece 0 was asked for after it). A file shorter than that is the probe's answer
+     * alone; of a file with larger pieces (130 MiB: 512 KiB) only the rest of piece 0 is asked for.
+     * Before, the ranges of each added up to the file and one byte more.
+     */
+    @Test
+    void theProbeForTheSizeBringsTheFilesFirstBytesAndTheyAreNotAskedForAgain() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("root"));
+        Path tiny = served("tiny.bin", 100_000, 21);
+        Path small = served("small.bin", 8L << 20, 22);
+        Path large = served("large.bin", 2L << 20, 23);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(large.toFile(), "rw")) {
+            f.setLength(130L << 20); // sparse past its random start: 512 KiB pieces
+        }
+        nginx = Nginx.start(root, dir.resolve("nginx"), Nginx.logRequests(dir.resolve("nginx")));
+        int logged = 0;
+        for (Path source : List.of(tiny, small, large)) {
+            Path out = dir.resolve("out-" + source.getFileName());
+            // One connection: no other channel that could copy a piece.
+            Fixtures.Run run = get("-q", "--iface", "127.0.0.1:flows=1", "-o", out.toString(),
+                    nginx.url(source.getFileName().toString()));
+            assertThat(run.exitCode()).as(run.err()).isZero();
+            assertSameBytes(source, out);
+            List<String> all = nginx.requests();
+            List<String> requests = all.subList(logged, all.size());
+            logged = all.size();
+            String log = source.getFileName() + ":\n" + String.join("\n", requests);
+            assertThat(requests.get(0)).as(log).endsWith("\"bytes=0-262143\" 206");
+            assertThat(requests.stream().filter(r -> r.contains("\"bytes=0-"))).as(log).hasSize(1);
+            // Every byte asked for once: the ranges (the probe's cut at the file's end) add up to the file.
+            long size = Files.size(source);
+            long asked = requests.stream().mapToLong(r -> {
+                String[] range = r.replaceAll(".*\"bytes=([0-9]+-[0-9]+)\".*", "$1").split("-");
+                return Math.min(Long.parseLong(range[1]) + 1, size) - Long.parseLong(range[0]);
+            }).sum();
+            assertThat(asked).as(log).isEqualTo(size);
+            if (source == tiny) {
+                assertThat(requests).as(log).hasSize(1);
+            }
+            if (source == large) {
+                assertThat(requests).as(log).anyMatch(r -> r.endsWith("\"bytes=262144-524287\" 206"));
+            }
+        }
+    }
+
+    /**
+     * The probe's first bytes come slowly (32 KiB/s while a marker file exists) and the mirror is
+     * killed under them, then comes back fast: piece 0, whose start they were, is asked for again
+     * and the file is whole.
+     */
+    @Test
+    void theFirstBytesLostWithTheProbesConnectionAreAskedForAgain() throws Exception {
+        Path source = served("f.bin", 2L << 20, 24);
+        Path slow = Files.createFile(dir.resolve("slow"));
+        nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), "set $rate 0; if (-f " + slow
+                + ") { set $rate 32k; } limit_rate $rate;");
+        Path out = dir.resolve("out.bin");
+        CompletableFuture<Fixtures.Run> run = CompletableFuture.supplyAsync(() -> get("--json", "-q", "--iface",
+                "127.0.0.1:flows=1", "--retry-time", "20", "-o", out.toString(), nginx.url("f.bin")));
+        Path part = Path.of(out + ".part");
+        for (int i = 0; i < 200 && !Files.exists(part) && !run.isDone(); i++) {
+            Thread.sleep(25);
+        }
+        Thread.sleep(300); // the probe's answer is on its way: 32 KiB of 256 in
+        assertThat(run).as("the first bytes take 7 s").isNotDone();
+        Files.delete(slow);
+        nginx.close();
+        nginx = nginx.restart();
+        Fixtures.Run r = run.get(60, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertSameBytes(source, out);
+        assertThat(JSON.readTree(r.out()).get("links").get(0).get("reconnects").asInt()).isPositive();
     }
 
     @Test

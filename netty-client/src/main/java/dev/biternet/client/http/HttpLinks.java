@@ -55,8 +55,16 @@ public final class HttpLinks implements LinkWatch.Links {
      * links join.
      */
     public void start(Function<HttpLink, List<MirrorFlows>> flowsOf) {
+        start(null, flowsOf);
+    }
+
+    /** As {@link #start(Function)}, {@code first} (if one of them) before the others. */
+    public void start(HttpLink first, Function<HttpLink, List<MirrorFlows>> flowsOf) {
         this.flowsOf = flowsOf;
-        links.forEach(l -> l.start(flowsOf));
+        if (links.contains(first)) {
+            first.start(flowsOf);
+        }
+        links.stream().filter(l -> l != first).forEach(l -> l.start(flowsOf));
     }
 
     @Override

@@ -98,6 +98,8 @@ public final class MirrorChannel implements PieceStore.Judge {
     private volatile boolean up;
     private volatile String state = "connecting";
     private int reconnects;
+    /** The probe's first bytes, for piece 0 ({@link #withHead}); null once started. */
+    private FirstBytes head;
 
     /** A channel keeping {@link #DEPTH} requests in flight, growing without a memory limit. */
     public MirrorChannel(MirrorConnection connection, Mirror mirror, PieceScheduler scheduler, PieceStore store,
@@ -127,7 +129,39 @@ public final class MirrorChannel implements PieceStore.Judge {
     }
 
     public void start() {
+        FirstBytes h = head;
+        head = null;
+        if (h != null) {
+            synchronized (this) {
+                startWithHead(h);
+            }
+        }
         pump();
+    }
+
+    /**
+     * Takes the probe's first bytes ({@link FirstBytes}) as the start of piece 0: this channel
+     * claims piece 0 when it starts and asks only for the rest of it, if any. Call before
+     * {@link #start}.
+     */
+    public MirrorChannel withHead(FirstBytes first) {
+        head = first;
+        return this;
+    }
+
+    /** Piece 0 from the probe's bytes on, unless it is in already (a resume) or taken. */
+    private void startWithHead(FirstBytes h) {
+        if (!scheduler.claimPiece(id, 0, h.askedNanos())) {
+            return;
+        }
+        // The probe's bytes are under the link's cap already (HttpDownload reserved them).
+        if (!connection.allowance().reserve(store.layout().length(0) - h.length())) {
+            scheduler.release(id, 0);
+            reachedCap();
+            return;
+        }
+        inFlight++;
+        fetch(new PieceScheduler.Part(0, 0, null), h);
     }
 
     /**
@@ -297,7 +331,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                 return;
             }
             inFlight++;
-            fetch(part);
+            fetch(part, null);
         }
     }
 
@@ -354,8 +388,10 @@ public final class MirrorChannel implements PieceStore.Judge {
     /**
      * Asks for {@code part}: a whole piece, into a fill a split may join; or a split's tail,
      * which joins its holder's fill when it is in and is delivered once that fill's bytes reach it.
+     * With {@code head} (piece 0 only): the probe's bytes are its start, and the rest of the piece
+     * is asked for once they are in (on a new connection its bytes could come before them).
      */
-    private void fetch(PieceScheduler.Part part) {
+    private void fetch(PieceScheduler.Part part, FirstBytes head) {
         PieceLayout layout = store.layout();
         int piece = part.piece();
         int length = layout.length(piece);
@@ -376,11 +412,11 @@ public final class MirrorChannel implements PieceStore.Judge {
             heardNanos = asked;
         }
         long[] firstByte = {0};
-        connection.fetch(first + part.from(), want, mirror.size(), mirror.validators(), (offset, data) -> {
+        RangeRequest.Body body = (offset, data) -> {
             int n = data.readableBytes();
             if (firstByte[0] == 0) {
                 firstByte[0] = System.nanoTime();
-                if (idle) {
+                if (idle && head == null) {
                     connection.roundTrip(firstByte[0] - asked);
                 }
             }
@@ -394,7 +430,21 @@ public final class MirrorChannel implements PieceStore.Judge {
             if (tail != null) {
                 tail.whenWhole.run();
             }
-        }).whenComplete((answer, failure) -> {
+        };
+        java.util.concurrent.CompletableFuture<RangeRequest.Answer> answered;
+        if (head == null) {
+            answered = connection.fetch(first + part.from(), want, mirror.size(), mirror.validators(), body);
+        } else {
+            int have = head.length();
+            try {
+                answered = head.handTo(body).thenCompose(a -> have == want
+                        ? java.util.concurrent.CompletableFuture.completedFuture(a)
+                        : connection.fetch(have, want - have, mirror.size(), mirror.validators(), body));
+            } catch (IOException e) {
+                answered = java.util.concurrent.CompletableFuture.failedFuture(e); // not thrown: the body writes memory
+            }
+        }
+        answered.whenComplete((answer, failure) -> {
             if (failure == null) {
                 up = true;
                 state = retired ? "retired" : "up";

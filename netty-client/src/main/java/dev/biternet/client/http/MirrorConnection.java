@@ -94,6 +94,15 @@ public final class MirrorConnection implements AutoCloseable {
         return send(u -> RangeRequest.range(u, first, length, expectedSize, expected, body), 0);
     }
 
+    /**
+     * The file's first {@code length} bytes (all of it if shorter), of any size and validators,
+     * to {@code body}; {@code heard} gets the answer's header at once (also after redirects).
+     */
+    public CompletableFuture<RangeRequest.Answer> fetchHead(long length, RangeRequest.Body body,
+                                                            CompletableFuture<RangeRequest.Answer> heard) {
+        return send(u -> RangeRequest.head(u, length, body, heard), 0);
+    }
+
     /** The whole file without Range (a mirror that ignores Range, used alone), to {@code body}. */
     public CompletableFuture<RangeRequest.Answer> fetchWhole(long size, Validators expected, RangeRequest.Body body) {
         return send(u -> RangeRequest.whole(u, size, expected, body), 0);

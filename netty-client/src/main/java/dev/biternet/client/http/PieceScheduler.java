@@ -226,6 +226,20 @@ public final class PieceScheduler {
     }
 
     /**
+     * {@code channel} takes {@code piece} whole if it is free (not done, not held, offered): the
+     * piece whose start the probe for the size brought ({@code FirstBytes}), claimed since
+     * {@code since}, when the probe asked. False: it is not this channel's.
+     */
+    public synchronized boolean claimPiece(int channel, int piece, long since) {
+        Channel me = channels.get(channel);
+        if (me.gone || me.retired || done.get(piece) || held.get(piece) || !offered.get(piece)) {
+            return false;
+        }
+        take(channel, piece, since, 0, 0);
+        return true;
+    }
+
+    /**
      * What {@code channel} fetches next, or null if nothing for it now: ask again when a piece
      * is done or released. In the endgame it may be the tail of a split piece (see the class).
      *

@@ -39,6 +39,8 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
     /** The request whose body is being read, null between answers. */
     private RangeRequest reading;
     private long received;
+    /** The body's length: what the request asked for, or (a range that may end early) what the answer says. */
+    private long expect;
     private boolean keepAlive;
     private RangeRequest.Answer answer;
     /** The mirror said this connection ends after its answer: nothing more is sent on it. */
@@ -131,6 +133,10 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
                 answer = judge(r, response);
                 reading = r;
                 received = 0;
+                expect = r.upTo() ? Math.min(r.length(), answer.size() - r.first()) : r.length();
+                if (r.heard() != null) {
+                    r.heard().complete(answer);
+                }
                 keepAlive = HttpUtil.isKeepAlive(response);
                 ending |= !keepAlive;
                 if (keepAlive && !persistent) {
@@ -142,7 +148,7 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
             }
             if (msg instanceof HttpContent content && reading != null) {
                 int n = content.content().readableBytes();
-                if (received + n > reading.length()) {
+                if (received + n > expect) {
                     throw new HttpFailure(Kind.REFUSED, "the mirror sent more bytes than the range asked for");
                 }
                 if (n > 0) {
@@ -150,9 +156,9 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
                 }
                 received += n;
                 if (content instanceof LastHttpContent) {
-                    if (received != reading.length()) {
+                    if (received != expect) {
                         throw new HttpFailure(Kind.LOST, "the mirror's answer ended after " + received + " of "
-                                + reading.length() + " bytes");
+                                + expect + " bytes");
                     }
                     RangeRequest done = waiting.poll();
                     reading = null;
@@ -191,7 +197,8 @@ public final class RangeHandler extends SimpleChannelInboundHandler<HttpObject> 
         }
         if (status == 206 && !r.whole()) {
             ContentRange range = ContentRange.parse(response.headers().get(HttpHeaderNames.CONTENT_RANGE));
-            if (range.first() != r.first() || range.length() != r.length()) {
+            boolean shortAtEnd = r.upTo() && range.length() < r.length() && range.last() == range.total() - 1;
+            if (range.first() != r.first() || range.length() != r.length() && !shortAtEnd) {
                 throw new HttpFailure(Kind.REFUSED, "the mirror sent bytes " + range.first() + "-" + range.last()
                         + " for the range " + r.rangeHeader().substring(6));
             }

@@ -12,9 +12,14 @@ import java.util.concurrent.CompletableFuture;
  *
  * @param expectedSize the file's size if known (an answer of another size is refused), else -1
  * @param expected the validators the file must still have ({@link Validators#NONE}: any)
+ * @param upTo the range may end early at the end of the file (a file shorter than asked for);
+ *             the body is then what the answer's Content-Range says
+ * @param heard completed with the answer's {@link Answer} as soon as its header is judged,
+ *              before its body (null: not wanted); a refused answer leaves it to {@code done}
  */
 public record RangeRequest(MirrorUrl url, long first, long length, boolean whole, long expectedSize,
-                           Validators expected, Body body, CompletableFuture<Answer> done) {
+                           Validators expected, Body body, CompletableFuture<Answer> done, boolean upTo,
+                           CompletableFuture<Answer> heard) {
     /** Where a body's bytes go. */
     @FunctionalInterface
     public interface Body {
@@ -27,11 +32,21 @@ public record RangeRequest(MirrorUrl url, long first, long length, boolean whole
 
     public static RangeRequest range(MirrorUrl url, long first, long length, long expectedSize, Validators expected,
                                      Body body) {
-        return new RangeRequest(url, first, length, false, expectedSize, expected, body, new CompletableFuture<>());
+        return new RangeRequest(url, first, length, false, expectedSize, expected, body, new CompletableFuture<>(), false,
+                null);
+    }
+
+    /**
+     * The file's first {@code length} bytes, or all of it if it is shorter, of any size and
+     * validators: what the size probe asks for, its header to {@code heard}.
+     */
+    public static RangeRequest head(MirrorUrl url, long length, Body body, CompletableFuture<Answer> heard) {
+        return new RangeRequest(url, 0, length, false, -1, Validators.NONE, body, new CompletableFuture<>(), true, heard);
     }
 
     public static RangeRequest whole(MirrorUrl url, long expectedSize, Validators expected, Body body) {
-        return new RangeRequest(url, 0, expectedSize, true, expectedSize, expected, body, new CompletableFuture<>());
+        return new RangeRequest(url, 0, expectedSize, true, expectedSize, expected, body, new CompletableFuture<>(), false,
+                null);
     }
 
     /** The Range header's value. */

@@ -193,6 +193,12 @@ public final class FlowCount {
         return phase == Phase.SETTLE || phase == Phase.TRIAL;
     }
 
+    /** The link's recent baselines were of another number of flows: none from now on. */
+    private void forgetRecent() {
+        java.util.Arrays.fill(recent, 0);
+        recentNext = 0;
+    }
+
     private int look(double seconds, long bytes, long total, long retransmitted, double rtt, boolean nearEnd,
                      boolean atRateLimit, boolean mayTry) {
         event = null;
@@ -205,8 +211,7 @@ public final class FlowCount {
             if (flows < FIRST_WITH_RTT) {
                 flows = Math.min(maxFlows, FIRST_WITH_RTT);
                 before = flows;
-                java.util.Arrays.fill(recent, 0); // rates of fewer flows
-                recentNext = 0;
+                forgetRecent(); // rates of fewer flows
                 event = String.format(java.util.Locale.ROOT, "%d flows (a round trip of %.0f ms)", flows, rtt * 1e3);
                 return flows;
             }
@@ -235,7 +240,7 @@ public final class FlowCount {
                     boolean once = recentNext < 2 && retransmitted < 0;
                     boolean clean = retransmitted >= 0 && phaseRetransmitted >= 0 && bytes > phaseBytes
                             && retransmitted - phaseRetransmitted < MIN_LOSS * (bytes - phaseBytes);
-                    if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry || once && !secondOnLoss
+                    if (nearEnd || atRateLimit || rate <= 0 || clean || !mayTry || once
                             || secondOnLoss && (retransmitted < 0 || phaseRetransmitted < 0 || rtt < SECOND_FLOW_MIN_RTT)) {
                         enter(Phase.BASELINE, seconds, bytes, total, retransmitted); // look again later
                     } else if (secondOnLoss) {
@@ -282,9 +287,8 @@ public final class FlowCount {
                                 flows, rate * 8 / 1e6, 100 * gain / baseline);
                         baseline = rate;
                         totalBaseline = totalRate;
-                        java.util.Arrays.fill(recent, 0);
-                        recent[0] = rate;
-                        recentNext = 1;
+                        forgetRecent();
+                        recent[recentNext++] = rate;
                         if (flows >= maxFlows) {
                             phase = Phase.DONE;
                         } else if (!nearEnd) {

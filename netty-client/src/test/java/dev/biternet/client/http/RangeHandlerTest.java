@@ -68,6 +68,48 @@ class RangeHandlerTest {
         assertThat(ch.isActive()).isTrue(); // kept alive for the next request
     }
 
+    /** The probe's request: the file's first {@code length} bytes, or all of it if shorter. */
+    private RangeRequest askHead(long length, java.util.concurrent.CompletableFuture<RangeRequest.Answer> heard) {
+        RangeRequest r = RangeRequest.head(URL, length, (offset, data) -> {
+            byte[] b = new byte[data.readableBytes()];
+            data.getBytes(data.readerIndex(), b);
+            body.writeBytes(b);
+        }, heard);
+        ch.pipeline().get(RangeHandler.class).send(r);
+        ch.runPendingTasks();
+        return sent(r, 0, length);
+    }
+
+    @Test
+    void theProbesHeaderIsHeardBeforeItsBodyAndAShorterFileIsItsWholeBody() throws Exception {
+        var heard = new java.util.concurrent.CompletableFuture<RangeRequest.Answer>();
+        RangeRequest r = askHead(8, heard);
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nContent-Length: 5\r\n"
+                + "ETag: \"e\"\r\n\r\nhel");
+        assertThat(heard).as("the size is known from the header").isCompletedWithValue(
+                new RangeRequest.Answer(5, new Validators("\"e\"", "")));
+        assertThat(r.done()).isNotDone();
+        answer("lo");
+        assertThat(r.done().get().size()).isEqualTo(5);
+        assertThat(body.toString(StandardCharsets.US_ASCII)).isEqualTo("hello");
+        assertThat(ch.isActive()).isTrue();
+    }
+
+    @Test
+    void aShortAnswerThatDoesNotEndTheFileIsRefusedEvenForTheProbe() {
+        RangeRequest r = askHead(8, new java.util.concurrent.CompletableFuture<>());
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/100\r\nContent-Length: 5\r\n\r\nhello");
+        assertThat(failure(r)).isEqualTo("REFUSED: the mirror sent bytes 0-4 for the range 0-7");
+        assertThat(ch.isActive()).isFalse();
+    }
+
+    @Test
+    void aRangeRequestTakesNoShorterAnswerAtTheEndOfTheFile() {
+        RangeRequest r = ask(0, 8, -1, Validators.NONE);
+        answer("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4/5\r\nContent-Length: 5\r\n\r\nhello");
+        assertThat(failure(r)).isEqualTo("REFUSED: the mirror sent bytes 0-4 for the range 0-7");
+    }
+
     /** A second request, sent behind {@code first}'s only once an answer said the connection persists. */
     private RangeRequest pipelined(long first, long length) {
         RangeRequest r = RangeRequest.range(URL, first, length, 4, Validators.NONE, (offset, data) -> {
