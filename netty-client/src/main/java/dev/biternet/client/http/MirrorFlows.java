@@ -98,9 +98,12 @@ public final class MirrorFlows {
             trace.accept(first.link().name() + " -> " + mirror + ": " + count.event());
         }
         int now = active.size();
-        for (; now < want && room.getAsInt() > 0; now++) {
-            // One request at a time: the link's other flows keep it busy while this one's is on its way.
-            MirrorChannel c = channel.apply(connections.get(), 1);
+        for (; now < want && room.getAsInt() >= MirrorChannel.DEPTH; now++) {
+            // As many requests in flight as a first flow: with one, a flow idles a round trip
+            // after each piece, and the link's other flows do not take that up (each is held to
+            // its own window): on a 600 ms link 16 flows dipped to half the link's rate for
+            // 0.3-0.9 s each time theirs ended together (bench/lab/RESULTS.md run 147).
+            MirrorChannel c = channel.apply(connections.get(), MirrorChannel.DEPTH);
             channels.add(c);
             c.start();
         }
