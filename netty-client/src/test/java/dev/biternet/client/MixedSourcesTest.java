@@ -116,7 +116,10 @@ class MixedSourcesTest {
                 + summary.get("duplicate_bytes").asLong());
         assertThat(bySource).as("a channel per (link, source)")
                 .containsOnlyKeys("127.0.0.1:" + server.port(), "127.0.0.1:" + nginx.port());
-        assertThat(bySource.values()).as("both sources delivered").allSatisfy(v -> assertThat(v).isGreaterThan(size / 10));
+        // Both carry a real share. The links (16 MB/s each) are the limit, not the sources, so
+        // the split between a server that pushes and a mirror that is asked is not set: 10-20 %
+        // from the mirror in six quiet runs (12.5-26 MB), 13.1 MB once in CI beside the build.
+        assertThat(bySource.values()).as("both sources delivered").allSatisfy(v -> assertThat(v).isGreaterThan(size / 20));
         int channels = 0;
         for (JsonNode l : summary.get("links")) {
             channels += Math.max(1, l.path("flows").asInt(1));
