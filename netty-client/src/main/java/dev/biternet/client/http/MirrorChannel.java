@@ -117,7 +117,7 @@ public final class MirrorChannel implements PieceStore.Judge {
                          java.util.function.IntSupplier slots) {
         this.depth = depth;
         this.slots = slots;
-        this.id = scheduler.join(connection.link().name(), mirror);
+        this.id = scheduler.join(mirror);
         this.connection = connection;
         this.mirror = mirror;
         this.scheduler = scheduler;
@@ -412,6 +412,7 @@ public final class MirrorChannel implements PieceStore.Judge {
             heardNanos = asked;
         }
         long[] firstByte = {0};
+        boolean[] abandoned = {false};
         RangeRequest.Body body = (offset, data) -> {
             int n = data.readableBytes();
             if (firstByte[0] == 0) {
@@ -429,6 +430,16 @@ public final class MirrorChannel implements PieceStore.Judge {
             heardNanos = System.nanoTime();
             if (tail != null) {
                 tail.whenWhole.run();
+            }
+            if (!abandoned[0] && fill.headGiven() >= 0 && fill.arrived() < want && onWire.get() == 1
+                    && scheduler.isDone(piece)) {
+                // A split's tail made the piece whole: the rest of this answer is a duplicate, and
+                // nothing is asked behind it on this connection, so it is closed rather than read
+                // (on one link it would take the link from the pieces still coming).
+                abandoned[0] = true;
+                events.trace(connection.link().name() + " -> " + mirror + ": piece " + piece + " is in from its split;"
+                        + " the rest of this copy is not read");
+                connection.abandon();
             }
         };
         java.util.concurrent.CompletableFuture<RangeRequest.Answer> answered;
@@ -459,6 +470,12 @@ public final class MirrorChannel implements PieceStore.Judge {
                 int received = fill.arrived();
                 if (received < want) {
                     onWire.decrementAndGet();
+                }
+                if (abandoned[0]) {
+                    // Counted as a late copy would be: what came past the tail's start was not needed.
+                    bytes.addAndGet(received);
+                    duplicates.incrementAndGet();
+                    duplicateBytes.addAndGet(received - fill.headGiven());
                 }
                 recycleWaiting(fill.close());
                 store.recycle(buffer);

@@ -22,12 +22,12 @@ public final class MirrorConnection implements AutoCloseable {
     private CompletableFuture<RangeHandler> sent;
     private volatile boolean closed;
     /**
-     * The connections {@link #drop} closed: every request that fails on one of them failed because
-     * its link moved, not through a fault of the mirror or the path (weak: each is forgotten once
-     * its requests are).
+     * The connections {@link #drop} or {@link #abandon} closed, and why: every request that fails
+     * on one of them failed for that, not through a fault of the mirror or the path (weak: each
+     * is forgotten once its requests are).
      */
-    private final java.util.Set<CompletableFuture<RangeHandler>> dropped =
-            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+    private final java.util.Map<CompletableFuture<RangeHandler>, String> dropped = new java.util.WeakHashMap<>();
+    private static final String MOVED = "its link's address changed";
     /**
      * The least round trip seen so far, nanoseconds (0: none yet): a TCP connect (SYN to
      * SYN-ACK), or a request sent on an idle connection to its answer's first byte.
@@ -129,16 +129,16 @@ public final class MirrorConnection implements AutoCloseable {
         return queued.thenCompose(h -> r.done()).exceptionallyCompose(e -> {
             Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
             // Every failure closes the connection it happened on (the handler sees to that).
-            boolean moved;
+            String closedBy;
             synchronized (this) {
                 if (connection == used) {
                     connection = null;
                 }
-                moved = dropped.contains(used);
+                closedBy = dropped.get(used);
             }
-            if (moved && !link.waiting()) {
+            if (closedBy != null && !(closedBy.equals(MOVED) && link.waiting())) {
                 // Every request on it fails so, however many were in flight: none is a loss to back off from.
-                return CompletableFuture.failedFuture(new HttpFailure(Kind.CLOSED, "its link's address changed"));
+                return CompletableFuture.failedFuture(new HttpFailure(Kind.CLOSED, closedBy));
             }
             if (cause instanceof HttpFailure f && f.kind() == Kind.REDIRECT) {
                 if (redirects >= MAX_REDIRECTS) {
@@ -184,12 +184,25 @@ public final class MirrorConnection implements AutoCloseable {
      * it waits for one, and the next one connects again, from the link as bound then.
      */
     public void drop() {
+        closeFor(MOVED);
+    }
+
+    /**
+     * Closes the connection now open because the rest of what it carries is not needed (HTTP/1.1
+     * cannot take a request back): its requests fail as {@link Kind#CLOSED}, and the next one
+     * connects again.
+     */
+    public void abandon() {
+        closeFor("the rest of its answer was not needed");
+    }
+
+    private void closeFor(String why) {
         CompletableFuture<RangeHandler> c;
         synchronized (this) {
             c = connection;
             connection = null;
             if (c != null) {
-                dropped.add(c);
+                dropped.put(c, why);
             }
         }
         if (c != null) {

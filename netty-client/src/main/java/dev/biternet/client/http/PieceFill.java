@@ -36,7 +36,7 @@ final class PieceFill {
     /** A tail that is in, waiting for this fill's head to reach its start. */
     private PieceFill tail;
     /** A tail took this fill's head (its first byte), -1 before: what this request then brought after it was not needed. */
-    private int headGiven = -1;
+    private volatile int headGiven = -1;
     private boolean closed;
 
     PieceFill(int piece, int length, int from, ByteBuffer buffer, Runnable whenWhole) {
@@ -107,7 +107,7 @@ final class PieceFill {
     }
 
     /** Where a tail took this fill's head from: the bytes of this request past it were not needed; -1 if none did. */
-    synchronized int headGiven() {
+    int headGiven() {
         return headGiven;
     }
 }

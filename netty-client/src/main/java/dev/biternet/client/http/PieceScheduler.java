@@ -15,7 +15,8 @@ import java.util.List;
  * finish every piece left (theirs in flight included) before it finished that one; the fastest
  * channel never refrains, so the free pieces are always taken;</li>
  * <li>endgame: once every piece is held, an idle channel helps with the piece held by one channel
- * that would finish last. On another link to the same source, with both paces known, it splits
+ * that would finish last. On a channel to the same source (another link's, or another flow of
+ * the holder's link: each flow is held to its own window, so the link has room), with both paces known, it splits
  * the piece ({@link #claimPart}): it fetches the tail the holder would reach last, from where the
  * two would meet, and the piece is whole once the holder's bytes reach the tail ({@link
  * PieceFill}); a piece is split once. Otherwise it takes a copy of the whole piece if its holder
@@ -97,8 +98,7 @@ public final class PieceScheduler {
     }
 
     private static final class Channel {
-        /** Its link and its source: a split is only between channels of other links to the same source. */
-        final Object link;
+        /** Its source: a split is only between channels to the same source. */
         final Object source;
         boolean gone;
         /** Takes no new piece (its link's cap), finishes those it holds. */
@@ -115,8 +115,7 @@ public final class PieceScheduler {
         long lastDone = Long.MIN_VALUE;
         int holding;
 
-        Channel(Object link, Object source) {
-            this.link = link;
+        Channel(Object source) {
             this.source = source;
         }
     }
@@ -172,14 +171,17 @@ public final class PieceScheduler {
         return out;
     }
 
-    /** A new channel, of a link and a source of its own; returns its id. */
+    /** A new channel, of a source of its own; returns its id. */
     public synchronized int join() {
-        return join(new Object(), "");
+        return join(new Object());
     }
 
-    /** A new channel of {@code link} to {@code source} (compared with {@code equals}); returns its id. */
-    public synchronized int join(Object link, Object source) {
-        channels.add(new Channel(link, source));
+    /**
+     * A new channel to {@code source} (compared with {@code equals}: a split is only between
+     * channels to one source); returns its id.
+     */
+    public synchronized int join(Object source) {
+        channels.add(new Channel(source));
         return channels.size() - 1;
     }
 
@@ -305,14 +307,14 @@ public final class PieceScheduler {
      * Where {@code me} would start the tail of {@code piece}, held by {@code holder}, so that the
      * two meet: {@code me} fetches {@code [from, length)} in the time the holder, at its pace,
      * needs to bring its bytes from where they are to {@code from}. 0: fetch it whole (the holder
-     * would not reach its first byte first); -1: no split (same link or another source, a pace
+     * would not reach its first byte first); -1: no split (another source, a pace
      * not known, the piece split before, a tail too short to pay).
      *
      * @param left the holder's time left on the piece less {@code me}'s time to its first byte
      */
     private int splitAt(Channel me, Claim holder, int piece, double left) {
         Channel h = channels.get(holder.channel);
-        if (holder.fill == null || holder.from != 0 || splitFrom.containsKey(piece) || me.link.equals(h.link)
+        if (holder.fill == null || holder.from != 0 || splitFrom.containsKey(piece)
                 || !java.util.Objects.equals(me.source, h.source) || me.pieceNanos == 0 || h.pieceNanos == 0
                 || left <= 0) {
             return -1;
@@ -431,6 +433,11 @@ public final class PieceScheduler {
             offered.clear(piece);
             giveBack.set(piece);
         }
+    }
+
+    /** True once {@code piece} is in (its first copy, or a split's tail joined to its head). */
+    public synchronized boolean isDone(int piece) {
+        return done.get(piece);
     }
 
     public synchronized boolean finished() {

@@ -176,6 +176,12 @@ class FlowCountTest {
         assertThat(lossy.run(FlowCount.unknownSender(), 5, false, false)).as("the ramp goes on from four")
                 .isGreaterThanOrEqualTo(8);
 
+        Model satellite = new Model(2.5 * MB, 2.5 * MB, 0.6);
+        assertThat(satellite.run(FlowCount.unknownSender(), 0.1, false, false)).as("a 600 ms link: sixteen at once")
+                .isEqualTo(16);
+        assertThat(new Model(2.5 * MB, 2.5 * MB, 0.15).run(FlowCount.unknownSender(), 0.1, false, false))
+                .as("150 ms: four").isEqualTo(4);
+
         Model loopback = new Model(6.25 * MB, 6.25 * MB, 0.0005);
         FlowCount near = FlowCount.unknownSender();
         loopback.run(near, 0.2, false, false);
