@@ -58,7 +58,8 @@ public record LinkOptions(long capBytes, long rateLimit, int flows, boolean back
      * loss does not hold down (BBR: one flow nearly fills a lossy link, a second one on a link
      * it reports losing packets, never more: {@link FlowCount#lossTolerant}); from a sender
      * that does not say (a web server), {@value FlowCount#FIRST_WITH_RTT} from the start on a
-     * link with a round trip ({@link FlowCount#unknownSender}).
+     * link with a round trip, {@value FlowCount#FIRST_WITH_LONG_RTT} on a satellite's
+     * ({@link FlowCount#unknownSender}).
      *
      * @param serverCongestion Welcome.congestion_control ("" if the server did not say)
      */
