@@ -236,8 +236,12 @@ class HttpDownloadTest {
         Path source = served("f.bin", 4L << 20, 5);
         nginx = Nginx.start(dir.resolve("root"), dir.resolve("nginx"), SLOW);
         Path out = dir.resolve("out.bin");
-        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1", "--iface", "127.0.0.2",
-                "-o", out.toString(), nginx.url("f.bin"))).redirectErrorStream(true)
+        // One connection a link, so that it is killed mid-download: each request's answer
+        // starts with a second of the rate at once, and a busy machine's slow first connect can
+        // read as a round trip that starts a link at four or sixteen connections (CI: the
+        // download ended in 1.9 s, before 5 pieces were logged).
+        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1:flows=1", "--iface",
+                "127.0.0.2:flows=1", "-o", out.toString(), nginx.url("f.bin"))).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("child.log").toFile()).start();
         Fixtures.awaitLogged(out, 5, child::isAlive);
         child.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
@@ -257,7 +261,7 @@ class HttpDownloadTest {
 
         // Killed again, then the file changes on the mirror (nginx's ETag is its mtime and size).
         Files.delete(out);
-        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1", "-o", out.toString(),
+        child = new ProcessBuilder(Prerequisites.clientCommand("-q", "--iface", "127.0.0.1:flows=1", "-o", out.toString(),
                 nginx.url("f.bin"))).redirectErrorStream(true).redirectOutput(dir.resolve("child2.log").toFile()).start();
         Fixtures.awaitLogged(out, 2, child::isAlive);
         child.destroyForcibly();

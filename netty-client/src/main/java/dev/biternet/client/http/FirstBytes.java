@@ -46,6 +46,17 @@ public final class FirstBytes {
                 f.heard.completeExceptionally(e instanceof CompletionException c && c.getCause() != null ? c.getCause() : e);
             }
         });
+        // A round trip of the connection, as a channel's first request on an idle one gives: from
+        // the request's send (the connection is open, or as it opens) to its header. The piece-0
+        // channel that takes these bytes over does not sample; without this the link had only its
+        // connect, made while the JVM warms up (on a busy machine it read as a long round trip).
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        connection.opening().thenRun(() -> sent.set(System.nanoTime()));
+        f.heard.thenRun(() -> {
+            if (sent.get() != 0) {
+                connection.roundTrip(System.nanoTime() - sent.get());
+            }
+        });
         return f;
     }
 
