@@ -278,10 +278,8 @@ public final class HttpDownload {
         List<CompletableFuture<RangeRequest.Answer>> asked = new ArrayList<>();
         for (MirrorUrl url : request.mirrors()) {
             // The first bytes only if the link's cap has room for them (they count in it).
-            if (asked.isEmpty() && first.allowance().reserve(FirstBytes.LENGTH)) {
-                FirstBytes f = FirstBytes.ask(first.opened(url), url, FirstBytes.LENGTH);
-                f.heard().whenComplete((a, e) -> first.allowance().giveBack(FirstBytes.LENGTH
-                        - (e == null ? Math.min(FirstBytes.LENGTH, a.size()) : f.arrivedSoFar())));
+            FirstBytes f = asked.isEmpty() ? FirstBytes.ask(first.opened(url), url) : null;
+            if (f != null) {
                 firstBytes = f;
                 asked.add(f.heard());
             } else {

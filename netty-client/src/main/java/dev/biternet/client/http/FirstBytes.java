@@ -34,10 +34,21 @@ public final class FirstBytes {
         this.buffer = ByteBuffer.allocate(length);
     }
 
-    /** Asks {@code connection}'s mirror ({@code url}) for the file's first {@code length} bytes. */
-    public static FirstBytes ask(MirrorConnection connection, MirrorUrl url, int length) {
-        FirstBytes f = new FirstBytes(url, length);
-        CompletableFuture<RangeRequest.Answer> done = connection.fetchHead(length, f::accept, f.heard);
+    /**
+     * Asks {@code connection}'s mirror ({@code url}) for the file's first {@link #LENGTH} bytes,
+     * which count in its link's cap (what does not come is given back); null, nothing asked, if
+     * the cap has no room for them.
+     */
+    public static FirstBytes ask(MirrorConnection connection, MirrorUrl url) {
+        LinkAllowance cap = connection.allowance();
+        if (!cap.reserve(LENGTH)) {
+            return null;
+        }
+        FirstBytes f = new FirstBytes(url, LENGTH);
+        CompletableFuture<RangeRequest.Answer> done = connection.fetchHead(LENGTH, f::accept, f.heard);
+        // A file shorter than LENGTH, or a probe that failed, leaves part of the reservation unused.
+        f.heard.whenComplete((a, e) -> cap.giveBack(LENGTH - (e == null ? Math.min(LENGTH, a.size())
+                : f.arrivedSoFar())));
         synchronized (f) {
             f.done = done;
         }
@@ -104,7 +115,7 @@ public final class FirstBytes {
     }
 
     /** Bytes in so far (all of them once the probe failed: its connection is closed). */
-    public synchronized int arrivedSoFar() {
+    private synchronized int arrivedSoFar() {
         return arrived;
     }
 }

@@ -23,13 +23,23 @@ class RangeHandlerTest {
         RangeRequest r = RangeRequest.range(URL, first, length, size, expected, (offset, data) -> {
             assertThat(offset).isEqualTo(next[0]);
             next[0] += data.readableBytes();
-            byte[] b = new byte[data.readableBytes()];
-            data.getBytes(data.readerIndex(), b);
-            body.writeBytes(b);
+            collect(offset, data);
         });
+        return sent(send(r), first, length);
+    }
+
+    /** A body: its bytes appended to {@link #body}. */
+    private void collect(long offset, ByteBuf data) {
+        byte[] b = new byte[data.readableBytes()];
+        data.getBytes(data.readerIndex(), b);
+        body.writeBytes(b);
+    }
+
+    /** Hands {@code r} to the handler (it goes on the wire, or waits behind an answer). */
+    private RangeRequest send(RangeRequest r) {
         ch.pipeline().get(RangeHandler.class).send(r);
         ch.runPendingTasks();
-        return sent(r, first, length);
+        return r;
     }
 
     /** Reads the request {@code r} off the wire. */
@@ -70,14 +80,7 @@ class RangeHandlerTest {
 
     /** The probe's request: the file's first {@code length} bytes, or all of it if shorter. */
     private RangeRequest askHead(long length, java.util.concurrent.CompletableFuture<RangeRequest.Answer> heard) {
-        RangeRequest r = RangeRequest.head(URL, length, (offset, data) -> {
-            byte[] b = new byte[data.readableBytes()];
-            data.getBytes(data.readerIndex(), b);
-            body.writeBytes(b);
-        }, heard);
-        ch.pipeline().get(RangeHandler.class).send(r);
-        ch.runPendingTasks();
-        return sent(r, 0, length);
+        return sent(send(RangeRequest.head(URL, length, this::collect, heard)), 0, length);
     }
 
     @Test
@@ -112,14 +115,7 @@ class RangeHandlerTest {
 
     /** A second request, sent behind {@code first}'s only once an answer said the connection persists. */
     private RangeRequest pipelined(long first, long length) {
-        RangeRequest r = RangeRequest.range(URL, first, length, 4, Validators.NONE, (offset, data) -> {
-            byte[] b = new byte[data.readableBytes()];
-            data.getBytes(data.readerIndex(), b);
-            body.writeBytes(b);
-        });
-        ch.pipeline().get(RangeHandler.class).send(r);
-        ch.runPendingTasks();
-        return r;
+        return send(RangeRequest.range(URL, first, length, 4, Validators.NONE, this::collect));
     }
 
     @Test
